@@ -1,0 +1,47 @@
+# GridLoop — the two commands: `make run` and `make test`. Everything installs itself into .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+SERVICES := directory intake dispatch handling feedback supervision
+PACKAGES := shared stack $(addprefix services/,$(SERVICES))
+
+.PHONY: install run demo test unit integration e2e reliability bench token lint clean
+
+$(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)           ## start broker, database and the six services with demo data
+	$(BIN)/gridloop-stack --data var
+
+demo: $(STAMP)          ## drive realistic traffic through a running `make run`
+	$(BIN)/gridloop-demo
+
+test: $(STAMP)          ## unit, integration and end-to-end tests
+	$(BIN)/pytest -q
+
+unit: $(STAMP)
+	$(BIN)/pytest -q -m unit
+
+integration: $(STAMP)
+	$(BIN)/pytest -q -m integration
+
+e2e: $(STAMP)
+	$(BIN)/pytest -q -m e2e
+
+bench: $(STAMP)         ## report-to-inbox latency over the embedded stack
+	$(BIN)/python -m tests.load.bench_loop
+
+token: $(STAMP)         ## make token ROLE=grid_worker ORG=LJ01 SUB=gw-1
+	@$(BIN)/gridloop-token --role "$(ROLE)" --org "$(ORG)" --sub "$(SUB)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) var

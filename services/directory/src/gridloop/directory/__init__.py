@@ -1,0 +1,1 @@
+"""Directory (目录): the reference data every other service learns through the directory topic."""

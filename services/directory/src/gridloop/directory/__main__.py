@@ -1,0 +1,5 @@
+from gridloop.directory.app import DirectorySettings, create_app
+from gridloop.shared.service import serve
+
+if __name__ == "__main__":
+    serve(create_app, DirectorySettings())

@@ -1,0 +1,162 @@
+"""Reference data shapes and their checks: what a valid grid, category, rule or time limit is."""
+
+from enum import StrEnum
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+
+class Kind(StrEnum):
+    DISTRICT = "district"
+    STREET = "street"
+    COMMUNITY = "community"
+    GRID = "grid"
+    DEPARTMENT = "department"
+    CATEGORY = "category"
+    RULE = "rule"
+    SLA = "sla"
+
+
+class _Ref(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class District(_Ref):
+    code: str = Field(min_length=1, max_length=32)
+    name: str = Field(min_length=1)
+
+
+class Street(District):
+    district: str
+
+
+class Community(District):
+    street: str
+
+
+class Polygon(_Ref):
+    type: Literal["Polygon"]
+    coordinates: list[list[tuple[float, float]]] = Field(min_length=1)
+
+    @field_validator("coordinates")
+    @classmethod
+    def _closed_rings(cls, rings: list[list[tuple[float, float]]]) -> list[list[tuple[float, float]]]:
+        for ring in rings:
+            if len(ring) < 4 or ring[0] != ring[-1]:
+                raise ValueError("each ring needs at least 4 positions and must end where it starts")
+            for lon, lat in ring:
+                if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+                    raise ValueError(f"position ({lon}, {lat}) is outside longitude/latitude range")
+        return rings
+
+
+class Grid(District):
+    community: str
+    street: str
+    geometry: Polygon
+
+
+class Department(District):
+    short_name: str
+
+
+class MajorClass(_Ref):
+    code: str
+    name: str
+
+
+class Category(District):
+    family: Literal["component", "event"]
+    major: MajorClass
+    evidence_required: bool = False
+
+
+class Rule(_Ref):
+    id: str = Field(min_length=1)
+    category: str
+    street: str | None = None
+    lead: str
+    assisting: list[str] = []
+
+    @model_validator(mode="after")
+    def _lead_not_assisting(self) -> "Rule":
+        if self.lead in self.assisting:
+            raise ValueError("the lead department cannot also assist")
+        return self
+
+    @property
+    def code(self) -> str:
+        return self.id
+
+
+class Sla(_Ref):
+    code: str
+    accept_hours: float = Field(gt=0)
+    resolve_hours: float = Field(gt=0)
+
+
+MODELS: dict[Kind, type[_Ref]] = {
+    Kind.DISTRICT: District,
+    Kind.STREET: Street,
+    Kind.COMMUNITY: Community,
+    Kind.GRID: Grid,
+    Kind.DEPARTMENT: Department,
+    Kind.CATEGORY: Category,
+    Kind.RULE: Rule,
+    Kind.SLA: Sla,
+}
+
+
+class InvalidReference(ValueError):
+    """A record points at something the directory does not have."""
+
+
+def parse_record(kind: Kind, code: str, data: dict[str, Any]) -> dict[str, Any]:
+    """A record checked against its shape; the path's code and the body's code must agree."""
+    model = MODELS[kind].model_validate(data)
+    own_code = model.id if isinstance(model, Rule) else model.code
+    if own_code != code:
+        raise InvalidReference(f"the body's code {own_code!r} differs from the path's {code!r}")
+    return model.model_dump(mode="json")
+
+
+def references(kind: Kind, data: dict[str, Any]) -> list[tuple[Kind, str]]:
+    """The other records this one names, which must exist."""
+    match kind:
+        case Kind.STREET:
+            return [(Kind.DISTRICT, data["district"])]
+        case Kind.COMMUNITY:
+            return [(Kind.STREET, data["street"])]
+        case Kind.GRID:
+            return [(Kind.COMMUNITY, data["community"]), (Kind.STREET, data["street"])]
+        case Kind.RULE:
+            refs = [(Kind.CATEGORY, data["category"]), (Kind.DEPARTMENT, data["lead"])]
+            refs += [(Kind.DEPARTMENT, d) for d in data["assisting"]]
+            if data.get("street"):
+                refs.append((Kind.STREET, data["street"]))
+            return refs
+        case _:
+            return []
+
+
+def seed_records(grids_doc: dict[str, Any], catalogue_doc: dict[str, Any]) -> list[tuple[Kind, str, dict[str, Any]]]:
+    """All records of a seed (a tree file and a catalogue file), checked, in dependency order."""
+    raw: list[tuple[Kind, dict[str, Any]]] = [(Kind.DISTRICT, grids_doc["district"])]
+    raw += [(Kind.STREET, s) for s in grids_doc["streets"]]
+    raw += [(Kind.COMMUNITY, c) for c in grids_doc["communities"]]
+    raw += [(Kind.GRID, g) for g in grids_doc["grids"]]
+    raw += [(Kind.DEPARTMENT, d) for d in catalogue_doc["departments"]]
+    raw += [(Kind.CATEGORY, c) for c in catalogue_doc["categories"]]
+    raw += [(Kind.RULE, r) for r in catalogue_doc["rules"]]
+    raw += [(Kind.SLA, s) for s in catalogue_doc["slas"]]
+    records = []
+    known: set[tuple[Kind, str]] = set()
+    for kind, data in raw:
+        code = data["id"] if kind == Kind.RULE else data["code"]
+        checked = parse_record(kind, code, data)
+        missing = [ref for ref in references(kind, checked) if ref not in known]
+        if missing:
+            raise InvalidReference(f"{kind} {code} names unknown {missing}")
+        known.add((kind, code))
+        records.append((kind, code, checked))
+    return records

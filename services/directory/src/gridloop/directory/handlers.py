@@ -1,0 +1,86 @@
+"""Directory commands: load a seed, change a record, and announce records on the directory topic."""
+
+from importlib import resources
+from typing import Any
+
+import yaml
+from gridloop.directory import store
+from gridloop.directory.domain import InvalidReference, Kind, parse_record, references, seed_records
+from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord
+from gridloop.shared.mongo import Database, Doc, UnitOfWork
+
+
+def demo_seed() -> list[tuple[Kind, str, dict[str, Any]]]:
+    """The packaged demo directory of the fictional 青禾区."""
+    seed = resources.files("gridloop.directory") / "seed"
+    grids = yaml.safe_load((seed / "grids.yaml").read_text(encoding="utf-8"))
+    catalogue = yaml.safe_load((seed / "catalogue.yaml").read_text(encoding="utf-8"))
+    return seed_records(grids, catalogue)
+
+
+async def _announce(uow: UnitOfWork, *, kind: Kind, code: str, data: dict[str, Any], revision: int) -> None:
+    record = DirectoryRecord(kind=kind.value, code=code, revision=revision, data=data)
+    await uow.enqueue(
+        topic=DIRECTORY_TOPIC,
+        key=record.key,
+        value=record.model_dump_json().encode(),
+        headers=[("kind", kind.value.encode())],
+        event_type=f"directory.{kind.value}",
+    )
+
+
+async def load_seed_if_empty(database: Database, records: list[tuple[Kind, str, dict[str, Any]]]) -> int:
+    """A fresh directory starts from the seed; an existing one keeps its own changes."""
+
+    async def work(uow: UnitOfWork) -> int:
+        if await uow.db[store.RECORDS].count_documents({}, limit=1, session=uow.session):
+            return 0
+        for kind, code, data in records:
+            await store.save(uow.db, kind=kind, code=code, data=data, revision=1, session=uow.session)
+        return len(records)
+
+    return await database.transaction(work)
+
+
+async def announce_all(database: Database) -> int:
+    """Put every record on the compacted topic, so a broker that lost its data is refilled."""
+
+    async def work(uow: UnitOfWork) -> int:
+        docs: list[Doc] = await store.all_records(uow.db, session=uow.session)
+        order = list(Kind)
+        docs.sort(key=lambda d: (order.index(Kind(d["kind"])), d["code"]))
+        for doc in docs:
+            await _announce(uow, kind=Kind(doc["kind"]), code=doc["code"], data=doc["data"], revision=doc["revision"])
+        marker = DirectoryRecord(
+            kind="snapshot",
+            code="directory",
+            revision=int(uow.now.timestamp() * 1000),
+            data={"records": len(docs), "at": uow.now.isoformat()},
+        )
+        await uow.enqueue(
+            topic=DIRECTORY_TOPIC,
+            key=marker.key,
+            value=marker.model_dump_json().encode(),
+            headers=[("kind", b"snapshot")],
+            event_type="directory.snapshot",
+        )
+        return len(docs)
+
+    return await database.transaction(work)
+
+
+async def put_record(database: Database, *, kind: Kind, code: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Create or replace one record, check what it names exists, and announce the new revision."""
+    data = parse_record(kind, code, body)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        for ref_kind, ref_code in references(kind, data):
+            if await store.get(uow.db, ref_kind, ref_code, session=uow.session) is None:
+                raise InvalidReference(f"unknown {ref_kind.value} {ref_code}")
+        current = await store.get(uow.db, kind, code, session=uow.session)
+        revision = (current["revision"] if current else 0) + 1
+        await store.save(uow.db, kind=kind, code=code, data=data, revision=revision, session=uow.session)
+        await _announce(uow, kind=kind, code=code, data=data, revision=revision)
+        return {"kind": kind.value, "code": code, "revision": revision, "data": data}
+
+    return await database.transaction(work)

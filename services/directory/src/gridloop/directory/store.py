@@ -1,0 +1,47 @@
+"""The directory's own collection of reference records."""
+
+from typing import Any
+
+from gridloop.directory.domain import Kind
+from gridloop.shared.mongo import Doc
+from pymongo import ASCENDING, GEOSPHERE
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+RECORDS = "records"
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db[RECORDS].create_index([("kind", ASCENDING), ("code", ASCENDING)])
+    await db[RECORDS].create_index([("geometry", GEOSPHERE)], sparse=True)
+
+
+async def get(db: AsyncDatabase[Doc], kind: Kind, code: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[RECORDS].find_one({"_id": f"{kind}:{code}"}, session=session)
+
+
+async def list_kind(db: AsyncDatabase[Doc], kind: Kind) -> list[dict[str, Any]]:
+    return [doc["data"] async for doc in db[RECORDS].find({"kind": kind.value}).sort("code", 1)]
+
+
+async def all_records(db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> list[Doc]:
+    return await db[RECORDS].find({}, session=session).sort("_id", 1).to_list(None)
+
+
+async def save(
+    db: AsyncDatabase[Doc], *, kind: Kind, code: str, data: dict[str, Any], revision: int, session: AsyncClientSession
+) -> None:
+    doc: Doc = {"kind": kind.value, "code": code, "data": data, "revision": revision}
+    if kind == Kind.GRID:
+        doc["geometry"] = data["geometry"]
+    await db[RECORDS].replace_one({"_id": f"{kind}:{code}"}, doc, upsert=True, session=session)
+
+
+async def grid_at(db: AsyncDatabase[Doc], lon: float, lat: float) -> dict[str, Any] | None:
+    doc = await db[RECORDS].find_one(
+        {
+            "kind": "grid",
+            "geometry": {"$geoIntersects": {"$geometry": {"type": "Point", "coordinates": [lon, lat]}}},
+        }
+    )
+    return doc["data"] if doc else None

@@ -1,0 +1,5 @@
+from gridloop.dispatch.app import DispatchSettings, create_app
+from gridloop.shared.service import serve
+
+if __name__ == "__main__":
+    serve(create_app, DispatchSettings())

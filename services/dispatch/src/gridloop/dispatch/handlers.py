@@ -1,0 +1,222 @@
+"""Dispatch: route reported tickets, queue what no rule takes or a department sends back,
+and carry out the street desk's assignments and cancellations."""
+
+from typing import Any
+
+from gridloop.dispatch import domain, store
+from gridloop.shared.events import (
+    Actor,
+    CancelReason,
+    Envelope,
+    Priority,
+    Role,
+    TicketRejected,
+    TicketReported,
+)
+from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.refdata import RefData
+
+RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
+
+
+class UnknownTicket(LookupError):
+    pass
+
+
+async def _slas(refdata: RefData) -> dict[str, dict[str, Any]]:
+    return {s["code"]: s for s in await refdata.all("sla")}
+
+
+async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData) -> None:
+    """Every reported ticket is routed by the rules, or waits in its street's queue."""
+    assert isinstance(event.payload, TicketReported)
+    reported = event.payload
+    doc: Doc = {
+        "_id": event.ticket_id,
+        "ticket_number": reported.ticket_number,
+        "category_code": reported.category_code,
+        "category_name": reported.category_name,
+        "description": reported.description,
+        "street_code": reported.street_code,
+        "community_code": reported.community_code,
+        "grid_code": reported.grid_code,
+        "priority": reported.priority.value,
+        "status": "reported",
+        "round": 0,
+        "lead": None,
+        "assisting": [],
+        "rejections": [],
+        "queue_reason": None,
+        "queued_at": None,
+        "reported_at": event.occurred_at,
+        "version": 0,
+        "updated_at": uow.now,
+    }
+    rules = [r for r in await refdata.all("rule") if r["category"] == reported.category_code]
+    match = domain.route(category_code=reported.category_code, street_code=reported.street_code, rules=rules)
+    if match is None:
+        doc.update(queue_reason="no_rule", queued_at=event.occurred_at)
+        await store.insert(uow.db, doc, uow.session)
+        return
+    dispatched = domain.dispatch(
+        status=TicketStatus.REPORTED,
+        previous_round=0,
+        lead=match.lead,
+        assisting=list(match.assisting),
+        now=uow.now,
+        sla=domain.sla_for(reported.category_code, await _slas(refdata)),
+        priority=reported.priority,
+        manual=False,
+        rule_id=match.rule_id,
+    )
+    doc.update(_dispatched_fields(dispatched.lead_department, dispatched.assisting_departments, dispatched.round))
+    await store.insert(uow.db, doc, uow.session)
+    await uow.emit(dispatched, ticket_id=event.ticket_id, actor=RULES_ACTOR)
+
+
+def _dispatched_fields(lead: str, assisting: list[str], round_: int) -> Doc:
+    return {
+        "status": "dispatched",
+        "lead": lead,
+        "assisting": assisting,
+        "round": round_,
+        "queue_reason": None,
+        "queued_at": None,
+    }
+
+
+async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
+    """A department sent the ticket back (退单): it returns to the street queue with the reason."""
+    assert isinstance(event.payload, TicketRejected)
+    doc = await store.get(uow.db, event.ticket_id, session=uow.session)
+    if doc is None:
+        return
+    rejection = {
+        "department": event.payload.department,
+        "round": event.payload.round,
+        "reason": event.payload.reason,
+        "at": event.occurred_at,
+    }
+    await update_versioned(
+        uow,
+        store.TICKETS,
+        doc,
+        {
+            "status": next_status(TicketStatus(doc["status"]), event.event_type).value,
+            "queue_reason": "rejected",
+            "queued_at": event.occurred_at,
+            "rejections": [*doc["rejections"], rejection],
+        },
+    )
+
+
+async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
+    doc = await store.get(uow.db, event.ticket_id, session=uow.session)
+    if doc is None or not can_apply(TicketStatus(doc["status"]), event.event_type):
+        return
+    await update_versioned(
+        uow,
+        store.TICKETS,
+        doc,
+        {
+            "status": next_status(TicketStatus(doc["status"]), event.event_type).value,
+            "queue_reason": None,
+        },
+    )
+
+
+async def assign(
+    *, database: Database, refdata: RefData, ticket_id: str, lead: str, assisting: list[str], actor: Actor
+) -> dict[str, Any]:
+    """The street desk dispatches by hand (吹哨): one lead department, any assisting ones."""
+    for code in [lead, *assisting]:
+        if await refdata.get("department", code) is None:
+            raise domain.InvalidAssignment(f"unknown department {code} (部门不存在)")
+    slas = await _slas(refdata)
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        doc = await _ticket(uow, ticket_id)
+        dispatched = domain.dispatch(
+            status=TicketStatus(doc["status"]),
+            previous_round=doc["round"],
+            lead=lead,
+            assisting=assisting,
+            now=uow.now,
+            sla=domain.sla_for(doc["category_code"], slas),
+            priority=Priority(doc["priority"]),
+            manual=True,
+        )
+        await update_versioned(uow, store.TICKETS, doc, _dispatched_fields(lead, assisting, dispatched.round))
+        await uow.emit(dispatched, ticket_id=ticket_id, actor=actor)
+        return {"ticket_id": ticket_id, **dispatched.model_dump(mode="json")}
+
+    return await database.transaction(work)
+
+
+async def cancel(
+    *, database: Database, ticket_id: str, reason: CancelReason, comment: str, duplicate_of: str | None, actor: Actor
+) -> dict[str, Any]:
+    """The street cancels an invalid, out-of-scope or duplicate report."""
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        doc = await _ticket(uow, ticket_id)
+        if duplicate_of and await store.get(uow.db, duplicate_of, session=uow.session) is None:
+            raise domain.InvalidAssignment(f"unknown ticket {duplicate_of}")
+        cancelled = domain.cancel(
+            status=TicketStatus(doc["status"]),
+            reason=reason,
+            comment=comment,
+            duplicate_of=duplicate_of,
+            ticket_id=ticket_id,
+        )
+        await update_versioned(uow, store.TICKETS, doc, {"status": "cancelled", "queue_reason": None})
+        await uow.emit(cancelled, ticket_id=ticket_id, actor=actor)
+        return {"ticket_id": ticket_id, "status": "cancelled", **cancelled.model_dump(mode="json")}
+
+    return await database.transaction(work)
+
+
+async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
+    doc = await store.get(uow.db, ticket_id, session=uow.session)
+    if doc is None:
+        raise UnknownTicket(ticket_id)
+    return doc
+
+
+def queue_view(doc: Doc) -> dict[str, Any]:
+    return {
+        key: doc[key]
+        for key in (
+            "ticket_number",
+            "category_code",
+            "category_name",
+            "description",
+            "street_code",
+            "community_code",
+            "grid_code",
+            "priority",
+            "status",
+            "round",
+            "queue_reason",
+            "queued_at",
+            "rejections",
+            "reported_at",
+        )
+    } | {"ticket_id": doc["_id"]}
+
+
+def routes(refdata: RefData) -> dict[str, list[Any]]:
+    async def reported(event: Envelope, uow: UnitOfWork) -> None:
+        await on_reported(event, uow, refdata)
+
+    return {
+        "ticket.reported": [reported],
+        "ticket.rejected": [on_rejected],
+        "ticket.accepted": [follow_status],
+        "ticket.resolved": [follow_status],
+        "ticket.reopened": [follow_status],
+        "ticket.closed": [follow_status],
+        "ticket.cancelled": [follow_status],
+        "ticket.dispatched": [follow_status],
+    }

@@ -1,0 +1,30 @@
+"""Dispatch's collection: one document per ticket, with its rounds and its place in the street queue."""
+
+from typing import Any
+
+from gridloop.shared.mongo import Doc
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+TICKETS = "tickets"
+QUEUED_STATES = ["reported", "pending_dispatch"]
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db[TICKETS].create_index([("status", ASCENDING), ("street_code", ASCENDING), ("queued_at", ASCENDING)])
+
+
+async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[TICKETS].find_one({"_id": ticket_id}, session=session)
+
+
+async def insert(db: AsyncDatabase[Doc], doc: Doc, session: AsyncClientSession) -> None:
+    await db[TICKETS].insert_one(doc, session=session)
+
+
+async def queue(db: AsyncDatabase[Doc], *, street: str | None, limit: int) -> list[dict[str, Any]]:
+    query: Doc = {"status": {"$in": QUEUED_STATES}, "queue_reason": {"$ne": None}}
+    if street:
+        query["street_code"] = street
+    return await db[TICKETS].find(query).sort("queued_at", ASCENDING).limit(limit).to_list(None)

@@ -1,0 +1,84 @@
+"""Feedback routes: the reporter's verification tasks, verdicts and ratings."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from gridloop.feedback import handlers, store
+from gridloop.feedback.domain import AlreadyRated, NotYourTicket
+from gridloop.feedback.handlers import UnknownTicket
+from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.events import Rating, Role
+from gridloop.shared.mongo import ConcurrentChange
+from gridloop.shared.service import Runtime
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+
+
+class VerifyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    passed: bool = Field(description="true: fixed, close it (结案); false: not fixed, rework (返工)")
+    comment: str = Field(default="", max_length=1000)
+    photos: list[str] = Field(default_factory=list, max_length=9)
+
+
+class RateRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    rating: Rating = Field(description="满意 satisfied, 基本满意 basically_satisfied, 不满意 unsatisfied")
+    comment: str = Field(default="", max_length=1000)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("/verifications", summary="Verification tasks (grid workers see their own)")
+async def verifications(
+    request: Request,
+    user: CurrentUser,
+    status: Annotated[str | None, Query(pattern="^(pending|passed|failed)$")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
+    reporter = user.sub if user.role == Role.GRID_WORKER else None
+    docs = await store.verifications(_runtime(request).database.db, reporter=reporter, status=status, limit=limit)
+    return {"items": [handlers.verification_view(d) for d in docs]}
+
+
+@router.post("/verifications/{ticket_id}", summary="核查: pass closes the ticket, fail reopens it for rework")
+async def verify(request: Request, user: CurrentUser, ticket_id: str, body: VerifyRequest) -> dict[str, Any]:
+    require_role(user, Role.GRID_WORKER)
+    try:
+        return await handlers.verify(
+            database=_runtime(request).database,
+            ticket_id=ticket_id,
+            actor=user,
+            passed=body.passed,
+            comment=body.comment,
+            photos=body.photos,
+        )
+    except (UnknownTicket, NotYourTicket) as exc:
+        raise NotFound("ticket", ticket_id) from exc
+    except ConcurrentChange as exc:
+        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
+
+
+@router.post("/ratings/{ticket_id}", summary="评价: rate a closed ticket once")
+async def rate(request: Request, user: CurrentUser, ticket_id: str, body: RateRequest) -> dict[str, Any]:
+    require_role(user, Role.GRID_WORKER)
+    try:
+        return await handlers.rate(
+            database=_runtime(request).database,
+            ticket_id=ticket_id,
+            actor=user,
+            rating=body.rating,
+            comment=body.comment,
+        )
+    except (UnknownTicket, NotYourTicket) as exc:
+        raise NotFound("ticket", ticket_id) from exc
+    except AlreadyRated as exc:
+        raise ApiError(409, "already_rated", "该工单已评价 (already rated)") from exc
+    except ConcurrentChange as exc:
+        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc

@@ -1,0 +1,103 @@
+"""Department inbox routes: list work orders; accept, reject, progress, resolve."""
+
+from collections.abc import Awaitable
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from gridloop.handling import handlers, store
+from gridloop.handling.domain import NotYourOrder, is_overdue
+from gridloop.handling.handlers import UnknownWorkOrder
+from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.events import Role
+from gridloop.shared.mongo import ConcurrentChange
+from gridloop.shared.service import Runtime
+from pydantic import BaseModel, ConfigDict, Field
+
+router = APIRouter(prefix="/v1/work-orders", tags=["handling"])
+
+
+class RejectRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    reason: str = Field(min_length=2, max_length=500, description="退单理由")
+
+
+class NoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    note: str = Field(min_length=1, max_length=2000)
+    photos: list[str] = Field(default_factory=list, max_length=9)
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+@router.get("", summary="The department's inbox (supervisors see every department)")
+async def inbox(
+    request: Request,
+    user: CurrentUser,
+    status: Annotated[list[str] | None, Query(description="dispatched, accepted, reopened, resolved, ...")] = None,
+    overdue: bool | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT, Role.SUPERVISOR)
+    runtime = _runtime(request)
+    department = user.org if user.role == Role.DEPARTMENT_AGENT else None
+    now = runtime.clock.now()
+    if overdue:
+        docs = await store.overdue_candidates(runtime.database.db, department=department, now=now, limit=limit)
+    else:
+        docs = await store.inbox(runtime.database.db, department=department, statuses=status, limit=limit)
+    items = [handlers.order_view(d) | {"overdue": is_overdue(d, now)} for d in docs]
+    if overdue is False:
+        items = [i for i in items if not i["overdue"]]
+    return {"items": items}
+
+
+async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> dict[str, Any]:
+    try:
+        return await action
+    except UnknownWorkOrder as exc:
+        raise NotFound("work order", ticket_id) from exc
+    except NotYourOrder as exc:
+        raise ApiError(403, "not_lead_department", f"无权处理该工单 ({exc})") from exc
+    except ConcurrentChange as exc:
+        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
+
+
+@router.post("/{ticket_id}/accept", summary="接单: take the ticket on")
+async def accept(request: Request, user: CurrentUser, ticket_id: str) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    return await _run(handlers.accept(database=_runtime(request).database, ticket_id=ticket_id, actor=user), ticket_id)
+
+
+@router.post("/{ticket_id}/reject", summary="退单: send back to the street with a reason")
+async def reject(request: Request, user: CurrentUser, ticket_id: str, body: RejectRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    return await _run(
+        handlers.reject(database=_runtime(request).database, ticket_id=ticket_id, actor=user, reason=body.reason),
+        ticket_id,
+    )
+
+
+@router.post("/{ticket_id}/progress", summary="Post a progress note")
+async def progress(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    return await _run(
+        handlers.progress(
+            database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+        ),
+        ticket_id,
+    )
+
+
+@router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
+async def resolve(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    return await _run(
+        handlers.resolve(
+            database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+        ),
+        ticket_id,
+    )

@@ -1,0 +1,261 @@
+"""Handling: work orders appear in department inboxes when a ticket is dispatched; the lead
+department accepts or sends it back (退单), reports progress and resolves it."""
+
+from collections.abc import Callable
+from typing import Any
+
+from gridloop.handling import domain, store
+from gridloop.handling.domain import OrderRole
+from gridloop.shared.events import Actor, Envelope, Payload, TicketDispatched, TicketReopened, TicketReported
+from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.messagebus import Routes
+from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+
+
+class UnknownWorkOrder(LookupError):
+    pass
+
+
+def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
+    view = {
+        key: order.get(key)
+        for key in (
+            "ticket_id",
+            "ticket_number",
+            "department",
+            "role",
+            "round",
+            "status",
+            "category_code",
+            "category_name",
+            "description",
+            "location",
+            "address",
+            "grid_code",
+            "street_code",
+            "photos",
+            "priority",
+            "accept_deadline",
+            "resolve_deadline",
+            "dispatched_at",
+            "accepted_at",
+            "resolved_at",
+            "rework_count",
+            "notes",
+        )
+    }
+    if ticket is not None:
+        view["ticket_status"] = ticket["status"]
+    return view
+
+
+async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
+    assert isinstance(event.payload, TicketReported)
+    details = event.payload.model_dump(
+        mode="json",
+        include={
+            "ticket_number",
+            "category_code",
+            "category_name",
+            "description",
+            "location",
+            "address",
+            "grid_code",
+            "community_code",
+            "street_code",
+            "photos",
+            "priority",
+        },
+    )
+    await uow.db[store.TICKETS].insert_one(
+        {"_id": event.ticket_id, **details, "status": "reported", "round": 0, "version": 0, "updated_at": uow.now},
+        session=uow.session,
+    )
+
+
+async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
+    """A dispatch puts a work order in the lead's inbox and in each assisting department's."""
+    assert isinstance(event.payload, TicketDispatched)
+    dispatched = event.payload
+    ticket = await _ticket(uow, event.ticket_id)
+    await update_versioned(
+        uow,
+        store.TICKETS,
+        ticket,
+        {
+            "status": next_status(TicketStatus(ticket["status"]), event.event_type).value,
+            "round": dispatched.round,
+        },
+    )
+    details = {
+        k: ticket[k]
+        for k in (
+            "ticket_number",
+            "category_code",
+            "category_name",
+            "description",
+            "location",
+            "address",
+            "grid_code",
+            "street_code",
+            "photos",
+            "priority",
+        )
+    }
+    departments = [(dispatched.lead_department, OrderRole.LEAD)]
+    departments += [(d, OrderRole.ASSISTING) for d in dispatched.assisting_departments]
+    for department, role in departments:
+        await uow.db[store.WORK_ORDERS].insert_one(
+            {
+                "_id": f"{event.ticket_id}:{dispatched.round}:{department}",
+                "ticket_id": event.ticket_id,
+                **details,
+                "department": department,
+                "role": role.value,
+                "round": dispatched.round,
+                "status": "dispatched",
+                "accept_deadline": dispatched.accept_deadline,
+                "resolve_deadline": dispatched.resolve_deadline,
+                "dispatched_at": event.occurred_at,
+                "accepted_at": None,
+                "resolved_at": None,
+                "rework_count": 0,
+                "notes": [],
+                "version": 0,
+                "updated_at": uow.now,
+            },
+            session=uow.session,
+        )
+
+
+async def on_reopened(event: Envelope, uow: UnitOfWork) -> None:
+    """Verification failed: the lead's work order comes back for rework (返工)."""
+    assert isinstance(event.payload, TicketReopened)
+    await _follow_ticket(event, uow)
+    order = await store.lead_order(uow.db, event.ticket_id, uow.session)
+    if order is not None:
+        await update_versioned(
+            uow,
+            store.WORK_ORDERS,
+            order,
+            {"status": "reopened", "rework_count": event.payload.rework_count, "resolved_at": None},
+        )
+
+
+def _close_orders(status: str) -> Callable[[Envelope, UnitOfWork], Any]:
+    async def handler(event: Envelope, uow: UnitOfWork) -> None:
+        ticket = await _follow_ticket(event, uow)
+        if ticket is None:
+            return
+        for order in await store.orders_of_round(uow.db, event.ticket_id, ticket["round"], uow.session):
+            if order["status"] not in ("rejected", "closed", "cancelled"):
+                await update_versioned(uow, store.WORK_ORDERS, order, {"status": status})
+
+    return handler
+
+
+async def _follow_ticket(event: Envelope, uow: UnitOfWork) -> Doc | None:
+    ticket = await store.get_ticket(uow.db, event.ticket_id, session=uow.session)
+    if ticket is None or not can_apply(TicketStatus(ticket["status"]), event.event_type):
+        return None
+    await update_versioned(
+        uow, store.TICKETS, ticket, {"status": next_status(TicketStatus(ticket["status"]), event.event_type).value}
+    )
+    return ticket
+
+
+async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
+    ticket = await store.get_ticket(uow.db, ticket_id, session=uow.session)
+    if ticket is None:
+        raise UnknownWorkOrder(ticket_id)
+    return ticket
+
+
+Decide = Callable[[Doc, TicketStatus], Payload]
+
+
+async def act(
+    *, database: Database, ticket_id: str, actor: Actor, decide: Decide, order_changes: Callable[[UnitOfWork, Doc], Doc]
+) -> dict[str, Any]:
+    """One department action: decided by the domain on the current order, applied, announced."""
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        ticket = await _ticket(uow, ticket_id)
+        order = await store.current_order(uow.db, ticket_id, actor.org, session=uow.session)
+        if order is None:
+            raise UnknownWorkOrder(ticket_id)
+        status = TicketStatus(ticket["status"])
+        payload = decide(order, status)
+        changes = order_changes(uow, order)
+        await update_versioned(uow, store.WORK_ORDERS, order, changes)
+        await update_versioned(uow, store.TICKETS, ticket, {"status": next_status(status, payload.EVENT_TYPE).value})
+        await uow.emit(payload, ticket_id=ticket_id, actor=actor)
+        return order_view({**order, **changes}, {"status": next_status(status, payload.EVENT_TYPE).value})
+
+    return await database.transaction(work)
+
+
+async def accept(*, database: Database, ticket_id: str, actor: Actor) -> dict[str, Any]:
+    """接单: the lead department takes the ticket on."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.accept(order=order, status=status, department=actor.org),
+        order_changes=lambda uow, _: {"status": "accepted", "accepted_at": uow.now},
+    )
+
+
+async def reject(*, database: Database, ticket_id: str, actor: Actor, reason: str) -> dict[str, Any]:
+    """退单: not ours; the ticket returns to the street queue with the reason."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.reject(order=order, status=status, department=actor.org, reason=reason),
+        order_changes=lambda uow, _: {"status": "rejected", "reject_reason": reason},
+    )
+
+
+async def progress(*, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]) -> dict[str, Any]:
+    """A progress note (with photos) the reporter and the street can follow."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.progress(
+            order=order, status=status, department=actor.org, note=note, photos=photos
+        ),
+        order_changes=lambda uow, order: {
+            "notes": [*order["notes"], {"note": note, "photos": photos, "at": uow.now, "by": actor.sub}]
+        },
+    )
+
+
+async def resolve(*, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]) -> dict[str, Any]:
+    """办结: the lead reports the problem fixed, with evidence; the reporter verifies next."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.resolve(
+            order=order, status=status, department=actor.org, note=note, photos=photos
+        ),
+        order_changes=lambda uow, _: {
+            "status": "resolved",
+            "resolved_at": uow.now,
+            "resolution": {"note": note, "photos": photos},
+        },
+    )
+
+
+ROUTES: Routes = {
+    "ticket.reported": [on_reported],
+    "ticket.dispatched": [on_dispatched],
+    "ticket.reopened": [on_reopened],
+    "ticket.closed": [_close_orders("closed")],
+    "ticket.cancelled": [_close_orders("cancelled")],
+    "ticket.accepted": [_follow_ticket],
+    "ticket.rejected": [_follow_ticket],
+    "ticket.resolved": [_follow_ticket],
+}

@@ -1,0 +1,137 @@
+"""Intake routes: file and follow reports, upload photos."""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
+from gridloop.intake import handlers, store
+from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.intake.handlers import IdempotencyConflict
+from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.events import Role
+from gridloop.shared.lifecycle import TicketStatus
+from gridloop.shared.service import Runtime
+
+router = APIRouter(prefix="/v1", tags=["intake"])
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def _runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def _refused(exc: ReportRefused) -> ApiError:
+    status = 413 if exc.code == "too_large" else 422
+    return ApiError(status, exc.code, exc.message, exc.details)
+
+
+@router.post(
+    "/reports",
+    status_code=201,
+    summary="File a report (立案); safe to retry with Idempotency-Key",
+    responses={
+        200: {"description": "replay of an earlier request with the same Idempotency-Key"},
+        422: {"description": "invalid report, or key reused with another body"},
+    },
+)
+async def file_report(
+    request: Request,
+    user: CurrentUser,
+    body: ReportRequest,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
+) -> JSONResponse:
+    require_role(user, Role.GRID_WORKER)
+    runtime = _runtime(request)
+    try:
+        view, replay = await handlers.file_report(
+            database=runtime.database,
+            refdata=runtime.refdata,
+            request=body,
+            reporter=user,
+            idempotency_key=idempotency_key,
+        )
+    except ReportRefused as exc:
+        raise _refused(exc) from exc
+    except IdempotencyConflict as exc:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "该幂等键已用于不同的请求 (Idempotency-Key already used with a different body)",
+        ) from exc
+    from fastapi.encoders import jsonable_encoder
+
+    return JSONResponse(
+        jsonable_encoder(view),
+        status_code=200 if replay else 201,
+        headers={"Location": f"/v1/reports/{view['ticket_id']}"},
+    )
+
+
+@router.get("/reports/{ticket_id}", summary="One report and what became of it")
+async def get_report(request: Request, user: CurrentUser, ticket_id: str) -> dict[str, Any]:
+    doc = await store.get_report(_runtime(request).database.db, ticket_id)
+    if doc is None or (user.role == Role.GRID_WORKER and doc["reporter"]["sub"] != user.sub):
+        raise NotFound("report", ticket_id)
+    return handlers.report_view(doc)
+
+
+@router.get("/reports", summary="Reports, newest first (grid workers see their own)")
+async def list_reports(
+    request: Request,
+    user: CurrentUser,
+    mine: bool = False,
+    status: TicketStatus | None = None,
+    cursor: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    reporter = user.sub if mine or user.role == Role.GRID_WORKER else None
+    docs = await store.list_reports(
+        _runtime(request).database.db,
+        reporter=reporter,
+        status=status.value if status else None,
+        before=cursor,
+        limit=limit,
+    )
+    items = [handlers.report_view(d) for d in docs]
+    return {"items": items, "next_cursor": items[-1]["ticket_id"] if len(items) == limit else None}
+
+
+@router.post(
+    "/attachments",
+    status_code=201,
+    summary="Upload a photo (JPEG, PNG, WebP, HEIC; at most 10 MB)",
+    responses={413: {"description": "too large"}, 422: {"description": "not an image"}},
+)
+async def upload_attachment(request: Request, user: CurrentUser, file: UploadFile) -> dict[str, Any]:
+    data = await file.read(MAX_PHOTO_BYTES + 1)
+    try:
+        return await handlers.store_photo(
+            database=_runtime(request).database,
+            data=data,
+            filename=file.filename or "",
+            owner=user,
+            max_bytes=MAX_PHOTO_BYTES,
+        )
+    except ReportRefused as exc:
+        raise _refused(exc) from exc
+
+
+@router.get(
+    "/attachments/{attachment_id}",
+    summary="Download a photo",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def download_attachment(request: Request, _: CurrentUser, attachment_id: str) -> Response:
+    from gridfs import AsyncGridFSBucket
+    from gridfs.errors import NoFile
+
+    bucket = AsyncGridFSBucket(_runtime(request).database.db, bucket_name=store.ATTACHMENTS_BUCKET)
+    try:
+        stream = await bucket.open_download_stream(attachment_id)
+    except NoFile as exc:
+        raise NotFound("attachment", attachment_id) from exc
+    data = await stream.read()
+    return Response(data, media_type=(stream.metadata or {}).get("content_type", "application/octet-stream"))

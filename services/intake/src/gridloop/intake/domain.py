@@ -1,0 +1,89 @@
+"""Pure intake rules: what makes a report fileable, ticket numbers, idempotency fingerprints."""
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+import filetype
+from gridloop.shared.events import GeoPoint, Priority, TicketReported
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
+
+
+class ReportRequest(BaseModel):
+    """What a grid worker's app sends to file a report."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    category_code: str = Field(min_length=1, max_length=32, description="Category code, e.g. SJ-0101 暴露垃圾")
+    description: str = Field(min_length=2, max_length=2000, description="What was found (问题描述)")
+    location: GeoPoint | None = Field(default=None, description="GPS point (WGS84)")
+    grid_code: str | None = Field(
+        default=None, max_length=32, description="Grid, when known; else found from the point"
+    )
+    address: str = Field(default="", max_length=300)
+    photos: list[str] = Field(
+        default_factory=list, max_length=9, description="Attachment ids from POST /v1/attachments"
+    )
+    priority: Priority = Priority.NORMAL
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> "ReportRequest":
+        if self.location is None and not self.grid_code:
+            raise ValueError("give a GPS location or a grid code (需要定位或网格编码)")
+        return self
+
+
+class ReportRefused(Exception):
+    """A report that cannot become a ticket; the API answers 422 with this code."""
+
+    def __init__(self, code: str, message: str, details: dict[str, Any] | None = None) -> None:
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        super().__init__(message)
+
+
+def ticket_number(*, district: str, day: datetime, seq: int) -> str:
+    """Human-readable and sortable, e.g. QH-20261122-00042 (the 42nd report of the day)."""
+    return f"{district}-{day:%Y%m%d}-{seq:05d}"
+
+
+def fingerprint(body: ReportRequest) -> str:
+    """Same request body, same fingerprint: an Idempotency-Key replay must match the first body."""
+    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def build_report(
+    request: ReportRequest,
+    *,
+    number: str,
+    category: dict[str, Any],
+    grid: dict[str, Any],
+    district: str,
+) -> TicketReported:
+    """The registered ticket (立案), from a checked request and the reference data it names."""
+    return TicketReported(
+        ticket_number=number,
+        category_code=category["code"],
+        category_name=category["name"],
+        description=request.description,
+        location=request.location,
+        address=request.address,
+        grid_code=grid["code"],
+        community_code=grid["community"],
+        street_code=grid["street"],
+        district_code=district,
+        photos=request.photos,
+        priority=request.priority,
+    )
+
+
+def image_type(head: bytes) -> str | None:
+    """The image type the bytes really are, whatever the file name says; None if not an image we take."""
+    kind = filetype.guess(head)
+    if kind is None or kind.mime not in ALLOWED_IMAGE_TYPES:
+        return None
+    return str(kind.mime)

@@ -1,0 +1,188 @@
+"""Intake commands (file a report, store a photo) and the events it follows for reporters."""
+
+from typing import Any
+
+from gridloop.intake import domain, store
+from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.shared.events import Actor, Envelope
+from gridloop.shared.ids import new_id
+from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.mongo import Database, Doc, UnitOfWork
+from gridloop.shared.refdata import RefData
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with a different body."""
+
+
+def report_view(doc: Doc) -> dict[str, Any]:
+    return {
+        "ticket_id": doc["_id"],
+        "ticket_number": doc["ticket_number"],
+        "status": doc["status"],
+        "category_code": doc["category_code"],
+        "category_name": doc["category_name"],
+        "description": doc["description"],
+        "location": doc["location"],
+        "address": doc["address"],
+        "grid_code": doc["grid_code"],
+        "community_code": doc["community_code"],
+        "street_code": doc["street_code"],
+        "photos": doc["photos"],
+        "priority": doc["priority"],
+        "reporter": doc["reporter"],
+        "created_at": doc["created_at"],
+        "updated_at": doc["updated_at"],
+        "history": doc.get("history", []),
+    }
+
+
+async def _place(refdata: RefData, request: ReportRequest) -> dict[str, Any]:
+    if request.grid_code:
+        grid = await refdata.get("grid", request.grid_code)
+        if grid is None:
+            raise ReportRefused(
+                "unknown_grid", f"网格不存在 (unknown grid {request.grid_code})", {"grid_code": request.grid_code}
+            )
+        return grid
+    assert request.location is not None
+    grid = await refdata.grid_at(request.location.lon, request.location.lat)
+    if grid is None:
+        raise ReportRefused(
+            "outside_grids", "定位不在任何网格内 (the point is outside every grid)", request.location.model_dump()
+        )
+    return grid
+
+
+async def file_report(
+    *,
+    database: Database,
+    refdata: RefData,
+    request: ReportRequest,
+    reporter: Actor,
+    idempotency_key: str | None,
+) -> tuple[dict[str, Any], bool]:
+    """Register a report as a ticket and announce it; a retried request gets the first answer back.
+
+    Returns the report view and whether it is a replay."""
+    key = f"{reporter.sub}:{idempotency_key}" if idempotency_key else None
+    fingerprint = domain.fingerprint(request)
+    if key and (replay := await _replay(database.db, key, fingerprint)) is not None:
+        return replay, True
+    category = await refdata.get("category", request.category_code)
+    if category is None:
+        raise ReportRefused(
+            "unknown_category",
+            f"问题类别不存在 (unknown category {request.category_code})",
+            {"category_code": request.category_code},
+        )
+    grid = await _place(refdata, request)
+    street = await refdata.get("street", grid["street"])
+    district = street["district"] if street else "GL"
+    missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
+    if missing:
+        raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        seq = await store.next_seq(uow.db, f"ticket:{district}:{uow.now:%Y%m%d}", uow.session)
+        number = domain.ticket_number(district=district, day=uow.now, seq=seq)
+        reported = domain.build_report(request, number=number, category=category, grid=grid, district=district)
+        ticket_id = new_id()
+        doc: Doc = {
+            "_id": ticket_id,
+            **reported.model_dump(mode="json"),
+            "status": TicketStatus.REPORTED.value,
+            "reporter": reporter.model_dump(mode="json"),
+            "created_at": uow.now,
+            "updated_at": uow.now,
+            "history": [{"event_type": reported.EVENT_TYPE, "status": "reported", "at": uow.now}],
+        }
+        await store.insert_report(uow.db, doc, uow.session)
+        await uow.emit(reported, ticket_id=ticket_id, actor=reporter)
+        view = report_view(doc)
+        if key:
+            await store.save_idempotent(
+                uow.db, key=key, fingerprint=fingerprint, response=view, at=uow.now, session=uow.session
+            )
+        return view
+
+    try:
+        return await database.transaction(work), False
+    except DuplicateKeyError:
+        # A concurrent retry with the same key won the race: answer as it did.
+        if key and (replay := await _replay(database.db, key, fingerprint)) is not None:
+            return replay, True
+        raise
+
+
+async def _replay(db: AsyncDatabase[Doc], key: str, fingerprint: str) -> dict[str, Any] | None:
+    previous = await store.find_idempotent(db, key)
+    if previous is None:
+        return None
+    if previous["fingerprint"] != fingerprint:
+        raise IdempotencyConflict(key)
+    response: dict[str, Any] = previous["response"]
+    return response
+
+
+async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
+    """Reporters see what became of their reports (the status shown in their app)."""
+    report = await store.get_report(uow.db, event.ticket_id, session=uow.session)
+    if report is None:
+        return
+    current = TicketStatus(report["status"])
+    if not can_apply(current, event.event_type):
+        return
+    status = next_status(current, event.event_type)
+    await store.set_status(
+        uow.db,
+        event.ticket_id,
+        status=status.value,
+        at=event.occurred_at,
+        event_type=event.event_type,
+        session=uow.session,
+    )
+
+
+_STATUS_EVENTS = [
+    "ticket.dispatched",
+    "ticket.rejected",
+    "ticket.accepted",
+    "ticket.resolved",
+    "ticket.closed",
+    "ticket.reopened",
+    "ticket.cancelled",
+    "ticket.rated",
+    "ticket.progressed",
+]
+
+
+async def store_photo(
+    *, database: Database, data: bytes, filename: str, owner: Actor, max_bytes: int
+) -> dict[str, Any]:
+    """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take."""
+    from gridfs import AsyncGridFSBucket
+
+    if len(data) > max_bytes:
+        raise ReportRefused(
+            "too_large", f"照片过大 (photo larger than {max_bytes} bytes)", {"size": len(data), "max_bytes": max_bytes}
+        )
+    if not data:
+        raise ReportRefused("empty_file", "文件为空 (the file is empty)")
+    content_type = domain.image_type(data[:262])
+    if content_type is None:
+        raise ReportRefused("not_an_image", "文件不是受支持的图片 (not a JPEG, PNG, WebP or HEIC image)")
+    attachment_id = new_id()
+    bucket = AsyncGridFSBucket(database.db, bucket_name=store.ATTACHMENTS_BUCKET)
+    await bucket.upload_from_stream_with_id(
+        attachment_id,
+        filename[:200] or "photo",
+        data,
+        metadata={"owner": owner.sub, "content_type": content_type, "size": len(data)},
+    )
+    return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
+
+
+ROUTES = {event_type: [follow_status] for event_type in _STATUS_EVENTS}

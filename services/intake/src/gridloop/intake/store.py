@@ -1,0 +1,89 @@
+"""Intake's collections: reports, idempotency records, daily counters; photos in GridFS."""
+
+from datetime import datetime
+from typing import Any
+
+from gridloop.shared.mongo import Doc
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+REPORTS = "reports"
+IDEMPOTENCY = "idempotency_keys"
+COUNTERS = "counters"
+ATTACHMENTS_BUCKET = "attachments"
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db[REPORTS].create_index([("reporter.sub", ASCENDING), ("_id", DESCENDING)])
+    await db[REPORTS].create_index([("ticket_number", ASCENDING)], unique=True)
+    await db[REPORTS].create_index([("status", ASCENDING)])
+
+
+async def next_seq(db: AsyncDatabase[Doc], key: str, session: AsyncClientSession) -> int:
+    doc = await db[COUNTERS].find_one_and_update(
+        {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
+    )
+    assert doc is not None
+    seq: int = doc["seq"]
+    return seq
+
+
+async def find_idempotent(db: AsyncDatabase[Doc], key: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[IDEMPOTENCY].find_one({"_id": key}, session=session)
+
+
+async def save_idempotent(
+    db: AsyncDatabase[Doc],
+    *,
+    key: str,
+    fingerprint: str,
+    response: dict[str, Any],
+    at: datetime,
+    session: AsyncClientSession,
+) -> None:
+    await db[IDEMPOTENCY].insert_one(
+        {"_id": key, "fingerprint": fingerprint, "response": response, "at": at}, session=session
+    )
+
+
+async def insert_report(db: AsyncDatabase[Doc], report: Doc, session: AsyncClientSession) -> None:
+    await db[REPORTS].insert_one(report, session=session)
+
+
+async def get_report(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[REPORTS].find_one({"_id": ticket_id}, session=session)
+
+
+async def list_reports(
+    db: AsyncDatabase[Doc], *, reporter: str | None, status: str | None, before: str | None, limit: int
+) -> list[Doc]:
+    query: Doc = {}
+    if reporter is not None:
+        query["reporter.sub"] = reporter
+    if status:
+        query["status"] = status
+    if before:
+        query["_id"] = {"$lt": before}
+    return await db[REPORTS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)
+
+
+async def set_status(
+    db: AsyncDatabase[Doc], ticket_id: str, *, status: str, at: datetime, event_type: str, session: AsyncClientSession
+) -> None:
+    await db[REPORTS].update_one(
+        {"_id": ticket_id},
+        {
+            "$set": {"status": status, "updated_at": at},
+            "$push": {"history": {"event_type": event_type, "status": status, "at": at}},
+        },
+        session=session,
+    )
+
+
+async def photos_owned_by(
+    db: AsyncDatabase[Doc], ids: list[str], owner: str, session: AsyncClientSession | None = None
+) -> set[str]:
+    files = db[f"{ATTACHMENTS_BUCKET}.files"]
+    found = files.find({"_id": {"$in": ids}, "metadata.owner": owner}, {"_id": 1}, session=session)
+    return {str(doc["_id"]) async for doc in found}

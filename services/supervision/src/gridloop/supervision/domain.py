@@ -1,0 +1,132 @@
+"""Pure projection rules: how each event changes a ticket's supervision record, and how raw
+counts become the indicators supervisors read."""
+
+from typing import Any
+
+from gridloop.shared.events import (
+    Envelope,
+    TicketAccepted,
+    TicketCancelled,
+    TicketClosed,
+    TicketDispatched,
+    TicketExtensionDecided,
+    TicketRated,
+    TicketRejected,
+    TicketReopened,
+    TicketReported,
+    TicketResolved,
+)
+from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+
+COUNTED = [
+    "reported",
+    "dispatched",
+    "dispatched_auto",
+    "dispatched_manual",
+    "accepted",
+    "rejected",
+    "resolved",
+    "reopened",
+    "closed",
+    "cancelled",
+    "rated",
+    "satisfied",
+    "basically_satisfied",
+    "unsatisfied",
+]
+
+
+def new_ticket(event: Envelope) -> dict[str, Any]:
+    assert isinstance(event.payload, TicketReported)
+    p = event.payload
+    return {
+        "_id": event.ticket_id,
+        "ticket_number": p.ticket_number,
+        "category_code": p.category_code,
+        "category_name": p.category_name,
+        "street_code": p.street_code,
+        "community_code": p.community_code,
+        "grid_code": p.grid_code,
+        "district_code": p.district_code,
+        "priority": p.priority.value,
+        "reporter": event.actor.sub,
+        "status": TicketStatus.REPORTED.value,
+        "lead_department": None,
+        "assisting_departments": [],
+        "round": 0,
+        "reported_at": event.occurred_at,
+        "dispatched_at": None,
+        "accepted_at": None,
+        "resolved_at": None,
+        "closed_at": None,
+        "cancelled_at": None,
+        "accept_deadline": None,
+        "resolve_deadline": None,
+        "rejections": 0,
+        "reworks": 0,
+        "rating": None,
+        "last_event_at": event.occurred_at,
+        "version": 0,
+    }
+
+
+def apply(ticket: dict[str, Any], event: Envelope) -> dict[str, Any]:
+    """The changes an event makes to a ticket's record (status through the shared lifecycle)."""
+    changes: dict[str, Any] = {"last_event_at": event.occurred_at}
+    current = TicketStatus(ticket["status"])
+    if can_apply(current, event.event_type):
+        changes["status"] = next_status(current, event.event_type).value
+    at = event.occurred_at
+    match event.payload:
+        case TicketDispatched() as p:
+            changes.update(
+                lead_department=p.lead_department,
+                assisting_departments=p.assisting_departments,
+                round=p.round,
+                dispatched_at=at,
+                accepted_at=None,
+                resolved_at=None,
+                accept_deadline=p.accept_deadline,
+                resolve_deadline=p.resolve_deadline,
+                dispatch_mode="manual" if p.manual else "auto",
+            )
+        case TicketAccepted():
+            changes.update(accepted_at=ticket["accepted_at"] or at)
+        case TicketRejected():
+            changes.update(rejections=ticket["rejections"] + 1)
+        case TicketResolved():
+            changes.update(resolved_at=at)
+        case TicketReopened() as p:
+            changes.update(reworks=p.rework_count, resolved_at=None)
+        case TicketClosed():
+            changes.update(closed_at=at)
+        case TicketCancelled():
+            changes.update(cancelled_at=at)
+        case TicketRated() as p:
+            changes.update(rating=p.rating.value)
+        case TicketExtensionDecided() as p if p.approved:
+            changes.update(resolve_deadline=p.resolve_deadline)
+        case _:
+            pass
+    return changes
+
+
+def attribution(ticket: dict[str, Any], event: Envelope) -> str | None:
+    """The department an event counts for: the one acting, else the ticket's lead."""
+    department = getattr(event.payload, "department", None)
+    if isinstance(event.payload, TicketDispatched):
+        department = event.payload.lead_department
+    return department or ticket.get("lead_department")
+
+
+def indicators(counts: dict[str, int]) -> dict[str, Any]:
+    """Counts plus the rates derived from them (None where the denominator is zero)."""
+    full = {name: counts.get(name, 0) for name in COUNTED}
+
+    def ratio(num: int, den: int) -> float | None:
+        return round(num / den, 4) if den else None
+
+    full["satisfaction_rate"] = ratio(full["satisfied"] + full["basically_satisfied"], full["rated"])
+    full["rejection_rate"] = ratio(full["rejected"], full["dispatched"])
+    full["rework_rate"] = ratio(full["reopened"], full["resolved"])
+    return full

@@ -1,0 +1,77 @@
+"""Supervision's read models: every event of every ticket, and one record per ticket."""
+
+from datetime import datetime
+from typing import Any
+
+from gridloop.shared.mongo import Doc
+from pymongo import ASCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+TIMELINE = "timeline"
+TICKETS = "tickets"
+UNIT_FIELDS = {"departments": "department", "streets": "street_code", "grids": "grid_code"}
+
+
+async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db[TIMELINE].create_index([("ticket_id", ASCENDING), ("_id", ASCENDING)])
+    await db[TIMELINE].create_index([("occurred_at", ASCENDING)])
+    await db[TICKETS].create_index([("status", ASCENDING), ("accept_deadline", ASCENDING)])
+
+
+async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[TICKETS].find_one({"_id": ticket_id}, session=session)
+
+
+async def timeline(db: AsyncDatabase[Doc], ticket_id: str) -> list[Doc]:
+    return await db[TIMELINE].find({"ticket_id": ticket_id}).sort("_id", ASCENDING).to_list(None)
+
+
+async def counts(db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
+    """Events in [start, end) grouped by unit and by what they count as."""
+    field = UNIT_FIELDS[unit]
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"occurred_at": {"$gte": start, "$lt": end}}},
+        {
+            "$group": {
+                "_id": {
+                    "unit": f"${field}",
+                    "type": "$event_type",
+                    "rating": "$payload.rating",
+                    "manual": "$payload.manual",
+                },
+                "n": {"$sum": 1},
+            }
+        },
+    ]
+    result: dict[str, dict[str, int]] = {}
+    async for row in await db[TIMELINE].aggregate(pipeline):
+        key = row["_id"]
+        if key.get("unit") is None:
+            continue
+        bucket = result.setdefault(key["unit"], {})
+        name = key["type"].removeprefix("ticket.")
+        bucket[name] = bucket.get(name, 0) + row["n"]
+        if name == "dispatched":
+            mode = "dispatched_manual" if key.get("manual") else "dispatched_auto"
+            bucket[mode] = bucket.get(mode, 0) + row["n"]
+        if name == "rated" and key.get("rating"):
+            bucket[key["rating"]] = bucket.get(key["rating"], 0) + row["n"]
+    return result
+
+
+async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
+    return (
+        await db[TICKETS]
+        .find(
+            {
+                "$or": [
+                    {"status": "dispatched", "accept_deadline": {"$lt": now}},
+                    {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
+                ]
+            }
+        )
+        .sort("accept_deadline", ASCENDING)
+        .limit(limit)
+        .to_list(None)
+    )

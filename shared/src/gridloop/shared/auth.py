@@ -1,0 +1,76 @@
+"""Bearer-JWT authentication: who is calling, with the claims sub, name, role and org."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from gridloop.shared.errors import ApiError
+from gridloop.shared.events import Actor, Role
+from gridloop.shared.settings import ServiceSettings
+
+Principal = Actor
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self.secret = settings.jwt_secret
+        self.algorithm = settings.jwt_algorithm
+        self.issuer = settings.jwt_issuer
+        self.audience = settings.jwt_audience
+        self.leeway = settings.jwt_leeway_seconds
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.secret,
+                algorithms=[self.algorithm],
+                audience=self.audience,
+                issuer=self.issuer,
+                leeway=self.leeway,
+                options={"require": ["sub", "role", "exp", "iss", "aud"]},
+            )
+            return Principal(
+                sub=claims["sub"], name=claims.get("name", ""), role=Role(claims["role"]), org=claims.get("org", "")
+            )
+        except (jwt.InvalidTokenError, ValueError) as exc:
+            raise ApiError(401, "invalid_token", "令牌无效或已过期 (invalid or expired token)") from exc
+
+    def mint(self, *, sub: str, name: str, role: Role, org: str, ttl: timedelta = timedelta(hours=12)) -> str:
+        """Development tokens only: the CLI refuses outside development mode."""
+        now = datetime.now(UTC)
+        claims = {
+            "sub": sub,
+            "name": name,
+            "role": role.value,
+            "org": org,
+            "iss": self.issuer,
+            "aud": self.audience,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        return jwt.encode(claims, self.secret, algorithm=self.algorithm)
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def current_principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise ApiError(401, "not_authenticated", "需要登录令牌 (a bearer token is required)")
+    verifier: TokenVerifier = request.app.state.verifier
+    return verifier.verify(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require_role(user: Principal, *roles: Role) -> None:
+    if user.role not in roles:
+        raise ApiError(
+            403, "forbidden", "无权执行此操作 (your role may not do this)", {"required": [r.value for r in roles]}
+        )

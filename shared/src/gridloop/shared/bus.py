@@ -1,0 +1,212 @@
+"""A thin wrapper around aiokafka: one producer per service, and consumers that commit only
+offsets whose handling is durable, retry, and send what keeps failing to a dead-letter topic."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import ConsumerRecord
+from gridloop.shared.metrics import Metrics
+from gridloop.shared.mongo import is_transient
+from gridloop.shared.settings import ServiceSettings
+from pymongo.errors import PyMongoError
+
+log = structlog.get_logger()
+Headers = Sequence[tuple[str, bytes]]
+
+
+def kafka_security(settings: ServiceSettings) -> dict[str, object]:
+    options: dict[str, object] = {"security_protocol": settings.kafka_security_protocol}
+    if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
+        from aiokafka.helpers import create_ssl_context
+
+        options["ssl_context"] = create_ssl_context()
+    if settings.kafka_sasl_mechanism:
+        options["sasl_mechanism"] = settings.kafka_sasl_mechanism
+        options["sasl_plain_username"] = settings.kafka_sasl_username
+        options["sasl_plain_password"] = settings.kafka_sasl_password
+    return options
+
+
+def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """acks=all always; idempotence where the broker supports it (real Kafka)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=settings.service_name,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        linger_ms=2,
+        request_timeout_ms=15000,
+        **kafka_security(settings),  # type: ignore[arg-type]
+    )
+
+
+class PermanentFailure(Exception):
+    """A message that no retry will fix (malformed, unknown type): straight to dead letters."""
+
+
+Handle = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+
+
+class _Committer(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, consumer: "EventConsumer") -> None:
+        self.owner = consumer
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        # Handling runs in the same task as getmany, so nothing is in flight here: commit what is done.
+        await self.owner.commit(only=revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
+
+
+class EventConsumer:
+    """Consumes topics in a group; each record is handled to durability before its offset counts."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        group_id: str,
+        topics: list[str],
+        handle: Handle,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        dead_letter_topic: str,
+    ) -> None:
+        self.settings = settings
+        self.group_id = group_id
+        self.topics = topics
+        self.handle = handle
+        self.producer = producer
+        self.metrics = metrics
+        self.dead_letter_topic = dead_letter_topic
+        self._consumer: AIOKafkaConsumer | None = None
+        self._done: dict[TopicPartition, int] = {}
+        self._stopping = asyncio.Event()
+        self.connected = False
+
+    def _build(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.group_id,
+            client_id=f"{self.settings.service_name}-{self.group_id}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=100,
+            max_poll_records=200,
+            session_timeout_ms=10000,
+            heartbeat_interval_ms=1000,
+            **kafka_security(self.settings),  # type: ignore[arg-type]
+        )
+
+    async def commit(self, only: set[TopicPartition] | None = None) -> None:
+        if self._consumer is None:
+            return
+        offsets = {tp: off for tp, off in self._done.items() if only is None or tp in only}
+        if not offsets:
+            return
+        try:
+            await self._consumer.commit(offsets)
+            for tp in offsets:
+                if self._done.get(tp) == offsets[tp]:
+                    del self._done[tp]
+        except CommitFailedError:
+            # The group moved on; whoever owns the partition now re-reads from the last commit,
+            # and idempotent handlers make the repeat harmless.
+            self.metrics.commit_failures.labels(self.metrics.service, self.group_id).inc()
+            log.warning("commit_failed", group=self.group_id)
+            self._done.clear()
+
+    async def run(self) -> None:
+        """Consume until stopped; on a broker failure, rebuild the consumer from the last commit."""
+        while not self._stopping.is_set():
+            self._consumer = self._build()
+            try:
+                await self._consumer.start()
+                self._consumer.subscribe(self.topics, listener=_Committer(self))
+                self.connected = True
+                await self._loop(self._consumer)
+            except (KafkaError, OSError, PyMongoError) as exc:
+                log.warning("consumer_restart", group=self.group_id, error=repr(exc))
+                await asyncio.sleep(1.0)
+            finally:
+                self.connected = False
+                self._done.clear()
+                try:
+                    await self._consumer.stop()
+                except (KafkaError, OSError) as exc:  # pragma: no cover - best effort on a dead broker
+                    log.warning("consumer_stop_failed", error=repr(exc))
+
+    async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        while not self._stopping.is_set():
+            batches = await consumer.getmany(timeout_ms=300, max_records=200)
+            for tp, records in batches.items():
+                for record in records:
+                    if self._stopping.is_set():
+                        break
+                    if not await self._process(record):
+                        break
+                    self._done[tp] = record.offset + 1
+            await self.commit()
+        await self.commit()
+
+    async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
+        """Handle one record to an end (done or dead-lettered); False when stopped before that."""
+        attempt = 0
+        delay = 0.1
+        while True:
+            attempt += 1
+            try:
+                await self.handle(record)
+                return True
+            except PermanentFailure as exc:
+                await self._dead_letter(record, exc, attempt)
+                return True
+            except Exception as exc:
+                if is_transient(exc):
+                    # The database is away: wait for it rather than dead-letter a good message.
+                    log.warning("handler_infrastructure_retry", attempt=attempt, error=repr(exc))
+                elif attempt >= self.settings.consumer_max_attempts:
+                    await self._dead_letter(record, exc, attempt)
+                    return True
+                else:
+                    log.warning("handler_retry", attempt=attempt, error=repr(exc))
+                if self._stopping.is_set():
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _dead_letter(self, record: ConsumerRecord[bytes, bytes], exc: Exception, attempts: int) -> None:
+        headers = [
+            *(record.headers or ()),
+            ("dlq_error", f"{type(exc).__name__}: {exc}"[:2000].encode()),
+            ("dlq_attempts", str(attempts).encode()),
+            ("dlq_source", f"{record.topic}:{record.partition}:{record.offset}".encode()),
+            ("dlq_group", self.group_id.encode()),
+            ("dlq_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(self.dead_letter_topic, value=record.value, key=record.key, headers=headers)
+        self.metrics.dead_letters.labels(self.metrics.service, self.group_id).inc()
+        log.error(
+            "dead_lettered",
+            group=self.group_id,
+            source=f"{record.topic}:{record.partition}:{record.offset}",
+            error=str(exc),
+            attempts=attempts,
+        )
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+
+async def broker_reachable(producer: AIOKafkaProducer, within_s: float = 2.0) -> bool:
+    """Whether the broker answers a metadata request now."""
+    try:
+        async with asyncio.timeout(within_s):
+            return await producer.client.fetch_all_metadata() is not None
+    except (KafkaError, OSError, TimeoutError):
+        return False

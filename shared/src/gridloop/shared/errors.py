@@ -1,0 +1,68 @@
+"""Errors as the API shows them: {"error": {"code", "message", "details"}} with the right status."""
+
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from gridloop.shared.lifecycle import TransitionNotAllowed
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = structlog.get_logger()
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details
+        super().__init__(message)
+
+
+class NotFound(ApiError):
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__(404, "not_found", f"{what}不存在 ({what} {key} not found)", {"id": key})
+
+
+def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(TransitionNotAllowed)
+    async def conflict(_: Request, exc: TransitionNotAllowed) -> JSONResponse:
+        return JSONResponse(
+            _body(
+                "invalid_state",
+                f"工单当前状态不允许此操作 ({exc})",
+                {"status": exc.current.value if exc.current else None, "action": exc.event_type},
+            ),
+            status_code=409,
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [{"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in exc.errors()]
+        return JSONResponse(
+            _body("validation_error", "请求内容不合法 (the request is invalid)", details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            _body(f"http_{exc.status_code}", str(exc.detail)),
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled_error")
+        return JSONResponse(_body("internal_error", "服务内部错误 (internal error)"), status_code=500)

@@ -1,0 +1,205 @@
+"""MongoDB through PyMongo's async API, and the unit of work every write goes through.
+
+A unit of work is one MongoDB transaction holding a service's document changes, the events
+they emit (as outbox rows) and, when it handles an incoming event, the processed-event record
+that makes handling idempotent.
+"""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any, TypeVar
+
+import structlog
+from gridloop.shared.clock import Clock
+from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
+from gridloop.shared.ids import new_id
+from gridloop.shared.logging import current_correlation_id
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+
+Doc = dict[str, Any]
+T = TypeVar("T")
+log = structlog.get_logger()
+
+OUTBOX = "outbox"
+PROCESSED = "processed_events"
+_WRITE_CONFLICT = 112
+
+
+def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:
+    """A client that fails fast when the server is away, so readiness and retries see it."""
+    return AsyncMongoClient(
+        uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout_ms,
+        connectTimeoutMS=timeout_ms,
+        uuidRepresentation="standard",
+    )
+
+
+async def ensure_common_indexes(db: AsyncDatabase[Doc]) -> None:
+    await db[OUTBOX].create_index([("status", 1), ("_id", 1)])
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying as they are: the server was away or two transactions collided."""
+    if isinstance(exc, ConnectionFailure):
+        return True
+    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
+        return True
+    return isinstance(exc, OperationFailure) and exc.code == _WRITE_CONFLICT
+
+
+class AlreadyProcessed(Exception):
+    """This consumer already handled this event: the unit of work is dropped without effect."""
+
+
+class UnitOfWork:
+    """What one transaction writes: the caller's documents plus outbox rows and a processed mark."""
+
+    def __init__(
+        self,
+        *,
+        db: AsyncDatabase[Doc],
+        session: AsyncClientSession,
+        producer: str,
+        now: datetime,
+        causation: Envelope | None,
+    ) -> None:
+        self.db = db
+        self.session = session
+        self.producer = producer
+        self.now = now
+        self.causation = causation
+        self.emitted: list[Envelope] = []
+        self.emitted_rows = 0
+
+    async def emit(self, payload: Payload, *, ticket_id: str, actor: Actor) -> Envelope:
+        """Queue an event in the outbox of this transaction; the relay publishes it after commit."""
+        event = envelope(
+            payload,
+            event_id=new_id(),
+            ticket_id=ticket_id,
+            producer=self.producer,
+            actor=actor,
+            occurred_at=self.now,
+            correlation_id=self.causation.correlation_id if self.causation else current_correlation_id(),
+            causation_id=self.causation.event_id if self.causation else None,
+        )
+        await self.enqueue(
+            topic=TICKETS_TOPIC,
+            key=event.ticket_id,
+            value=event.to_wire(),
+            headers=event.headers(),
+            event_type=event.event_type,
+            row_id=event.event_id,
+        )
+        # The service's own event comes back to it through the topic; it has already applied it.
+        await self.db[PROCESSED].insert_one(
+            {"_id": f"{self.producer}:{event.event_id}", "at": self.now}, session=self.session
+        )
+        self.emitted.append(event)
+        return event
+
+    async def enqueue(
+        self,
+        *,
+        topic: str,
+        key: str,
+        value: bytes,
+        headers: list[tuple[str, bytes]],
+        event_type: str,
+        row_id: str | None = None,
+    ) -> None:
+        """An outbox row: published by the relay once this transaction has committed."""
+        await self.db[OUTBOX].insert_one(
+            {
+                "_id": row_id or new_id(),
+                "topic": topic,
+                "key": key,
+                "value": value,
+                "headers": [[k, v] for k, v in headers],
+                "event_type": event_type,
+                "status": "pending",
+                "created_at": self.now,
+            },
+            session=self.session,
+        )
+        self.emitted_rows += 1
+
+    async def mark_processed(self, consumer: str, event_id: str) -> None:
+        try:
+            await self.db[PROCESSED].insert_one({"_id": f"{consumer}:{event_id}", "at": self.now}, session=self.session)
+        except DuplicateKeyError as exc:
+            raise AlreadyProcessed(event_id) from exc
+
+
+class Database:
+    """One service's database, with transactions that retry on collisions and outages."""
+
+    def __init__(
+        self,
+        client: AsyncMongoClient[Doc],
+        name: str,
+        *,
+        producer: str,
+        clock: Clock,
+        on_commit: Callable[[], None] = lambda: None,
+        max_attempts: int = 8,
+    ) -> None:
+        self.client = client
+        self.db: AsyncDatabase[Doc] = client[name]
+        self.producer = producer
+        self.clock = clock
+        self.on_commit = on_commit
+        self.max_attempts = max_attempts
+
+    async def ping(self) -> bool:
+        try:
+            await self.client.admin.command("ping")
+            return True
+        except PyMongoError:
+            return False
+
+    async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, causation: Envelope | None = None) -> T:
+        """Run `work` in one transaction; retried whole on transient errors, never half applied."""
+        delay = 0.05
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                async with self.client.start_session() as session, await session.start_transaction():
+                    uow = UnitOfWork(
+                        db=self.db,
+                        session=session,
+                        producer=self.producer,
+                        now=self.clock.now(),
+                        causation=causation,
+                    )
+                    result = await work(uow)
+                if uow.emitted_rows:
+                    self.on_commit()
+                return result
+            except PyMongoError as exc:
+                if not is_transient(exc) or attempt == self.max_attempts:
+                    raise
+                log.warning("transaction_retry", attempt=attempt, error=str(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise AssertionError("unreachable")
+
+
+class ConcurrentChange(Exception):
+    """Someone changed the document since it was read; the caller retries or answers 409."""
+
+
+async def update_versioned(uow: UnitOfWork, collection: str, doc: Doc, changes: Doc) -> None:
+    """Optimistic concurrency: apply `changes` only if the document is still at the version read."""
+    result = await uow.db[collection].update_one(
+        {"_id": doc["_id"], "version": doc["version"]},
+        {"$set": {**changes, "updated_at": uow.now}, "$inc": {"version": 1}},
+        session=uow.session,
+    )
+    if result.matched_count != 1:
+        raise ConcurrentChange(f"{collection}/{doc['_id']} changed since version {doc['version']}")

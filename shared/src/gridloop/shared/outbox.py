@@ -1,0 +1,115 @@
+"""The outbox relay: publishes rows written by business transactions, marks them sent only after
+the broker acknowledged them, and retries rows left unpublished (after a crash or an outage)."""
+
+import asyncio
+import contextlib
+from datetime import timedelta
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from gridloop.shared.ids import new_id
+from gridloop.shared.metrics import Metrics
+from gridloop.shared.mongo import OUTBOX, Database
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+log = structlog.get_logger()
+LEASES = "leases"
+
+
+class OutboxRelay:
+    """One relay per service instance. A lease makes one instance the publisher at a time, so
+    rows of one ticket are published in the order they were written and never twice at once."""
+
+    def __init__(
+        self,
+        *,
+        database: Database,
+        producer: AIOKafkaProducer,
+        metrics: Metrics,
+        poll_seconds: float,
+        lease_seconds: float,
+        batch_size: int = 200,
+    ) -> None:
+        self.database = database
+        self.producer = producer
+        self.metrics = metrics
+        self.poll_seconds = poll_seconds
+        self.lease_seconds = lease_seconds
+        self.batch_size = batch_size
+        self.owner = new_id()
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def _hold_lease(self) -> bool:
+        now = self.database.clock.now()
+        db = self.database.db
+        try:
+            lease = await db[LEASES].find_one_and_update(
+                {"_id": "outbox-relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
+                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.lease_seconds)}},
+                upsert=True,
+                return_document=ReturnDocument.AFTER,
+            )
+        except DuplicateKeyError:
+            return False  # another instance holds it
+        return lease is not None and lease["owner"] == self.owner
+
+    async def publish_pending(self) -> int:
+        """Publish one batch in write order; returns how many rows the broker acknowledged."""
+        if not await self._hold_lease():
+            return 0
+        rows = await self.database.db[OUTBOX].find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
+        if not rows:
+            self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
+            return 0
+        futures = [
+            await self.producer.send(
+                row["topic"],
+                value=row["value"],
+                key=row["key"].encode(),
+                headers=[(k, v) for k, v in row["headers"]],
+            )
+            for row in rows
+        ]
+        await asyncio.gather(*futures)
+        ids = [row["_id"] for row in rows]
+        await self.database.db[OUTBOX].update_many(
+            {"_id": {"$in": ids}}, {"$set": {"status": "sent", "sent_at": self.database.clock.now()}}
+        )
+        for row in rows:
+            self.metrics.events_published.labels(self.metrics.service, row["event_type"]).inc()
+        backlog = await self.database.db[OUTBOX].count_documents({"status": "pending"})
+        self.metrics.outbox_backlog.labels(self.metrics.service).set(backlog)
+        return len(rows)
+
+    async def run(self) -> None:
+        delay = self.poll_seconds
+        while not self._stopping.is_set():
+            try:
+                published = await self.publish_pending()
+                delay = self.poll_seconds
+            except (KafkaError, PyMongoError, OSError) as exc:
+                log.warning("outbox_publish_failed", error=repr(exc))
+                published = 0
+                delay = min(delay * 2, 5.0)
+            if published:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=delay)
+            self._wake.clear()
+        await self._release()
+
+    async def _release(self) -> None:
+        with contextlib.suppress(PyMongoError):
+            await self.database.db[LEASES].update_one(
+                {"_id": "outbox-relay", "owner": self.owner}, {"$set": {"until": self.database.clock.now()}}
+            )

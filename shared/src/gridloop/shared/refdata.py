@@ -1,0 +1,75 @@
+"""A service's local copy of the directory's reference data, fed from the compacted directory topic.
+
+Services never read the directory's database; they keep what they need in their own."""
+
+from contextlib import suppress
+from typing import Any
+
+from aiokafka.structs import ConsumerRecord
+from gridloop.shared.bus import Handle, PermanentFailure
+from gridloop.shared.events import DirectoryRecord
+from gridloop.shared.mongo import Doc
+from pydantic import ValidationError
+from pymongo import ASCENDING, GEOSPHERE
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+REF_DATA = "ref_data"
+
+
+class RefData:
+    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+        self.collection = db[REF_DATA]
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("kind", ASCENDING), ("code", ASCENDING)])
+        await self.collection.create_index([("geometry", GEOSPHERE)], sparse=True)
+
+    async def apply(self, record: DirectoryRecord) -> None:
+        """Newer revisions win; replaying the topic from the start changes nothing."""
+        doc: Doc = {
+            "kind": record.kind,
+            "code": record.code,
+            "revision": record.revision,
+            "deleted": record.deleted,
+            "data": record.data,
+        }
+        if record.kind == "grid" and isinstance(record.data.get("geometry"), dict):
+            doc["geometry"] = record.data["geometry"]
+        with suppress(DuplicateKeyError):  # we already hold this revision or a newer one
+            await self.collection.update_one(
+                {"_id": record.key, "revision": {"$lt": record.revision}}, {"$set": doc}, upsert=True
+            )
+
+    async def get(self, kind: str, code: str) -> dict[str, Any] | None:
+        doc = await self.collection.find_one({"_id": f"{kind}:{code}", "deleted": False})
+        return doc["data"] if doc else None
+
+    async def all(self, kind: str) -> list[dict[str, Any]]:
+        return [d["data"] async for d in self.collection.find({"kind": kind, "deleted": False}).sort("code", 1)]
+
+    async def grid_at(self, lon: float, lat: float) -> dict[str, Any] | None:
+        doc = await self.collection.find_one(
+            {
+                "kind": "grid",
+                "deleted": False,
+                "geometry": {"$geoIntersects": {"$geometry": {"type": "Point", "coordinates": [lon, lat]}}},
+            }
+        )
+        return doc["data"] if doc else None
+
+    async def loaded(self) -> bool:
+        """Whether a full announcement of the directory has been read to its end."""
+        return await self.collection.count_documents({"kind": "snapshot"}, limit=1) > 0
+
+    def consumer_handle(self) -> Handle:
+        async def handle(record: ConsumerRecord[bytes, bytes]) -> None:
+            if record.value is None:
+                raise PermanentFailure("empty directory record")
+            try:
+                parsed = DirectoryRecord.model_validate_json(record.value)
+            except ValidationError as exc:
+                raise PermanentFailure(f"invalid directory record: {exc}") from exc
+            await self.apply(parsed)
+
+        return handle

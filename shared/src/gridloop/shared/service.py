@@ -1,0 +1,231 @@
+"""What every service process is made of, built inside the FastAPI lifespan (nothing at import):
+settings, logging, metrics, the database, the producer, the outbox relay and the consumers."""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from gridloop.shared.auth import TokenVerifier
+from gridloop.shared.bus import EventConsumer, broker_reachable, make_producer
+from gridloop.shared.clock import Clock, SystemClock
+from gridloop.shared.errors import install_error_handlers
+from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.ids import new_id
+from gridloop.shared.logging import bound, configure_logging
+from gridloop.shared.messagebus import Routes, event_handler
+from gridloop.shared.metrics import Metrics
+from gridloop.shared.mongo import Database, connect, ensure_common_indexes
+from gridloop.shared.outbox import OutboxRelay
+from gridloop.shared.refdata import RefData
+from gridloop.shared.settings import ServiceSettings
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import PyMongoError
+
+log = structlog.get_logger()
+
+
+@dataclass
+class Runtime:
+    """The live parts of one service instance; handlers and routes reach them via app.state."""
+
+    settings: ServiceSettings
+    clock: Clock
+    metrics: Metrics
+    database: Database
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    refdata: RefData
+    consumers: list[EventConsumer] = field(default_factory=list)
+
+
+@dataclass
+class ServiceSpec:
+    """What a service adds to the common runtime."""
+
+    title: str
+    routers: Sequence[APIRouter]
+    ticket_routes: Callable[["Runtime"], Routes] | None = None
+    uses_directory: bool = False
+    setup: Callable[[Runtime], Awaitable[None]] | None = None
+    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    ready: Callable[[Runtime], Awaitable[bool]] | None = None
+
+
+async def _retry_until(what: str, attempt: Callable[[], Awaitable[None]], deadline_s: float = 120.0) -> None:
+    """Start-up waits for the database and broker to come up rather than failing at once."""
+    started = time.monotonic()
+    delay = 0.2
+    while True:
+        try:
+            await attempt()
+            return
+        except (PyMongoError, KafkaError, OSError) as exc:
+            if time.monotonic() - started > deadline_s:
+                raise
+            log.warning("waiting_for", what=what, error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+
+
+def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: Clock | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(service=settings.service_name, level=settings.log_level)
+        metrics: Metrics = app.state.metrics
+        client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
+        relay_ref: list[OutboxRelay] = []
+        database = Database(
+            client,
+            settings.mongo_db,
+            producer=settings.service_name,
+            clock=clock or SystemClock(),
+            on_commit=lambda: relay_ref[0].wake(),
+        )
+        producer = make_producer(settings)
+        relay = OutboxRelay(
+            database=database,
+            producer=producer,
+            metrics=metrics,
+            poll_seconds=settings.outbox_poll_seconds,
+            lease_seconds=settings.outbox_lease_seconds,
+        )
+        relay_ref.append(relay)
+        runtime = Runtime(
+            settings=settings,
+            clock=database.clock,
+            metrics=metrics,
+            database=database,
+            producer=producer,
+            relay=relay,
+            refdata=RefData(database.db),
+        )
+        app.state.runtime = runtime
+
+        async def prepare_db() -> None:
+            await ensure_common_indexes(database.db)
+            await runtime.refdata.ensure_indexes()
+            if spec.setup:
+                await spec.setup(runtime)
+
+        await _retry_until("database", prepare_db)
+        await _retry_until("broker", producer.start)
+        if spec.uses_directory:
+            runtime.consumers.append(
+                EventConsumer(
+                    settings=settings,
+                    group_id=f"{settings.service_name}.directory",
+                    topics=[DIRECTORY_TOPIC],
+                    handle=runtime.refdata.consumer_handle(),
+                    producer=producer,
+                    metrics=metrics,
+                    dead_letter_topic=dead_letter_topic(f"{settings.service_name}.directory"),
+                )
+            )
+        if spec.ticket_routes:
+            runtime.consumers.append(
+                EventConsumer(
+                    settings=settings,
+                    group_id=settings.service_name,
+                    topics=[TICKETS_TOPIC],
+                    handle=event_handler(
+                        database=database,
+                        routes=spec.ticket_routes(runtime),
+                        metrics=metrics,
+                        group=settings.service_name,
+                    ),
+                    producer=producer,
+                    metrics=metrics,
+                    dead_letter_topic=dead_letter_topic(settings.service_name),
+                )
+            )
+        tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in runtime.consumers]
+        tasks += [asyncio.create_task(job(runtime), name="background") for job in spec.background]
+        log.info("service_started", port=settings.port)
+        try:
+            yield
+        finally:
+            for consumer in runtime.consumers:
+                consumer.stop()
+            relay.stop()
+            for task in tasks[1 + len(runtime.consumers) :]:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await producer.stop()
+            await client.close()
+            log.info("service_stopped")
+
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = Metrics(settings.service_name)
+    app.state.verifier = TokenVerifier(settings)
+    install_error_handlers(app)
+    _install_observability(app, spec)
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _install_observability(app: FastAPI, spec: ServiceSpec) -> None:
+    metrics: Metrics = app.state.metrics
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        correlation_id = request.headers.get("x-correlation-id") or new_id()
+        started = time.perf_counter()
+        with bound(correlation_id=correlation_id):
+            response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        metrics.http_requests.labels(metrics.service, request.method, template, str(response.status_code)).inc()
+        metrics.http_duration.labels(metrics.service, request.method, template).observe(time.perf_counter() - started)
+        response.headers["X-Correlation-ID"] = correlation_id
+        return response
+
+    @app.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        summary="Readiness: database and broker reachable",
+        responses={503: {"description": "not ready"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        runtime: Runtime = request.app.state.runtime
+        checks = {
+            "database": await runtime.database.ping(),
+            "broker": await broker_reachable(runtime.producer),
+            "consumers": all(c.connected for c in runtime.consumers),
+        }
+        if spec.ready is not None and checks["database"]:
+            checks["service"] = await spec.ready(runtime)
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], summary="Prometheus metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+def serve(factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
+    """Run one service; SIGTERM stops intake of requests, then the lifespan drains and commits."""
+    import uvicorn
+
+    uvicorn.run(
+        factory(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=False,
+        timeout_graceful_shutdown=15,
+        log_level=settings.log_level.lower(),
+    )

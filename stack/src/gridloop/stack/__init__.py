@@ -1,0 +1,1 @@
+"""The embedded stack: real servers that install from PyPI, for development, demos and tests."""

