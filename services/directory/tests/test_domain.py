@@ -1,0 +1,52 @@
+import copy
+
+import pytest
+from pydantic import ValidationError
+
+from gridloop.directory.domain import InvalidReference, Kind, parse_record, seed_records
+from gridloop.directory.handlers import demo_seed
+
+pytestmark = pytest.mark.unit
+SQUARE = [[120.1, 30.2], [120.11, 30.2], [120.11, 30.21], [120.1, 30.21], [120.1, 30.2]]
+
+
+def test_the_demo_directory_is_a_whole_fictional_district() -> None:
+    records = demo_seed()
+    kinds = [kind for kind, _, _ in records]
+    assert kinds.count(Kind.STREET) == 3
+    assert kinds.count(Kind.COMMUNITY) == 9
+    assert kinds.count(Kind.GRID) == 30
+    assert kinds.count(Kind.DEPARTMENT) == 8
+    assert kinds.count(Kind.CATEGORY) >= 20
+    names = {data["name"] for kind, _, data in records if kind == Kind.CATEGORY}
+    assert {"暴露垃圾", "违章停车", "上水井盖"} <= names
+
+
+def test_a_grid_polygon_must_be_a_closed_ring_on_the_globe() -> None:
+    grid = {"code": "G", "name": "网格", "community": "C", "street": "S",
+            "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}
+    assert parse_record(Kind.GRID, "G", grid)["geometry"]["type"] == "Polygon"
+    open_ring = copy.deepcopy(grid)
+    open_ring["geometry"]["coordinates"][0].pop()
+    with pytest.raises(ValidationError):
+        parse_record(Kind.GRID, "G", open_ring)
+    off_globe = copy.deepcopy(grid)
+    off_globe["geometry"]["coordinates"][0][1] = [190.0, 30.2]
+    with pytest.raises(ValidationError):
+        parse_record(Kind.GRID, "G", off_globe)
+    with pytest.raises(ValidationError):
+        parse_record(Kind.GRID, "G", {**grid, "geometry": {"type": "Point", "coordinates": [120.1, 30.2]}})
+
+
+def test_a_seed_naming_an_unknown_department_is_refused() -> None:
+    tree = {"district": {"code": "D", "name": "区"}, "streets": [], "communities": [], "grids": []}
+    catalogue = {"departments": [], "categories": [
+        {"code": "SJ-1", "name": "垃圾", "family": "event", "major": {"code": "SJ", "name": "事件"}}],
+        "rules": [{"id": "R1", "category": "SJ-1", "lead": "NOPE"}], "slas": []}
+    with pytest.raises(InvalidReference):
+        seed_records(tree, catalogue)
+
+
+def test_the_path_code_and_the_body_code_must_agree() -> None:
+    with pytest.raises(InvalidReference):
+        parse_record(Kind.DEPARTMENT, "CG", {"code": "JJ", "name": "交警", "short_name": "交警"})

@@ -1,0 +1,45 @@
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from gridloop.handling import domain
+from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
+
+pytestmark = pytest.mark.unit
+NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LEAD = {"department": "CG", "role": "lead", "round": 2, "status": "dispatched",
+        "accept_deadline": NOW + timedelta(hours=1), "resolve_deadline": NOW + timedelta(hours=4)}
+ASSIST = {**LEAD, "department": "SCJG", "role": "assisting"}
+
+
+def test_the_lead_accepts_for_the_current_round() -> None:
+    assert domain.accept(order=LEAD, status=TicketStatus.DISPATCHED, department="CG").round == 2
+
+
+def test_another_department_or_an_assisting_one_cannot_act_as_lead() -> None:
+    with pytest.raises(domain.NotYourOrder):
+        domain.accept(order=LEAD, status=TicketStatus.DISPATCHED, department="JJ")
+    with pytest.raises(domain.NotYourOrder):
+        domain.resolve(order=ASSIST, status=TicketStatus.ACCEPTED, department="SCJG", note="好了", photos=[])
+
+
+def test_a_cancelled_ticket_cannot_be_accepted_and_an_unaccepted_one_not_resolved() -> None:
+    with pytest.raises(TransitionNotAllowed):
+        domain.accept(order=LEAD, status=TicketStatus.CANCELLED, department="CG")
+    with pytest.raises(TransitionNotAllowed):
+        domain.resolve(order=LEAD, status=TicketStatus.DISPATCHED, department="CG", note="好了", photos=[])
+
+
+def test_rejection_is_only_possible_before_acceptance() -> None:
+    assert domain.reject(order=LEAD, status=TicketStatus.DISPATCHED, department="CG", reason="非本部门职责").reason
+    with pytest.raises(TransitionNotAllowed):
+        domain.reject(order=LEAD, status=TicketStatus.ACCEPTED, department="CG", reason="非本部门职责")
+
+
+def test_overdue_means_past_the_deadline_of_the_current_step() -> None:
+    assert not domain.is_overdue(LEAD, NOW)
+    assert domain.is_overdue(LEAD, NOW + timedelta(hours=2))
+    accepted = {**LEAD, "status": "accepted"}
+    assert not domain.is_overdue(accepted, NOW + timedelta(hours=2))
+    assert domain.is_overdue(accepted, NOW + timedelta(hours=5))
+    assert not domain.is_overdue({**LEAD, "status": "resolved"}, NOW + timedelta(days=9))

@@ -1,0 +1,46 @@
+import base64
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from gridloop.intake import domain
+from gridloop.intake.domain import ReportRequest
+
+pytestmark = pytest.mark.unit
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+GRID = {"code": "LJ01-G1", "community": "LJ01", "street": "LJ"}
+CATEGORY = {"code": "SJ-0101", "name": "暴露垃圾"}
+
+
+def test_a_report_needs_a_place() -> None:
+    with pytest.raises(ValidationError):
+        ReportRequest(category_code="SJ-0101", description="垃圾堆积")
+    assert ReportRequest(category_code="SJ-0101", description="垃圾堆积", grid_code="LJ01-G1").grid_code
+
+
+def test_ticket_numbers_are_readable_and_sortable() -> None:
+    day = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    assert domain.ticket_number(district="QH", day=day, seq=42) == "QH-20261122-00042"
+
+
+def test_the_same_body_has_the_same_fingerprint_and_any_change_another() -> None:
+    a = ReportRequest(category_code="SJ-0101", description="垃圾堆积", grid_code="LJ01-G1")
+    b = ReportRequest(category_code="SJ-0101", description="垃圾堆积", grid_code="LJ01-G1")
+    c = ReportRequest(category_code="SJ-0101", description="垃圾堆积很多", grid_code="LJ01-G1")
+    assert domain.fingerprint(a) == domain.fingerprint(b) != domain.fingerprint(c)
+
+
+def test_the_registered_ticket_carries_the_grid_tree_and_category_name() -> None:
+    request = ReportRequest(category_code="SJ-0101", description="垃圾堆积", location={"lon": 120.105, "lat": 30.205})
+    reported = domain.build_report(request, number="QH-20261122-00001", category=CATEGORY, grid=GRID, district="QH")
+    assert (reported.grid_code, reported.community_code, reported.street_code, reported.district_code) == (
+        "LJ01-G1", "LJ01", "LJ", "QH")
+    assert reported.category_name == "暴露垃圾"
+
+
+def test_images_are_recognised_by_their_bytes_not_their_names() -> None:
+    assert domain.image_type(PNG_1PX) == "image/png"
+    assert domain.image_type(b"%PDF-1.7 pretending to be photo.jpg") is None
+    assert domain.image_type(b"MZ\x90\x00 an executable") is None

@@ -1,0 +1,172 @@
+"""Pytest fixtures for tests that need the real broker and database: they start Tansu and
+SecantusDB on free loopback ports, and stop them when the session ends."""
+
+import asyncio
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from gridloop.shared.events import (
+    DIRECTORY_TOPIC, TICKETS_TOPIC, Actor, DirectoryRecord, Envelope, Payload, Role, envelope,
+)
+from gridloop.shared.ids import new_id
+from gridloop.stack.client import ApiUser
+from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
+from gridloop.stack.topics import create_topics
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.1, what: str = "") -> T:
+    """Poll until `probe` returns something truthy; fail with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
+        time.sleep(interval)
+
+
+class Bus:
+    """Test-side access to the real broker: publish events and records, read a topic from the start."""
+
+    def __init__(self, bootstrap: str) -> None:
+        self.bootstrap = bootstrap
+
+    def publish(self, topic: str, items: list[tuple[str, bytes, list[tuple[str, bytes]]]]) -> None:
+        async def go() -> None:
+            producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all")
+            await producer.start()
+            try:
+                for key, value, headers in items:
+                    await producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers)
+            finally:
+                await producer.stop()
+
+        asyncio.run(go())
+
+    def publish_events(self, events: list[Envelope]) -> None:
+        self.publish(TICKETS_TOPIC, [(e.ticket_id, e.to_wire(), e.headers()) for e in events])
+
+    def publish_records(self, records: list[DirectoryRecord]) -> None:
+        self.publish(DIRECTORY_TOPIC, [(r.key, r.model_dump_json().encode(), []) for r in records])
+
+    def read(self, topic: str) -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+        """Every message now on `topic`, from the beginning, without joining a group."""
+
+        async def go() -> list[tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+            consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                partitions = consumer.partitions_for_topic(topic) or set()
+                if not partitions:
+                    await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh metadata for new topics
+                    partitions = consumer.partitions_for_topic(topic) or set()
+                tps = [TopicPartition(topic, p) for p in partitions]
+                consumer.assign(tps)
+                ends = await consumer.end_offsets(tps)
+                await consumer.seek_to_beginning(*tps)
+                out = []
+                while any(await consumer.position(tp) < ends[tp] for tp in tps):
+                    batch = await consumer.getmany(timeout_ms=500)
+                    for records in batch.values():
+                        out += [(r.key, r.value, list(r.headers or ())) for r in records]
+                return out
+            finally:
+                await consumer.stop()
+
+        return asyncio.run(go())
+
+    def events(self, ticket_id: str | None = None) -> list[Envelope]:
+        parsed = [Envelope.from_wire(v) for _, v, _ in self.read(TICKETS_TOPIC) if v is not None]
+        return [e for e in parsed if ticket_id is None or e.ticket_id == ticket_id]
+
+    def wait_for(self, ticket_id: str, event_type: str, *, count: int = 1, timeout: float = 20.0) -> list[Envelope]:
+        def probe() -> list[Envelope] | None:
+            found = [e for e in self.events(ticket_id) if e.event_type == event_type]
+            return found if len(found) >= count else None
+
+        return eventually(probe, timeout=timeout, interval=0.3, what=f"{count} x {event_type} of {ticket_id}")
+
+
+def make_event(payload: Payload, *, ticket_id: str, actor: Actor | None = None,
+               at: datetime | None = None) -> Envelope:
+    """An event as another service would have published it."""
+    return envelope(payload, event_id=new_id(), ticket_id=ticket_id, producer="test",
+                    actor=actor or Actor(sub="test", role=Role.SYSTEM), occurred_at=at or datetime.now(UTC),
+                    correlation_id=new_id())
+
+
+def demo_records() -> list[DirectoryRecord]:
+    """The demo directory as the directory service announces it, ending with the snapshot marker."""
+    from gridloop.directory.handlers import demo_seed
+
+    records = [DirectoryRecord(kind=k.value, code=c, revision=1, data=d) for k, c, d in demo_seed()]
+    return [*records, DirectoryRecord(kind="snapshot", code="directory", revision=1,
+                                      data={"records": len(records)})]
+
+
+class RunningService:
+    def __init__(self, name: str, process: Process) -> None:
+        self.name = name
+        self.process = process
+        self.url = f"http://127.0.0.1:{process.port}"
+
+    def user(self, *, sub: str, role: Role, org: str) -> ApiUser:
+        return ApiUser(urls={self.name: self.url}, sub=sub, role=role, org=org)
+
+
+def launch(name: str, servers: Servers, log_dir: Path, env: dict[str, str] | None = None,
+           timeout: float = 60.0) -> RunningService:
+    """Start one service as its own process against the test servers and wait until it is ready."""
+    port = free_port()
+    process = start_service(name, port=port, log_dir=log_dir, env={
+        "GRIDLOOP_KAFKA_BOOTSTRAP": servers.kafka_bootstrap, "GRIDLOOP_MONGO_URI": servers.mongo_uri,
+        "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2", **(env or {}),
+    })
+    service = RunningService(name, process)
+
+    def ready() -> bool:
+        if process.proc.poll() is not None:
+            raise AssertionError(f"{name} exited; see {process.log_path}")
+        try:
+            return httpx.get(f"{service.url}/readyz", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    eventually(ready, timeout=timeout, interval=0.2, what=f"{name} ready")
+    return service
+
+
+@pytest.fixture(scope="session")
+def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Servers]:
+    log_dir = tmp_path_factory.mktemp("servers")
+    running = start_servers(broker_port=free_port(), db_port=free_port(), storage=":memory:", log_dir=log_dir)
+    try:
+        asyncio.run(create_topics(running.kafka_bootstrap))
+        yield running
+    finally:
+        running.stop()
+
+
+@pytest.fixture(scope="session")
+def bus(servers: Servers) -> Bus:
+    return Bus(servers.kafka_bootstrap)
+
+
+@pytest.fixture(scope="session")
+def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("service-logs")
+
+
+def ok(response: httpx.Response, status: int = 200) -> Any:
+    assert response.status_code == status, f"{response.status_code}: {response.text}"
+    return response.json()
