@@ -75,7 +75,7 @@ class Bus:
                 ends = await consumer.end_offsets(tps)
                 await consumer.seek_to_beginning(*tps)
                 out = []
-                while any(await consumer.position(tp) < ends[tp] for tp in tps):
+                while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
                     batch = await consumer.getmany(timeout_ms=500)
                     for records in batch.values():
                         out += [(r.key, r.value, list(r.headers or ())) for r in records]

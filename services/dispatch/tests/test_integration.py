@@ -1,0 +1,116 @@
+"""Dispatch against the real broker and database: routing, the street queue, 退单 and 吹哨."""
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gridloop.shared.events import Actor, Role, TicketRejected, TicketReported
+from gridloop.shared.ids import new_id
+from gridloop.stack.servers import Servers
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok
+
+pytestmark = pytest.mark.integration
+WORKER = Actor(sub="gw-d", name="网格员", role=Role.GRID_WORKER, org="LJ01")
+
+
+@pytest.fixture(scope="module")
+def dispatch(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningService]:
+    bus.publish_records(demo_records())
+    service = launch("dispatch", servers, service_logs)
+    yield service
+    service.process.stop()
+
+
+def _report(bus: Bus, category: str, street: str = "LJ", grid: str = "LJ01-G1") -> str:
+    ticket_id = new_id()
+    bus.publish_events([make_event(TicketReported(
+        ticket_number=f"QH-T-{ticket_id[-5:]}", category_code=category, category_name="测试", description="测试上报",
+        location=None, address="", grid_code=grid, community_code=grid[:4], street_code=street,
+        district_code="QH"), ticket_id=ticket_id, actor=WORKER)])
+    return ticket_id
+
+
+def test_a_report_with_a_rule_goes_to_its_department_with_deadlines(dispatch: RunningService, bus: Bus) -> None:
+    ticket_id = _report(bus, "SJ-0101")
+    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
+    [reported] = bus.events(ticket_id)[:1]
+    assert dispatched.payload.lead_department == "CG"
+    assert not dispatched.payload.manual
+    # 暴露垃圾: accept within 1 hour, resolve within 4 (demo time limits)
+    assert dispatched.payload.accept_deadline - dispatched.occurred_at == timedelta(hours=1)
+    assert dispatched.payload.resolve_deadline - dispatched.occurred_at == timedelta(hours=4)
+    assert dispatched.correlation_id == reported.correlation_id
+    assert dispatched.causation_id == reported.event_id
+
+
+def test_the_street_rule_adds_market_regulation_to_street_vending_in_wanghu(dispatch: RunningService,
+                                                                            bus: Bus) -> None:
+    ticket_id = _report(bus, "SJ-0202", street="WH", grid="WH01-G1")
+    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
+    assert (dispatched.payload.lead_department, dispatched.payload.assisting_departments) == ("CG", ["SCJG"])
+
+
+def test_unmatched_reports_wait_in_their_streets_queue_until_assigned(dispatch: RunningService, bus: Bus) -> None:
+    ticket_id = _report(bus, "SJ-0701")
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    other_street = dispatch.user(sub="sd-wh", role=Role.STREET_DISPATCHER, org="WH")
+
+    def queued() -> dict[str, object] | None:
+        items = ok(desk.call("dispatch", "GET", "/v1/dispatch/queue"))["items"]
+        return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+    assert eventually(queued, what="ticket in queue")["queue_reason"] == "no_rule"
+    assert all(i["ticket_id"] != ticket_id for i in ok(other_street.call("dispatch", "GET", "/v1/dispatch/queue"))["items"])
+    assert other_street.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
+                             json={"lead_department": "ZJ"}).status_code == 404
+    unknown = desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
+                        json={"lead_department": "NOPE"})
+    assert unknown.status_code == 422
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
+                 json={"lead_department": "ZJ", "assisting_departments": ["CG", "STHJ"]}))
+    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
+    assert dispatched.payload.manual and dispatched.actor.sub == "sd-lj"
+    assert dispatched.payload.assisting_departments == ["CG", "STHJ"]
+    assert queued() is None
+    again = desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "ZJ"})
+    assert again.status_code == 409
+
+
+def test_a_ticket_sent_back_returns_to_the_queue_with_the_reason_and_is_redispatched(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    ticket_id = _report(bus, "BJ-0201")
+    [first] = bus.wait_for(ticket_id, "ticket.dispatched")
+    bus.publish_events([make_event(TicketRejected(department="CG", round=1, reason="路灯归供电公司管理"),
+                                   ticket_id=ticket_id, actor=Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT,
+                                                                    org="CG"))])
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+
+    def queued() -> dict[str, object] | None:
+        items = ok(desk.call("dispatch", "GET", "/v1/dispatch/queue"))["items"]
+        return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+    entry = eventually(queued, what="rejected ticket back in queue")
+    assert entry["queue_reason"] == "rejected"
+    assert entry["rejections"][0]["reason"] == "路灯归供电公司管理"
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "GD"}))
+    dispatches = bus.wait_for(ticket_id, "ticket.dispatched", count=2)
+    assert [d.payload.round for d in dispatches] == [first.payload.round, 2]
+    assert dispatches[1].payload.lead_department == "GD"
+
+
+def test_the_street_cancels_a_duplicate_and_nothing_more_can_happen_to_it(dispatch: RunningService, bus: Bus) -> None:
+    original = _report(bus, "SJ-0101")
+    duplicate = _report(bus, "SJ-0101")
+    bus.wait_for(duplicate, "ticket.dispatched")
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{duplicate}/cancel",
+                 json={"reason": "duplicate", "duplicate_of": original}))
+    [cancelled] = bus.wait_for(duplicate, "ticket.cancelled")
+    assert cancelled.payload.duplicate_of == original
+    twice = desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{duplicate}/cancel", json={"reason": "invalid"})
+    assert twice.status_code == 409 and twice.json()["error"]["code"] == "invalid_state"
+    worker = dispatch.user(sub="gw-d", role=Role.GRID_WORKER, org="LJ01")
+    assert worker.call("dispatch", "GET", "/v1/dispatch/queue").status_code == 403
