@@ -1,9 +1,16 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from gridloop.shared.events import (
-    Actor, Envelope, MalformedEvent, Role, TicketDispatched, TicketRated, UnknownEventType, envelope, payload_types,
+    Actor,
+    Envelope,
+    MalformedEvent,
+    Role,
+    TicketDispatched,
+    TicketRated,
+    UnknownEventType,
+    envelope,
+    payload_types,
 )
 from gridloop.shared.lifecycle import TRANSITIONS, TicketStatus, TransitionNotAllowed, can_apply, next_status
 
@@ -12,10 +19,24 @@ AT = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 
 
 def _dispatched() -> Envelope:
-    payload = TicketDispatched(round=1, lead_department="CG", assisting_departments=["SCJG"], accept_deadline=AT,
-                               resolve_deadline=AT, manual=False, rule_id="R-1")
-    return envelope(payload, event_id="e1", ticket_id="t1", producer="dispatch",
-                    actor=Actor(sub="rules", role=Role.SYSTEM), occurred_at=AT, correlation_id="c1")
+    payload = TicketDispatched(
+        round=1,
+        lead_department="CG",
+        assisting_departments=["SCJG"],
+        accept_deadline=AT,
+        resolve_deadline=AT,
+        manual=False,
+        rule_id="R-1",
+    )
+    return envelope(
+        payload,
+        event_id="e1",
+        ticket_id="t1",
+        producer="dispatch",
+        actor=Actor(sub="rules", role=Role.SYSTEM),
+        occurred_at=AT,
+        correlation_id="c1",
+    )
 
 
 def test_an_event_survives_the_wire_with_its_type_version_and_payload() -> None:
@@ -45,8 +66,17 @@ def test_unknown_types_and_versions_are_refused_not_guessed() -> None:
 
 def test_the_closed_loop_path_is_allowed_in_order() -> None:
     status = None
-    for event_type in ["ticket.reported", "ticket.dispatched", "ticket.accepted", "ticket.resolved",
-                       "ticket.reopened", "ticket.accepted", "ticket.resolved", "ticket.closed", "ticket.rated"]:
+    for event_type in [
+        "ticket.reported",
+        "ticket.dispatched",
+        "ticket.accepted",
+        "ticket.resolved",
+        "ticket.reopened",
+        "ticket.accepted",
+        "ticket.resolved",
+        "ticket.closed",
+        "ticket.rated",
+    ]:
         status = next_status(status, event_type)
     assert status == TicketStatus.CLOSED
 
@@ -56,14 +86,17 @@ def test_a_rejected_ticket_waits_for_dispatch_again() -> None:
     assert next_status(TicketStatus.PENDING_DISPATCH, "ticket.dispatched") == TicketStatus.DISPATCHED
 
 
-@pytest.mark.parametrize(("status", "event_type"), [
-    (TicketStatus.CANCELLED, "ticket.accepted"),
-    (TicketStatus.CLOSED, "ticket.cancelled"),
-    (TicketStatus.ACCEPTED, "ticket.closed"),
-    (TicketStatus.DISPATCHED, "ticket.resolved"),
-    (TicketStatus.RESOLVED, "ticket.rated"),
-    (None, "ticket.accepted"),
-])
+@pytest.mark.parametrize(
+    ("status", "event_type"),
+    [
+        (TicketStatus.CANCELLED, "ticket.accepted"),
+        (TicketStatus.CLOSED, "ticket.cancelled"),
+        (TicketStatus.ACCEPTED, "ticket.closed"),
+        (TicketStatus.DISPATCHED, "ticket.resolved"),
+        (TicketStatus.RESOLVED, "ticket.rated"),
+        (None, "ticket.accepted"),
+    ],
+)
 def test_actions_the_state_does_not_allow_are_refused(status: TicketStatus | None, event_type: str) -> None:
     assert not can_apply(status, event_type)
     with pytest.raises(TransitionNotAllowed):

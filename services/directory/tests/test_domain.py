@@ -1,10 +1,9 @@
 import copy
 
 import pytest
-from pydantic import ValidationError
-
 from gridloop.directory.domain import InvalidReference, Kind, parse_record, seed_records
 from gridloop.directory.handlers import demo_seed
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 SQUARE = [[120.1, 30.2], [120.11, 30.2], [120.11, 30.21], [120.1, 30.21], [120.1, 30.2]]
@@ -23,8 +22,13 @@ def test_the_demo_directory_is_a_whole_fictional_district() -> None:
 
 
 def test_a_grid_polygon_must_be_a_closed_ring_on_the_globe() -> None:
-    grid = {"code": "G", "name": "网格", "community": "C", "street": "S",
-            "geometry": {"type": "Polygon", "coordinates": [SQUARE]}}
+    grid = {
+        "code": "G",
+        "name": "网格",
+        "community": "C",
+        "street": "S",
+        "geometry": {"type": "Polygon", "coordinates": [SQUARE]},
+    }
     assert parse_record(Kind.GRID, "G", grid)["geometry"]["type"] == "Polygon"
     open_ring = copy.deepcopy(grid)
     open_ring["geometry"]["coordinates"][0].pop()
@@ -40,9 +44,12 @@ def test_a_grid_polygon_must_be_a_closed_ring_on_the_globe() -> None:
 
 def test_a_seed_naming_an_unknown_department_is_refused() -> None:
     tree = {"district": {"code": "D", "name": "区"}, "streets": [], "communities": [], "grids": []}
-    catalogue = {"departments": [], "categories": [
-        {"code": "SJ-1", "name": "垃圾", "family": "event", "major": {"code": "SJ", "name": "事件"}}],
-        "rules": [{"id": "R1", "category": "SJ-1", "lead": "NOPE"}], "slas": []}
+    catalogue = {
+        "departments": [],
+        "categories": [{"code": "SJ-1", "name": "垃圾", "family": "event", "major": {"code": "SJ", "name": "事件"}}],
+        "rules": [{"id": "R1", "category": "SJ-1", "lead": "NOPE"}],
+        "slas": [],
+    }
     with pytest.raises(InvalidReference):
         seed_records(tree, catalogue)
 

@@ -1,7 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from gridloop.dispatch import domain
 from gridloop.shared.events import CancelReason, Priority
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
@@ -29,14 +28,26 @@ def test_no_rule_means_the_street_queue() -> None:
 
 def test_deadlines_follow_the_time_limit_and_urgent_halves_them() -> None:
     assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.NORMAL) == (
-        NOW + timedelta(hours=1), NOW + timedelta(hours=4))
+        NOW + timedelta(hours=1),
+        NOW + timedelta(hours=4),
+    )
     assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.URGENT) == (
-        NOW + timedelta(minutes=30), NOW + timedelta(hours=2))
+        NOW + timedelta(minutes=30),
+        NOW + timedelta(hours=2),
+    )
 
 
 def test_a_redispatch_after_a_rejection_starts_the_next_round() -> None:
-    dispatched = domain.dispatch(status=TicketStatus.PENDING_DISPATCH, previous_round=1, lead="ZJ",
-                                 assisting=["CG", "STHJ"], now=NOW, sla=SLA, priority=Priority.NORMAL, manual=True)
+    dispatched = domain.dispatch(
+        status=TicketStatus.PENDING_DISPATCH,
+        previous_round=1,
+        lead="ZJ",
+        assisting=["CG", "STHJ"],
+        now=NOW,
+        sla=SLA,
+        priority=Priority.NORMAL,
+        manual=True,
+    )
     assert dispatched.round == 2
     assert dispatched.manual
     assert dispatched.accept_deadline == NOW + timedelta(hours=1)
@@ -44,25 +55,48 @@ def test_a_redispatch_after_a_rejection_starts_the_next_round() -> None:
 
 def test_a_ticket_already_with_a_department_cannot_be_dispatched_again() -> None:
     with pytest.raises(TransitionNotAllowed):
-        domain.dispatch(status=TicketStatus.ACCEPTED, previous_round=1, lead="CG", assisting=[], now=NOW, sla=SLA,
-                        priority=Priority.NORMAL, manual=True)
+        domain.dispatch(
+            status=TicketStatus.ACCEPTED,
+            previous_round=1,
+            lead="CG",
+            assisting=[],
+            now=NOW,
+            sla=SLA,
+            priority=Priority.NORMAL,
+            manual=True,
+        )
 
 
 def test_the_lead_cannot_also_assist() -> None:
     with pytest.raises(domain.InvalidAssignment):
-        domain.dispatch(status=TicketStatus.REPORTED, previous_round=0, lead="CG", assisting=["CG"], now=NOW,
-                        sla=SLA, priority=Priority.NORMAL, manual=True)
+        domain.dispatch(
+            status=TicketStatus.REPORTED,
+            previous_round=0,
+            lead="CG",
+            assisting=["CG"],
+            now=NOW,
+            sla=SLA,
+            priority=Priority.NORMAL,
+            manual=True,
+        )
 
 
 def test_a_duplicate_must_name_its_original_and_closed_tickets_cannot_be_cancelled() -> None:
     with pytest.raises(domain.InvalidAssignment):
-        domain.cancel(status=TicketStatus.REPORTED, reason=CancelReason.DUPLICATE, comment="", duplicate_of=None,
-                      ticket_id="t1")
+        domain.cancel(
+            status=TicketStatus.REPORTED, reason=CancelReason.DUPLICATE, comment="", duplicate_of=None, ticket_id="t1"
+        )
     with pytest.raises(TransitionNotAllowed):
-        domain.cancel(status=TicketStatus.CLOSED, reason=CancelReason.INVALID, comment="", duplicate_of=None,
-                      ticket_id="t1")
-    cancelled = domain.cancel(status=TicketStatus.DISPATCHED, reason=CancelReason.DUPLICATE, comment="同一井盖",
-                              duplicate_of="t0", ticket_id="t1")
+        domain.cancel(
+            status=TicketStatus.CLOSED, reason=CancelReason.INVALID, comment="", duplicate_of=None, ticket_id="t1"
+        )
+    cancelled = domain.cancel(
+        status=TicketStatus.DISPATCHED,
+        reason=CancelReason.DUPLICATE,
+        comment="同一井盖",
+        duplicate_of="t0",
+        ticket_id="t1",
+    )
     assert cancelled.duplicate_of == "t0"
 
 

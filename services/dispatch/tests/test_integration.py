@@ -5,7 +5,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-
 from gridloop.shared.events import Actor, Role, TicketRejected, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
@@ -25,10 +24,26 @@ def dispatch(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[Running
 
 def _report(bus: Bus, category: str, street: str = "LJ", grid: str = "LJ01-G1") -> str:
     ticket_id = new_id()
-    bus.publish_events([make_event(TicketReported(
-        ticket_number=f"QH-T-{ticket_id[-5:]}", category_code=category, category_name="测试", description="测试上报",
-        location=None, address="", grid_code=grid, community_code=grid[:4], street_code=street,
-        district_code="QH"), ticket_id=ticket_id, actor=WORKER)])
+    bus.publish_events(
+        [
+            make_event(
+                TicketReported(
+                    ticket_number=f"QH-T-{ticket_id[-5:]}",
+                    category_code=category,
+                    category_name="测试",
+                    description="测试上报",
+                    location=None,
+                    address="",
+                    grid_code=grid,
+                    community_code=grid[:4],
+                    street_code=street,
+                    district_code="QH",
+                ),
+                ticket_id=ticket_id,
+                actor=WORKER,
+            )
+        ]
+    )
     return ticket_id
 
 
@@ -45,8 +60,7 @@ def test_a_report_with_a_rule_goes_to_its_department_with_deadlines(dispatch: Ru
     assert dispatched.causation_id == reported.event_id
 
 
-def test_the_street_rule_adds_market_regulation_to_street_vending_in_wanghu(dispatch: RunningService,
-                                                                            bus: Bus) -> None:
+def test_the_street_rule_adds_market_regulation_to_street_vending_in_wanghu(dispatch: RunningService, bus: Bus) -> None:
     ticket_id = _report(bus, "SJ-0202", street="WH", grid="WH01-G1")
     [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
     assert (dispatched.payload.lead_department, dispatched.payload.assisting_departments) == ("CG", ["SCJG"])
@@ -62,14 +76,27 @@ def test_unmatched_reports_wait_in_their_streets_queue_until_assigned(dispatch: 
         return next((i for i in items if i["ticket_id"] == ticket_id), None)
 
     assert eventually(queued, what="ticket in queue")["queue_reason"] == "no_rule"
-    assert all(i["ticket_id"] != ticket_id for i in ok(other_street.call("dispatch", "GET", "/v1/dispatch/queue"))["items"])
-    assert other_street.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
-                             json={"lead_department": "ZJ"}).status_code == 404
-    unknown = desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
-                        json={"lead_department": "NOPE"})
+    assert all(
+        i["ticket_id"] != ticket_id for i in ok(other_street.call("dispatch", "GET", "/v1/dispatch/queue"))["items"]
+    )
+    assert (
+        other_street.call(
+            "dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "ZJ"}
+        ).status_code
+        == 404
+    )
+    unknown = desk.call(
+        "dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "NOPE"}
+    )
     assert unknown.status_code == 422
-    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign",
-                 json={"lead_department": "ZJ", "assisting_departments": ["CG", "STHJ"]}))
+    ok(
+        desk.call(
+            "dispatch",
+            "POST",
+            f"/v1/dispatch/tickets/{ticket_id}/assign",
+            json={"lead_department": "ZJ", "assisting_departments": ["CG", "STHJ"]},
+        )
+    )
     [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
     assert dispatched.payload.manual and dispatched.actor.sub == "sd-lj"
     assert dispatched.payload.assisting_departments == ["CG", "STHJ"]
@@ -83,9 +110,15 @@ def test_a_ticket_sent_back_returns_to_the_queue_with_the_reason_and_is_redispat
 ) -> None:
     ticket_id = _report(bus, "BJ-0201")
     [first] = bus.wait_for(ticket_id, "ticket.dispatched")
-    bus.publish_events([make_event(TicketRejected(department="CG", round=1, reason="路灯归供电公司管理"),
-                                   ticket_id=ticket_id, actor=Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT,
-                                                                    org="CG"))])
+    bus.publish_events(
+        [
+            make_event(
+                TicketRejected(department="CG", round=1, reason="路灯归供电公司管理"),
+                ticket_id=ticket_id,
+                actor=Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG"),
+            )
+        ]
+    )
     desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
 
     def queued() -> dict[str, object] | None:
@@ -106,8 +139,14 @@ def test_the_street_cancels_a_duplicate_and_nothing_more_can_happen_to_it(dispat
     duplicate = _report(bus, "SJ-0101")
     bus.wait_for(duplicate, "ticket.dispatched")
     desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
-    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{duplicate}/cancel",
-                 json={"reason": "duplicate", "duplicate_of": original}))
+    ok(
+        desk.call(
+            "dispatch",
+            "POST",
+            f"/v1/dispatch/tickets/{duplicate}/cancel",
+            json={"reason": "duplicate", "duplicate_of": original},
+        )
+    )
     [cancelled] = bus.wait_for(duplicate, "ticket.cancelled")
     assert cancelled.payload.duplicate_of == original
     twice = desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{duplicate}/cancel", json={"reason": "invalid"})

@@ -1,14 +1,19 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from gridloop.handling import domain
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-LEAD = {"department": "CG", "role": "lead", "round": 2, "status": "dispatched",
-        "accept_deadline": NOW + timedelta(hours=1), "resolve_deadline": NOW + timedelta(hours=4)}
+LEAD = {
+    "department": "CG",
+    "role": "lead",
+    "round": 2,
+    "status": "dispatched",
+    "accept_deadline": NOW + timedelta(hours=1),
+    "resolve_deadline": NOW + timedelta(hours=4),
+}
 ASSIST = {**LEAD, "department": "SCJG", "role": "assisting"}
 
 

@@ -2,14 +2,14 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
-from pydantic import ValidationError
-
 from gridloop.intake import domain
 from gridloop.intake.domain import ReportRequest
+from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 PNG_1PX = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 GRID = {"code": "LJ01-G1", "community": "LJ01", "street": "LJ"}
 CATEGORY = {"code": "SJ-0101", "name": "暴露垃圾"}
 
@@ -36,7 +36,11 @@ def test_the_registered_ticket_carries_the_grid_tree_and_category_name() -> None
     request = ReportRequest(category_code="SJ-0101", description="垃圾堆积", location={"lon": 120.105, "lat": 30.205})
     reported = domain.build_report(request, number="QH-20261122-00001", category=CATEGORY, grid=GRID, district="QH")
     assert (reported.grid_code, reported.community_code, reported.street_code, reported.district_code) == (
-        "LJ01-G1", "LJ01", "LJ", "QH")
+        "LJ01-G1",
+        "LJ01",
+        "LJ",
+        "QH",
+    )
     assert reported.category_name == "暴露垃圾"
 
 

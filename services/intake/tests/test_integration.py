@@ -5,14 +5,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from gridloop.shared.events import Role
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, launch, ok
 
 pytestmark = pytest.mark.integration
 PNG_1PX = base64.b64decode(
-    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+)
 IN_LJ01_G1 = {"lon": 120.105, "lat": 30.205}
 
 
@@ -26,8 +26,15 @@ def intake(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningSe
 
 def test_a_report_becomes_a_numbered_ticket_in_the_grid_found_from_its_point(intake: RunningService, bus: Bus) -> None:
     worker = intake.user(sub="gw-int-1", role=Role.GRID_WORKER, org="LJ01")
-    report = ok(worker.call("intake", "POST", "/v1/reports", json={
-        "category_code": "BJ-0101", "description": "上水井盖破损", "location": IN_LJ01_G1}), 201)
+    report = ok(
+        worker.call(
+            "intake",
+            "POST",
+            "/v1/reports",
+            json={"category_code": "BJ-0101", "description": "上水井盖破损", "location": IN_LJ01_G1},
+        ),
+        201,
+    )
     assert report["grid_code"] == "LJ01-G1" and report["street_code"] == "LJ"
     assert report["ticket_number"].startswith("QH-")
     [event] = bus.wait_for(report["ticket_id"], "ticket.reported")
@@ -44,23 +51,33 @@ def test_a_retry_with_the_same_key_returns_the_first_answer_and_files_nothing_ne
     first = ok(worker.call("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": "k-1"}), 201)
     again = ok(worker.call("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": "k-1"}), 200)
     assert again["ticket_id"] == first["ticket_id"]
-    other = worker.call("intake", "POST", "/v1/reports", json={**body, "description": "另一处垃圾"},
-                        headers={"Idempotency-Key": "k-1"})
+    other = worker.call(
+        "intake", "POST", "/v1/reports", json={**body, "description": "另一处垃圾"}, headers={"Idempotency-Key": "k-1"}
+    )
     assert other.status_code == 422 and other.json()["error"]["code"] == "idempotency_key_reused"
     bus.wait_for(first["ticket_id"], "ticket.reported")
     assert len(ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"]) == 1
 
 
-@pytest.mark.parametrize(("body", "status", "code"), [
-    ({"category_code": "XX-9999", "description": "未知类别", "location": IN_LJ01_G1}, 422, "unknown_category"),
-    ({"category_code": "SJ-0101", "description": "定位在区外", "location": {"lon": 116.4, "lat": 39.9}}, 422,
-     "outside_grids"),
-    ({"category_code": "SJ-0101", "description": "网格不存在", "grid_code": "NOPE"}, 422, "unknown_grid"),
-    ({"category_code": "SJ-0101", "description": "没有位置"}, 422, "validation_error"),
-    ({"description": "缺少类别", "location": IN_LJ01_G1}, 422, "validation_error"),
-    ({"category_code": "SJ-0101", "description": "照片不存在", "location": IN_LJ01_G1, "photos": ["nope"]}, 422,
-     "unknown_photos"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        ({"category_code": "XX-9999", "description": "未知类别", "location": IN_LJ01_G1}, 422, "unknown_category"),
+        (
+            {"category_code": "SJ-0101", "description": "定位在区外", "location": {"lon": 116.4, "lat": 39.9}},
+            422,
+            "outside_grids",
+        ),
+        ({"category_code": "SJ-0101", "description": "网格不存在", "grid_code": "NOPE"}, 422, "unknown_grid"),
+        ({"category_code": "SJ-0101", "description": "没有位置"}, 422, "validation_error"),
+        ({"description": "缺少类别", "location": IN_LJ01_G1}, 422, "validation_error"),
+        (
+            {"category_code": "SJ-0101", "description": "照片不存在", "location": IN_LJ01_G1, "photos": ["nope"]},
+            422,
+            "unknown_photos",
+        ),
+    ],
+)
 def test_bad_reports_get_a_clear_error_and_create_nothing(
     intake: RunningService, body: dict[str, object], status: int, code: str
 ) -> None:
@@ -82,13 +99,26 @@ def test_no_token_or_a_bad_token_is_refused(intake: RunningService) -> None:
 
 def test_photos_are_checked_by_content_and_can_be_attached(intake: RunningService, bus: Bus) -> None:
     worker = intake.user(sub="gw-int-photo", role=Role.GRID_WORKER, org="LJ01")
-    fake = worker.call("intake", "POST", "/v1/attachments", files={"file": ("photo.jpg", b"%PDF-1.7 ...", "image/jpeg")})
+    fake = worker.call(
+        "intake", "POST", "/v1/attachments", files={"file": ("photo.jpg", b"%PDF-1.7 ...", "image/jpeg")}
+    )
     assert fake.status_code == 422 and fake.json()["error"]["code"] == "not_an_image"
     photo = ok(worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.png", PNG_1PX, "image/png")}), 201)
     assert photo["content_type"] == "image/png"
-    report = ok(worker.call("intake", "POST", "/v1/reports", json={
-        "category_code": "SJ-0101", "description": "带照片的上报", "location": IN_LJ01_G1,
-        "photos": [photo["attachment_id"]]}), 201)
+    report = ok(
+        worker.call(
+            "intake",
+            "POST",
+            "/v1/reports",
+            json={
+                "category_code": "SJ-0101",
+                "description": "带照片的上报",
+                "location": IN_LJ01_G1,
+                "photos": [photo["attachment_id"]],
+            },
+        ),
+        201,
+    )
     [event] = bus.wait_for(report["ticket_id"], "ticket.reported")
     assert event.payload.photos == [photo["attachment_id"]]
     assert worker.call("intake", "GET", f"/v1/attachments/{photo['attachment_id']}").content == PNG_1PX
@@ -97,8 +127,15 @@ def test_photos_are_checked_by_content_and_can_be_attached(intake: RunningServic
 def test_a_worker_cannot_see_another_workers_report(intake: RunningService) -> None:
     alice = intake.user(sub="gw-alice", role=Role.GRID_WORKER, org="LJ01")
     bob = intake.user(sub="gw-bob", role=Role.GRID_WORKER, org="LJ01")
-    report = ok(alice.call("intake", "POST", "/v1/reports", json={
-        "category_code": "SJ-0101", "description": "我的上报", "location": IN_LJ01_G1}), 201)
+    report = ok(
+        alice.call(
+            "intake",
+            "POST",
+            "/v1/reports",
+            json={"category_code": "SJ-0101", "description": "我的上报", "location": IN_LJ01_G1},
+        ),
+        201,
+    )
     assert bob.call("intake", "GET", f"/v1/reports/{report['ticket_id']}").status_code == 404
 
 

@@ -1,9 +1,16 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from gridloop.shared.events import (
-    Actor, Rating, Role, TicketAccepted, TicketDispatched, TicketRated, TicketRejected, TicketReported, envelope,
+    Actor,
+    Rating,
+    Role,
+    TicketAccepted,
+    TicketDispatched,
+    TicketRated,
+    TicketRejected,
+    TicketReported,
+    envelope,
 )
 from gridloop.supervision import domain
 
@@ -13,35 +20,71 @@ WORKER = Actor(sub="gw-1", name="网格员", role=Role.GRID_WORKER, org="LJ01")
 
 
 def _event(payload, at=AT):  # type: ignore[no-untyped-def]
-    return envelope(payload, event_id=f"e-{at.timestamp()}", ticket_id="t1", producer="test", actor=WORKER,
-                    occurred_at=at, correlation_id="c")
+    return envelope(
+        payload,
+        event_id=f"e-{at.timestamp()}",
+        ticket_id="t1",
+        producer="test",
+        actor=WORKER,
+        occurred_at=at,
+        correlation_id="c",
+    )
 
 
 def _reported():  # type: ignore[no-untyped-def]
-    return _event(TicketReported(ticket_number="QH-1", category_code="SJ-0101", category_name="暴露垃圾",
-                                 description="垃圾", location=None, address="", grid_code="LJ01-G1",
-                                 community_code="LJ01", street_code="LJ", district_code="QH"))
+    return _event(
+        TicketReported(
+            ticket_number="QH-1",
+            category_code="SJ-0101",
+            category_name="暴露垃圾",
+            description="垃圾",
+            location=None,
+            address="",
+            grid_code="LJ01-G1",
+            community_code="LJ01",
+            street_code="LJ",
+            district_code="QH",
+        )
+    )
 
 
 def test_the_record_follows_the_ticket_through_dispatch_rejection_and_acceptance() -> None:
     ticket = domain.new_ticket(_reported())
-    dispatched = _event(TicketDispatched(round=1, lead_department="CG", accept_deadline=AT + timedelta(hours=1),
-                                         resolve_deadline=AT + timedelta(hours=4), manual=False),
-                        AT + timedelta(minutes=1))
+    dispatched = _event(
+        TicketDispatched(
+            round=1,
+            lead_department="CG",
+            accept_deadline=AT + timedelta(hours=1),
+            resolve_deadline=AT + timedelta(hours=4),
+            manual=False,
+        ),
+        AT + timedelta(minutes=1),
+    )
     ticket |= domain.apply(ticket, dispatched)
     assert (ticket["status"], ticket["lead_department"], ticket["dispatch_mode"]) == ("dispatched", "CG", "auto")
-    ticket |= domain.apply(ticket, _event(TicketRejected(department="CG", round=1, reason="非职责"),
-                                          AT + timedelta(minutes=2)))
+    ticket |= domain.apply(
+        ticket, _event(TicketRejected(department="CG", round=1, reason="非职责"), AT + timedelta(minutes=2))
+    )
     assert (ticket["status"], ticket["rejections"]) == ("pending_dispatch", 1)
-    redispatch = _event(TicketDispatched(round=2, lead_department="ZJ", accept_deadline=AT + timedelta(hours=2),
-                                         resolve_deadline=AT + timedelta(hours=5), manual=True),
-                        AT + timedelta(minutes=3))
+    redispatch = _event(
+        TicketDispatched(
+            round=2,
+            lead_department="ZJ",
+            accept_deadline=AT + timedelta(hours=2),
+            resolve_deadline=AT + timedelta(hours=5),
+            manual=True,
+        ),
+        AT + timedelta(minutes=3),
+    )
     ticket |= domain.apply(ticket, redispatch)
     accepted = _event(TicketAccepted(department="ZJ", round=2), AT + timedelta(minutes=4))
     assert domain.attribution(ticket, accepted) == "ZJ"
     ticket |= domain.apply(ticket, accepted)
     assert (ticket["status"], ticket["accepted_at"], ticket["dispatch_mode"]) == (
-        "accepted", AT + timedelta(minutes=4), "manual")
+        "accepted",
+        AT + timedelta(minutes=4),
+        "manual",
+    )
 
 
 def test_a_rating_counts_for_the_lead_department() -> None:
@@ -50,8 +93,18 @@ def test_a_rating_counts_for_the_lead_department() -> None:
 
 
 def test_satisfaction_counts_satisfied_and_basically_satisfied_over_rated() -> None:
-    figures = domain.indicators({"rated": 4, "satisfied": 2, "basically_satisfied": 1, "unsatisfied": 1,
-                                 "dispatched": 10, "rejected": 1, "resolved": 8, "reopened": 2})
+    figures = domain.indicators(
+        {
+            "rated": 4,
+            "satisfied": 2,
+            "basically_satisfied": 1,
+            "unsatisfied": 1,
+            "dispatched": 10,
+            "rejected": 1,
+            "resolved": 8,
+            "reopened": 2,
+        }
+    )
     assert figures["satisfaction_rate"] == 0.75
     assert figures["rejection_rate"] == 0.1
     assert figures["rework_rate"] == 0.25

@@ -11,9 +11,15 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-
 from gridloop.shared.events import (
-    DIRECTORY_TOPIC, TICKETS_TOPIC, Actor, DirectoryRecord, Envelope, Payload, Role, envelope,
+    DIRECTORY_TOPIC,
+    TICKETS_TOPIC,
+    Actor,
+    DirectoryRecord,
+    Envelope,
+    Payload,
+    Role,
+    envelope,
 )
 from gridloop.shared.ids import new_id
 from gridloop.stack.client import ApiUser
@@ -68,7 +74,7 @@ class Bus:
             try:
                 partitions = consumer.partitions_for_topic(topic) or set()
                 if not partitions:
-                    await consumer._client.force_metadata_update()  # noqa: SLF001 - fresh metadata for new topics
+                    await consumer._client.force_metadata_update()
                     partitions = consumer.partitions_for_topic(topic) or set()
                 tps = [TopicPartition(topic, p) for p in partitions]
                 consumer.assign(tps)
@@ -97,12 +103,17 @@ class Bus:
         return eventually(probe, timeout=timeout, interval=0.3, what=f"{count} x {event_type} of {ticket_id}")
 
 
-def make_event(payload: Payload, *, ticket_id: str, actor: Actor | None = None,
-               at: datetime | None = None) -> Envelope:
+def make_event(payload: Payload, *, ticket_id: str, actor: Actor | None = None, at: datetime | None = None) -> Envelope:
     """An event as another service would have published it."""
-    return envelope(payload, event_id=new_id(), ticket_id=ticket_id, producer="test",
-                    actor=actor or Actor(sub="test", role=Role.SYSTEM), occurred_at=at or datetime.now(UTC),
-                    correlation_id=new_id())
+    return envelope(
+        payload,
+        event_id=new_id(),
+        ticket_id=ticket_id,
+        producer="test",
+        actor=actor or Actor(sub="test", role=Role.SYSTEM),
+        occurred_at=at or datetime.now(UTC),
+        correlation_id=new_id(),
+    )
 
 
 def demo_records() -> list[DirectoryRecord]:
@@ -110,8 +121,7 @@ def demo_records() -> list[DirectoryRecord]:
     from gridloop.directory.handlers import demo_seed
 
     records = [DirectoryRecord(kind=k.value, code=c, revision=1, data=d) for k, c, d in demo_seed()]
-    return [*records, DirectoryRecord(kind="snapshot", code="directory", revision=1,
-                                      data={"records": len(records)})]
+    return [*records, DirectoryRecord(kind="snapshot", code="directory", revision=1, data={"records": len(records)})]
 
 
 class RunningService:
@@ -124,14 +134,22 @@ class RunningService:
         return ApiUser(urls={self.name: self.url}, sub=sub, role=role, org=org)
 
 
-def launch(name: str, servers: Servers, log_dir: Path, env: dict[str, str] | None = None,
-           timeout: float = 60.0) -> RunningService:
+def launch(
+    name: str, servers: Servers, log_dir: Path, env: dict[str, str] | None = None, timeout: float = 60.0
+) -> RunningService:
     """Start one service as its own process against the test servers and wait until it is ready."""
     port = free_port()
-    process = start_service(name, port=port, log_dir=log_dir, env={
-        "GRIDLOOP_KAFKA_BOOTSTRAP": servers.kafka_bootstrap, "GRIDLOOP_MONGO_URI": servers.mongo_uri,
-        "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2", **(env or {}),
-    })
+    process = start_service(
+        name,
+        port=port,
+        log_dir=log_dir,
+        env={
+            "GRIDLOOP_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
+            "GRIDLOOP_MONGO_URI": servers.mongo_uri,
+            "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
+            **(env or {}),
+        },
+    )
     service = RunningService(name, process)
 
     def ready() -> bool:

@@ -48,6 +48,7 @@ async def ticket(request: Request, user: CurrentUser, ticket_id: str) -> dict[st
                 "occurred_at": e["occurred_at"],
                 "actor": e["actor"],
                 "department": e["department"],
+                "correlation_id": e["correlation_id"],
                 "payload": e["payload"],
             }
             for e in events

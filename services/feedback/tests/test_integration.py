@@ -1,0 +1,107 @@
+"""Feedback against the real broker and database: the reporter verifies and rates."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched, TicketReported, TicketResolved
+from gridloop.shared.ids import new_id
+from gridloop.stack.servers import Servers
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+
+pytestmark = pytest.mark.integration
+AGENT = Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+
+
+@pytest.fixture(scope="module")
+def feedback(servers: Servers, service_logs: Path) -> Iterator[RunningService]:
+    service = launch("feedback", servers, service_logs)
+    yield service
+    service.process.stop()
+
+
+def _resolved(bus: Bus, reporter: str) -> str:
+    ticket_id = new_id()
+    now = datetime.now(UTC)
+    bus.publish_events(
+        [
+            make_event(
+                TicketReported(
+                    ticket_number=f"QH-F-{ticket_id[-5:]}",
+                    category_code="SJ-0101",
+                    category_name="暴露垃圾",
+                    description="垃圾堆积",
+                    location=None,
+                    address="",
+                    grid_code="LJ01-G1",
+                    community_code="LJ01",
+                    street_code="LJ",
+                    district_code="QH",
+                ),
+                ticket_id=ticket_id,
+                actor=Actor(sub=reporter, role=Role.GRID_WORKER, org="LJ01"),
+            ),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department="CG",
+                    accept_deadline=now + timedelta(hours=1),
+                    resolve_deadline=now + timedelta(hours=4),
+                    manual=False,
+                ),
+                ticket_id=ticket_id,
+            ),
+            make_event(TicketAccepted(department="CG", round=1), ticket_id=ticket_id, actor=AGENT),
+            make_event(TicketResolved(department="CG", round=1, note="已清运"), ticket_id=ticket_id, actor=AGENT),
+        ]
+    )
+    return ticket_id
+
+
+def _pending(user, ticket_id: str) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+    items = ok(user.call("feedback", "GET", "/v1/verifications", params={"status": "pending"}))["items"]
+    return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+
+def test_a_failed_check_reopens_to_the_department_and_a_passed_one_closes(feedback: RunningService, bus: Bus) -> None:
+    reporter = feedback.user(sub="gw-f1", role=Role.GRID_WORKER, org="LJ01")
+    stranger = feedback.user(sub="gw-f2", role=Role.GRID_WORKER, org="LJ01")
+    ticket_id = _resolved(bus, "gw-f1")
+    task = eventually(lambda: _pending(reporter, ticket_id), what="verification task")
+    assert task["verification"]["resolution_note"] == "已清运"
+    assert _pending(stranger, ticket_id) is None
+    assert stranger.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True}).status_code == 404
+    ok(
+        reporter.call(
+            "feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": False, "comment": "仍有垃圾"}
+        )
+    )
+    [reopened] = bus.wait_for(ticket_id, "ticket.reopened")
+    assert (reopened.payload.department, reopened.payload.rework_count) == ("CG", 1)
+    again = reporter.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True})
+    assert again.status_code == 409
+
+    bus.publish_events(
+        [
+            make_event(TicketAccepted(department="CG", round=1), ticket_id=ticket_id, actor=AGENT),
+            make_event(TicketResolved(department="CG", round=1, note="二次清运"), ticket_id=ticket_id, actor=AGENT),
+        ]
+    )
+    eventually(lambda: _pending(reporter, ticket_id), what="second verification task")
+    early_rating = reporter.call("feedback", "POST", f"/v1/ratings/{ticket_id}", json={"rating": "satisfied"})
+    assert early_rating.status_code == 409
+    ok(reporter.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True}))
+    [closed] = bus.wait_for(ticket_id, "ticket.closed")
+    assert not closed.payload.auto
+    ok(reporter.call("feedback", "POST", f"/v1/ratings/{ticket_id}", json={"rating": "basically_satisfied"}))
+    twice = reporter.call("feedback", "POST", f"/v1/ratings/{ticket_id}", json={"rating": "unsatisfied"})
+    assert twice.status_code == 409
+    [rated] = bus.wait_for(ticket_id, "ticket.rated")
+    assert rated.payload.rating == "basically_satisfied"
+
+
+def test_an_unknown_rating_is_refused(feedback: RunningService) -> None:
+    reporter = feedback.user(sub="gw-f1", role=Role.GRID_WORKER, org="LJ01")
+    response = reporter.call("feedback", "POST", "/v1/ratings/whatever", json={"rating": "great"})
+    assert response.status_code == 422

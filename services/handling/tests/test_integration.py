@@ -1,0 +1,123 @@
+"""Handling against the real broker and database: the inbox and the lead department's actions."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched, TicketReported
+from gridloop.shared.ids import new_id
+from gridloop.stack.servers import Servers
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+
+pytestmark = pytest.mark.integration
+WORKER = Actor(sub="gw-h", name="网格员", role=Role.GRID_WORKER, org="LJ01")
+
+
+@pytest.fixture(scope="module")
+def handling(servers: Servers, service_logs: Path) -> Iterator[RunningService]:
+    service = launch("handling", servers, service_logs)
+    yield service
+    service.process.stop()
+
+
+def _dispatched(
+    bus: Bus, lead: str, assisting: list[str] | None = None, accept_in: timedelta = timedelta(hours=1)
+) -> str:
+    ticket_id = new_id()
+    now = datetime.now(UTC)
+    bus.publish_events(
+        [
+            make_event(
+                TicketReported(
+                    ticket_number=f"QH-H-{ticket_id[-5:]}",
+                    category_code="SJ-0101",
+                    category_name="暴露垃圾",
+                    description="垃圾堆积",
+                    location=None,
+                    address="江边路",
+                    grid_code="LJ01-G1",
+                    community_code="LJ01",
+                    street_code="LJ",
+                    district_code="QH",
+                ),
+                ticket_id=ticket_id,
+                actor=WORKER,
+            ),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department=lead,
+                    assisting_departments=assisting or [],
+                    accept_deadline=now + accept_in,
+                    resolve_deadline=now + timedelta(hours=4),
+                    manual=False,
+                ),
+                ticket_id=ticket_id,
+            ),
+        ]
+    )
+    return ticket_id
+
+
+def _in_inbox(agent, ticket_id: str, **params: str) -> dict[str, object] | None:  # type: ignore[no-untyped-def]
+    items = ok(agent.call("handling", "GET", "/v1/work-orders", params=params))["items"]
+    return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+
+def test_a_dispatched_ticket_reaches_the_lead_and_assisting_inboxes(handling: RunningService, bus: Bus) -> None:
+    ticket_id = _dispatched(bus, "CG", ["SCJG"])
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    scjg = handling.user(sub="agent-scjg", role=Role.DEPARTMENT_AGENT, org="SCJG")
+    jj = handling.user(sub="agent-jj", role=Role.DEPARTMENT_AGENT, org="JJ")
+    order = eventually(lambda: _in_inbox(cg, ticket_id), what="order in CG inbox")
+    assert (order["role"], order["status"], order["address"]) == ("lead", "dispatched", "江边路")
+    assert eventually(lambda: _in_inbox(scjg, ticket_id), what="order in SCJG inbox")["role"] == "assisting"
+    assert _in_inbox(jj, ticket_id) is None
+    assert jj.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept").status_code == 404
+    assert scjg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept").status_code == 403
+
+
+def test_accept_progress_resolve_each_go_on_the_topic_once(handling: RunningService, bus: Bus) -> None:
+    ticket_id = _dispatched(bus, "SW")
+    sw = handling.user(sub="agent-sw", role=Role.DEPARTMENT_AGENT, org="SW")
+    eventually(lambda: _in_inbox(sw, ticket_id), what="order in SW inbox")
+    early = sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已修复"})
+    assert early.status_code == 409
+    assert ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept"))["status"] == "accepted"
+    assert sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept").status_code == 409
+    ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/progress", json={"note": "已到场"}))
+    assert (
+        ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已更换井盖"}))["status"]
+        == "resolved"
+    )
+    bus.wait_for(ticket_id, "ticket.resolved")
+    types = [e.event_type for e in bus.events(ticket_id)]
+    assert types == ["ticket.reported", "ticket.dispatched", "ticket.accepted", "ticket.progressed", "ticket.resolved"]
+
+
+def test_a_rejection_needs_a_reason_and_a_cancelled_ticket_cannot_be_accepted(
+    handling: RunningService, bus: Bus
+) -> None:
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    rejected = _dispatched(bus, "CG")
+    eventually(lambda: _in_inbox(cg, rejected), what="order in inbox")
+    assert cg.call("handling", "POST", f"/v1/work-orders/{rejected}/reject", json={"reason": ""}).status_code == 422
+    ok(cg.call("handling", "POST", f"/v1/work-orders/{rejected}/reject", json={"reason": "不属于城管职责"}))
+    [event] = bus.wait_for(rejected, "ticket.rejected")
+    assert event.payload.reason == "不属于城管职责"
+
+    cancelled = _dispatched(bus, "CG")
+    bus.publish_events([make_event(TicketCancelled(reason=CancelReason.INVALID), ticket_id=cancelled)])
+    eventually(lambda: (_in_inbox(cg, cancelled) or {}).get("status") == "cancelled", what="order cancelled")
+    refused = cg.call("handling", "POST", f"/v1/work-orders/{cancelled}/accept")
+    assert refused.status_code == 409 and refused.json()["error"]["details"]["status"] == "cancelled"
+
+
+def test_the_inbox_filters_overdue_orders(handling: RunningService, bus: Bus) -> None:
+    late = _dispatched(bus, "YLLH", accept_in=timedelta(seconds=-1))
+    on_time = _dispatched(bus, "YLLH")
+    agent = handling.user(sub="agent-yllh", role=Role.DEPARTMENT_AGENT, org="YLLH")
+    eventually(lambda: _in_inbox(agent, on_time), what="orders in inbox")
+    assert _in_inbox(agent, late, overdue="true")["overdue"] is True
+    assert _in_inbox(agent, on_time, overdue="true") is None

@@ -1,0 +1,190 @@
+"""Supervision against the real broker and database: timelines, counts, idempotency, dead letters."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from gridloop.shared.events import (
+    Actor,
+    Rating,
+    Role,
+    TicketAccepted,
+    TicketClosed,
+    TicketDispatched,
+    TicketRated,
+    TicketRejected,
+    TicketReported,
+    TicketResolved,
+    dead_letter_topic,
+)
+from gridloop.shared.ids import new_id
+from gridloop.stack.servers import Servers
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+
+pytestmark = pytest.mark.integration
+# A window of its own, so events other tests put on the shared topic do not count here.
+T0 = datetime(2030, 3, 4, 9, 0, tzinfo=UTC)
+AGENT = {d: Actor(sub=f"agent-{d}", role=Role.DEPARTMENT_AGENT, org=d) for d in ("CG", "ZJ")}
+
+
+@pytest.fixture(scope="module")
+def supervision(servers: Servers, service_logs: Path) -> Iterator[RunningService]:
+    service = launch("supervision", servers, service_logs)
+    yield service
+    service.process.stop()
+
+
+def _loop(ticket_id: str, *, lead: str, start: datetime, rating: Rating, rejected_by: str | None = None) -> list:  # type: ignore[type-arg]
+    at = iter(start + timedelta(minutes=m) for m in range(100))
+    events = [
+        make_event(
+            TicketReported(
+                ticket_number=f"QH-S-{ticket_id[-5:]}",
+                category_code="SJ-0101",
+                category_name="暴露垃圾",
+                description="垃圾",
+                location=None,
+                address="",
+                grid_code="LJ02-G1",
+                community_code="LJ02",
+                street_code="LJ",
+                district_code="QH",
+            ),
+            ticket_id=ticket_id,
+            actor=Actor(sub="gw-s", role=Role.GRID_WORKER, org="LJ02"),
+            at=next(at),
+        )
+    ]
+    round_ = 1
+    if rejected_by:
+        events += [
+            make_event(
+                TicketDispatched(
+                    round=1, lead_department=rejected_by, accept_deadline=start, resolve_deadline=start, manual=False
+                ),
+                ticket_id=ticket_id,
+                at=next(at),
+            ),
+            make_event(
+                TicketRejected(department=rejected_by, round=1, reason="非本部门"),
+                ticket_id=ticket_id,
+                actor=AGENT[rejected_by],
+                at=next(at),
+            ),
+        ]
+        round_ = 2
+    events += [
+        make_event(
+            TicketDispatched(
+                round=round_,
+                lead_department=lead,
+                accept_deadline=start + timedelta(hours=1),
+                resolve_deadline=start + timedelta(hours=4),
+                manual=bool(rejected_by),
+            ),
+            ticket_id=ticket_id,
+            at=next(at),
+        ),
+        make_event(TicketAccepted(department=lead, round=round_), ticket_id=ticket_id, actor=AGENT[lead], at=next(at)),
+        make_event(
+            TicketResolved(department=lead, round=round_, note="好了"),
+            ticket_id=ticket_id,
+            actor=AGENT[lead],
+            at=next(at),
+        ),
+        make_event(TicketClosed(), ticket_id=ticket_id, at=next(at)),
+        make_event(TicketRated(rating=rating), ticket_id=ticket_id, at=next(at)),
+    ]
+    return events
+
+
+def test_the_timeline_shows_who_did_what_and_a_redelivered_event_counts_once(
+    supervision: RunningService, bus: Bus
+) -> None:
+    first, second = new_id(), new_id()
+    events_a = _loop(first, lead="CG", start=T0, rating=Rating.SATISFIED)
+    events_b = _loop(second, lead="ZJ", start=T0 + timedelta(hours=1), rating=Rating.UNSATISFIED, rejected_by="CG")
+    bus.publish_events(events_a + events_b)
+    bus.publish_events(events_a[2:4])  # the broker delivers some events again
+    chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
+
+    def rated() -> dict[str, object] | None:
+        response = chief.call("supervision", "GET", f"/v1/supervision/tickets/{second}")
+        body = response.json() if response.status_code == 200 else {}
+        return body if body.get("ticket", {}).get("rating") else None
+
+    view = eventually(rated, what="second ticket rated")
+    assert [e["event_type"] for e in view["timeline"]][:3] == [
+        "ticket.reported",
+        "ticket.dispatched",
+        "ticket.rejected",
+    ]
+    assert view["timeline"][2]["actor"]["sub"] == "agent-CG"
+    assert view["ticket"]["status"] == "closed" and view["ticket"]["rejections"] == 1
+    eventually(lambda: chief.call("supervision", "GET", f"/v1/supervision/tickets/{first}").status_code == 200)
+    timeline_a = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{first}"))["timeline"]
+    assert len(timeline_a) == len(events_a)
+
+    stats = ok(
+        chief.call(
+            "supervision",
+            "GET",
+            "/v1/supervision/stats/departments",
+            params={"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()},
+        )
+    )
+    by_dept = {item["code"]: item for item in stats["items"]}
+    assert stats["window"]["from"].startswith("2030-03-04T09:00")
+    assert (by_dept["CG"]["dispatched"], by_dept["CG"]["rejected"], by_dept["CG"]["accepted"]) == (2, 1, 1)
+    assert (by_dept["CG"]["closed"], by_dept["CG"]["satisfied"], by_dept["CG"]["satisfaction_rate"]) == (1, 1, 1.0)
+    assert (by_dept["ZJ"]["dispatched_manual"], by_dept["ZJ"]["unsatisfied"]) == (1, 1)
+    streets = ok(
+        chief.call(
+            "supervision",
+            "GET",
+            "/v1/supervision/stats/streets",
+            params={"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()},
+        )
+    )
+    assert {i["code"]: i["reported"] for i in streets["items"]} == {"LJ": 2}
+    empty = ok(
+        chief.call(
+            "supervision",
+            "GET",
+            "/v1/supervision/stats/grids",
+            params={"from": (T0 - timedelta(days=2)).isoformat(), "to": T0.isoformat()},
+        )
+    )
+    assert empty["items"] == []
+
+
+def test_a_malformed_message_goes_to_dead_letters_and_the_projection_keeps_going(
+    supervision: RunningService, bus: Bus
+) -> None:
+    bus.publish(
+        "gridloop.tickets.v1",
+        [("junk", b"{not an event", []), ("junk", b'{"event_type": "ticket.teleported", "version": 1}', [])],
+    )
+    ticket_id = new_id()
+    bus.publish_events(_loop(ticket_id, lead="CG", start=T0 + timedelta(days=3), rating=Rating.SATISFIED)[:2])
+    chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
+    eventually(
+        lambda: chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}").status_code == 200,
+        what="later ticket projected",
+    )
+    dead = bus.read(dead_letter_topic("supervision"))
+    errors = [dict(headers)["dlq_error"].decode() for _, _, headers in dead]
+    assert any("not an event envelope" in e for e in errors)
+    assert any("unknown event ticket.teleported" in e for e in errors)
+
+
+def test_an_inverted_window_is_refused(supervision: RunningService) -> None:
+    chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
+    response = chief.call(
+        "supervision",
+        "GET",
+        "/v1/supervision/stats/departments",
+        params={"from": T0.isoformat(), "to": (T0 - timedelta(days=1)).isoformat()},
+    )
+    assert response.status_code == 422
