@@ -1,0 +1,193 @@
+"""`make demo`: realistic traffic through a running `make run`, so a newcomer sees tickets move and close.
+
+Grid workers report problems across the three streets; rules dispatch most of them, the street
+desk assigns the rest; one department sends a ticket back (退单); some fixes fail the on-site check
+and are reworked (返工); every reporter rates the result; supervision's figures are printed at the end."""
+
+import argparse
+import random
+import time
+from collections.abc import Callable
+from typing import Any
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import DEFAULT_PORTS
+
+STREETS = {
+    "LJ": (0, ["LJ01", "LJ02", "LJ03"]),
+    "WH": (1, ["WH01", "WH02", "WH03"]),
+    "SL": (2, ["SL01", "SL02", "SL03"]),
+}
+PROBLEMS = [
+    ("SJ-0101", "小区门口垃圾堆积无人清运"),
+    ("BJ-0101", "人行道上水井盖破损下陷"),
+    ("SJ-0201", "消防通道被车辆占用"),
+    ("SJ-0202", "早市摊贩占道经营"),
+    ("BJ-0201", "路灯夜间不亮"),
+    ("SJ-0302", "夜间施工噪声扰民"),
+    ("SJ-0401", "餐馆油烟直排"),
+    ("BJ-0301", "行道树倾斜有倒伏风险"),
+    ("SJ-0601", "供水管道破裂路面积水"),
+    ("SJ-0701", "疑似群租房，人员进出频繁"),
+]
+DEPARTMENTS = ["CG", "JJ", "ZJ", "STHJ", "SCJG", "SW", "YLLH", "GD"]
+RATINGS = ["satisfied", "satisfied", "basically_satisfied", "unsatisfied"]
+
+
+def _wait(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := probe():
+            return value
+        time.sleep(0.2)
+    raise SystemExit(f"gave up waiting for {what}: is `make run` running?")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Drive demo traffic through a running GridLoop")
+    parser.add_argument("--reports", type=int, default=24)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
+    agents = {d: ApiUser(urls=urls, sub=f"agent-{d.lower()}", role=Role.DEPARTMENT_AGENT, org=d) for d in DEPARTMENTS}
+    desks = {s: ApiUser(urls=urls, sub=f"sd-{s.lower()}", role=Role.STREET_DISPATCHER, org=s) for s in STREETS}
+    chief = ApiUser(urls=urls, sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+
+    tickets: list[dict[str, Any]] = []
+    print(f"Filing {args.reports} reports ...")
+    for n in range(args.reports):
+        street = rng.choice(list(STREETS))
+        index, communities = STREETS[street]
+        community = rng.choice(communities)
+        worker = ApiUser(
+            urls=urls, sub=f"gw-{community.lower()}", role=Role.GRID_WORKER, org=community, name=f"{community}网格员"
+        )
+        category, text = rng.choice(PROBLEMS)
+        point = {
+            "lon": round(120.10 + 0.02 * index + rng.uniform(0.001, 0.019), 5),
+            "lat": round(30.20 + rng.uniform(0.001, 0.049), 5),
+        }
+        report = worker.ok(
+            "intake",
+            "POST",
+            "/v1/reports",
+            json={"category_code": category, "description": text, "location": point},
+            headers={"Idempotency-Key": f"demo-{args.seed}-{n}-{time.time_ns()}"},
+        )
+        tickets.append(
+            {
+                "id": report["ticket_id"],
+                "number": report["ticket_number"],
+                "street": street,
+                "worker": worker,
+                "name": report["category_name"],
+            }
+        )
+        print(f"  {report['ticket_number']}  {report['category_name']:<8} {report['grid_code']}")
+
+    def lead_of(ticket: dict[str, Any]) -> str | None:
+        view = chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket['id']}")
+        if view.status_code != 200:
+            return None
+        body = view.json()["ticket"]
+        return str(body["lead_department"]) if body["status"] == "dispatched" else None
+
+    for ticket in tickets:
+
+        def queued(t: dict[str, Any] = ticket) -> dict[str, Any] | None:
+            items = desks[t["street"]].ok("dispatch", "GET", "/v1/dispatch/queue")["items"]
+            return next((i for i in items if i["ticket_id"] == t["id"]), None)
+
+        entry = _wait(lambda t=ticket: lead_of(t) or queued(t), f"dispatch of {ticket['number']}")
+        if isinstance(entry, dict):
+            desks[ticket["street"]].ok(
+                "dispatch",
+                "POST",
+                f"/v1/dispatch/tickets/{ticket['id']}/assign",
+                json={"lead_department": "ZJ", "assisting_departments": ["CG"]},
+            )
+            print(f"  {ticket['number']}  no rule: the street desk whistles 住建 (lead) + 城管 (assisting)")
+            entry = _wait(lambda t=ticket: lead_of(t), f"assignment of {ticket['number']}")
+        ticket["lead"] = entry
+
+    bounced = next((t for t in tickets if t["lead"] == "CG"), None)
+    if bounced:
+        agents["CG"].ok(
+            "handling", "POST", f"/v1/work-orders/{bounced['id']}/reject", json={"reason": "该点位由交警负责"}
+        )
+        print(f"  {bounced['number']}  城管 sends it back (退单): 该点位由交警负责")
+        _wait(
+            lambda: any(
+                i["ticket_id"] == bounced["id"]
+                for i in desks[bounced["street"]].ok("dispatch", "GET", "/v1/dispatch/queue")["items"]
+            ),
+            "the bounced ticket in the queue",
+        )
+        desks[bounced["street"]].ok(
+            "dispatch", "POST", f"/v1/dispatch/tickets/{bounced['id']}/assign", json={"lead_department": "JJ"}
+        )
+        bounced["lead"] = _wait(lambda: lead_of(bounced), "re-dispatch")
+        print(f"  {bounced['number']}  re-dispatched to 交警")
+
+    def handle(ticket: dict[str, Any]) -> None:
+        agent = agents[ticket["lead"]]
+        agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/accept")
+        agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/progress", json={"note": "已派人到场处置"})
+        agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/resolve", json={"note": "已处置完毕"})
+
+    def verify(ticket: dict[str, Any], passed: bool) -> None:
+        worker: ApiUser = ticket["worker"]
+        _wait(
+            lambda: any(
+                v["ticket_id"] == ticket["id"]
+                for v in worker.ok("feedback", "GET", "/v1/verifications", params={"status": "pending"})["items"]
+            ),
+            "verification task",
+        )
+        worker.ok(
+            "feedback",
+            "POST",
+            f"/v1/verifications/{ticket['id']}",
+            json={"passed": passed, "comment": "已核实" if passed else "现场问题仍在"},
+        )
+
+    print("Departments accept and resolve; reporters check on site ...")
+    for i, ticket in enumerate(tickets):
+        handle(ticket)
+        verify(ticket, passed=i % 4 != 1)
+        if i % 4 == 1:
+            print(f"  {ticket['number']}  check failed: back to the department for rework (返工)")
+            _wait(
+                lambda t=ticket: any(
+                    o["ticket_id"] == t["id"] and o["status"] == "reopened"
+                    for o in agents[t["lead"]].ok("handling", "GET", "/v1/work-orders", params={"status": "reopened"})[
+                        "items"
+                    ]
+                ),
+                "reopened work order",
+            )
+            handle(ticket)
+            verify(ticket, passed=True)
+        _wait(
+            lambda t=ticket: t["worker"].ok("intake", "GET", f"/v1/reports/{t['id']}")["status"] == "closed", "closure"
+        )
+        rating = rng.choice(RATINGS)
+        ticket["worker"].ok("feedback", "POST", f"/v1/ratings/{ticket['id']}", json={"rating": rating})
+        print(f"  {ticket['number']}  {ticket['name']:<8} {ticket['lead']:<5} closed, rated {rating}")
+
+    time.sleep(1.0)
+    stats = chief.ok("supervision", "GET", "/v1/supervision/stats/departments")
+    print("\nSupervision (last 30 days):")
+    print(f"  {'dept':<6}{'dispatched':>11}{'rejected':>9}{'resolved':>9}{'reopened':>9}{'closed':>7}{'满意率':>8}")
+    for row in stats["items"]:
+        rate = "-" if row["satisfaction_rate"] is None else f"{row['satisfaction_rate']:.0%}"
+        print(
+            f"  {row['code']:<6}{row['dispatched']:>11}{row['rejected']:>9}{row['resolved']:>9}"
+            f"{row['reopened']:>9}{row['closed']:>7}{rate:>8}"
+        )
+
+
+if __name__ == "__main__":
+    main()

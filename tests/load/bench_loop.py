@@ -1,0 +1,74 @@
+"""`make bench`: time from POST /v1/reports to the work order showing in the department's inbox.
+
+Starts its own embedded stack on free ports, files reports one at a time and polls the lead
+department's inbox every 10 ms, then prints p50, p95 and max over the run."""
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import SERVICES, Stack, StackConfig
+
+CATEGORIES = {"SJ-0101": "CG", "BJ-0101": "SW", "SJ-0201": "JJ", "SJ-0302": "STHJ", "BJ-0301": "YLLH"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reports", type=int, default=100)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as logs:
+        stack = Stack(StackConfig.ephemeral(log_dir=Path(logs)))
+        stack.start()
+        try:
+            urls = {name: stack.url(name) for name in SERVICES}
+            worker = ApiUser(urls=urls, sub="gw-bench", role=Role.GRID_WORKER, org="LJ01")
+            agents = {
+                d: ApiUser(urls=urls, sub=f"agent-{d}", role=Role.DEPARTMENT_AGENT, org=d)
+                for d in set(CATEGORIES.values())
+            }
+            latencies = []
+            codes = list(CATEGORIES)
+            for n in range(args.reports):
+                category = codes[n % len(codes)]
+                started = time.perf_counter()
+                report = worker.ok(
+                    "intake",
+                    "POST",
+                    "/v1/reports",
+                    json={
+                        "category_code": category,
+                        "description": f"基准测试上报 {n}",
+                        "location": {"lon": 120.105, "lat": 30.205},
+                    },
+                )
+                agent = agents[CATEGORIES[category]]
+                while True:
+                    items = agent.ok("handling", "GET", "/v1/work-orders", params={"status": "dispatched", "limit": 5})[
+                        "items"
+                    ]
+                    if any(i["ticket_id"] == report["ticket_id"] for i in items):
+                        break
+                    if time.perf_counter() - started > 30:
+                        raise SystemExit(f"report {n} not in the inbox after 30 s")
+                    time.sleep(0.01)
+                latencies.append(time.perf_counter() - started)
+        finally:
+            stack.stop()
+    ms = [v * 1000 for v in latencies]
+    print(
+        f"report -> inbox over {len(ms)} reports: p50 {percentile(ms, 0.5):.0f} ms, "
+        f"p95 {percentile(ms, 0.95):.0f} ms, max {max(ms):.0f} ms, mean {statistics.mean(ms):.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
