@@ -50,22 +50,20 @@ def test_the_whole_directory_is_announced_then_a_snapshot_marker(directory: Runn
 def test_an_admin_change_is_checked_stored_and_announced_with_a_new_revision(
     directory: RunningService, bus: Bus
 ) -> None:
+    # A category of its own: other tests on this broker rely on the demo catalogue as it is.
     admin = directory.user(sub="admin", role=Role.ADMIN, org="QH")
-    rule = {"id": "R-SJ-0701", "category": "SJ-0701", "lead": "ZJ", "assisting": ["CG"]}
-    saved = ok(admin.call("directory", "PUT", "/v1/directory/rules/R-SJ-0701", json=rule))
-    assert saved["revision"] == 1
-    category = ok(admin.call("directory", "GET", "/v1/directory/categories/SJ-0101"))["data"]
-    renamed = ok(
-        admin.call(
-            "directory", "PUT", "/v1/directory/categories/SJ-0101", json={**category, "name": "暴露垃圾（含积存垃圾）"}
-        )
-    )
+    category = {"code": "SJ-9901", "name": "共享单车乱停放", "family": "event",
+                "major": {"code": "SJ-02", "name": "街面秩序"}}
+    assert ok(admin.call("directory", "PUT", "/v1/directory/categories/SJ-9901", json=category))["revision"] == 1
+    rule = {"id": "R-SJ-9901", "category": "SJ-9901", "lead": "JJ", "assisting": ["CG"]}
+    assert ok(admin.call("directory", "PUT", "/v1/directory/rules/R-SJ-9901", json=rule))["revision"] == 1
+    renamed = ok(admin.call("directory", "PUT", "/v1/directory/categories/SJ-9901",
+                            json={**category, "name": "共享单车乱停乱放"}))
     assert renamed["revision"] == 2
-    announced = eventually(
-        lambda: [r for r in _records(bus) if r.key == "category:SJ-0101" and r.revision == 2],
-        what="revision 2 announced",
-    )
-    assert announced[0].data["name"] == "暴露垃圾（含积存垃圾）"
+    assert ok(admin.call("directory", "GET", "/v1/directory/categories/SJ-9901"))["data"]["name"] == "共享单车乱停乱放"
+    announced = eventually(lambda: [r for r in _records(bus) if r.key == "category:SJ-9901" and r.revision == 2],
+                           what="revision 2 announced")
+    assert announced[0].data["name"] == "共享单车乱停乱放"
 
 
 @pytest.mark.parametrize(

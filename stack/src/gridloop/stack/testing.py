@@ -72,19 +72,27 @@ class Bus:
             consumer = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, enable_auto_commit=False)
             await consumer.start()
             try:
-                partitions = consumer.partitions_for_topic(topic) or set()
-                if not partitions:
-                    await consumer._client.force_metadata_update()
+                partitions: set[int] = set()
+                for _ in range(50):  # a new client may not have the topic's metadata yet
+                    await consumer.topics()
                     partitions = consumer.partitions_for_topic(topic) or set()
+                    if partitions:
+                        break
+                    await asyncio.sleep(0.1)
                 tps = [TopicPartition(topic, p) for p in partitions]
                 consumer.assign(tps)
                 ends = await consumer.end_offsets(tps)
-                await consumer.seek_to_beginning(*tps)
+                starts = await consumer.beginning_offsets(tps)
+                for tp in tps:
+                    consumer.seek(tp, starts[tp])
+                seen = {tp: starts[tp] for tp in tps}
                 out = []
-                while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+                while [tp for tp in tps if seen[tp] < ends[tp]]:
                     batch = await consumer.getmany(timeout_ms=500)
-                    for records in batch.values():
+                    for tp, records in batch.items():
                         out += [(r.key, r.value, list(r.headers or ())) for r in records]
+                        if records:
+                            seen[tp] = records[-1].offset + 1
                 return out
             finally:
                 await consumer.stop()
