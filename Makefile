@@ -34,6 +34,9 @@ integration: $(STAMP)
 e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e
 
+reliability: $(STAMP)   ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
+	GRIDLOOP_FAULT_FORM=long $(BIN)/pytest -q -s -m reliability
+
 bench: $(STAMP)         ## report-to-inbox latency over the embedded stack
 	$(BIN)/python -m tests.load.bench_loop
 

@@ -52,17 +52,26 @@ def test_an_admin_change_is_checked_stored_and_announced_with_a_new_revision(
 ) -> None:
     # A category of its own: other tests on this broker rely on the demo catalogue as it is.
     admin = directory.user(sub="admin", role=Role.ADMIN, org="QH")
-    category = {"code": "SJ-9901", "name": "共享单车乱停放", "family": "event",
-                "major": {"code": "SJ-02", "name": "街面秩序"}}
+    category = {
+        "code": "SJ-9901",
+        "name": "共享单车乱停放",
+        "family": "event",
+        "major": {"code": "SJ-02", "name": "街面秩序"},
+    }
     assert ok(admin.call("directory", "PUT", "/v1/directory/categories/SJ-9901", json=category))["revision"] == 1
     rule = {"id": "R-SJ-9901", "category": "SJ-9901", "lead": "JJ", "assisting": ["CG"]}
     assert ok(admin.call("directory", "PUT", "/v1/directory/rules/R-SJ-9901", json=rule))["revision"] == 1
-    renamed = ok(admin.call("directory", "PUT", "/v1/directory/categories/SJ-9901",
-                            json={**category, "name": "共享单车乱停乱放"}))
+    renamed = ok(
+        admin.call(
+            "directory", "PUT", "/v1/directory/categories/SJ-9901", json={**category, "name": "共享单车乱停乱放"}
+        )
+    )
     assert renamed["revision"] == 2
     assert ok(admin.call("directory", "GET", "/v1/directory/categories/SJ-9901"))["data"]["name"] == "共享单车乱停乱放"
-    announced = eventually(lambda: [r for r in _records(bus) if r.key == "category:SJ-9901" and r.revision == 2],
-                           what="revision 2 announced")
+    announced = eventually(
+        lambda: [r for r in _records(bus) if r.key == "category:SJ-9901" and r.revision == 2],
+        what="revision 2 announced",
+    )
     assert announced[0].data["name"] == "共享单车乱停乱放"
 
 

@@ -3,10 +3,13 @@
 from typing import Any
 
 import structlog
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from gridloop.shared.lifecycle import TransitionNotAllowed
+from gridloop.shared.mongo import is_transient
+from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = structlog.get_logger()
@@ -60,6 +63,20 @@ def install_error_handlers(app: FastAPI) -> None:
             _body(f"http_{exc.status_code}", str(exc.detail)),
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(PyMongoError)
+    @app.exception_handler(KafkaError)
+    async def unavailable(_: Request, exc: Exception) -> JSONResponse:
+        if isinstance(exc, PyMongoError) and not is_transient(exc):
+            log.error("database_error", error=repr(exc))
+            return JSONResponse(_body("internal_error", "服务内部错误 (internal error)"), status_code=500)
+        # The database or broker is away for a moment: nothing was changed, and a retry is safe.
+        log.warning("dependency_unavailable", error=repr(exc))
+        return JSONResponse(
+            _body("unavailable", "服务暂时不可用，请稍后重试 (temporarily unavailable; retry)"),
+            status_code=503,
+            headers={"Retry-After": "2"},
         )
 
     @app.exception_handler(Exception)

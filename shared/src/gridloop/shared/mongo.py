@@ -27,6 +27,9 @@ log = structlog.get_logger()
 OUTBOX = "outbox"
 PROCESSED = "processed_events"
 _WRITE_CONFLICT = 112
+# Stated explicitly: servers record the version they chose, and a later create_index without it
+# would then conflict with the existing index on every restart.
+GEO_INDEX_OPTIONS: dict[str, Any] = {"2dsphereIndexVersion": 3}
 
 
 def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:

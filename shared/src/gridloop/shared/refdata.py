@@ -8,7 +8,7 @@ from typing import Any
 from aiokafka.structs import ConsumerRecord
 from gridloop.shared.bus import Handle, PermanentFailure
 from gridloop.shared.events import DirectoryRecord
-from gridloop.shared.mongo import Doc
+from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 from pydantic import ValidationError
 from pymongo import ASCENDING, GEOSPHERE
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,7 +23,7 @@ class RefData:
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("kind", ASCENDING), ("code", ASCENDING)])
-        await self.collection.create_index([("geometry", GEOSPHERE)], sparse=True)
+        await self.collection.create_index([("geometry", GEOSPHERE)], **GEO_INDEX_OPTIONS)
 
     async def apply(self, record: DirectoryRecord) -> None:
         """Newer revisions win; replaying the topic from the start changes nothing."""

@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
 
     outbox_poll_seconds: float = 0.5
-    outbox_lease_seconds: float = 15.0
+    outbox_lease_seconds: float = 5.0
 
     jwt_secret: str = DEV_JWT_SECRET
     jwt_algorithm: Literal["HS256"] = "HS256"

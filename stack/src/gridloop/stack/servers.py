@@ -37,6 +37,18 @@ class Process:
     port: int
     log_path: Path | None = None
 
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to drain or commit (fault injection)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+    def pause(self) -> None:
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self.proc.send_signal(signal.SIGCONT)
+
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc.poll() is not None:
             return
@@ -126,6 +138,7 @@ def start_servers(*, broker_port: int, db_port: int, storage: Path | str, log_di
     return Servers(broker=broker, database=database)
 
 
-def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | None) -> Process:
+def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | None, label: str = "") -> Process:
+    """One service instance; several instances of a service share its consumer group."""
     full_env = {**os.environ, **env, "GRIDLOOP_PORT": str(port), "GRIDLOOP_HOST": "127.0.0.1"}
-    return _spawn(name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)
+    return _spawn(label or name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)

@@ -83,16 +83,26 @@ class Stack:
         self.services[name] = process
         return process
 
+    def start_extra_instance(self, name: str, number: int) -> str:
+        """Another instance of a service in the same consumer group, on a port of its own."""
+        key = f"{name}-{number}"
+        self.config.ports[key] = free_port()
+        self.services[key] = start_service(
+            name, port=self.config.ports[key], env=self.service_env, log_dir=self.config.log_dir, label=key
+        )
+        return key
+
     def wait_ready(self, names: list[str], timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
         pending = list(names)
         while pending:
             name = pending[0]
             process = self.services[name]
+            url = f"http://127.0.0.1:{self.config.ports[name]}"
             if process.proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.proc.returncode}; see its log {process.log_path}")
             try:
-                if httpx.get(f"{self.url(name)}/readyz", timeout=3).status_code == 200:
+                if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
                     pending.pop(0)
                     continue
             except httpx.HTTPError:

@@ -3,7 +3,7 @@
 from typing import Any
 
 from gridloop.directory.domain import Kind
-from gridloop.shared.mongo import Doc
+from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 from pymongo import ASCENDING, GEOSPHERE
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -13,7 +13,7 @@ RECORDS = "records"
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[RECORDS].create_index([("kind", ASCENDING), ("code", ASCENDING)])
-    await db[RECORDS].create_index([("geometry", GEOSPHERE)], sparse=True)
+    await db[RECORDS].create_index([("geometry", GEOSPHERE)], **GEO_INDEX_OPTIONS)
 
 
 async def get(db: AsyncDatabase[Doc], kind: Kind, code: str, session: AsyncClientSession | None = None) -> Doc | None:

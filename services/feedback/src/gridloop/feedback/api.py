@@ -39,11 +39,14 @@ async def verifications(
     request: Request,
     user: CurrentUser,
     status: Annotated[str | None, Query(pattern="^(pending|passed|failed)$")] = None,
+    rated: Annotated[bool | None, Query(description="false: closed tickets still waiting for a rating")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
     reporter = user.sub if user.role == Role.GRID_WORKER else None
-    docs = await store.verifications(_runtime(request).database.db, reporter=reporter, status=status, limit=limit)
+    docs = await store.verifications(
+        _runtime(request).database.db, reporter=reporter, status=status, rated=rated, limit=limit
+    )
     return {"items": [handlers.verification_view(d) for d in docs]}
 
 

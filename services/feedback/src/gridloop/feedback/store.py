@@ -16,8 +16,12 @@ async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSessio
     return await db[TICKETS].find_one({"_id": ticket_id}, session=session)
 
 
-async def verifications(db: AsyncDatabase[Doc], *, reporter: str | None, status: str | None, limit: int) -> list[Doc]:
+async def verifications(
+    db: AsyncDatabase[Doc], *, reporter: str | None, status: str | None, rated: bool | None, limit: int
+) -> list[Doc]:
     query: Doc = {"verification": {"$ne": None}}
+    if rated is not None:
+        query["rating"] = {"$ne": None} if rated else None
     if reporter is not None:
         query["reporter"] = reporter
     if status:

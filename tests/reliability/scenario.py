@@ -1,0 +1,84 @@
+"""The fault schedule: which faults, in which order, while reports keep flowing."""
+
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from gridloop.stack.stack import Stack
+
+from tests.reliability.harness import Fault, Outcome, Simulation, check, probe_recovery
+
+PAUSE_S = 6.0
+
+
+def run(stack: Stack, *, reports: int, long_form: bool, settle_s: float = 240.0) -> Outcome:
+    """Drive `reports` reports round the loop while injecting faults; return what held."""
+    rng = random.Random(4)
+    started_at = datetime.now(UTC)
+    t0 = time.monotonic()
+    extra = [stack.start_extra_instance("dispatch", 2), stack.start_extra_instance("handling", 2)]
+    stack.wait_ready(extra)
+    sim = Simulation(stack, reports)
+    users = threading.Thread(target=sim.run_users, name="users", daemon=True)
+    users.start()
+    faults: list[Fault] = []
+
+    def inject(name: str, fault: Callable[[], None]) -> None:
+        record = Fault(name=name, at=time.monotonic() - t0)
+        faults.append(record)
+        fault()
+        record.recovered_s = probe_recovery(stack, time.monotonic())
+
+    def kill_restart(service: str) -> Callable[[], None]:
+        def go() -> None:
+            stack.services[service].kill()
+            time.sleep(rng.uniform(0.5, 1.5))
+            stack.start_service(service)
+
+        return go
+
+    def freeze(process_name: str) -> Callable[[], None]:
+        def go() -> None:
+            process = getattr(stack.servers, process_name)
+            process.pause()
+            time.sleep(PAUSE_S)
+            process.resume()
+
+        return go
+
+    kills = (
+        ["intake", "dispatch", "handling", "feedback", "supervision", "directory"]
+        if long_form
+        else ["dispatch", "handling", "supervision"]
+    )
+    schedule: list[tuple[str, Callable[[], None]]] = []
+    schedule += [(f"SIGKILL {name}, restart", kill_restart(name)) for name in kills]
+    schedule += [
+        (f"SIGSTOP broker {PAUSE_S:.0f} s, SIGCONT", freeze("broker")),
+        (f"SIGSTOP database {PAUSE_S:.0f} s, SIGCONT", freeze("database")),
+        ("SIGKILL second handling instance", lambda: stack.services["handling-2"].kill()),
+        ("SIGKILL second dispatch instance", lambda: stack.services["dispatch-2"].kill()),
+    ]
+    waves = [sim.plans[i :: len(schedule) + 1] for i in range(len(schedule) + 1)]
+    filer: threading.Thread | None = None
+    for wave, (name, fault) in zip(waves, schedule, strict=False):
+        filer = threading.Thread(target=sim.file, args=(wave,), daemon=True)
+        filer.start()
+        time.sleep(0.3 if name.startswith("SIGKILL dispatch") else 1.5)  # dispatch dies mid-batch
+        inject(name, fault)
+        filer.join()
+    sim.file(waves[-1])
+    deadline = time.monotonic() + settle_s
+    while not sim.all_rated() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    sim.stop.set()
+    users.join(timeout=30)
+    time.sleep(2.0)  # the last events reach supervision
+    return check(stack, sim, faults, started_at, time.monotonic() - t0)
+
+
+def configured_reports(default: int) -> int:
+    return int(os.environ.get("GRIDLOOP_FAULT_REPORTS", default))

@@ -1,0 +1,36 @@
+"""The fault-injection suite. `make test` runs the short form; `make reliability` the long one
+(GRIDLOOP_FAULT_FORM=long: 2,000 reports, every service killed in turn)."""
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from gridloop.stack.stack import Stack, StackConfig
+
+from tests.reliability import scenario
+
+pytestmark = pytest.mark.reliability
+LONG = os.environ.get("GRIDLOOP_FAULT_FORM") == "long"
+
+
+@pytest.fixture
+def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    stack = Stack(
+        StackConfig.ephemeral(
+            log_dir=tmp_path_factory.mktemp("fault-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+        )
+    )
+    stack.start()
+    yield stack
+    stack.stop()
+
+
+def test_nothing_is_lost_or_done_twice_under_crashes_and_outages(fault_stack: Stack) -> None:
+    outcome = scenario.run(fault_stack, reports=scenario.configured_reports(2000 if LONG else 160), long_form=LONG)
+    print(outcome.table())
+    assert outcome.acked >= (1900 if LONG else 150)
+    assert outcome.lost == []
+    assert outcome.duplicated == []
+    assert outcome.dead_letters == 0
+    assert outcome.stats_mismatch == {}
+    assert all(f.recovered_s is not None for f in outcome.faults)
