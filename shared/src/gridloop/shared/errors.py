@@ -9,10 +9,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from gridloop.shared.lifecycle import TransitionNotAllowed
 from gridloop.shared.mongo import is_transient
+from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger()
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="machine-readable reason, e.g. unknown_category, invalid_state")
+    message: str = Field(description="what went wrong, in Chinese with an English gloss")
+    details: Any = None
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def _documented(description: str) -> dict[str, Any]:
+    return {"model": ErrorBody, "description": description}
+
+
+# Every route answers with these errors in the same JSON shape; documented so clients can rely on it.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: _documented("the body is not parseable JSON"),
+    401: _documented("no token, or an invalid or expired one"),
+    403: _documented("the caller's role may not do this"),
+    404: _documented("not found, or not visible to the caller"),
+    409: _documented("the ticket's state does not allow this action, or it changed meanwhile"),
+    413: _documented("the upload is too large"),
+    422: _documented("the request is malformed or names something that does not exist"),
+    503: _documented("the database or the broker is briefly unavailable; retry"),
+}
 
 
 class ApiError(Exception):
@@ -31,6 +60,15 @@ class NotFound(ApiError):
 
 def _body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -58,11 +96,13 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            # Starlette names only the first route's methods; list every method the path supports.
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         return JSONResponse(
-            _body(f"http_{exc.status_code}", str(exc.detail)),
-            status_code=exc.status_code,
-            headers=getattr(exc, "headers", None),
+            _body(f"http_{exc.status_code}", str(exc.detail)), status_code=exc.status_code, headers=headers or None
         )
 
     @app.exception_handler(PyMongoError)

@@ -7,13 +7,13 @@ from gridloop.dispatch import handlers, store
 from gridloop.dispatch.domain import InvalidAssignment
 from gridloop.dispatch.handlers import UnknownTicket
 from gridloop.shared.auth import CurrentUser, require_role
-from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"])
+router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
 
 class AssignRequest(BaseModel):

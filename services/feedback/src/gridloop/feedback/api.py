@@ -7,13 +7,13 @@ from gridloop.feedback import handlers, store
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownTicket
 from gridloop.shared.auth import CurrentUser, require_role
-from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/v1", tags=["feedback"])
+router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
 
 
 class VerifyRequest(BaseModel):

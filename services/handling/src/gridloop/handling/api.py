@@ -8,13 +8,13 @@ from gridloop.handling import handlers, store
 from gridloop.handling.domain import NotYourOrder, is_overdue
 from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import CurrentUser, require_role
-from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 from pydantic import BaseModel, ConfigDict, Field
 
-router = APIRouter(prefix="/v1/work-orders", tags=["handling"])
+router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
 
 
 class RejectRequest(BaseModel):

@@ -5,15 +5,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from gridloop.intake import handlers, store
-from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest
 from gridloop.intake.handlers import IdempotencyConflict
 from gridloop.shared.auth import CurrentUser, require_role
-from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.lifecycle import TicketStatus
 from gridloop.shared.service import Runtime
 
-router = APIRouter(prefix="/v1", tags=["intake"])
+router = APIRouter(prefix="/v1", tags=["intake"], responses=ERROR_RESPONSES)
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
@@ -122,7 +122,7 @@ async def upload_attachment(request: Request, user: CurrentUser, file: UploadFil
     "/attachments/{attachment_id}",
     summary="Download a photo",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses={200: {"content": {content_type: {} for content_type in sorted(ALLOWED_IMAGE_TYPES)}}},
 )
 async def download_attachment(request: Request, _: CurrentUser, attachment_id: str) -> Response:
     from gridfs import AsyncGridFSBucket

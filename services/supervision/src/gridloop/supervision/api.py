@@ -1,18 +1,18 @@
 """Supervision routes: a ticket's full timeline, counts by unit and window, the overdue list."""
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from gridloop.shared.auth import CurrentUser, require_role
-from gridloop.shared.clock import as_utc
-from gridloop.shared.errors import ApiError, NotFound
+from gridloop.shared.clock import IsoDatetime, as_utc
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.service import Runtime
 from gridloop.supervision import domain, store
 
-router = APIRouter(prefix="/v1/supervision", tags=["supervision"])
+router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER, Role.ADMIN)
 
 
@@ -61,8 +61,8 @@ async def stats(
     request: Request,
     user: CurrentUser,
     unit: Unit,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[IsoDatetime | None, Query(alias="from")] = None,
+    end: Annotated[IsoDatetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     require_role(user, *READERS)
     now = _runtime(request).clock.now()
