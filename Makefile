@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := directory intake dispatch handling feedback supervision
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 
-.PHONY: install run demo test unit integration e2e reliability bench token lint clean
+.PHONY: install run demo test unit integration e2e reliability bench token dlq lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -35,13 +35,16 @@ e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e
 
 reliability: $(STAMP)   ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
-	GRIDLOOP_FAULT_FORM=long $(BIN)/pytest -q -s -m reliability
+	GRIDLOOP_FAULT_FORM=long GRIDLOOP_FAULT_LOGS=var/reliability-logs $(BIN)/pytest -q -s -m reliability -k faults
 
 bench: $(STAMP)         ## report-to-inbox latency over the embedded stack
 	$(BIN)/python -m tests.load.bench_loop
 
 token: $(STAMP)         ## make token ROLE=grid_worker ORG=LJ01 SUB=gw-1
 	@$(BIN)/gridloop-token --role "$(ROLE)" --org "$(ORG)" --sub "$(SUB)"
+
+dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"
+	$(BIN)/gridloop-dlq $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from gridloop.directory.app import DirectorySettings
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import DEFAULT_PORTS

@@ -1,6 +1,7 @@
 from collections.abc import Iterator
 
 import pytest
+
 from gridloop.stack.stack import SERVICES, Stack, StackConfig
 
 

@@ -6,6 +6,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.testing import eventually

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings

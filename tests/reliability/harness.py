@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+
 from gridloop.shared.events import TICKETS_TOPIC, Envelope, Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack
@@ -30,6 +31,9 @@ CATEGORIES = {
 COMMUNITIES = ["LJ01", "LJ02", "LJ03", "WH01", "WH02", "WH03", "SL01", "SL02", "SL03"]
 RATINGS = ["satisfied", "basically_satisfied", "unsatisfied"]
 RETRYABLE = (httpx.HTTPError, OSError)
+# Recovery is measured end to end: a new report must reach an inbox, behind whatever backlog the
+# fault left, so under the long form's load this is minutes rather than seconds.
+PROBE_DEADLINE_S = 900
 
 
 @dataclass
@@ -246,7 +250,7 @@ def probe_recovery(stack: Stack, started: float) -> float:
     worker = ApiUser(urls=urls, sub="gw-probe", role=Role.GRID_WORKER, org="LJ01")
     agent = ApiUser(urls=urls, sub="agent-probe", role=Role.DEPARTMENT_AGENT, org="YLLH")
     key = f"probe-{time.time_ns()}"
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + PROBE_DEADLINE_S
     ticket_id = None
     while ticket_id is None and time.monotonic() < deadline:
         try:
@@ -269,7 +273,7 @@ def probe_recovery(stack: Stack, started: float) -> float:
         except (AssertionError, *RETRYABLE):
             pass
         time.sleep(0.1)
-    raise AssertionError("the system did not recover within 120 s")
+    raise AssertionError(f"a new report did not reach an inbox within {PROBE_DEADLINE_S} s of the fault")
 
 
 def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: datetime, seconds: float) -> Outcome:

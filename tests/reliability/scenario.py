@@ -8,7 +8,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gridloop.stack.stack import Stack
-
 from tests.reliability.harness import Fault, Outcome, Simulation, check, probe_recovery
 
 PAUSE_S = 6.0

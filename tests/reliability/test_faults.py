@@ -3,10 +3,11 @@
 
 import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from gridloop.stack.stack import Stack, StackConfig
 
+from gridloop.stack.stack import Stack, StackConfig
 from tests.reliability import scenario
 
 pytestmark = pytest.mark.reliability
@@ -15,9 +16,11 @@ LONG = os.environ.get("GRIDLOOP_FAULT_FORM") == "long"
 
 @pytest.fixture
 def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    logs = os.environ.get("GRIDLOOP_FAULT_LOGS")
     stack = Stack(
         StackConfig.ephemeral(
-            log_dir=tmp_path_factory.mktemp("fault-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+            log_dir=Path(logs) if logs else tmp_path_factory.mktemp("fault-logs"),
+            env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"},
         )
     )
     stack.start()

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord, Role
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, ok

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gridloop.dispatch import domain
 from gridloop.shared.events import CancelReason, Priority
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed

@@ -1,4 +1,5 @@
 import pytest
+
 from gridloop.feedback import domain
 from gridloop.shared.events import Rating, TicketClosed, TicketReopened
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gridloop.handling import domain
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
 

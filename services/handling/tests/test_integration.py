@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+
 from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers

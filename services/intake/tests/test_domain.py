@@ -2,9 +2,10 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
+from pydantic import ValidationError
+
 from gridloop.intake import domain
 from gridloop.intake.domain import ReportRequest
-from pydantic import ValidationError
 
 pytestmark = pytest.mark.unit
 PNG_1PX = base64.b64decode(

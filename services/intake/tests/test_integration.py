@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from gridloop.shared.events import Role
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, launch, ok
@@ -122,6 +123,13 @@ def test_photos_are_checked_by_content_and_can_be_attached(intake: RunningServic
     [event] = bus.wait_for(report["ticket_id"], "ticket.reported")
     assert event.payload.photos == [photo["attachment_id"]]
     assert worker.call("intake", "GET", f"/v1/attachments/{photo['attachment_id']}").content == PNG_1PX
+
+
+def test_an_oversized_photo_is_refused_and_stored_nowhere(intake: RunningService) -> None:
+    worker = intake.user(sub="gw-int-big", role=Role.GRID_WORKER, org="LJ01")
+    huge = PNG_1PX + b"\0" * (10 * 1024 * 1024)
+    response = worker.call("intake", "POST", "/v1/attachments", files={"file": ("big.png", huge, "image/png")})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
 
 
 def test_a_worker_cannot_see_another_workers_report(intake: RunningService) -> None:

@@ -1,6 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
 from gridloop.shared.events import (
     Actor,
     Rating,

@@ -6,6 +6,7 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
 from gridloop.shared.errors import ApiError
 from gridloop.shared.events import Actor, Role
 from gridloop.shared.settings import ServiceSettings

@@ -9,10 +9,11 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import ConsumerRecord
+from pymongo.errors import PyMongoError
+
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import is_transient
 from gridloop.shared.settings import ServiceSettings
-from pymongo.errors import PyMongoError
 
 log = structlog.get_logger()
 Headers = Sequence[tuple[str, bytes]]

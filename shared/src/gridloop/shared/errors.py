@@ -7,12 +7,13 @@ from aiokafka.errors import KafkaError
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from gridloop.shared.lifecycle import TransitionNotAllowed
-from gridloop.shared.mongo import is_transient
 from pydantic import BaseModel, Field
 from pymongo.errors import PyMongoError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+
+from gridloop.shared.lifecycle import TransitionNotAllowed
+from gridloop.shared.mongo import is_transient
 
 log = structlog.get_logger()
 

@@ -5,6 +5,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 import structlog
 from aiokafka.structs import ConsumerRecord
+
 from gridloop.shared.bus import Handle, PermanentFailure
 from gridloop.shared.events import Envelope, MalformedEvent, UnknownEventType
 from gridloop.shared.logging import bound

@@ -10,15 +10,17 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+import pymongo
 import structlog
-from gridloop.shared.clock import Clock
-from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
-from gridloop.shared.ids import new_id
-from gridloop.shared.logging import current_correlation_id
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+
+from gridloop.shared.clock import Clock
+from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
+from gridloop.shared.ids import new_id
+from gridloop.shared.logging import current_correlation_id
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -160,9 +162,10 @@ class Database:
         self.on_commit = on_commit
         self.max_attempts = max_attempts
 
-    async def ping(self) -> bool:
+    async def ping(self, within_s: float = 2.0) -> bool:
         try:
-            await self.client.admin.command("ping")
+            with pymongo.timeout(within_s):
+                await self.client.admin.command("ping")
             return True
         except PyMongoError:
             return False

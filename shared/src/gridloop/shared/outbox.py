@@ -8,11 +8,12 @@ from datetime import timedelta
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import OUTBOX, Database
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
 log = structlog.get_logger()
 LEASES = "leases"

@@ -6,13 +6,14 @@ from contextlib import suppress
 from typing import Any
 
 from aiokafka.structs import ConsumerRecord
-from gridloop.shared.bus import Handle, PermanentFailure
-from gridloop.shared.events import DirectoryRecord
-from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 from pydantic import ValidationError
 from pymongo import ASCENDING, GEOSPHERE
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+
+from gridloop.shared.bus import Handle, PermanentFailure
+from gridloop.shared.events import DirectoryRecord
+from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 REF_DATA = "ref_data"
 

@@ -13,6 +13,9 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pymongo.errors import PyMongoError
+
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.bus import EventConsumer, broker_reachable, make_producer
 from gridloop.shared.clock import Clock, SystemClock
@@ -26,8 +29,6 @@ from gridloop.shared.mongo import Database, connect, ensure_common_indexes
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.refdata import RefData
 from gridloop.shared.settings import ServiceSettings
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from pymongo.errors import PyMongoError
 
 log = structlog.get_logger()
 

@@ -3,6 +3,7 @@
 from typing import Any
 
 import httpx
+
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings

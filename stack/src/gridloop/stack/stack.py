@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
 from gridloop.stack.topics import create_topics
 

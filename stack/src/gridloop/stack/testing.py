@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
 from gridloop.shared.events import (
     DIRECTORY_TOPIC,
     TICKETS_TOPIC,

@@ -4,13 +4,14 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Request
+from pydantic import ValidationError
+
 from gridloop.directory import handlers, store
 from gridloop.directory.domain import InvalidReference, Kind
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.service import Runtime
-from pydantic import ValidationError
 
 router = APIRouter(prefix="/v1/directory", tags=["directory"], responses=ERROR_RESPONSES)
 

@@ -1,6 +1,7 @@
 """Composition root of the directory service."""
 
 from fastapi import FastAPI
+
 from gridloop.directory import handlers, store
 from gridloop.directory.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app

@@ -4,6 +4,7 @@ from importlib import resources
 from typing import Any
 
 import yaml
+
 from gridloop.directory import store
 from gridloop.directory.domain import InvalidReference, Kind, parse_record, references, seed_records
 from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord

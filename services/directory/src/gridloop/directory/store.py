@@ -2,11 +2,12 @@
 
 from typing import Any
 
-from gridloop.directory.domain import Kind
-from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 from pymongo import ASCENDING, GEOSPHERE
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.directory.domain import Kind
+from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 RECORDS = "records"
 

@@ -3,6 +3,8 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
 from gridloop.dispatch import handlers, store
 from gridloop.dispatch.domain import InvalidAssignment
 from gridloop.dispatch.handlers import UnknownTicket
@@ -11,7 +13,6 @@ from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 

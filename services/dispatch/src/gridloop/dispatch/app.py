@@ -1,6 +1,7 @@
 """Composition root of the dispatch service."""
 
 from fastapi import FastAPI
+
 from gridloop.dispatch import handlers, store
 from gridloop.dispatch.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app

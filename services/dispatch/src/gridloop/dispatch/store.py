@@ -2,10 +2,11 @@
 
 from typing import Any
 
-from gridloop.shared.mongo import Doc
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
 QUEUED_STATES = ["reported", "pending_dispatch"]

@@ -3,6 +3,8 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
 from gridloop.feedback import handlers, store
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownTicket
@@ -11,7 +13,6 @@ from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
 

@@ -1,6 +1,7 @@
 """Composition root of the feedback service."""
 
 from fastapi import FastAPI
+
 from gridloop.feedback import handlers, store
 from gridloop.feedback.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app

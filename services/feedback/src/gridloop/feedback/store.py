@@ -1,9 +1,10 @@
 """Feedback's collection: one document per ticket with its verification task and rating."""
 
-from gridloop.shared.mongo import Doc
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
 

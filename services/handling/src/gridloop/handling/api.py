@@ -4,6 +4,8 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
 from gridloop.handling import handlers, store
 from gridloop.handling.domain import NotYourOrder, is_overdue
 from gridloop.handling.handlers import UnknownWorkOrder
@@ -12,7 +14,6 @@ from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
-from pydantic import BaseModel, ConfigDict, Field
 
 router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
 

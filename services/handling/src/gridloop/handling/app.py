@@ -1,6 +1,7 @@
 """Composition root of the handling service."""
 
 from fastapi import FastAPI
+
 from gridloop.handling import handlers, store
 from gridloop.handling.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app

@@ -4,6 +4,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
+
 from gridloop.intake import handlers, store
 from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest
 from gridloop.intake.handlers import IdempotencyConflict

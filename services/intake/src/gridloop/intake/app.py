@@ -1,6 +1,7 @@
 """Composition root of the intake service."""
 
 from fastapi import FastAPI
+
 from gridloop.intake import handlers, store
 from gridloop.intake.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app

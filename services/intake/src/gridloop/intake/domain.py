@@ -6,8 +6,9 @@ from datetime import datetime
 from typing import Any
 
 import filetype
-from gridloop.shared.events import GeoPoint, Priority, TicketReported
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from gridloop.shared.events import GeoPoint, Priority, TicketReported
 
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
 

@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
 from gridloop.intake import domain, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
 from gridloop.shared.events import Actor, Envelope
@@ -9,8 +12,6 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 from gridloop.shared.refdata import RefData
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 
 
 class IdempotencyConflict(Exception):

@@ -3,10 +3,11 @@
 from datetime import datetime
 from typing import Any
 
-from gridloop.shared.mongo import Doc
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.shared.mongo import Doc
 
 REPORTS = "reports"
 IDEMPOTENCY = "idempotency_keys"

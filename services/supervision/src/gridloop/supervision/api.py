@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
+
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.clock import IsoDatetime, as_utc
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound

@@ -1,6 +1,7 @@
 """Composition root of the supervision service."""
 
 from fastapi import FastAPI
+
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 from gridloop.supervision import handlers, store
