@@ -49,3 +49,11 @@ def test_images_are_recognised_by_their_bytes_not_their_names() -> None:
     assert domain.image_type(PNG_1PX) == "image/png"
     assert domain.image_type(b"%PDF-1.7 pretending to be photo.jpg") is None
     assert domain.image_type(b"MZ\x90\x00 an executable") is None
+
+
+def test_photos_are_refused_when_empty_too_large_or_not_images() -> None:
+    assert domain.check_photo(PNG_1PX, max_bytes=1000) == "image/png"
+    for data, code in [(b"", "empty_file"), (PNG_1PX * 100, "too_large"), (b"GIF89a-not-taken", "not_an_image")]:
+        with pytest.raises(domain.ReportRefused) as refused:
+            domain.check_photo(data, max_bytes=1000)
+        assert refused.value.code == code

@@ -3,6 +3,7 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request, UploadFile
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse, Response
 
 from gridloop.intake import handlers, store
@@ -61,8 +62,6 @@ async def file_report(
             "idempotency_key_reused",
             "该幂等键已用于不同的请求 (Idempotency-Key already used with a different body)",
         ) from exc
-    from fastapi.encoders import jsonable_encoder
-
     return JSONResponse(
         jsonable_encoder(view),
         status_code=200 if replay else 201,
@@ -126,13 +125,8 @@ async def upload_attachment(request: Request, user: CurrentUser, file: UploadFil
     responses={200: {"content": {content_type: {} for content_type in sorted(ALLOWED_IMAGE_TYPES)}}},
 )
 async def download_attachment(request: Request, _: CurrentUser, attachment_id: str) -> Response:
-    from gridfs import AsyncGridFSBucket
-    from gridfs.errors import NoFile
-
-    bucket = AsyncGridFSBucket(_runtime(request).database.db, bucket_name=store.ATTACHMENTS_BUCKET)
-    try:
-        stream = await bucket.open_download_stream(attachment_id)
-    except NoFile as exc:
-        raise NotFound("attachment", attachment_id) from exc
-    data = await stream.read()
-    return Response(data, media_type=(stream.metadata or {}).get("content_type", "application/octet-stream"))
+    photo = await store.load_photo(_runtime(request).database.db, attachment_id)
+    if photo is None:
+        raise NotFound("attachment", attachment_id)
+    data, content_type = photo
+    return Response(data, media_type=content_type)

@@ -88,3 +88,17 @@ def image_type(head: bytes) -> str | None:
     if kind is None or kind.mime not in ALLOWED_IMAGE_TYPES:
         return None
     return str(kind.mime)
+
+
+def check_photo(data: bytes, *, max_bytes: int) -> str:
+    """The photo's real content type; refused when empty, too large, or not an image we take."""
+    if len(data) > max_bytes:
+        raise ReportRefused(
+            "too_large", f"照片过大 (photo larger than {max_bytes} bytes)", {"size": len(data), "max_bytes": max_bytes}
+        )
+    if not data:
+        raise ReportRefused("empty_file", "文件为空 (the file is empty)")
+    content_type = image_type(data[:262])
+    if content_type is None:
+        raise ReportRefused("not_an_image", "文件不是受支持的图片 (not a JPEG, PNG, WebP or HEIC image)")
+    return content_type

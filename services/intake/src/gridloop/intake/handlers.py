@@ -164,24 +164,15 @@ async def store_photo(
     *, database: Database, data: bytes, filename: str, owner: Actor, max_bytes: int
 ) -> dict[str, Any]:
     """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take."""
-    from gridfs import AsyncGridFSBucket
-
-    if len(data) > max_bytes:
-        raise ReportRefused(
-            "too_large", f"照片过大 (photo larger than {max_bytes} bytes)", {"size": len(data), "max_bytes": max_bytes}
-        )
-    if not data:
-        raise ReportRefused("empty_file", "文件为空 (the file is empty)")
-    content_type = domain.image_type(data[:262])
-    if content_type is None:
-        raise ReportRefused("not_an_image", "文件不是受支持的图片 (not a JPEG, PNG, WebP or HEIC image)")
+    content_type = domain.check_photo(data, max_bytes=max_bytes)
     attachment_id = new_id()
-    bucket = AsyncGridFSBucket(database.db, bucket_name=store.ATTACHMENTS_BUCKET)
-    await bucket.upload_from_stream_with_id(
-        attachment_id,
-        filename[:200] or "photo",
-        data,
-        metadata={"owner": owner.sub, "content_type": content_type, "size": len(data)},
+    await store.save_photo(
+        database.db,
+        photo_id=attachment_id,
+        filename=filename[:200] or "photo",
+        data=data,
+        owner=owner.sub,
+        content_type=content_type,
     )
     return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
 

@@ -3,6 +3,8 @@
 from datetime import datetime
 from typing import Any
 
+from gridfs import AsyncGridFSBucket
+from gridfs.errors import NoFile
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
@@ -88,3 +90,21 @@ async def photos_owned_by(
     files = db[f"{ATTACHMENTS_BUCKET}.files"]
     found = files.find({"_id": {"$in": ids}, "metadata.owner": owner}, {"_id": 1}, session=session)
     return {str(doc["_id"]) async for doc in found}
+
+
+async def save_photo(
+    db: AsyncDatabase[Doc], *, photo_id: str, filename: str, data: bytes, owner: str, content_type: str
+) -> None:
+    bucket = AsyncGridFSBucket(db, bucket_name=ATTACHMENTS_BUCKET)
+    await bucket.upload_from_stream_with_id(
+        photo_id, filename, data, metadata={"owner": owner, "content_type": content_type, "size": len(data)}
+    )
+
+
+async def load_photo(db: AsyncDatabase[Doc], photo_id: str) -> tuple[bytes, str] | None:
+    bucket = AsyncGridFSBucket(db, bucket_name=ATTACHMENTS_BUCKET)
+    try:
+        stream = await bucket.open_download_stream(photo_id)
+    except NoFile:
+        return None
+    return await stream.read(), (stream.metadata or {}).get("content_type", "application/octet-stream")
