@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := directory intake dispatch handling feedback supervision
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 
-.PHONY: install run demo test unit integration e2e reliability bench token dlq lint clean
+.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ integration: $(STAMP)
 
 e2e: $(STAMP)
 	$(BIN)/pytest -q -m e2e
+
+fuzz: $(STAMP)
+	$(BIN)/pytest -q -s -m fuzz
 
 reliability: $(STAMP)   ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
 	GRIDLOOP_FAULT_FORM=long GRIDLOOP_FAULT_LOGS=var/reliability-logs $(BIN)/pytest -q -s -m reliability -k faults
