@@ -1,11 +1,13 @@
 """docker-compose.yml describes production and cannot run here; this checks it says what the code expects."""
 
+from datetime import date
 from pathlib import Path
 
 import pytest
 import yaml
 
 from gridloop.directory.app import DirectorySettings
+from gridloop.dispatch.app import DispatchSettings, build_calendar
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import DEFAULT_PORTS
 from gridloop.stack.topics import topic_specs
@@ -28,7 +30,7 @@ def test_kafka_runs_in_kraft_mode_and_mongodb_as_a_replica_set(compose: dict) ->
 
 
 def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_settings(compose: dict) -> None:  # type: ignore[type-arg]
-    known = set(ServiceSettings.model_fields) | set(DirectorySettings.model_fields)
+    known = set(ServiceSettings.model_fields) | set(DirectorySettings.model_fields) | set(DispatchSettings.model_fields)
     images = set()
     for name, port in DEFAULT_PORTS.items():
         service = compose["services"][name]
@@ -69,3 +71,9 @@ def test_production_refuses_the_development_secret() -> None:
     with pytest.raises(ValueError, match="GRIDLOOP_JWT_SECRET"):
         ServiceSettings(environment="production")
     assert ServiceSettings(environment="production", jwt_secret="x" * 40).environment == "production"
+
+
+def test_the_production_calendar_override_file_loads() -> None:
+    compose_path = "deploy/calendar/overrides.yaml"
+    settings = DispatchSettings(work_calendar="china", calendar_overrides=ROOT / compose_path)
+    assert build_calendar(settings).is_workday(date(2026, 10, 10))  # a 调休 Saturday

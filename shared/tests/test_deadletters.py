@@ -17,8 +17,13 @@ pytestmark = pytest.mark.integration
 def test_a_dead_letter_is_replayed_to_its_source_with_its_original_headers(servers: Servers, bus: Bus) -> None:
     settings = ServiceSettings(kafka_bootstrap=servers.kafka_bootstrap)
     event = make_event(TicketClosed(comment="replay me"), ticket_id=new_id())
-    headers = [*event.headers(), ("dlq_error", b"LookupError: unknown ticket"), ("dlq_attempts", b"5"),
-               ("dlq_source", f"{TICKETS_TOPIC}:3:41".encode()), ("dlq_group", b"feedback")]
+    headers = [
+        *event.headers(),
+        ("dlq_error", b"LookupError: unknown ticket"),
+        ("dlq_attempts", b"5"),
+        ("dlq_source", f"{TICKETS_TOPIC}:3:41".encode()),
+        ("dlq_group", b"feedback"),
+    ]
     bus.publish("gridloop.dlq.feedback", [(event.ticket_id, event.to_wire(), headers)])
 
     waiting = [x for x in asyncio.run(pending(settings)) if x.key == event.ticket_id.encode()]

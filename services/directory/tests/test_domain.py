@@ -58,3 +58,18 @@ def test_a_seed_naming_an_unknown_department_is_refused() -> None:
 def test_the_path_code_and_the_body_code_must_agree() -> None:
     with pytest.raises(InvalidReference):
         parse_record(Kind.DEPARTMENT, "CG", {"code": "JJ", "name": "交警", "short_name": "交警"})
+
+
+def test_time_limits_name_their_unit_and_working_days_are_whole() -> None:
+    limit = {
+        "code": "SJ-0101",
+        "accept": {"within": 1, "unit": "working_hours"},
+        "resolve": {"within": 4, "unit": "working_hours"},
+    }
+    assert parse_record(Kind.SLA, "SJ-0101", limit)["resolve"]["unit"] == "working_hours"
+    with pytest.raises(ValidationError):
+        parse_record(Kind.SLA, "SJ-0101", {**limit, "resolve": {"within": 1.5, "unit": "working_days"}})
+    with pytest.raises(ValidationError):
+        parse_record(Kind.SLA, "SJ-0101", {**limit, "resolve": {"within": 4, "unit": "fortnights"}})
+    demo = {code: data for kind, code, data in demo_seed() if kind == Kind.SLA}
+    assert demo["SJ-0601"]["resolve"] == {"within": 2, "unit": "hours"}  # a burst water main: around the clock

@@ -5,6 +5,7 @@ import pytest
 from gridloop.dispatch import domain
 from gridloop.shared.events import CancelReason, Priority
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
+from gridloop.shared.worktime import WorkCalendar, around_the_clock
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -13,7 +14,14 @@ RULES = [
     {"id": "R-SJ-0202-WH", "category": "SJ-0202", "street": "WH", "lead": "CG", "assisting": ["SCJG"]},
     {"id": "R-SJ-0301", "category": "SJ-0301", "lead": "ZJ", "assisting": ["CG"]},
 ]
-SLA = {"code": "SJ-0101", "accept_hours": 1, "resolve_hours": 4}
+SLA = {
+    "code": "SJ-0101",
+    "accept": {"within": 1, "unit": "working_hours"},
+    "resolve": {"within": 4, "unit": "working_hours"},
+    "urgent": {"accept": {"within": 0.5, "unit": "hours"}, "resolve": {"within": 2, "unit": "hours"}},
+}
+ALWAYS = around_the_clock()
+OFFICE = WorkCalendar(is_workday=lambda day: day.weekday() < 5)
 
 
 def test_a_street_specific_rule_beats_the_district_wide_one() -> None:
@@ -27,14 +35,22 @@ def test_no_rule_means_the_street_queue() -> None:
     assert domain.route(category_code="SJ-0701", street_code="LJ", rules=RULES) is None
 
 
-def test_deadlines_follow_the_time_limit_and_urgent_halves_them() -> None:
-    assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.NORMAL) == (
+def test_deadlines_count_working_hours_and_urgent_limits_run_around_the_clock() -> None:
+    friday_4pm = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 16:00 in Beijing
+    assert domain.deadlines(now=friday_4pm, sla=SLA, priority=Priority.NORMAL, calendar=OFFICE) == (
+        datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 23, 3, 0, tzinfo=UTC),  # 1.5 h on Friday, 2.5 h on Monday
+    )
+    assert domain.deadlines(now=friday_4pm, sla=SLA, priority=Priority.URGENT, calendar=OFFICE) == (
+        friday_4pm + timedelta(minutes=30),
+        friday_4pm + timedelta(hours=2),
+    )
+
+
+def test_on_a_24x7_calendar_working_hours_are_plain_hours() -> None:
+    assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.NORMAL, calendar=ALWAYS) == (
         NOW + timedelta(hours=1),
         NOW + timedelta(hours=4),
-    )
-    assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.URGENT) == (
-        NOW + timedelta(minutes=30),
-        NOW + timedelta(hours=2),
     )
 
 
@@ -47,6 +63,7 @@ def test_a_redispatch_after_a_rejection_starts_the_next_round() -> None:
         now=NOW,
         sla=SLA,
         priority=Priority.NORMAL,
+        calendar=ALWAYS,
         manual=True,
     )
     assert dispatched.round == 2
@@ -64,6 +81,7 @@ def test_a_ticket_already_with_a_department_cannot_be_dispatched_again() -> None
             now=NOW,
             sla=SLA,
             priority=Priority.NORMAL,
+            calendar=ALWAYS,
             manual=True,
         )
 
@@ -78,6 +96,7 @@ def test_the_lead_cannot_also_assist() -> None:
             now=NOW,
             sla=SLA,
             priority=Priority.NORMAL,
+            calendar=ALWAYS,
             manual=True,
         )
 
@@ -102,6 +121,11 @@ def test_a_duplicate_must_name_its_original_and_closed_tickets_cannot_be_cancell
 
 
 def test_categories_without_their_own_time_limit_use_the_default() -> None:
-    slas = {"default": {"code": "default", "accept_hours": 2, "resolve_hours": 72}, "SJ-0101": SLA}
+    default = {
+        "code": "default",
+        "accept": {"within": 2, "unit": "working_hours"},
+        "resolve": {"within": 5, "unit": "working_days"},
+    }
+    slas = {"default": default, "SJ-0101": SLA}
     assert domain.sla_for("SJ-0101", slas) is SLA
-    assert domain.sla_for("BJ-0301", slas)["resolve_hours"] == 72
+    assert domain.sla_for("BJ-0301", slas) is default

@@ -39,12 +39,17 @@ class DeadLetter:
 
 async def pending(settings: ServiceSettings, topic_filter: str | None = None) -> list[DeadLetter]:
     """Dead letters not yet replayed, oldest first."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=REPLAY_GROUP,
-                                enable_auto_commit=False, **kafka_security(settings))  # type: ignore[arg-type]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=REPLAY_GROUP,
+        enable_auto_commit=False,
+        **kafka_security(settings),
+    )  # type: ignore[arg-type]
     await consumer.start()
     try:
-        topics = sorted(t for t in await consumer.topics() if t.startswith(PREFIX)
-                        and (topic_filter is None or t == topic_filter))
+        topics = sorted(
+            t for t in await consumer.topics() if t.startswith(PREFIX) and (topic_filter is None or t == topic_filter)
+        )
         tps = [TopicPartition(t, p) for t in topics for p in sorted(consumer.partitions_for_topic(t) or ())]
         if not tps:
             return []
@@ -61,8 +66,16 @@ async def pending(settings: ServiceSettings, topic_filter: str | None = None) ->
             while position < ends[tp]:
                 batch = await consumer.getmany(tp, timeout_ms=1000)
                 for record in batch.get(tp, []):
-                    letters.append(DeadLetter(record.topic, record.partition, record.offset, record.key,
-                                              record.value, list(record.headers or ())))
+                    letters.append(
+                        DeadLetter(
+                            record.topic,
+                            record.partition,
+                            record.offset,
+                            record.key,
+                            record.value,
+                            list(record.headers or ()),
+                        )
+                    )
                     position = record.offset + 1
         return letters
     finally:
@@ -71,19 +84,27 @@ async def pending(settings: ServiceSettings, topic_filter: str | None = None) ->
 
 async def replay(settings: ServiceSettings, letters: list[DeadLetter]) -> int:
     """Publish each letter again to its source topic, then remember it as replayed."""
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all",
-                                enable_idempotence=settings.kafka_idempotence,
-                                **kafka_security(settings))  # type: ignore[arg-type]
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, group_id=REPLAY_GROUP,
-                                enable_auto_commit=False, **kafka_security(settings))  # type: ignore[arg-type]
+    producer = AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        acks="all",
+        enable_idempotence=settings.kafka_idempotence,
+        **kafka_security(settings),
+    )  # type: ignore[arg-type]
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=REPLAY_GROUP,
+        enable_auto_commit=False,
+        **kafka_security(settings),
+    )  # type: ignore[arg-type]
     await producer.start()
     await consumer.start()
     try:
         consumer.assign(sorted({TopicPartition(x.topic, x.partition) for x in letters}))
         for letter in letters:
             source_topic = letter.header("dlq_source").rsplit(":", 2)[0]
-            await producer.send_and_wait(source_topic, value=letter.value, key=letter.key,
-                                         headers=letter.original_headers)
+            await producer.send_and_wait(
+                source_topic, value=letter.value, key=letter.key, headers=letter.original_headers
+            )
             tp = TopicPartition(letter.topic, letter.partition)
             await consumer.commit({tp: OffsetAndMetadata(letter.offset + 1, "replayed")})
         return len(letters)
@@ -107,9 +128,11 @@ def main() -> None:
     if args.command == "list":
         letters = asyncio.run(pending(settings))
         for letter in letters:
-            print(f"{letter.topic}@{letter.offset}  from {letter.header('dlq_source')}  "
-                  f"attempts {letter.header('dlq_attempts')}  at {letter.header('dlq_at')}\n"
-                  f"    {letter.header('dlq_error')[:200]}")
+            print(
+                f"{letter.topic}@{letter.offset}  from {letter.header('dlq_source')}  "
+                f"attempts {letter.header('dlq_attempts')}  at {letter.header('dlq_at')}\n"
+                f"    {letter.header('dlq_error')[:200]}"
+            )
         print(f"{len(letters)} dead letter(s) waiting")
     elif args.command == "show":
         letters = [x for x in asyncio.run(pending(settings, args.topic)) if x.offset == args.offset]

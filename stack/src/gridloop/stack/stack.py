@@ -10,6 +10,7 @@ import httpx
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
 from gridloop.stack.topics import create_topics
 
+TEST_ENV = {"GRIDLOOP_WORK_CALENDAR": "always_open"}
 SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
 DEFAULT_PORTS = {
     "intake": 8001,
@@ -32,14 +33,16 @@ class StackConfig:
 
     @classmethod
     def ephemeral(cls, log_dir: Path | None = None, env: dict[str, str] | None = None) -> "StackConfig":
-        """Free ports and in-memory storage: for tests, which run beside a `make run` stack."""
+        """Free ports and in-memory storage: for tests, which run beside a `make run` stack.
+
+        Deadlines run on a 24x7 calendar, so tests do not depend on the day they run."""
         return cls(
             broker_port=free_port(),
             db_port=free_port(),
             storage=":memory:",
             log_dir=log_dir,
             ports={name: free_port() for name in SERVICES},
-            env=env or {},
+            env={**TEST_ENV, **(env or {})},
         )
 
 

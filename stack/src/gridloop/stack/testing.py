@@ -25,6 +25,7 @@ from gridloop.shared.events import (
 from gridloop.shared.ids import new_id
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
+from gridloop.stack.stack import TEST_ENV
 from gridloop.stack.topics import create_topics
 
 T = TypeVar("T")
@@ -156,6 +157,7 @@ def launch(
             "GRIDLOOP_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
             "GRIDLOOP_MONGO_URI": servers.mongo_uri,
             "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
+            **TEST_ENV,
             **(env or {}),
         },
     )

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gridloop.shared.worktime import TimeUnit
+
 
 class Kind(StrEnum):
     DISTRICT = "district"
@@ -89,10 +91,29 @@ class Rule(_Ref):
         return self.id
 
 
+class TimeLimit(_Ref):
+    within: float = Field(gt=0)
+    unit: TimeUnit
+
+    @model_validator(mode="after")
+    def _whole_days(self) -> "TimeLimit":
+        if self.unit == TimeUnit.WORKING_DAYS and self.within != int(self.within):
+            raise ValueError("working days are whole numbers; use working_hours for fractions")
+        return self
+
+
+class UrgentLimits(_Ref):
+    accept: TimeLimit
+    resolve: TimeLimit
+
+
 class Sla(_Ref):
+    """Time limits of a category (or `default`): accept and resolve, and shorter ones when urgent."""
+
     code: str
-    accept_hours: float = Field(gt=0)
-    resolve_hours: float = Field(gt=0)
+    accept: TimeLimit
+    resolve: TimeLimit
+    urgent: UrgentLimits | None = None
 
 
 MODELS: dict[Kind, type[_Ref]] = {

@@ -13,6 +13,7 @@ from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
 from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
+from gridloop.shared.worktime import WorkCalendar
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
@@ -33,6 +34,11 @@ class CancelRequest(BaseModel):
 def _runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
+
+
+def _calendar(request: Request) -> WorkCalendar:
+    calendar: WorkCalendar = request.app.state.calendar
+    return calendar
 
 
 def _street_scope(user: CurrentUser) -> str | None:
@@ -57,6 +63,7 @@ async def assign(request: Request, user: CurrentUser, ticket_id: str, body: Assi
         return await handlers.assign(
             database=runtime.database,
             refdata=runtime.refdata,
+            calendar=_calendar(request),
             ticket_id=ticket_id,
             lead=body.lead_department,
             assisting=body.assisting_departments,

@@ -1,16 +1,37 @@
 """Composition root of the dispatch service."""
 
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import yaml
 from fastapi import FastAPI
 
 from gridloop.dispatch import handlers, store
 from gridloop.dispatch.api import router
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.worktime import WorkCalendar, around_the_clock, chinese_workdays
 
 
 class DispatchSettings(ServiceSettings):
     service_name: str = "dispatch"
     port: int = 8002
+    # china: office hours on Chinese working days (holidays and 调休 included); always_open: 24x7
+    work_calendar: Literal["china", "always_open"] = "china"
+    calendar_overrides: Path | None = None
+
+
+def build_calendar(settings: DispatchSettings) -> WorkCalendar:
+    """The working calendar deadlines are counted on, with the override file for years not yet known."""
+    if settings.work_calendar == "always_open":
+        return around_the_clock()
+    overrides: dict[date, bool] = {}
+    if settings.calendar_overrides:
+        data = yaml.safe_load(settings.calendar_overrides.read_text(encoding="utf-8")) or {}
+        overrides |= {d: True for d in data.get("workdays", [])}
+        overrides |= {d: False for d in data.get("holidays", [])}
+    return WorkCalendar(is_workday=chinese_workdays(overrides))
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -22,14 +43,18 @@ async def _ready(runtime: Runtime) -> bool:
 
 
 def create_app(settings: DispatchSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or DispatchSettings(),
+    settings = settings or DispatchSettings()
+    calendar = build_calendar(settings)
+    app = create_service_app(
+        settings,
         ServiceSpec(
             title="GridLoop dispatch 派遣",
             routers=[router],
-            ticket_routes=lambda rt: handlers.routes(rt.refdata),
+            ticket_routes=lambda rt: handlers.routes(rt.refdata, calendar),
             uses_directory=True,
             setup=_setup,
             ready=_ready,
         ),
     )
+    app.state.calendar = calendar
+    return app

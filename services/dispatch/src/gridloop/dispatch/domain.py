@@ -1,13 +1,12 @@
 """Pure dispatch rules: which department a ticket goes to, and by when it must be handled."""
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from gridloop.shared.events import CancelReason, Priority, TicketCancelled, TicketDispatched
 from gridloop.shared.lifecycle import TicketStatus, next_status
-
-URGENT_FACTOR = 0.5  # urgent reports get half the normal time limits
+from gridloop.shared.worktime import TimeUnit, WorkCalendar
 
 
 @dataclass(frozen=True)
@@ -30,10 +29,16 @@ def route(*, category_code: str, street_code: str, rules: list[dict[str, Any]]) 
     return Route(rule_id=best["id"], lead=best["lead"], assisting=tuple(best.get("assisting", [])))
 
 
-def deadlines(*, now: datetime, sla: dict[str, Any], priority: Priority) -> tuple[datetime, datetime]:
-    """Accept and resolve deadlines from a time limit in plain hours."""
-    factor = URGENT_FACTOR if priority == Priority.URGENT else 1.0
-    return (now + timedelta(hours=sla["accept_hours"] * factor), now + timedelta(hours=sla["resolve_hours"] * factor))
+def deadlines(
+    *, now: datetime, sla: dict[str, Any], priority: Priority, calendar: WorkCalendar
+) -> tuple[datetime, datetime]:
+    """Accept and resolve deadlines from the category's time limits, counted on the working calendar."""
+    limits = sla.get("urgent") if priority == Priority.URGENT and sla.get("urgent") else sla
+    accept, resolve = limits["accept"], limits["resolve"]
+    return (
+        calendar.add(now, accept["within"], TimeUnit(accept["unit"])),
+        calendar.add(now, resolve["within"], TimeUnit(resolve["unit"])),
+    )
 
 
 def dispatch(
@@ -45,6 +50,7 @@ def dispatch(
     now: datetime,
     sla: dict[str, Any],
     priority: Priority,
+    calendar: WorkCalendar,
     manual: bool,
     rule_id: str | None = None,
 ) -> TicketDispatched:
@@ -54,7 +60,7 @@ def dispatch(
         raise InvalidAssignment("the lead department cannot also assist (主办部门不能同时为协办)")
     if len(set(assisting)) != len(assisting):
         raise InvalidAssignment("an assisting department is named twice")
-    accept_by, resolve_by = deadlines(now=now, sla=sla, priority=priority)
+    accept_by, resolve_by = deadlines(now=now, sla=sla, priority=priority, calendar=calendar)
     return TicketDispatched(
         round=previous_round + 1,
         lead_department=lead,

@@ -16,6 +16,7 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import RefData
+from gridloop.shared.worktime import WorkCalendar
 
 RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
 
@@ -28,7 +29,7 @@ async def _slas(refdata: RefData) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in await refdata.all("sla")}
 
 
-async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData) -> None:
+async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calendar: WorkCalendar) -> None:
     """Every reported ticket is routed by the rules, or waits in its street's queue."""
     assert isinstance(event.payload, TicketReported)
     reported = event.payload
@@ -67,6 +68,7 @@ async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData) -> Non
         now=uow.now,
         sla=domain.sla_for(reported.category_code, await _slas(refdata)),
         priority=reported.priority,
+        calendar=calendar,
         manual=False,
         rule_id=match.rule_id,
     )
@@ -127,7 +129,14 @@ async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
 
 
 async def assign(
-    *, database: Database, refdata: RefData, ticket_id: str, lead: str, assisting: list[str], actor: Actor
+    *,
+    database: Database,
+    refdata: RefData,
+    calendar: WorkCalendar,
+    ticket_id: str,
+    lead: str,
+    assisting: list[str],
+    actor: Actor,
 ) -> dict[str, Any]:
     """The street desk dispatches by hand (吹哨): one lead department, any assisting ones."""
     for code in [lead, *assisting]:
@@ -145,6 +154,7 @@ async def assign(
             now=uow.now,
             sla=domain.sla_for(doc["category_code"], slas),
             priority=Priority(doc["priority"]),
+            calendar=calendar,
             manual=True,
         )
         await update_versioned(uow, store.TICKETS, doc, _dispatched_fields(lead, assisting, dispatched.round))
@@ -206,9 +216,9 @@ def queue_view(doc: Doc) -> dict[str, Any]:
     } | {"ticket_id": doc["_id"]}
 
 
-def routes(refdata: RefData) -> dict[str, list[Any]]:
+def routes(refdata: RefData, calendar: WorkCalendar) -> dict[str, list[Any]]:
     async def reported(event: Envelope, uow: UnitOfWork) -> None:
-        await on_reported(event, uow, refdata)
+        await on_reported(event, uow, refdata, calendar)
 
     return {
         "ticket.reported": [reported],
