@@ -129,3 +129,45 @@ def test_categories_without_their_own_time_limit_use_the_default() -> None:
     slas = {"default": default, "SJ-0101": SLA}
     assert domain.sla_for("SJ-0101", slas) is SLA
     assert domain.sla_for("BJ-0301", slas) is default
+
+
+def _watched(**changes: object) -> dict[str, object]:
+    dispatched_at = NOW
+    resolve_by = NOW + timedelta(hours=4)
+    return {
+        "status": "dispatched",
+        "lead": "CG",
+        "overdue": [],
+        "escalated": False,
+        "dispatched_at": dispatched_at,
+        "accept_deadline": NOW + timedelta(hours=1),
+        "resolve_deadline": resolve_by,
+        "escalate_at": domain.escalate_at(dispatched_at=dispatched_at, resolve_deadline=resolve_by),
+    } | changes
+
+
+def test_the_watchdog_announces_each_lapse_once_then_escalates_at_half_the_time_again() -> None:
+    assert domain.watchdog_findings(_watched(), now=NOW + timedelta(minutes=59)) == []
+    [late] = domain.watchdog_findings(_watched(), now=NOW + timedelta(hours=2))
+    assert (late.kind, late.department) == ("accept", "CG")
+    assert domain.watchdog_findings(_watched(overdue=["accept"]), now=NOW + timedelta(hours=2)) == []
+    accepted = _watched(status="accepted", overdue=["accept"])
+    [resolve_late] = domain.watchdog_findings(accepted, now=NOW + timedelta(hours=5))
+    assert resolve_late.kind == "resolve"
+    # 4 hours allowed: escalated 2 hours after the resolve deadline
+    assert domain.watchdog_findings(accepted | {"overdue": ["accept", "resolve"]}, now=NOW + timedelta(hours=5)) == []
+    [escalated] = domain.watchdog_findings(
+        accepted | {"overdue": ["accept", "resolve"]}, now=NOW + timedelta(hours=6, minutes=1)
+    )
+    assert escalated.level == "district"
+    marks = domain.watchdog_marks(accepted, [resolve_late, escalated])
+    assert marks == {"overdue": ["accept", "resolve"], "escalated": True}
+
+
+def test_a_resolved_ticket_is_never_late() -> None:
+    assert domain.watchdog_findings(_watched(status="resolved"), now=NOW + timedelta(days=9)) == []
+
+
+def test_the_third_rejection_escalates_to_the_district() -> None:
+    assert domain.escalation_for_rejections(2) is None
+    assert domain.escalation_for_rejections(3).level == "district"

@@ -1,12 +1,13 @@
 """Dispatch against the real broker and database: routing, the street queue, 退单 and 吹哨."""
 
+import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import Actor, Role, TicketRejected, TicketReported
+from gridloop.shared.events import Actor, DirectoryRecord, Role, TicketRejected, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok
@@ -154,3 +155,87 @@ def test_the_street_cancels_a_duplicate_and_nothing_more_can_happen_to_it(dispat
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "invalid_state"
     worker = dispatch.user(sub="gw-d", role=Role.GRID_WORKER, org="LJ01")
     assert worker.call("dispatch", "GET", "/v1/dispatch/queue").status_code == 403
+
+
+def _seconds_category(bus: Bus) -> str:
+    """A category of its own with time limits of seconds, so lapses happen during the test."""
+    bus.publish_records(
+        [
+            DirectoryRecord(
+                kind="category",
+                code="SJ-9902",
+                revision=1,
+                data={
+                    "code": "SJ-9902",
+                    "name": "测试：秒级时限",
+                    "family": "event",
+                    "major": {"code": "SJ-99", "name": "测试"},
+                },
+            ),
+            DirectoryRecord(
+                kind="rule",
+                code="R-SJ-9902",
+                revision=1,
+                data={"id": "R-SJ-9902", "category": "SJ-9902", "street": None, "lead": "CG", "assisting": []},
+            ),
+            DirectoryRecord(
+                kind="sla",
+                code="SJ-9902",
+                revision=1,
+                data={
+                    "code": "SJ-9902",
+                    "accept": {"within": 2 / 3600, "unit": "hours"},
+                    "resolve": {"within": 4 / 3600, "unit": "hours"},
+                    "urgent": None,
+                },
+            ),
+        ]
+    )
+    return "SJ-9902"
+
+
+def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in(dispatch: RunningService, bus: Bus) -> None:
+    category = _seconds_category(bus)
+    time.sleep(1.0)  # the directory records reach dispatch before the report does
+    ticket_id = _report(bus, category)
+    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
+    assert dispatched.payload.accept_deadline - dispatched.occurred_at == timedelta(seconds=2)
+    overdue = bus.wait_for(ticket_id, "ticket.overdue", count=2, timeout=30)
+    assert [(o.payload.kind, o.payload.department) for o in overdue] == [("accept", "CG"), ("resolve", "CG")]
+    [escalated] = bus.wait_for(ticket_id, "ticket.escalated", timeout=30)
+    assert escalated.payload.level == "district" and escalated.actor.sub == "sla-watchdog"
+    time.sleep(2.0)
+    kinds = [e.event_type for e in bus.events(ticket_id)]
+    assert kinds.count("ticket.overdue") == 2 and kinds.count("ticket.escalated") == 1
+
+
+def test_the_third_rejection_sends_the_ticket_to_the_district(dispatch: RunningService, bus: Bus) -> None:
+    ticket_id = _report(bus, "SJ-0102")
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    bus.wait_for(ticket_id, "ticket.dispatched")
+    for round_, (department, next_department) in enumerate([("CG", "JJ"), ("JJ", "ZJ"), ("ZJ", None)], start=1):
+        bus.publish_events(
+            [
+                make_event(
+                    TicketRejected(department=department, round=round_, reason="非本部门职责"), ticket_id=ticket_id
+                )
+            ]
+        )
+        if next_department:
+
+            def queued(round_: int = round_) -> bool:
+                items = ok(desk.call("dispatch", "GET", "/v1/dispatch/queue"))["items"]
+                return any(i["ticket_id"] == ticket_id and len(i["rejections"]) == round_ for i in items)
+
+            eventually(queued, what=f"rejection {round_} back in the queue")
+            ok(
+                desk.call(
+                    "dispatch",
+                    "POST",
+                    f"/v1/dispatch/tickets/{ticket_id}/assign",
+                    json={"lead_department": next_department},
+                )
+            )
+            bus.wait_for(ticket_id, "ticket.dispatched", count=round_ + 1)
+    [escalated] = bus.wait_for(ticket_id, "ticket.escalated")
+    assert escalated.payload.level == "district" and "3" in escalated.payload.reason

@@ -4,7 +4,16 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gridloop.shared.events import CancelReason, Priority, TicketCancelled, TicketDispatched
+from gridloop.shared.clock import as_utc
+from gridloop.shared.events import (
+    CancelReason,
+    DeadlineKind,
+    Priority,
+    TicketCancelled,
+    TicketDispatched,
+    TicketEscalated,
+    TicketOverdue,
+)
 from gridloop.shared.lifecycle import TicketStatus, next_status
 from gridloop.shared.worktime import TimeUnit, WorkCalendar
 
@@ -86,3 +95,52 @@ def cancel(
 def sla_for(category_code: str, slas: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The category's time limit, else the directory's default."""
     return slas.get(category_code) or slas["default"]
+
+
+ESCALATE_AFTER = 0.5  # past the resolve deadline by half the time allowed: the district steps in
+REJECTIONS_BEFORE_ESCALATION = 3
+
+
+def watchdog_findings(ticket: dict[str, Any], *, now: datetime) -> list[TicketOverdue | TicketEscalated]:
+    """What the SLA watchdog announces for a ticket now: each deadline's lapse once, escalation once."""
+    findings: list[TicketOverdue | TicketEscalated] = []
+    flagged = set(ticket.get("overdue", []))
+    status = ticket["status"]
+    accept_by, resolve_by = ticket.get("accept_deadline"), ticket.get("resolve_deadline")
+    if status == "dispatched" and accept_by and as_utc(accept_by) < now and "accept" not in flagged:
+        findings.append(TicketOverdue(kind=DeadlineKind.ACCEPT, department=ticket["lead"], deadline=as_utc(accept_by)))
+    if status in ("dispatched", "accepted", "reopened") and resolve_by and as_utc(resolve_by) < now:
+        if "resolve" not in flagged:
+            findings.append(
+                TicketOverdue(kind=DeadlineKind.RESOLVE, department=ticket["lead"], deadline=as_utc(resolve_by))
+            )
+        if not ticket.get("escalated") and now > as_utc(ticket["escalate_at"]):
+            findings.append(
+                TicketEscalated(
+                    level="district",
+                    reason="超期未办结：已超过处置时限的一半 (resolve deadline exceeded by half the time allowed)",
+                )
+            )
+    return findings
+
+
+def escalate_at(*, dispatched_at: datetime, resolve_deadline: datetime) -> datetime:
+    """When an unresolved ticket goes to the district: past its resolve deadline by half the time allowed."""
+    return resolve_deadline + (resolve_deadline - dispatched_at) * ESCALATE_AFTER
+
+
+def watchdog_marks(ticket: dict[str, Any], findings: list[TicketOverdue | TicketEscalated]) -> dict[str, Any]:
+    """The flags that keep the watchdog from announcing the same lapse twice."""
+    overdue = list(ticket.get("overdue", []))
+    overdue += [f.kind.value for f in findings if isinstance(f, TicketOverdue)]
+    return {
+        "overdue": overdue,
+        "escalated": ticket.get("escalated", False) or any(isinstance(f, TicketEscalated) for f in findings),
+    }
+
+
+def escalation_for_rejections(rejections: int) -> TicketEscalated | None:
+    """A ticket every department keeps sending back goes to the district (3 times)."""
+    if rejections >= REJECTIONS_BEFORE_ESCALATION:
+        return TicketEscalated(level="district", reason=f"已被退单 {rejections} 次 (sent back {rejections} times)")
+    return None

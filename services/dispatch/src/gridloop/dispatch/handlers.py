@@ -1,6 +1,7 @@
 """Dispatch: route reported tickets, queue what no rule takes or a department sends back,
 and carry out the street desk's assignments and cancellations."""
 
+from datetime import datetime
 from typing import Any
 
 from gridloop.dispatch import domain, store
@@ -10,15 +11,17 @@ from gridloop.shared.events import (
     Envelope,
     Priority,
     Role,
+    TicketDispatched,
     TicketRejected,
     TicketReported,
 )
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
-from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import RefData
 from gridloop.shared.worktime import WorkCalendar
 
 RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
+WATCHDOG_ACTOR = Actor(sub="sla-watchdog", name="时限监控", role=Role.SYSTEM, org="")
 
 
 class UnknownTicket(LookupError):
@@ -72,17 +75,23 @@ async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calend
         manual=False,
         rule_id=match.rule_id,
     )
-    doc.update(_dispatched_fields(dispatched.lead_department, dispatched.assisting_departments, dispatched.round))
+    doc.update(_dispatched_fields(dispatched, uow.now))
     await store.insert(uow.db, doc, uow.session)
     await uow.emit(dispatched, ticket_id=event.ticket_id, actor=RULES_ACTOR)
 
 
-def _dispatched_fields(lead: str, assisting: list[str], round_: int) -> Doc:
+def _dispatched_fields(dispatched: TicketDispatched, at: datetime) -> Doc:
     return {
         "status": "dispatched",
-        "lead": lead,
-        "assisting": assisting,
-        "round": round_,
+        "lead": dispatched.lead_department,
+        "assisting": dispatched.assisting_departments,
+        "round": dispatched.round,
+        "dispatched_at": at,
+        "accept_deadline": dispatched.accept_deadline,
+        "resolve_deadline": dispatched.resolve_deadline,
+        "overdue": [],
+        "escalated": False,
+        "escalate_at": domain.escalate_at(dispatched_at=at, resolve_deadline=dispatched.resolve_deadline),
         "queue_reason": None,
         "queued_at": None,
     }
@@ -100,6 +109,7 @@ async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
         "reason": event.payload.reason,
         "at": event.occurred_at,
     }
+    escalation = domain.escalation_for_rejections(len(doc["rejections"]) + 1)
     await update_versioned(
         uow,
         store.TICKETS,
@@ -109,8 +119,11 @@ async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
             "queue_reason": "rejected",
             "queued_at": event.occurred_at,
             "rejections": [*doc["rejections"], rejection],
+            "escalated": doc.get("escalated", False) or escalation is not None,
         },
     )
+    if escalation is not None and not doc.get("escalated", False):
+        await uow.emit(escalation, ticket_id=event.ticket_id, actor=WATCHDOG_ACTOR)
 
 
 async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
@@ -157,7 +170,7 @@ async def assign(
             calendar=calendar,
             manual=True,
         )
-        await update_versioned(uow, store.TICKETS, doc, _dispatched_fields(lead, assisting, dispatched.round))
+        await update_versioned(uow, store.TICKETS, doc, _dispatched_fields(dispatched, uow.now))
         await uow.emit(dispatched, ticket_id=ticket_id, actor=actor)
         return {"ticket_id": ticket_id, **dispatched.model_dump(mode="json")}
 
@@ -192,6 +205,31 @@ async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
     if doc is None:
         raise UnknownTicket(ticket_id)
     return doc
+
+
+async def watch_deadlines(*, database: Database, limit: int = 200) -> int:
+    """超期 and 升级: announce deadlines that passed since the last look, once each."""
+    now = database.clock.now()
+    emitted = 0
+    for candidate in await store.past_deadline(database.db, now=now, limit=limit):
+
+        async def work(uow: UnitOfWork, ticket_id: str = candidate["_id"]) -> int:
+            doc = await store.get(uow.db, ticket_id, session=uow.session)
+            if doc is None:
+                return 0
+            findings = domain.watchdog_findings(doc, now=uow.now)
+            if not findings:
+                return 0
+            await update_versioned(uow, store.TICKETS, doc, domain.watchdog_marks(doc, findings))
+            for payload in findings:
+                await uow.emit(payload, ticket_id=ticket_id, actor=WATCHDOG_ACTOR)
+            return len(findings)
+
+        try:
+            emitted += await database.transaction(work)
+        except ConcurrentChange:
+            continue  # another instance or an event got there first; the next look decides again
+    return emitted
 
 
 def queue_view(doc: Doc) -> dict[str, Any]:

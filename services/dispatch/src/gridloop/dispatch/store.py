@@ -1,5 +1,6 @@
 """Dispatch's collection: one document per ticket, with its rounds and its place in the street queue."""
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING
@@ -10,10 +11,12 @@ from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
 QUEUED_STATES = ["reported", "pending_dispatch"]
+ACTIVE_STATES = ["dispatched", "accepted", "reopened"]
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index([("status", ASCENDING), ("street_code", ASCENDING), ("queued_at", ASCENDING)])
+    await db[TICKETS].create_index([("status", ASCENDING), ("resolve_deadline", ASCENDING)])
 
 
 async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -22,6 +25,18 @@ async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSessio
 
 async def insert(db: AsyncDatabase[Doc], doc: Doc, session: AsyncClientSession) -> None:
     await db[TICKETS].insert_one(doc, session=session)
+
+
+async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
+    """Open tickets with a deadline behind them that the watchdog may still have to announce."""
+    query = {
+        "$or": [
+            {"status": "dispatched", "accept_deadline": {"$lt": now}, "overdue": {"$ne": "accept"}},
+            {"status": {"$in": ACTIVE_STATES}, "resolve_deadline": {"$lt": now}, "overdue": {"$ne": "resolve"}},
+            {"status": {"$in": ACTIVE_STATES}, "escalate_at": {"$lt": now}, "escalated": False},
+        ]
+    }
+    return await db[TICKETS].find(query).limit(limit).to_list(None)
 
 
 async def queue(db: AsyncDatabase[Doc], *, street: str | None, limit: int) -> list[dict[str, Any]]:
