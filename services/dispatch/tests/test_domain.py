@@ -171,3 +171,31 @@ def test_a_resolved_ticket_is_never_late() -> None:
 def test_the_third_rejection_escalates_to_the_district() -> None:
     assert domain.escalation_for_rejections(2) is None
     assert domain.escalation_for_rejections(3).level == "district"
+
+
+def test_an_approved_extension_moves_the_deadline_and_restarts_the_watch_and_is_decided_once() -> None:
+    until = NOW + timedelta(hours=10)
+    ticket = _watched(
+        status="accepted",
+        overdue=["accept", "resolve"],
+        extension={"status": "pending", "until": until, "reason": "需要采购配件"},
+    )
+    decided, changes = domain.decide_extension(
+        ticket=ticket, status=TicketStatus.ACCEPTED, approved=True, comment="同意", now=NOW
+    )
+    assert decided.approved and decided.resolve_deadline == until
+    assert changes["overdue"] == ["accept"] and changes["extended"]
+    assert changes["escalate_at"] == until + (until - NOW) / 2
+    with pytest.raises(domain.NoPendingExtension):
+        domain.decide_extension(
+            ticket=ticket | changes, status=TicketStatus.ACCEPTED, approved=False, comment="", now=NOW
+        )
+
+
+def test_a_denied_extension_keeps_the_deadline() -> None:
+    ticket = _watched(status="accepted", extension={"status": "pending", "until": NOW + timedelta(days=3)})
+    decided, changes = domain.decide_extension(
+        ticket=ticket, status=TicketStatus.ACCEPTED, approved=False, comment="理由不充分", now=NOW
+    )
+    assert not decided.approved and decided.resolve_deadline == ticket["resolve_deadline"]
+    assert "resolve_deadline" not in changes and changes["extension"]["status"] == "denied"

@@ -49,3 +49,34 @@ def test_overdue_means_past_the_deadline_of_the_current_step() -> None:
     assert not domain.is_overdue(accepted, NOW + timedelta(hours=2))
     assert domain.is_overdue(accepted, NOW + timedelta(hours=5))
     assert not domain.is_overdue({**LEAD, "status": "resolved"}, NOW + timedelta(days=9))
+
+
+def test_an_extension_asks_for_a_later_deadline_once_while_the_work_is_under_way() -> None:
+    accepted = {**LEAD, "status": "accepted"}
+    later = LEAD["resolve_deadline"] + timedelta(days=2)
+    assert (
+        domain.request_extension(
+            order=accepted, status=TicketStatus.ACCEPTED, department="CG", until=later, reason="需要采购配件"
+        ).requested_resolve_deadline
+        == later
+    )
+    with pytest.raises(domain.InvalidExtension):
+        domain.request_extension(
+            order=accepted,
+            status=TicketStatus.ACCEPTED,
+            department="CG",
+            until=LEAD["resolve_deadline"],
+            reason="不需要",
+        )
+    with pytest.raises(domain.InvalidExtension):
+        domain.request_extension(
+            order={**accepted, "extension_pending": {"until": later}},
+            status=TicketStatus.ACCEPTED,
+            department="CG",
+            until=later,
+            reason="再次申请",
+        )
+    with pytest.raises(TransitionNotAllowed):
+        domain.request_extension(
+            order=LEAD, status=TicketStatus.DISPATCHED, department="CG", until=later, reason="还没接单"
+        )

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridloop.dispatch import handlers, store
-from gridloop.dispatch.domain import InvalidAssignment
+from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension
 from gridloop.dispatch.handlers import UnknownTicket
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
@@ -103,3 +103,27 @@ async def _in_scope(request: Request, user: CurrentUser, ticket_id: str) -> None
     doc = await store.get(_runtime(request).database.db, ticket_id)
     if doc is None or doc["street_code"] != user.org:
         raise NotFound("ticket", ticket_id)
+
+
+class DecideRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    approved: bool
+    comment: str = Field(default="", max_length=500)
+
+
+@router.post("/extensions/{ticket_id}/decide", summary="延期审批: approve or deny a department's request")
+async def decide_extension(request: Request, user: CurrentUser, ticket_id: str, body: DecideRequest) -> dict[str, Any]:
+    require_role(user, Role.STREET_DISPATCHER)
+    await _in_scope(request, user, ticket_id)
+    try:
+        return await handlers.decide_extension(
+            database=_runtime(request).database,
+            ticket_id=ticket_id,
+            approved=body.approved,
+            comment=body.comment,
+            actor=user,
+        )
+    except NoPendingExtension as exc:
+        raise ApiError(409, "no_pending_extension", str(exc)) from exc
+    except ConcurrentChange as exc:
+        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc

@@ -12,6 +12,7 @@ from gridloop.shared.events import (
     TicketCancelled,
     TicketDispatched,
     TicketEscalated,
+    TicketExtensionDecided,
     TicketOverdue,
 )
 from gridloop.shared.lifecycle import TicketStatus, next_status
@@ -144,3 +145,29 @@ def escalation_for_rejections(rejections: int) -> TicketEscalated | None:
     if rejections >= REJECTIONS_BEFORE_ESCALATION:
         return TicketEscalated(level="district", reason=f"已被退单 {rejections} 次 (sent back {rejections} times)")
     return None
+
+
+class NoPendingExtension(LookupError):
+    """Nothing to decide: no request, or it was decided already."""
+
+
+def decide_extension(
+    *, ticket: dict[str, Any], status: TicketStatus, approved: bool, comment: str, now: datetime
+) -> tuple[TicketExtensionDecided, dict[str, Any]]:
+    """The street approves (the new deadline applies, the lapse watch starts again) or denies (it stays)."""
+    next_status(status, TicketExtensionDecided.EVENT_TYPE)
+    request = ticket.get("extension")
+    if not request or request.get("status") != "pending":
+        raise NoPendingExtension("no extension request waits for a decision (没有待审批的延期申请)")
+    deadline = as_utc(request["until"]) if approved else as_utc(ticket["resolve_deadline"])
+    changes: dict[str, Any] = {
+        "extension": {**request, "status": "approved" if approved else "denied", "decided_at": now, "comment": comment}
+    }
+    if approved:
+        changes |= {
+            "resolve_deadline": deadline,
+            "extended": True,
+            "overdue": [k for k in ticket.get("overdue", []) if k != "resolve"],
+            "escalate_at": escalate_at(dispatched_at=as_utc(ticket["dispatched_at"]), resolve_deadline=deadline),
+        }
+    return TicketExtensionDecided(approved=approved, resolve_deadline=deadline, comment=comment), changes

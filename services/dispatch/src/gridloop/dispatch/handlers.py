@@ -12,6 +12,7 @@ from gridloop.shared.events import (
     Priority,
     Role,
     TicketDispatched,
+    TicketExtensionRequested,
     TicketRejected,
     TicketReported,
 )
@@ -124,6 +125,39 @@ async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
     )
     if escalation is not None and not doc.get("escalated", False):
         await uow.emit(escalation, ticket_id=event.ticket_id, actor=WATCHDOG_ACTOR)
+
+
+async def on_extension_requested(event: Envelope, uow: UnitOfWork) -> None:
+    """A department asks for more time: the request waits for the street's decision."""
+    assert isinstance(event.payload, TicketExtensionRequested)
+    doc = await store.get(uow.db, event.ticket_id, session=uow.session)
+    if doc is None:
+        return
+    request = {
+        "status": "pending",
+        "until": event.payload.requested_resolve_deadline,
+        "reason": event.payload.reason,
+        "department": event.payload.department,
+        "at": event.occurred_at,
+    }
+    await update_versioned(uow, store.TICKETS, doc, {"extension": request})
+
+
+async def decide_extension(
+    *, database: Database, ticket_id: str, approved: bool, comment: str, actor: Actor
+) -> dict[str, Any]:
+    """延期审批: approve or deny a department's request once."""
+
+    async def work(uow: UnitOfWork) -> dict[str, Any]:
+        doc = await _ticket(uow, ticket_id)
+        decided, changes = domain.decide_extension(
+            ticket=doc, status=TicketStatus(doc["status"]), approved=approved, comment=comment, now=uow.now
+        )
+        await update_versioned(uow, store.TICKETS, doc, changes)
+        await uow.emit(decided, ticket_id=ticket_id, actor=actor)
+        return {"ticket_id": ticket_id, **decided.model_dump(mode="json")}
+
+    return await database.transaction(work)
 
 
 async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
@@ -267,4 +301,5 @@ def routes(refdata: RefData, calendar: WorkCalendar) -> dict[str, list[Any]]:
         "ticket.closed": [follow_status],
         "ticket.cancelled": [follow_status],
         "ticket.dispatched": [follow_status],
+        "ticket.extension_requested": [on_extension_requested],
     }

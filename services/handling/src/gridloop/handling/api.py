@@ -4,10 +4,10 @@ from collections.abc import Awaitable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridloop.handling import handlers, store
-from gridloop.handling.domain import NotYourOrder, is_overdue
+from gridloop.handling.domain import InvalidExtension, NotYourOrder, is_overdue
 from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
@@ -91,6 +91,30 @@ async def progress(request: Request, user: CurrentUser, ticket_id: str, body: No
         ),
         ticket_id,
     )
+
+
+class ExtensionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    requested_resolve_deadline: AwareDatetime = Field(description="the later resolve deadline asked for")
+    reason: str = Field(min_length=2, max_length=500, description="延期理由")
+
+
+@router.post("/{ticket_id}/extension", summary="延期申请: ask the street for more time to resolve")
+async def extension(request: Request, user: CurrentUser, ticket_id: str, body: ExtensionRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    try:
+        return await _run(
+            handlers.request_extension(
+                database=_runtime(request).database,
+                ticket_id=ticket_id,
+                actor=user,
+                until=body.requested_resolve_deadline,
+                reason=body.reason,
+            ),
+            ticket_id,
+        )
+    except InvalidExtension as exc:
+        raise ApiError(422, "invalid_extension", f"延期申请不合法 ({exc})") from exc
 
 
 @router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")

@@ -6,6 +6,7 @@ from typing import Any
 
 from gridloop.shared.events import (
     TicketAccepted,
+    TicketExtensionRequested,
     TicketProgressed,
     TicketRejected,
     TicketResolved,
@@ -55,6 +56,23 @@ def resolve(
     _lead_check(order, department)
     next_status(status, TicketResolved.EVENT_TYPE)
     return TicketResolved(department=department, round=order["round"], note=note, photos=photos)
+
+
+class InvalidExtension(ValueError):
+    """An extension request that asks for no more time, or while another waits for a decision."""
+
+
+def request_extension(
+    *, order: dict[str, Any], status: TicketStatus, department: str, until: datetime, reason: str
+) -> TicketExtensionRequested:
+    """延期申请: more time to resolve, decided by the street."""
+    _lead_check(order, department)
+    next_status(status, TicketExtensionRequested.EVENT_TYPE)
+    if order.get("extension_pending"):
+        raise InvalidExtension("an extension request is already waiting for the street's decision")
+    if until <= order["resolve_deadline"]:
+        raise InvalidExtension("the requested deadline must be later than the current one")
+    return TicketExtensionRequested(department=department, requested_resolve_deadline=until, reason=reason)
 
 
 def is_overdue(order: dict[str, Any], now: datetime) -> bool:

@@ -2,11 +2,20 @@
 department accepts or sends it back (退单), reports progress and resolves it."""
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from gridloop.handling import domain, store
 from gridloop.handling.domain import OrderRole
-from gridloop.shared.events import Actor, Envelope, Payload, TicketDispatched, TicketReopened, TicketReported
+from gridloop.shared.events import (
+    Actor,
+    Envelope,
+    Payload,
+    TicketDispatched,
+    TicketExtensionDecided,
+    TicketReopened,
+    TicketReported,
+)
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
@@ -42,6 +51,7 @@ def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
             "resolved_at",
             "rework_count",
             "notes",
+            "extension_pending",
         )
     }
     if ticket is not None:
@@ -249,6 +259,33 @@ async def resolve(*, database: Database, ticket_id: str, actor: Actor, note: str
     )
 
 
+async def request_extension(
+    *, database: Database, ticket_id: str, actor: Actor, until: datetime, reason: str
+) -> dict[str, Any]:
+    """延期: ask the street for a later resolve deadline."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.request_extension(
+            order=order, status=status, department=actor.org, until=until, reason=reason
+        ),
+        order_changes=lambda uow, _: {"extension_pending": {"until": until, "reason": reason, "at": uow.now}},
+    )
+
+
+async def on_extension_decided(event: Envelope, uow: UnitOfWork) -> None:
+    """The street's decision reaches the lead's work order: the new deadline, or none."""
+    assert isinstance(event.payload, TicketExtensionDecided)
+    order = await store.lead_order(uow.db, event.ticket_id, uow.session)
+    if order is None:
+        return
+    changes: Doc = {"extension_pending": None}
+    if event.payload.approved:
+        changes["resolve_deadline"] = event.payload.resolve_deadline
+    await update_versioned(uow, store.WORK_ORDERS, order, changes)
+
+
 ROUTES: Routes = {
     "ticket.reported": [on_reported],
     "ticket.dispatched": [on_dispatched],
@@ -258,4 +295,5 @@ ROUTES: Routes = {
     "ticket.accepted": [_follow_ticket],
     "ticket.rejected": [_follow_ticket],
     "ticket.resolved": [_follow_ticket],
+    "ticket.extension_decided": [on_extension_decided],
 }

@@ -105,7 +105,7 @@ def apply(ticket: dict[str, Any], event: Envelope) -> dict[str, Any]:
         case TicketRated() as p:
             changes.update(rating=p.rating.value)
         case TicketExtensionDecided() as p if p.approved:
-            changes.update(resolve_deadline=p.resolve_deadline)
+            changes.update(resolve_deadline=p.resolve_deadline, extended=True)
         case _:
             pass
     return changes
