@@ -23,7 +23,7 @@ demo: $(STAMP)          ## drive realistic traffic through a running `make run`
 	$(BIN)/gridloop-demo
 
 test: $(STAMP)          ## unit, integration and end-to-end tests
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=12
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m unit

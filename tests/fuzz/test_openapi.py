@@ -25,7 +25,7 @@ CALLERS = {
     "supervision": (Role.SUPERVISOR, "QH"),
     "directory": (Role.ADMIN, "QH"),
 }
-EXAMPLES = os.environ.get("GRIDLOOP_FUZZ_EXAMPLES", "15")
+EXAMPLES = os.environ.get("GRIDLOOP_FUZZ_EXAMPLES", "5")
 
 
 @pytest.fixture(scope="module")

@@ -39,6 +39,10 @@ def run(stack: Stack, *, reports: int, long_form: bool, settle_s: float = 240.0)
 
         return go
 
+    def kill_second_instances() -> None:
+        stack.services["dispatch-2"].kill()
+        stack.services["handling-2"].kill()
+
     def freeze(process_name: str) -> Callable[[], None]:
         def go() -> None:
             process = getattr(stack.servers, process_name)
@@ -51,16 +55,21 @@ def run(stack: Stack, *, reports: int, long_form: bool, settle_s: float = 240.0)
     kills = (
         ["intake", "dispatch", "handling", "feedback", "supervision", "directory"]
         if long_form
-        else ["dispatch", "handling", "supervision"]
+        else ["dispatch", "handling"]
     )
     schedule: list[tuple[str, Callable[[], None]]] = []
     schedule += [(f"SIGKILL {name}, restart", kill_restart(name)) for name in kills]
     schedule += [
         (f"SIGSTOP broker {PAUSE_S:.0f} s, SIGCONT", freeze("broker")),
         (f"SIGSTOP database {PAUSE_S:.0f} s, SIGCONT", freeze("database")),
-        ("SIGKILL second handling instance", lambda: stack.services["handling-2"].kill()),
-        ("SIGKILL second dispatch instance", lambda: stack.services["dispatch-2"].kill()),
     ]
+    if long_form:
+        schedule += [
+            ("SIGKILL second handling instance", lambda: stack.services["handling-2"].kill()),
+            ("SIGKILL second dispatch instance", lambda: stack.services["dispatch-2"].kill()),
+        ]
+    else:
+        schedule += [("SIGKILL second dispatch and handling instances", kill_second_instances)]
     waves = [sim.plans[i :: len(schedule) + 1] for i in range(len(schedule) + 1)]
     filer: threading.Thread | None = None
     for wave, (name, fault) in zip(waves, schedule, strict=False):
