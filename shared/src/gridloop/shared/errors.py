@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from gridloop.shared.lifecycle import TransitionNotAllowed
-from gridloop.shared.mongo import is_transient
+from gridloop.shared.mongo import ConcurrentChange, is_transient
 
 log = structlog.get_logger()
 
@@ -87,6 +87,12 @@ def install_error_handlers(app: FastAPI) -> None:
                 {"status": exc.current.value if exc.current else None, "action": exc.event_type},
             ),
             status_code=409,
+        )
+
+    @app.exception_handler(ConcurrentChange)
+    async def changed_meanwhile(_: Request, exc: ConcurrentChange) -> JSONResponse:
+        return JSONResponse(
+            _body("concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)"), status_code=409
         )
 
     @app.exception_handler(RequestValidationError)

@@ -11,7 +11,6 @@ from gridloop.dispatch.handlers import UnknownTicket
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
-from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 from gridloop.shared.worktime import WorkCalendar
 
@@ -73,8 +72,6 @@ async def assign(request: Request, user: CurrentUser, ticket_id: str, body: Assi
         raise NotFound("ticket", ticket_id) from exc
     except InvalidAssignment as exc:
         raise ApiError(422, "invalid_assignment", str(exc)) from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
 
 
 @router.post("/tickets/{ticket_id}/cancel", summary="Cancel an invalid, out-of-scope or duplicate report")
@@ -94,8 +91,6 @@ async def cancel(request: Request, user: CurrentUser, ticket_id: str, body: Canc
         raise NotFound("ticket", ticket_id) from exc
     except InvalidAssignment as exc:
         raise ApiError(422, "invalid_cancellation", str(exc)) from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
 
 
 async def _in_scope(request: Request, user: CurrentUser, ticket_id: str) -> None:
@@ -125,5 +120,3 @@ async def decide_extension(request: Request, user: CurrentUser, ticket_id: str, 
         )
     except NoPendingExtension as exc:
         raise ApiError(409, "no_pending_extension", str(exc)) from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc

@@ -11,7 +11,6 @@ from gridloop.feedback.handlers import UnknownTicket
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
-from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
@@ -65,8 +64,6 @@ async def verify(request: Request, user: CurrentUser, ticket_id: str, body: Veri
         )
     except (UnknownTicket, NotYourTicket) as exc:
         raise NotFound("ticket", ticket_id) from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
 
 
 @router.post("/ratings/{ticket_id}", summary="评价: rate a closed ticket once")
@@ -84,5 +81,3 @@ async def rate(request: Request, user: CurrentUser, ticket_id: str, body: RateRe
         raise NotFound("ticket", ticket_id) from exc
     except AlreadyRated as exc:
         raise ApiError(409, "already_rated", "该工单已评价 (already rated)") from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc

@@ -12,7 +12,6 @@ from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
-from gridloop.shared.mongo import ConcurrentChange
 from gridloop.shared.service import Runtime
 
 router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
@@ -63,8 +62,6 @@ async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> dict[str, A
         raise NotFound("work order", ticket_id) from exc
     except NotYourOrder as exc:
         raise ApiError(403, "not_lead_department", f"无权处理该工单 ({exc})") from exc
-    except ConcurrentChange as exc:
-        raise ApiError(409, "concurrent_change", "工单已被他人修改，请刷新 (changed meanwhile; reload)") from exc
 
 
 @router.post("/{ticket_id}/accept", summary="接单: take the ticket on")
