@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import Actor, DirectoryRecord, Role, TicketRejected, TicketReported
+from gridloop.shared.events import Actor, DirectoryRecord, Role, TicketRejected
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
 WORKER = Actor(sub="gw-d", name="网格员", role=Role.GRID_WORKER, org="LJ01")
@@ -24,28 +24,9 @@ def dispatch(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[Running
     service.process.stop()
 
 
-def _report(bus: Bus, category: str, street: str = "LJ", grid: str = "LJ01-G1") -> str:
+def _report(bus: Bus, category: str, grid: str = "LJ01-G1") -> str:
     ticket_id = new_id()
-    bus.publish_events(
-        [
-            make_event(
-                TicketReported(
-                    ticket_number=f"QH-T-{ticket_id[-5:]}",
-                    category_code=category,
-                    category_name="测试",
-                    description="测试上报",
-                    location=None,
-                    address="",
-                    grid_code=grid,
-                    community_code=grid[:4],
-                    street_code=street,
-                    district_code="QH",
-                ),
-                ticket_id=ticket_id,
-                actor=WORKER,
-            )
-        ]
-    )
+    bus.publish_events([reported(ticket_id, reporter=WORKER, category=category, category_name="测试", grid=grid)])
     return ticket_id
 
 
@@ -63,7 +44,7 @@ def test_a_report_with_a_rule_goes_to_its_department_with_deadlines(dispatch: Ru
 
 
 def test_the_street_rule_adds_market_regulation_to_street_vending_in_wanghu(dispatch: RunningService, bus: Bus) -> None:
-    ticket_id = _report(bus, "SJ-0202", street="WH", grid="WH01-G1")
+    ticket_id = _report(bus, "SJ-0202", grid="WH01-G1")
     [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
     assert (dispatched.payload.lead_department, dispatched.payload.assisting_departments) == ("CG", ["SCJG"])
 

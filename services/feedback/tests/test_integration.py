@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched, TicketReported, TicketResolved
+from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched, TicketResolved
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
 AGENT = Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
@@ -27,22 +27,7 @@ def _resolved(bus: Bus, reporter: str) -> str:
     now = datetime.now(UTC)
     bus.publish_events(
         [
-            make_event(
-                TicketReported(
-                    ticket_number=f"QH-F-{ticket_id[-5:]}",
-                    category_code="SJ-0101",
-                    category_name="暴露垃圾",
-                    description="垃圾堆积",
-                    location=None,
-                    address="",
-                    grid_code="LJ01-G1",
-                    community_code="LJ01",
-                    street_code="LJ",
-                    district_code="QH",
-                ),
-                ticket_id=ticket_id,
-                actor=Actor(sub=reporter, role=Role.GRID_WORKER, org="LJ01"),
-            ),
+            reported(ticket_id, reporter=Actor(sub=reporter, role=Role.GRID_WORKER, org="LJ01")),
             make_event(
                 TicketDispatched(
                     round=1,

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched, TicketReported
+from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
 WORKER = Actor(sub="gw-h", name="网格员", role=Role.GRID_WORKER, org="LJ01")
@@ -29,22 +29,7 @@ def _dispatched(
     now = datetime.now(UTC)
     bus.publish_events(
         [
-            make_event(
-                TicketReported(
-                    ticket_number=f"QH-H-{ticket_id[-5:]}",
-                    category_code="SJ-0101",
-                    category_name="暴露垃圾",
-                    description="垃圾堆积",
-                    location=None,
-                    address="江边路",
-                    grid_code="LJ01-G1",
-                    community_code="LJ01",
-                    street_code="LJ",
-                    district_code="QH",
-                ),
-                ticket_id=ticket_id,
-                actor=WORKER,
-            ),
+            reported(ticket_id, reporter=WORKER, address="江边路"),
             make_event(
                 TicketDispatched(
                     round=1,

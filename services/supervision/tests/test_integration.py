@@ -15,13 +15,12 @@ from gridloop.shared.events import (
     TicketDispatched,
     TicketRated,
     TicketRejected,
-    TicketReported,
     TicketResolved,
     dead_letter_topic,
 )
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok
+from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
 # A window of its own, so events other tests put on the shared topic do not count here.
@@ -39,23 +38,7 @@ def supervision(servers: Servers, service_logs: Path) -> Iterator[RunningService
 def _loop(ticket_id: str, *, lead: str, start: datetime, rating: Rating, rejected_by: str | None = None) -> list:  # type: ignore[type-arg]
     at = iter(start + timedelta(minutes=m) for m in range(100))
     events = [
-        make_event(
-            TicketReported(
-                ticket_number=f"QH-S-{ticket_id[-5:]}",
-                category_code="SJ-0101",
-                category_name="暴露垃圾",
-                description="垃圾",
-                location=None,
-                address="",
-                grid_code="LJ02-G1",
-                community_code="LJ02",
-                street_code="LJ",
-                district_code="QH",
-            ),
-            ticket_id=ticket_id,
-            actor=Actor(sub="gw-s", role=Role.GRID_WORKER, org="LJ02"),
-            at=next(at),
-        )
+        reported(ticket_id, reporter=Actor(sub="gw-s", role=Role.GRID_WORKER, org="LJ02"), grid="LJ02-G1", at=next(at))
     ]
     round_ = 1
     if rejected_by:

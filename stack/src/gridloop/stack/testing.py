@@ -20,6 +20,7 @@ from gridloop.shared.events import (
     Envelope,
     Payload,
     Role,
+    TicketReported,
     envelope,
 )
 from gridloop.shared.ids import new_id
@@ -124,6 +125,32 @@ def make_event(payload: Payload, *, ticket_id: str, actor: Actor | None = None, 
         occurred_at=at or datetime.now(UTC),
         correlation_id=new_id(),
     )
+
+
+def reported(
+    ticket_id: str,
+    *,
+    reporter: Actor,
+    category: str = "SJ-0101",
+    category_name: str = "暴露垃圾",
+    grid: str = "LJ01-G1",
+    address: str = "",
+    at: datetime | None = None,
+) -> Envelope:
+    """A ticket.reported as intake would have published it, in a grid of the demo district."""
+    payload = TicketReported(
+        ticket_number=f"QH-T-{ticket_id[-5:]}",
+        category_code=category,
+        category_name=category_name,
+        description="测试上报",
+        location=None,
+        address=address,
+        grid_code=grid,
+        community_code=grid[:4],
+        street_code=grid[:2],
+        district_code="QH",
+    )
+    return make_event(payload, ticket_id=ticket_id, actor=reporter, at=at)
 
 
 def demo_records() -> list[DirectoryRecord]:
