@@ -34,6 +34,7 @@ RETRYABLE = (httpx.HTTPError, OSError)
 # Recovery is measured end to end: a new report must reach an inbox, behind whatever backlog the
 # fault left, so under the long form's load this is minutes rather than seconds.
 PROBE_DEADLINE_S = 900
+IDLE_S = 1.5  # how long a person with nothing to do waits before looking at their list again
 
 
 @dataclass
@@ -149,48 +150,61 @@ class Simulation:
                 time.sleep(0.3)
 
     def run_users(self) -> None:
-        """Departments and reporters act on whatever waits for them, until told to stop."""
-        agents = {d: self._user(f"agent-{d}", Role.DEPARTMENT_AGENT, d) for d in set(CATEGORIES.values())}
-        workers = {c: self._user(f"gw-{c}", Role.GRID_WORKER, c) for c in COMMUNITIES}
+        """Every department agent and every grid worker works their own list in their own thread,
+        as people do, until told to stop."""
+        people = [
+            threading.Thread(target=self._agent, args=(d,), name=f"agent-{d}", daemon=True)
+            for d in sorted(set(CATEGORIES.values()))
+        ] + [threading.Thread(target=self._worker, args=(c,), name=f"gw-{c}", daemon=True) for c in COMMUNITIES]
+        for person in people:
+            person.start()
+        for person in people:
+            person.join()
+
+    def _agent(self, department: str) -> None:
+        agent = self._user(f"agent-{department}", Role.DEPARTMENT_AGENT, department)
         while not self.stop.is_set():
-            acted = 0
-            for agent in agents.values():
-                acted += self._act(
-                    agent,
-                    "handling",
-                    "/v1/work-orders",
-                    {"status": ["dispatched", "reopened"]},
-                    lambda o: f"/v1/work-orders/{o['ticket_id']}/accept",
-                    lambda o: None,
-                )
-                acted += self._act(
-                    agent,
-                    "handling",
-                    "/v1/work-orders",
-                    {"status": "accepted"},
-                    lambda o: f"/v1/work-orders/{o['ticket_id']}/resolve",
-                    lambda o: {"note": "已处置"},
-                )
-            for worker in workers.values():
-                acted += self._act(
-                    worker,
-                    "feedback",
-                    "/v1/verifications",
-                    {"status": "pending"},
-                    lambda v: f"/v1/verifications/{v['ticket_id']}",
-                    self._verdict,
-                )
-                acted += self._act(
-                    worker,
-                    "feedback",
-                    "/v1/verifications",
-                    {"status": "passed", "rated": "false"},
-                    lambda v: f"/v1/ratings/{v['ticket_id']}",
-                    self._rating,
-                    on_done=self._rated,
-                )
+            acted = self._act(
+                agent,
+                "handling",
+                "/v1/work-orders",
+                {"status": ["dispatched", "reopened"]},
+                lambda o: f"/v1/work-orders/{o['ticket_id']}/accept",
+                lambda o: None,
+            )
+            acted += self._act(
+                agent,
+                "handling",
+                "/v1/work-orders",
+                {"status": "accepted"},
+                lambda o: f"/v1/work-orders/{o['ticket_id']}/resolve",
+                lambda o: {"note": "已处置"},
+            )
             if not acted:
-                time.sleep(0.2)
+                self.stop.wait(IDLE_S)
+
+    def _worker(self, community: str) -> None:
+        worker = self._user(f"gw-{community}", Role.GRID_WORKER, community)
+        while not self.stop.is_set():
+            acted = self._act(
+                worker,
+                "feedback",
+                "/v1/verifications",
+                {"status": "pending"},
+                lambda v: f"/v1/verifications/{v['ticket_id']}",
+                self._verdict,
+            )
+            acted += self._act(
+                worker,
+                "feedback",
+                "/v1/verifications",
+                {"status": "passed", "rated": "false"},
+                lambda v: f"/v1/ratings/{v['ticket_id']}",
+                self._rating,
+                on_done=self._rated,
+            )
+            if not acted:
+                self.stop.wait(IDLE_S)
 
     def _verdict(self, task: dict[str, object]) -> dict[str, object] | None:
         plan = self.by_ticket.get(str(task["ticket_id"]))
@@ -233,6 +247,10 @@ class Simulation:
             return acted
         except RETRYABLE:
             return 0
+
+    def rated_count(self) -> int:
+        with self.lock:
+            return sum(p.rated for p in self.by_ticket.values())
 
     def all_rated(self) -> bool:
         with self.lock:

@@ -20,7 +20,7 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     stack = Stack(
         StackConfig.ephemeral(
             log_dir=Path(logs) if logs else tmp_path_factory.mktemp("fault-logs"),
-            env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"},
+            env={"GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "2"},  # no deadline falls due in this run
         )
     )
     stack.start()
