@@ -16,7 +16,7 @@ def test_the_demo_directory_is_a_whole_fictional_district() -> None:
     assert kinds.count(Kind.STREET) == 3
     assert kinds.count(Kind.COMMUNITY) == 9
     assert kinds.count(Kind.GRID) == 30
-    assert kinds.count(Kind.DEPARTMENT) == 8
+    assert kinds.count(Kind.DEPARTMENT) == 10
     assert kinds.count(Kind.CATEGORY) >= 20
     names = {data["name"] for kind, _, data in records if kind == Kind.CATEGORY}
     assert {"暴露垃圾", "违章停车", "上水井盖"} <= names

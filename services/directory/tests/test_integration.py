@@ -44,7 +44,7 @@ def test_the_whole_directory_is_announced_then_a_snapshot_marker(directory: Runn
         lambda: [r for r in _records(bus) if r.kind == "snapshot"] and _records(bus), what="snapshot announced"
     )
     kinds = [r.kind for r in records]
-    assert kinds.count("grid") == 30 and kinds.count("category") == 22
+    assert kinds.count("grid") == 30 and kinds.count("category") == 24
     assert kinds.index("snapshot") > max(i for i, k in enumerate(kinds) if k == "rule")
 
 

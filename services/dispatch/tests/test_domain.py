@@ -24,15 +24,69 @@ ALWAYS = around_the_clock()
 OFFICE = WorkCalendar(is_workday=lambda day: day.weekday() < 5)
 
 
+DEPARTMENTS = {
+    "CG": {"code": "CG"},
+    "SCJG": {"code": "SCJG"},
+    "ZJ": {"code": "ZJ"},
+    "SW": {"code": "SW"},
+    "ZF-LJ": {"code": "ZF-LJ", "serves": ["LJ"]},
+    "ZF-WH": {"code": "ZF-WH", "serves": ["WH"]},
+}
+
+
+def _route(category: str, street: str, *, family: str = "event", community: str = "", rules: list | None = None):
+    return domain.route(
+        category_code=category,
+        family=family,
+        street_code=street,
+        community_code=community or f"{street}01",
+        rules=RULES if rules is None else rules,
+        departments=DEPARTMENTS,
+    )
+
+
 def test_a_street_specific_rule_beats_the_district_wide_one() -> None:
-    in_wh = domain.route(category_code="SJ-0202", street_code="WH", rules=RULES)
-    in_lj = domain.route(category_code="SJ-0202", street_code="LJ", rules=RULES)
-    assert in_wh == domain.Route(rule_id="R-SJ-0202-WH", lead="CG", assisting=("SCJG",))
-    assert in_lj == domain.Route(rule_id="R-SJ-0202", lead="CG", assisting=())
+    assert _route("SJ-0202", "WH") == domain.Route(rule_id="R-SJ-0202-WH", lead="CG", assisting=("SCJG",))
+    assert _route("SJ-0202", "LJ") == domain.Route(rule_id="R-SJ-0202", lead="CG", assisting=())
+
+
+def test_a_community_rule_beats_a_street_rule() -> None:
+    rules = [
+        *RULES,
+        {"id": "R-SJ-0202-WH02", "category": "SJ-0202", "community": "WH02", "lead": "SCJG", "assisting": []},
+    ]
+    assert _route("SJ-0202", "WH", community="WH02", rules=rules).rule_id == "R-SJ-0202-WH02"
+    assert _route("SJ-0202", "WH", community="WH01", rules=rules).rule_id == "R-SJ-0202-WH"
 
 
 def test_no_rule_means_the_street_queue() -> None:
-    assert domain.route(category_code="SJ-0701", street_code="LJ", rules=RULES) is None
+    assert _route("SJ-0701", "LJ") is None
+
+
+# One owner rule (属主) and one area rule (属地) for the same category, both matching everywhere.
+OWNER_AND_AREA = [
+    {"id": "R-OWNER", "category": "X", "basis": "owner", "lead": "SW"},
+    {"id": "R-AREA-LJ", "category": "X", "basis": "area", "lead": "ZF-LJ"},
+    {"id": "R-AREA-WH", "category": "X", "basis": "area", "lead": "ZF-WH"},
+]
+
+
+def test_components_go_to_their_owner_first() -> None:
+    # 部件先属主后属地: even a street-specific area rule loses to the district-wide owner rule.
+    assert _route("X", "LJ", family="component", rules=OWNER_AND_AREA).lead == "SW"
+
+
+def test_events_go_to_the_area_first() -> None:
+    # 事件先属地后属主: each street's own team takes it, where the team serves that street.
+    assert _route("X", "LJ", family="event", rules=OWNER_AND_AREA).lead == "ZF-LJ"
+    assert _route("X", "WH", family="event", rules=OWNER_AND_AREA).lead == "ZF-WH"
+
+
+def test_a_rule_whose_department_does_not_serve_the_street_falls_through_to_the_other_basis() -> None:
+    # No area team serves 松林 (SL): the owner takes the event there rather than a stranger's team.
+    assert _route("X", "SL", family="event", rules=OWNER_AND_AREA).lead == "SW"
+    area_only = [r for r in OWNER_AND_AREA if r["basis"] == "area"]
+    assert _route("X", "SL", family="event", rules=area_only) is None
 
 
 def test_deadlines_count_working_hours_and_urgent_limits_run_around_the_clock() -> None:
@@ -110,14 +164,12 @@ def test_a_duplicate_must_name_its_original_and_closed_tickets_cannot_be_cancell
         domain.cancel(
             status=TicketStatus.CLOSED, reason=CancelReason.INVALID, comment="", duplicate_of=None, ticket_id="t1"
         )
-    cancelled = domain.cancel(
-        status=TicketStatus.DISPATCHED,
-        reason=CancelReason.DUPLICATE,
-        comment="同一井盖",
-        duplicate_of="t0",
-        ticket_id="t1",
-    )
+    merge = {"status": TicketStatus.DISPATCHED, "reason": CancelReason.DUPLICATE, "comment": "同一井盖"}
+    cancelled = domain.cancel(**merge, duplicate_of="t0", ticket_id="t1", original_status=TicketStatus.ACCEPTED)
     assert cancelled.duplicate_of == "t0"
+    for finished in (TicketStatus.CLOSED, TicketStatus.CANCELLED):  # merged only into an open ticket
+        with pytest.raises(domain.InvalidAssignment):
+            domain.cancel(**merge, duplicate_of="t0", ticket_id="t1", original_status=finished)
 
 
 def test_categories_without_their_own_time_limit_use_the_default() -> None:

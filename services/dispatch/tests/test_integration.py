@@ -24,10 +24,64 @@ def dispatch(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[Running
     service.process.stop()
 
 
-def _report(bus: Bus, category: str, grid: str = "LJ01-G1") -> str:
+def _report(bus: Bus, category: str, grid: str = "LJ01-G1", possible_duplicates: list[str] | None = None) -> str:
     ticket_id = new_id()
-    bus.publish_events([reported(ticket_id, reporter=WORKER, category=category, category_name="测试", grid=grid)])
+    bus.publish_events(
+        [
+            reported(
+                ticket_id,
+                reporter=WORKER,
+                category=category,
+                category_name="测试",
+                grid=grid,
+                possible_duplicates=possible_duplicates,
+            )
+        ]
+    )
     return ticket_id
+
+
+def test_components_go_to_their_owner_and_events_to_the_street_team_that_serves_the_place(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    # 乱贴乱画 (an event): 临江's own team in 临江; 松林 has no team, so the district's 城管 (owner rule).
+    in_lj, in_sl = _report(bus, "SJ-0203", grid="LJ02-G1"), _report(bus, "SJ-0203", grid="SL01-G1")
+    # 人行道板 (a component): 住建 owns it, even where 临江's team has an area rule.
+    tiles_in_lj = _report(bus, "BJ-0204", grid="LJ01-G2")
+    leads = [bus.wait_for(t, "ticket.dispatched")[0].payload.lead_department for t in (in_lj, in_sl, tiles_in_lj)]
+    assert leads == ["ZF-LJ", "CG", "ZJ"]
+
+
+def test_a_possible_duplicate_waits_for_the_street_which_merges_it_into_the_open_original(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    original = _report(bus, "SJ-0102")
+    bus.wait_for(original, "ticket.dispatched")
+    duplicate = _report(bus, "SJ-0102", possible_duplicates=[original])
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+
+    def queued() -> dict[str, object] | None:
+        items = ok(desk.call("dispatch", "GET", "/v1/dispatch/queue"))["items"]
+        return next((i for i in items if i["ticket_id"] == duplicate), None)
+
+    item = eventually(queued, what="the possible duplicate in the street queue")
+    assert (item["queue_reason"], item["possible_duplicates"]) == ("possible_duplicate", [original])
+    assert not [e for e in bus.events(duplicate) if e.event_type == "ticket.dispatched"]
+    closed_one = _report(bus, "SJ-0102")
+    bus.wait_for(closed_one, "ticket.dispatched")
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{closed_one}/cancel", json={"reason": "invalid"}))
+    into_cancelled = desk.call(
+        "dispatch",
+        "POST",
+        f"/v1/dispatch/tickets/{duplicate}/cancel",
+        json={"reason": "duplicate", "duplicate_of": closed_one},
+    )
+    assert into_cancelled.status_code == 422 and queued() is not None  # refused, still waiting
+    merge = {"reason": "duplicate", "duplicate_of": original, "comment": "同一处污物"}
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{duplicate}/cancel", json=merge))
+    [cancelled] = bus.wait_for(duplicate, "ticket.cancelled")
+    assert cancelled.payload.duplicate_of == original
+    assert eventually(lambda: queued() is None, what="the merged report leaving the queue")
 
 
 def test_a_report_with_a_rule_goes_to_its_department_with_deadlines(dispatch: RunningService, bus: Bus) -> None:

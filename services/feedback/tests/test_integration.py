@@ -13,21 +13,31 @@ from gridloop.stack.testing import Bus, RunningService, eventually, launch, make
 
 pytestmark = pytest.mark.integration
 AGENT = Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+AUTO_CLOSE_S = 12.0
 
 
 @pytest.fixture(scope="module")
 def feedback(servers: Servers, service_logs: Path) -> Iterator[RunningService]:
-    service = launch("feedback", servers, service_logs)
+    # A resolved ticket nobody verifies closes by itself after 12 s here (72 h by default).
+    service = launch(
+        "feedback",
+        servers,
+        service_logs,
+        env={
+            "GRIDLOOP_AUTO_CLOSE_AFTER_HOURS": str(AUTO_CLOSE_S / 3600),
+            "GRIDLOOP_AUTO_CLOSE_INTERVAL_SECONDS": "0.5",
+        },
+    )
     yield service
     service.process.stop()
 
 
-def _resolved(bus: Bus, reporter: str) -> str:
+def _resolved(bus: Bus, reporter: str, role: Role = Role.GRID_WORKER, org: str = "LJ01") -> str:
     ticket_id = new_id()
     now = datetime.now(UTC)
     bus.publish_events(
         [
-            reported(ticket_id, reporter=Actor(sub=reporter, role=Role.GRID_WORKER, org="LJ01")),
+            reported(ticket_id, reporter=Actor(sub=reporter, role=role, org=org)),
             make_event(
                 TicketDispatched(
                     round=1,
@@ -85,6 +95,59 @@ def test_a_failed_check_reopens_to_the_department_and_a_passed_one_closes(feedba
     assert twice.status_code == 409
     [rated] = bus.wait_for(ticket_id, "ticket.rated")
     assert rated.payload.rating == "basically_satisfied"
+    told = [n["text"] for n in _notifications(reporter, ticket_id)]
+    assert len(told) == 7 and told[0].endswith("已结案")  # newest first
+    assert sum("退回返工" in t for t in told) == 1 and sum("请现场核查" in t for t in told) == 2
+
+
+def _notifications(user, ticket_id: str) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    items = ok(user.call("feedback", "GET", "/v1/notifications"))["items"]
+    return [n for n in items if n["ticket_id"] == ticket_id]
+
+
+def test_a_report_the_street_registered_is_verified_by_a_grid_worker_of_its_community(
+    feedback: RunningService, bus: Bus
+) -> None:
+    desk = feedback.user(sub="desk-lj-1", role=Role.STREET_DISPATCHER, org="LJ")
+    neighbour = feedback.user(sub="gw-f3", role=Role.GRID_WORKER, org="LJ01")
+    elsewhere = feedback.user(sub="gw-f4", role=Role.GRID_WORKER, org="WH02")
+    ticket_id = _resolved(bus, "desk-lj-1", role=Role.STREET_DISPATCHER, org="LJ")
+    task = eventually(lambda: _pending(neighbour, ticket_id), what="the community's verification task")
+    assert task["verifier"] == {"kind": "community", "community": "LJ01"}
+    assert _pending(elsewhere, ticket_id) is None
+    refused = elsewhere.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True})
+    assert refused.status_code == 404
+    ok(neighbour.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True, "comment": "已核实"}))
+    bus.wait_for(ticket_id, "ticket.closed")
+    told = eventually(lambda: _notifications(desk, ticket_id) if len(_notifications(desk, ticket_id)) == 4 else None)
+    assert [n["event_type"] for n in told] == [
+        "ticket.closed",
+        "ticket.resolved",
+        "ticket.accepted",
+        "ticket.dispatched",
+    ]
+    first = told[-1]
+    read = ok(desk.call("feedback", "POST", f"/v1/notifications/{first['notification_id']}/read"))
+    assert read["read"] is True
+    assert all(n["notification_id"] != first["notification_id"] for n in _unread(desk))
+    assert neighbour.call("feedback", "POST", f"/v1/notifications/{first['notification_id']}/read").status_code == 404
+
+
+def _unread(user) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    return ok(user.call("feedback", "GET", "/v1/notifications", params={"unread": "true"}))["items"]
+
+
+def test_a_ticket_nobody_verifies_closes_by_itself_marked_as_such(feedback: RunningService, bus: Bus) -> None:
+    reporter = feedback.user(sub="gw-f5", role=Role.GRID_WORKER, org="LJ01")
+    ticket_id = _resolved(bus, "gw-f5")
+    eventually(lambda: _pending(reporter, ticket_id), what="verification task")
+    [closed] = bus.wait_for(ticket_id, "ticket.closed", timeout=AUTO_CLOSE_S * 4)
+    assert closed.payload.auto and closed.actor.role == Role.SYSTEM
+    late = reporter.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": False})
+    assert late.status_code == 409  # closed: nothing left to verify
+    items = ok(reporter.call("feedback", "GET", "/v1/verifications", params={"status": "expired"}))["items"]
+    assert [i["auto_closed"] for i in items if i["ticket_id"] == ticket_id] == [True]
+    assert "自动结案" in _notifications(reporter, ticket_id)[0]["text"]
 
 
 def test_an_unknown_rating_is_refused(feedback: RunningService) -> None:

@@ -26,14 +26,18 @@ def test_another_department_or_an_assisting_one_cannot_act_as_lead() -> None:
     with pytest.raises(domain.NotYourOrder):
         domain.accept(order=LEAD, status=TicketStatus.DISPATCHED, department="JJ")
     with pytest.raises(domain.NotYourOrder):
-        domain.resolve(order=ASSIST, status=TicketStatus.ACCEPTED, department="SCJG", note="好了", photos=[])
+        domain.resolve(
+            order=ASSIST, status=TicketStatus.ACCEPTED, department="SCJG", note="好了", photos=[], pending_parts=[]
+        )
 
 
 def test_a_cancelled_ticket_cannot_be_accepted_and_an_unaccepted_one_not_resolved() -> None:
     with pytest.raises(TransitionNotAllowed):
         domain.accept(order=LEAD, status=TicketStatus.CANCELLED, department="CG")
     with pytest.raises(TransitionNotAllowed):
-        domain.resolve(order=LEAD, status=TicketStatus.DISPATCHED, department="CG", note="好了", photos=[])
+        domain.resolve(
+            order=LEAD, status=TicketStatus.DISPATCHED, department="CG", note="好了", photos=[], pending_parts=[]
+        )
 
 
 def test_rejection_is_only_possible_before_acceptance() -> None:
@@ -80,3 +84,55 @@ def test_an_extension_asks_for_a_later_deadline_once_while_the_work_is_under_way
         domain.request_extension(
             order=LEAD, status=TicketStatus.DISPATCHED, department="CG", until=later, reason="还没接单"
         )
+
+
+def test_an_assisting_department_reports_its_part_once() -> None:
+    part = domain.report_part(order=ASSIST, status=TicketStatus.ACCEPTED, department="SCJG", note="已配合", photos=[])
+    assert part.part_done and part.department == "SCJG"
+    with pytest.raises(domain.PartAlreadyReported):
+        domain.report_part(
+            order={**ASSIST, "part": {"note": "已配合"}},
+            status=TicketStatus.ACCEPTED,
+            department="SCJG",
+            note="再报",
+            photos=[],
+        )
+    with pytest.raises(domain.NotYourOrder):  # the lead resolves; it has no part to report
+        domain.report_part(order=LEAD, status=TicketStatus.ACCEPTED, department="CG", note="x", photos=[])
+    with pytest.raises(TransitionNotAllowed):  # nothing to report on before the lead took the ticket on
+        domain.report_part(order=ASSIST, status=TicketStatus.DISPATCHED, department="SCJG", note="x", photos=[])
+
+
+def test_the_lead_resolves_after_every_part_or_overrides_with_a_reason() -> None:
+    orders = [LEAD, ASSIST, {**ASSIST, "department": "JJ", "part": {"note": "已完成"}}]
+    assert domain.pending_parts(orders) == ["SCJG"]
+    with pytest.raises(domain.PartsPending):
+        domain.resolve(
+            order=LEAD, status=TicketStatus.ACCEPTED, department="CG", note="好了", photos=[], pending_parts=["SCJG"]
+        )
+    overridden = domain.resolve(
+        order=LEAD,
+        status=TicketStatus.ACCEPTED,
+        department="CG",
+        note="好了",
+        photos=[],
+        pending_parts=["SCJG"],
+        override_reason="市场监管已电话确认，书面反馈后补",
+    )
+    assert overridden.override_reason.startswith("市场监管")
+    done = domain.resolve(
+        order=LEAD, status=TicketStatus.ACCEPTED, department="CG", note="好了", photos=[], pending_parts=[]
+    )
+    assert done.override_reason == ""
+
+
+def test_a_category_that_requires_evidence_cannot_be_resolved_without_photos() -> None:
+    order = {**LEAD, "evidence_required": True}
+    with pytest.raises(domain.EvidenceRequired):
+        domain.resolve(
+            order=order, status=TicketStatus.ACCEPTED, department="CG", note="好了", photos=[], pending_parts=[]
+        )
+    ok = domain.resolve(
+        order=order, status=TicketStatus.ACCEPTED, department="CG", note="好了", photos=["p1"], pending_parts=[]
+    )
+    assert ok.photos == ["p1"]

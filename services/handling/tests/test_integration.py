@@ -23,13 +23,21 @@ def handling(servers: Servers, service_logs: Path) -> Iterator[RunningService]:
 
 
 def _dispatched(
-    bus: Bus, lead: str, assisting: list[str] | None = None, accept_in: timedelta = timedelta(hours=1)
+    bus: Bus,
+    lead: str,
+    assisting: list[str] | None = None,
+    accept_in: timedelta = timedelta(hours=1),
+    category: str = "SJ-0101",
 ) -> str:
     ticket_id = new_id()
     now = datetime.now(UTC)
+    # 消防栓 (BJ-0104): the demo directory asks for photos of the result.
+    report = reported(
+        ticket_id, reporter=WORKER, address="江边路", category=category, evidence_required=category == "BJ-0104"
+    )
     bus.publish_events(
         [
-            reported(ticket_id, reporter=WORKER, address="江边路"),
+            report,
             make_event(
                 TicketDispatched(
                     round=1,
@@ -107,3 +115,52 @@ def test_the_inbox_filters_overdue_orders(handling: RunningService, bus: Bus) ->
     eventually(lambda: _in_inbox(agent, on_time), what="orders in inbox")
     assert _in_inbox(agent, late, overdue="true")["overdue"] is True
     assert _in_inbox(agent, on_time, overdue="true") is None
+
+
+def test_a_joint_ticket_waits_for_every_assisting_part_or_an_override_with_a_reason(
+    handling: RunningService, bus: Bus
+) -> None:
+    ticket_id = _dispatched(bus, "ZJ", ["CG", "SCJG"])
+    zj = handling.user(sub="agent-zj", role=Role.DEPARTMENT_AGENT, org="ZJ")
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    scjg = handling.user(sub="agent-scjg", role=Role.DEPARTMENT_AGENT, org="SCJG")
+    eventually(lambda: _in_inbox(scjg, ticket_id), what="assisting order in SCJG inbox")
+    early = cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/part", json={"note": "已配合拆除"})
+    assert early.status_code == 409  # the lead has not taken the ticket on yet
+    ok(zj.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept"))
+    assert cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "x"}).status_code == 403
+    part = ok(cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/part", json={"note": "已配合拆除"}))
+    assert part["status"] == "part_done"
+    again = cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/part", json={"note": "再报一次"})
+    assert again.status_code == 409
+    waiting = zj.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已拆除"})
+    assert waiting.status_code == 409 and "SCJG" in waiting.json()["error"]["message"]
+    resolved = ok(
+        zj.call(
+            "handling",
+            "POST",
+            f"/v1/work-orders/{ticket_id}/resolve",
+            json={"note": "已拆除", "override_reason": "市场监管已现场确认，书面反馈后补"},
+        )
+    )
+    assert resolved["status"] == "resolved"
+    [progressed] = bus.wait_for(ticket_id, "ticket.progressed")
+    assert progressed.payload.part_done and progressed.payload.department == "CG"
+    [done] = bus.wait_for(ticket_id, "ticket.resolved")
+    assert done.payload.override_reason.startswith("市场监管")
+    late = scjg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/part", json={"note": "迟到的反馈"})
+    assert late.status_code == 409
+
+
+def test_a_category_that_requires_evidence_is_resolved_only_with_photos(handling: RunningService, bus: Bus) -> None:
+    ticket_id = _dispatched(bus, "SW", category="BJ-0104")
+    sw = handling.user(sub="agent-sw", role=Role.DEPARTMENT_AGENT, org="SW")
+    eventually(lambda: _in_inbox(sw, ticket_id), what="order in SW inbox")
+    ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept"))
+    bare = sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已修复"})
+    assert bare.status_code == 422 and bare.json()["error"]["code"] == "evidence_required"
+    assert _in_inbox(sw, ticket_id)["status"] == "accepted"  # the refusal changed nothing
+    body = {"note": "已修复", "photos": ["photo-after-1"]}
+    assert ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json=body))["status"] == "resolved"
+    [done] = bus.wait_for(ticket_id, "ticket.resolved")
+    assert done.payload.photos == ["photo-after-1"]

@@ -153,3 +153,28 @@ def test_metrics_count_requests_by_route_template(intake: RunningService) -> Non
     text = httpx.get(f"{intake.url}/metrics").text
     assert 'route="/v1/reports"' in text
     assert "gridloop_events_published_total" in text
+
+
+def test_a_report_close_to_an_open_ticket_of_its_category_is_flagged_with_the_candidate(
+    intake: RunningService, bus: Bus
+) -> None:
+    worker = intake.user(sub="gw-int-dup", role=Role.GRID_WORKER, org="LJ01")
+    spot = {"lon": 120.1032, "lat": 30.2032}
+
+    def file(category: str, lat_offset: float) -> dict[str, object]:
+        body = {
+            "category_code": category,
+            "description": "路面污物",
+            "location": {"lon": spot["lon"], "lat": spot["lat"] + lat_offset},
+        }
+        return ok(worker.call("intake", "POST", "/v1/reports", json=body), 201)
+
+    first = file("SJ-0102", 0.0)
+    assert first["possible_duplicates"] == []
+    close_by = file("SJ-0102", 0.00027)  # 30 m north
+    other_kind = file("SJ-0101", 0.00027)  # same place, another category
+    far = file("SJ-0102", 0.0018)  # 200 m north
+    assert close_by["possible_duplicates"] == [first["ticket_id"]]
+    assert other_kind["possible_duplicates"] == [] and far["possible_duplicates"] == []
+    [event] = bus.wait_for(str(close_by["ticket_id"]), "ticket.reported")
+    assert event.payload.possible_duplicates == [first["ticket_id"]]

@@ -103,6 +103,9 @@ class TicketReported(Payload):
     district_code: str
     photos: list[str] = []
     priority: Priority = Priority.NORMAL
+    # Fields added later are optional, so version 1 messages already on the topic still parse.
+    evidence_required: bool = False  # the category asks for photos when the ticket is resolved
+    possible_duplicates: list[str] = []  # open tickets of the same category close by (疑似重复)
 
 
 @_register
@@ -146,6 +149,7 @@ class TicketProgressed(Payload):
     department: str
     note: str
     photos: list[str] = []
+    part_done: bool = False  # an assisting department (协办) reports its part of a joint ticket done
 
 
 @_register
@@ -171,6 +175,7 @@ class TicketResolved(Payload):
     round: int
     note: str
     photos: list[str] = []
+    override_reason: str = ""  # why the lead resolved before every assisting part was reported
 
 
 @_register

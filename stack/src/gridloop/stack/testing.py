@@ -136,6 +136,8 @@ def reported(
     grid: str = "LJ01-G1",
     address: str = "",
     at: datetime | None = None,
+    evidence_required: bool = False,
+    possible_duplicates: list[str] | None = None,
 ) -> Envelope:
     """A ticket.reported as intake would have published it, in a grid of the demo district."""
     payload = TicketReported(
@@ -149,6 +151,8 @@ def reported(
         community_code=grid[:4],
         street_code=grid[:2],
         district_code="QH",
+        evidence_required=evidence_required,
+        possible_duplicates=possible_duplicates or [],
     )
     return make_event(payload, ticket_id=ticket_id, actor=reporter, at=at)
 

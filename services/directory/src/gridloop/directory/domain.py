@@ -60,6 +60,7 @@ class Grid(District):
 
 class Department(District):
     short_name: str
+    serves: list[str] = Field(default=[], description="street codes it serves; empty: the whole district")
 
 
 class MajorClass(_Ref):
@@ -74,9 +75,16 @@ class Category(District):
 
 
 class Rule(_Ref):
+    """Category (x street or community) -> lead (主办) and assisting (协办) departments.
+
+    basis: `owner` (属主, the department that owns the asset or the matter) or `area` (属地, the
+    department answering for the place)."""
+
     id: str = Field(min_length=1)
     category: str
+    basis: Literal["owner", "area"] = "owner"
     street: str | None = None
+    community: str | None = None
     lead: str
     assisting: list[str] = []
 
@@ -155,7 +163,11 @@ def references(kind: Kind, data: dict[str, Any]) -> list[tuple[Kind, str]]:
             refs += [(Kind.DEPARTMENT, d) for d in data["assisting"]]
             if data.get("street"):
                 refs.append((Kind.STREET, data["street"]))
+            if data.get("community"):
+                refs.append((Kind.COMMUNITY, data["community"]))
             return refs
+        case Kind.DEPARTMENT:
+            return [(Kind.STREET, s) for s in data.get("serves", [])]
         case _:
             return []
 

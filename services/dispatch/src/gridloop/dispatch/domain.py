@@ -15,7 +15,7 @@ from gridloop.shared.events import (
     TicketExtensionDecided,
     TicketOverdue,
 )
-from gridloop.shared.lifecycle import TicketStatus, next_status
+from gridloop.shared.lifecycle import OPEN_STATES, TicketStatus, next_status
 from gridloop.shared.worktime import TimeUnit, WorkCalendar
 
 
@@ -30,12 +30,51 @@ class InvalidAssignment(ValueError):
     """A manual assignment that names no department, an unknown one, or the lead twice."""
 
 
-def route(*, category_code: str, street_code: str, rules: list[dict[str, Any]]) -> Route | None:
-    """The most specific matching rule: one for this category in this street beats one for the category."""
-    matching = [r for r in rules if r["category"] == category_code and r.get("street") in (None, street_code)]
+# 部件先属主后属地, 事件先属地后属主: components go to their owner first, events to the area first.
+BASIS_ORDER = {"component": ("owner", "area"), "event": ("area", "owner")}
+
+
+def _serves(department: dict[str, Any] | None, street_code: str) -> bool:
+    """A department serves the whole district unless it names the streets it serves."""
+    if department is None:
+        return False
+    served = department.get("serves") or []
+    return not served or street_code in served
+
+
+def route(
+    *,
+    category_code: str,
+    family: str,
+    street_code: str,
+    community_code: str,
+    rules: list[dict[str, Any]],
+    departments: dict[str, dict[str, Any]],
+) -> Route | None:
+    """The rule a ticket follows.
+
+    A rule matches its category, in its street or community if it names one, when its lead
+    department serves the ticket's street. Where an owner rule (属主) and an area rule (属地) both
+    match, the category's family decides which basis goes first; within a basis, a community rule
+    beats a street rule, which beats a district-wide one."""
+    matching = [
+        r
+        for r in rules
+        if r["category"] == category_code
+        and r.get("street") in (None, street_code)
+        and r.get("community") in (None, community_code)
+        and _serves(departments.get(r["lead"]), street_code)
+    ]
     if not matching:
         return None
-    best = max(matching, key=lambda r: (r.get("street") is not None, r["id"]))
+    order = BASIS_ORDER.get(family, ("owner", "area"))
+
+    def rank(rule: dict[str, Any]) -> tuple[int, int, str]:
+        basis = rule.get("basis", "owner")
+        specificity = 2 if rule.get("community") else 1 if rule.get("street") else 0
+        return (-order.index(basis), specificity, rule["id"])
+
+    best = max(matching, key=rank)
     return Route(rule_id=best["id"], lead=best["lead"], assisting=tuple(best.get("assisting", [])))
 
 
@@ -83,13 +122,22 @@ def dispatch(
 
 
 def cancel(
-    *, status: TicketStatus, reason: CancelReason, comment: str, duplicate_of: str | None, ticket_id: str
+    *,
+    status: TicketStatus,
+    reason: CancelReason,
+    comment: str,
+    duplicate_of: str | None,
+    ticket_id: str,
+    original_status: TicketStatus | None = None,
 ) -> TicketCancelled:
+    """撤销; as a duplicate (合并) only into a ticket that is still open, whose reporter's fix covers both."""
     next_status(status, TicketCancelled.EVENT_TYPE)
     if reason == CancelReason.DUPLICATE and not duplicate_of:
         raise InvalidAssignment("a duplicate must name the ticket it duplicates")
     if duplicate_of == ticket_id:
         raise InvalidAssignment("a ticket cannot duplicate itself")
+    if duplicate_of and original_status not in OPEN_STATES:
+        raise InvalidAssignment("a report can be merged only into an open ticket (只能合并到未办结的工单)")
     return TicketCancelled(reason=reason, comment=comment, duplicate_of=duplicate_of)
 
 

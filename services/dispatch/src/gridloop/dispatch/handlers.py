@@ -58,8 +58,24 @@ async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calend
         "version": 0,
         "updated_at": uow.now,
     }
-    rules = [r for r in await refdata.all("rule") if r["category"] == reported.category_code]
-    match = domain.route(category_code=reported.category_code, street_code=reported.street_code, rules=rules)
+    if reported.possible_duplicates:
+        # 疑似重复: the street decides whether to merge it or send it on, before a department gets it twice.
+        doc.update(
+            queue_reason="possible_duplicate",
+            queued_at=event.occurred_at,
+            possible_duplicates=reported.possible_duplicates,
+        )
+        await store.insert(uow.db, doc, uow.session)
+        return
+    category = await refdata.get("category", reported.category_code) or {}
+    match = domain.route(
+        category_code=reported.category_code,
+        family=category.get("family", "event"),
+        street_code=reported.street_code,
+        community_code=reported.community_code,
+        rules=[r for r in await refdata.all("rule") if r["category"] == reported.category_code],
+        departments={d["code"]: d for d in await refdata.all("department")},
+    )
     if match is None:
         doc.update(queue_reason="no_rule", queued_at=event.occurred_at)
         await store.insert(uow.db, doc, uow.session)
@@ -218,7 +234,8 @@ async def cancel(
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         doc = await _ticket(uow, ticket_id)
-        if duplicate_of and await store.get(uow.db, duplicate_of, session=uow.session) is None:
+        original = await store.get(uow.db, duplicate_of, session=uow.session) if duplicate_of else None
+        if duplicate_of and original is None:
             raise domain.InvalidAssignment(f"unknown ticket {duplicate_of}")
         cancelled = domain.cancel(
             status=TicketStatus(doc["status"]),
@@ -226,6 +243,7 @@ async def cancel(
             comment=comment,
             duplicate_of=duplicate_of,
             ticket_id=ticket_id,
+            original_status=TicketStatus(original["status"]) if original else None,
         )
         await update_versioned(uow, store.TICKETS, doc, {"status": "cancelled", "queue_reason": None})
         await uow.emit(cancelled, ticket_id=ticket_id, actor=actor)
@@ -285,7 +303,7 @@ def queue_view(doc: Doc) -> dict[str, Any]:
             "rejections",
             "reported_at",
         )
-    } | {"ticket_id": doc["_id"]}
+    } | {"ticket_id": doc["_id"], "possible_duplicates": doc.get("possible_duplicates", [])}
 
 
 def routes(refdata: RefData, calendar: WorkCalendar) -> dict[str, list[Any]]:

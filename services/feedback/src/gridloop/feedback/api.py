@@ -38,16 +38,48 @@ def _runtime(request: Request) -> Runtime:
 async def verifications(
     request: Request,
     user: CurrentUser,
-    status: Annotated[str | None, Query(pattern="^(pending|passed|failed)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|passed|failed|expired)$")] = None,
     rated: Annotated[bool | None, Query(description="false: closed tickets still waiting for a rating")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
     require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
-    reporter = user.sub if user.role == Role.GRID_WORKER else None
+    mine = user.role == Role.GRID_WORKER
     docs = await store.verifications(
-        _runtime(request).database.db, reporter=reporter, status=status, rated=rated, limit=limit
+        _runtime(request).database.db,
+        verifier=user.sub if mine else None,
+        community=user.org if mine else None,
+        status=status,
+        rated=rated,
+        limit=limit,
     )
     return {"items": [handlers.verification_view(d) for d in docs]}
+
+
+def _notification_view(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: doc[k] for k in ("ticket_id", "ticket_number", "event_type", "text", "at", "read")} | {
+        "notification_id": doc["_id"]
+    }
+
+
+@router.get("/notifications", summary="通知: what became of the reports you filed")
+async def notifications(
+    request: Request,
+    user: CurrentUser,
+    unread: Annotated[bool | None, Query(description="true: only those not yet read")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
+    docs = await store.notifications(_runtime(request).database.db, recipient=user.sub, unread=unread, limit=limit)
+    return {"items": [_notification_view(d) for d in docs]}
+
+
+@router.post("/notifications/{notification_id}/read", summary="Mark a notification read")
+async def mark_read(request: Request, user: CurrentUser, notification_id: str) -> dict[str, Any]:
+    require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
+    doc = await store.mark_read(_runtime(request).database.db, recipient=user.sub, notification_id=notification_id)
+    if doc is None:
+        raise NotFound("notification", notification_id)
+    return _notification_view(doc)
 
 
 @router.post("/verifications/{ticket_id}", summary="核查: pass closes the ticket, fail reopens it for rework")

@@ -1,25 +1,55 @@
-"""Pure feedback rules: who verifies, what a pass or a fail leads to, and when a rating is allowed."""
+"""Pure feedback rules: who verifies, what a pass or a fail leads to, when a rating is allowed,
+when an unverified ticket closes by itself, and what the reporter is told."""
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from gridloop.shared.events import Rating, TicketClosed, TicketRated, TicketReopened
+from gridloop.shared.clock import as_utc
+from gridloop.shared.events import (
+    Actor,
+    CancelReason,
+    Envelope,
+    Rating,
+    Role,
+    TicketCancelled,
+    TicketClosed,
+    TicketRated,
+    TicketReopened,
+)
 from gridloop.shared.lifecycle import TicketStatus, next_status
 
 
 class NotYourTicket(PermissionError):
-    """Only the reporter verifies and rates their report."""
+    """Only the ticket's verifier verifies and rates it."""
 
 
 class AlreadyRated(Exception):
     pass
 
 
+def verifier_for(reporter: Actor, community_code: str) -> dict[str, str]:
+    """核查人: the reporter when they are a grid worker; otherwise (a hotline or walk-in report
+    registered by the street) the grid workers of the ticket's community."""
+    if reporter.role == Role.GRID_WORKER:
+        return {"kind": "reporter", "sub": reporter.sub}
+    return {"kind": "community", "community": community_code}
+
+
+def may_verify(ticket: dict[str, Any], user: Actor) -> bool:
+    verifier = ticket.get("verifier") or {"kind": "reporter", "sub": ticket["reporter"]}
+    if user.role != Role.GRID_WORKER:
+        return False
+    if verifier["kind"] == "reporter":
+        return bool(verifier["sub"] == user.sub)
+    return bool(verifier["community"] == user.org)
+
+
 def verify(
-    *, ticket: dict[str, Any], status: TicketStatus, verifier: str, passed: bool, comment: str, photos: list[str]
+    *, ticket: dict[str, Any], status: TicketStatus, verifier: Actor, passed: bool, comment: str, photos: list[str]
 ) -> TicketClosed | TicketReopened:
     """Pass closes the ticket (结案); fail sends it back to the same department and counts a rework (返工)."""
-    if ticket["reporter"] != verifier:
-        raise NotYourTicket("only the reporter verifies this ticket")
+    if not may_verify(ticket, verifier):
+        raise NotYourTicket("only the ticket's verifier checks it")
     if passed:
         next_status(status, TicketClosed.EVENT_TYPE)
         return TicketClosed(auto=False, comment=comment)
@@ -29,11 +59,58 @@ def verify(
     )
 
 
-def rate(*, ticket: dict[str, Any], status: TicketStatus, rater: str, rating: Rating, comment: str) -> TicketRated:
-    """One rating per ticket, by the reporter, once it is closed."""
-    if ticket["reporter"] != rater:
-        raise NotYourTicket("only the reporter rates this ticket")
+def rate(*, ticket: dict[str, Any], status: TicketStatus, rater: Actor, rating: Rating, comment: str) -> TicketRated:
+    """One rating per ticket, by its verifier, once it is closed."""
+    if not may_verify(ticket, rater):
+        raise NotYourTicket("only the ticket's verifier rates it")
     next_status(status, TicketRated.EVENT_TYPE)
     if ticket.get("rating") is not None:
         raise AlreadyRated("this ticket is already rated (已评价)")
     return TicketRated(rating=rating, comment=comment)
+
+
+AUTO_CLOSE_COMMENT = "逾期未核查，系统自动结案 (closed automatically: not verified in time)"
+
+
+def auto_close(*, ticket: dict[str, Any], status: TicketStatus, now: datetime, after: timedelta) -> TicketClosed | None:
+    """A resolved ticket nobody verified within `after` closes by itself, marked as such."""
+    verification = ticket.get("verification") or {}
+    if status != TicketStatus.RESOLVED or verification.get("status") != "pending":
+        return None
+    if as_utc(verification["since"]) + after > now:
+        return None
+    next_status(status, TicketClosed.EVENT_TYPE)
+    return TicketClosed(auto=True, comment=AUTO_CLOSE_COMMENT)
+
+
+CANCEL_REASONS = {
+    CancelReason.INVALID: "无效报告",
+    CancelReason.OUT_OF_SCOPE: "不属于受理范围",
+    CancelReason.DUPLICATE: "与已有工单重复，已合并",
+}
+
+
+def notification_text(ticket_number: str, event: Envelope) -> str | None:
+    """What the reporter is told when their ticket changes state; None for steps they need not see."""
+    payload = event.payload
+    match event.event_type:
+        case "ticket.dispatched":
+            return f"您上报的问题 {ticket_number} 已派遣至处置部门"
+        case "ticket.accepted":
+            return f"您上报的问题 {ticket_number} 已受理，正在处置"
+        case "ticket.resolved":
+            return f"您上报的问题 {ticket_number} 已处置完毕，请现场核查"
+        case "ticket.reopened":
+            return f"您上报的问题 {ticket_number} 核查未通过，已退回返工"
+        case "ticket.closed":
+            if isinstance(payload, TicketClosed) and payload.auto:
+                return f"您上报的问题 {ticket_number} 逾期未核查，已自动结案"
+            return f"您上报的问题 {ticket_number} 已结案"
+        case "ticket.cancelled":
+            assert isinstance(payload, TicketCancelled)
+            return f"您上报的问题 {ticket_number} 已撤销：{CANCEL_REASONS[payload.reason]}"
+    return None
+
+
+def original_closed_text(duplicate_number: str, original_number: str) -> str:
+    return f"与您上报的问题 {duplicate_number} 合并处理的工单 {original_number} 已结案"

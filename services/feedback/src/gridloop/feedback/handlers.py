@@ -1,13 +1,27 @@
-"""Feedback: a resolved ticket becomes a verification task for its reporter; their verdict
-closes or reopens it, and a closed ticket can be rated once."""
+"""Feedback: a resolved ticket becomes a verification task for its verifier; their verdict
+closes or reopens it, a closed ticket can be rated once, a ticket nobody verifies closes by itself,
+and the reporter is told of each step."""
 
+from datetime import timedelta
 from typing import Any
 
 from gridloop.feedback import domain, store
-from gridloop.shared.events import Actor, Envelope, Rating, TicketReported, TicketResolved
+from gridloop.shared.events import (
+    Actor,
+    CancelReason,
+    Envelope,
+    Rating,
+    Role,
+    TicketCancelled,
+    TicketReported,
+    TicketResolved,
+)
+from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes
-from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
+
+AUTO_CLOSE_ACTOR = Actor(sub="auto-close", name="逾期自动结案", role=Role.SYSTEM, org="")
 
 
 class UnknownTicket(LookupError):
@@ -24,6 +38,8 @@ def verification_view(doc: Doc) -> dict[str, Any]:
         "department": doc["department"],
         "reworks": doc["reworks"],
         "verification": doc["verification"],
+        "verifier": doc.get("verifier"),
+        "auto_closed": doc.get("auto_closed", False),
         "rating": doc.get("rating"),
     }
 
@@ -35,9 +51,12 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
             "_id": event.ticket_id,
             "ticket_number": event.payload.ticket_number,
             "reporter": event.actor.sub,
+            "verifier": domain.verifier_for(event.actor, event.payload.community_code),
             "category_name": event.payload.category_name,
             "description": event.payload.description,
             "grid_code": event.payload.grid_code,
+            "community_code": event.payload.community_code,
+            "duplicates": [],
             "status": "reported",
             "department": None,
             "reworks": 0,
@@ -80,6 +99,84 @@ async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
     )
 
 
+async def notify_reporter(event: Envelope, uow: UnitOfWork) -> None:
+    """通知: the reporter hears of each step of their ticket; reporters of duplicates merged into
+    it hear when it closes."""
+    doc = await store.get(uow.db, event.ticket_id, session=uow.session)
+    if doc is None:
+        return
+    text = domain.notification_text(doc["ticket_number"], event)
+    if text:
+        await _notify(uow, doc["reporter"], doc, event, text)
+    if event.event_type == "ticket.closed":
+        for duplicate in doc.get("duplicates", []):
+            message = domain.original_closed_text(duplicate["ticket_number"], doc["ticket_number"])
+            await _notify(uow, duplicate["reporter"], doc, event, message, about=duplicate["ticket_id"])
+
+
+async def _notify(
+    uow: UnitOfWork, recipient: str, doc: Doc, event: Envelope, text: str, about: str | None = None
+) -> None:
+    await uow.db[store.NOTIFICATIONS].insert_one(
+        {
+            "_id": new_id(),
+            "recipient": recipient,
+            "ticket_id": about or doc["_id"],
+            "ticket_number": doc["ticket_number"],
+            "event_type": event.event_type,
+            "text": text,
+            "at": event.occurred_at,
+            "read": False,
+        },
+        session=uow.session,
+    )
+
+
+async def on_cancelled(event: Envelope, uow: UnitOfWork) -> None:
+    """A duplicate merged into another ticket: its reporter will hear when the original closes."""
+    assert isinstance(event.payload, TicketCancelled)
+    await follow_status(event, uow)
+    if event.payload.reason != CancelReason.DUPLICATE or not event.payload.duplicate_of:
+        return
+    duplicate = await store.get(uow.db, event.ticket_id, session=uow.session)
+    original = await store.get(uow.db, event.payload.duplicate_of, session=uow.session)
+    if duplicate is None or original is None:
+        return
+    link = {
+        "ticket_id": duplicate["_id"],
+        "ticket_number": duplicate["ticket_number"],
+        "reporter": duplicate["reporter"],
+    }
+    await update_versioned(uow, store.TICKETS, original, {"duplicates": [*original.get("duplicates", []), link]})
+
+
+async def auto_close(*, database: Database, after: timedelta, limit: int = 200) -> int:
+    """自动结案: close resolved tickets nobody verified in time, marked as closed automatically."""
+    closed = 0
+    for candidate in await store.unverified_since(database.db, before=database.clock.now() - after, limit=limit):
+
+        async def work(uow: UnitOfWork, ticket_id: str = candidate["_id"]) -> int:
+            doc = await _ticket(uow, ticket_id)
+            status = TicketStatus(doc["status"])
+            outcome = domain.auto_close(ticket=doc, status=status, now=uow.now, after=after)
+            if outcome is None:
+                return 0
+            changes: Doc = {
+                "status": next_status(status, outcome.EVENT_TYPE).value,
+                "verification": {**doc["verification"], "status": "expired", "verified_at": uow.now},
+                "auto_closed": True,
+            }
+            await update_versioned(uow, store.TICKETS, doc, changes)
+            await notify_reporter(await uow.emit(outcome, ticket_id=ticket_id, actor=AUTO_CLOSE_ACTOR), uow)
+            return 1
+
+        try:
+            closed += await database.transaction(work)
+        except ConcurrentChange:
+            continue  # the verifier acted at the same moment; their verdict stands
+    return closed
+
+
 async def verify(
     *, database: Database, ticket_id: str, actor: Actor, passed: bool, comment: str, photos: list[str]
 ) -> dict[str, Any]:
@@ -87,7 +184,7 @@ async def verify(
         doc = await _ticket(uow, ticket_id)
         status = TicketStatus(doc["status"])
         outcome = domain.verify(
-            ticket=doc, status=status, verifier=actor.sub, passed=passed, comment=comment, photos=photos
+            ticket=doc, status=status, verifier=actor, passed=passed, comment=comment, photos=photos
         )
         changes: Doc = {
             "status": next_status(status, outcome.EVENT_TYPE).value,
@@ -100,7 +197,8 @@ async def verify(
             "reworks": doc["reworks"] + (0 if passed else 1),
         }
         await update_versioned(uow, store.TICKETS, doc, changes)
-        await uow.emit(outcome, ticket_id=ticket_id, actor=actor)
+        # Our own event comes back to us already marked processed: tell the reporter here.
+        await notify_reporter(await uow.emit(outcome, ticket_id=ticket_id, actor=actor), uow)
         return verification_view({**doc, **changes})
 
     return await database.transaction(work)
@@ -109,9 +207,7 @@ async def verify(
 async def rate(*, database: Database, ticket_id: str, actor: Actor, rating: Rating, comment: str) -> dict[str, Any]:
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         doc = await _ticket(uow, ticket_id)
-        rated = domain.rate(
-            ticket=doc, status=TicketStatus(doc["status"]), rater=actor.sub, rating=rating, comment=comment
-        )
+        rated = domain.rate(ticket=doc, status=TicketStatus(doc["status"]), rater=actor, rating=rating, comment=comment)
         changes: Doc = {"rating": {"rating": rating.value, "comment": comment, "at": uow.now}}
         await update_versioned(uow, store.TICKETS, doc, changes)
         await uow.emit(rated, ticket_id=ticket_id, actor=actor)
@@ -129,11 +225,11 @@ async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
 
 ROUTES: Routes = {
     "ticket.reported": [on_reported],
-    "ticket.resolved": [on_resolved],
-    "ticket.dispatched": [follow_status],
-    "ticket.accepted": [follow_status],
+    "ticket.resolved": [on_resolved, notify_reporter],
+    "ticket.dispatched": [follow_status, notify_reporter],
+    "ticket.accepted": [follow_status, notify_reporter],
     "ticket.rejected": [follow_status],
-    "ticket.cancelled": [follow_status],
-    "ticket.closed": [follow_status],
-    "ticket.reopened": [follow_status],
+    "ticket.cancelled": [on_cancelled, notify_reporter],
+    "ticket.closed": [follow_status, notify_reporter],
+    "ticket.reopened": [follow_status, notify_reporter],
 }

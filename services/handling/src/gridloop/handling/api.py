@@ -7,7 +7,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridloop.handling import handlers, store
-from gridloop.handling.domain import InvalidExtension, NotYourOrder, is_overdue
+from gridloop.handling.domain import (
+    EvidenceRequired,
+    InvalidExtension,
+    NotYourOrder,
+    PartAlreadyReported,
+    PartsPending,
+    is_overdue,
+)
 from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
@@ -114,12 +121,44 @@ async def extension(request: Request, user: CurrentUser, ticket_id: str, body: E
         raise ApiError(422, "invalid_extension", f"延期申请不合法 ({exc})") from exc
 
 
-@router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
-async def resolve(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
-    require_role(user, Role.DEPARTMENT_AGENT)
-    return await _run(
-        handlers.resolve(
-            database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
-        ),
-        ticket_id,
+class ResolveRequest(NoteRequest):
+    override_reason: str = Field(
+        default="",
+        max_length=500,
+        description="why the lead resolves before every assisting department reported its part (先行办结理由)",
     )
+
+
+@router.post("/{ticket_id}/part", summary="协办反馈: an assisting department reports its part done")
+async def part(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    try:
+        return await _run(
+            handlers.report_part(
+                database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+            ),
+            ticket_id,
+        )
+    except PartAlreadyReported as exc:
+        raise ApiError(409, "part_already_reported", f"协办部门已反馈 ({exc})") from exc
+
+
+@router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
+async def resolve(request: Request, user: CurrentUser, ticket_id: str, body: ResolveRequest) -> dict[str, Any]:
+    require_role(user, Role.DEPARTMENT_AGENT)
+    try:
+        return await _run(
+            handlers.resolve(
+                database=_runtime(request).database,
+                ticket_id=ticket_id,
+                actor=user,
+                note=body.note,
+                photos=body.photos,
+                override_reason=body.override_reason,
+            ),
+            ticket_id,
+        )
+    except PartsPending as exc:
+        raise ApiError(409, "assisting_parts_pending", str(exc)) from exc
+    except EvidenceRequired as exc:
+        raise ApiError(422, "evidence_required", str(exc)) from exc

@@ -50,12 +50,65 @@ def progress(
     return TicketProgressed(department=department, note=note, photos=photos)
 
 
-def resolve(
+class PartsPending(Exception):
+    """Assisting departments have not reported their parts, and the lead gave no override reason."""
+
+
+class PartAlreadyReported(Exception):
+    pass
+
+
+class EvidenceRequired(ValueError):
+    """The category asks for photos of the result, and none came with the resolution."""
+
+
+def report_part(
     *, order: dict[str, Any], status: TicketStatus, department: str, note: str, photos: list[str]
+) -> TicketProgressed:
+    """协办反馈: an assisting department reports its part of a joint ticket done, once per round."""
+    if order["department"] != department:
+        raise NotYourOrder("this work order belongs to another department")
+    if order["role"] != OrderRole.ASSISTING:
+        raise NotYourOrder("only an assisting department (协办) reports a part; the lead resolves")
+    next_status(status, TicketProgressed.EVENT_TYPE)
+    if order.get("part"):
+        raise PartAlreadyReported("this department has already reported its part (已反馈)")
+    return TicketProgressed(department=department, note=note, photos=photos, part_done=True)
+
+
+def resolve(
+    *,
+    order: dict[str, Any],
+    status: TicketStatus,
+    department: str,
+    note: str,
+    photos: list[str],
+    pending_parts: list[str],
+    override_reason: str = "",
 ) -> TicketResolved:
+    """办结 by the lead: every assisting part reported first, or an override with a reason; photos
+    where the category requires evidence."""
     _lead_check(order, department)
     next_status(status, TicketResolved.EVENT_TYPE)
-    return TicketResolved(department=department, round=order["round"], note=note, photos=photos)
+    if pending_parts and not override_reason:
+        raise PartsPending(
+            f"assisting departments have not reported their parts: {', '.join(pending_parts)} "
+            "(协办部门尚未反馈；如需先行办结，请说明理由)"
+        )
+    if order.get("evidence_required") and not photos:
+        raise EvidenceRequired("this category requires photos of the result (该类别办结须上传现场照片)")
+    return TicketResolved(
+        department=department,
+        round=order["round"],
+        note=note,
+        photos=photos,
+        override_reason=override_reason if pending_parts else "",
+    )
+
+
+def pending_parts(orders_of_round: list[dict[str, Any]]) -> list[str]:
+    """The assisting departments of the round that have not reported their part."""
+    return sorted(o["department"] for o in orders_of_round if o["role"] == OrderRole.ASSISTING and not o.get("part"))
 
 
 class InvalidExtension(ValueError):

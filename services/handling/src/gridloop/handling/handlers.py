@@ -52,6 +52,8 @@ def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
             "rework_count",
             "notes",
             "extension_pending",
+            "part",
+            "evidence_required",
         )
     }
     if ticket is not None:
@@ -75,6 +77,7 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
             "street_code",
             "photos",
             "priority",
+            "evidence_required",
         },
     )
     await uow.db[store.TICKETS].insert_one(
@@ -112,6 +115,7 @@ async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
             "priority",
         )
     }
+    details["evidence_required"] = ticket.get("evidence_required", False)
     departments = [(dispatched.lead_department, OrderRole.LEAD)]
     departments += [(d, OrderRole.ASSISTING) for d in dispatched.assisting_departments]
     for department, role in departments:
@@ -182,12 +186,20 @@ async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
 
 
 Decide = Callable[[Doc, TicketStatus], Payload]
+DecideWithRound = Callable[[Doc, TicketStatus, list[Doc]], Payload]
 
 
 async def act(
-    *, database: Database, ticket_id: str, actor: Actor, decide: Decide, order_changes: Callable[[UnitOfWork, Doc], Doc]
+    *,
+    database: Database,
+    ticket_id: str,
+    actor: Actor,
+    decide: Decide | None = None,
+    decide_with_round: DecideWithRound | None = None,
+    order_changes: Callable[[UnitOfWork, Doc], Doc],
 ) -> dict[str, Any]:
-    """One department action: decided by the domain on the current order, applied, announced."""
+    """One department action: decided by the domain on the current order (and, where the rule
+    needs them, the round's other orders), applied, announced."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         ticket = await _ticket(uow, ticket_id)
@@ -195,7 +207,12 @@ async def act(
         if order is None:
             raise UnknownWorkOrder(ticket_id)
         status = TicketStatus(ticket["status"])
-        payload = decide(order, status)
+        if decide_with_round is not None:
+            siblings = await store.orders_of_round(uow.db, ticket_id, order["round"], uow.session)
+            payload = decide_with_round(order, status, siblings)
+        else:
+            assert decide is not None
+            payload = decide(order, status)
         changes = order_changes(uow, order)
         await update_versioned(uow, store.WORK_ORDERS, order, changes)
         await update_versioned(uow, store.TICKETS, ticket, {"status": next_status(status, payload.EVENT_TYPE).value})
@@ -242,19 +259,45 @@ async def progress(*, database: Database, ticket_id: str, actor: Actor, note: st
     )
 
 
-async def resolve(*, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]) -> dict[str, Any]:
+async def report_part(
+    *, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]
+) -> dict[str, Any]:
+    """协办反馈: an assisting department reports its part of a joint ticket done."""
+    return await act(
+        database=database,
+        ticket_id=ticket_id,
+        actor=actor,
+        decide=lambda order, status: domain.report_part(
+            order=order, status=status, department=actor.org, note=note, photos=photos
+        ),
+        order_changes=lambda uow, _: {
+            "status": "part_done",
+            "part": {"note": note, "photos": photos, "at": uow.now, "by": actor.sub},
+        },
+    )
+
+
+async def resolve(
+    *, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str], override_reason: str = ""
+) -> dict[str, Any]:
     """办结: the lead reports the problem fixed, with evidence; the reporter verifies next."""
     return await act(
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.resolve(
-            order=order, status=status, department=actor.org, note=note, photos=photos
+        decide_with_round=lambda order, status, siblings: domain.resolve(
+            order=order,
+            status=status,
+            department=actor.org,
+            note=note,
+            photos=photos,
+            pending_parts=domain.pending_parts(siblings),
+            override_reason=override_reason,
         ),
         order_changes=lambda uow, _: {
             "status": "resolved",
             "resolved_at": uow.now,
-            "resolution": {"note": note, "photos": photos},
+            "resolution": {"note": note, "photos": photos, "override_reason": override_reason},
         },
     )
 

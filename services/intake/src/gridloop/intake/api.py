@@ -44,8 +44,10 @@ async def file_report(
     body: ReportRequest,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> JSONResponse:
-    require_role(user, Role.GRID_WORKER)
+    # Grid workers report what they find; the street desk registers hotline (12345) and walk-in reports.
+    require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
     runtime = _runtime(request)
+    policy = getattr(runtime.settings, "duplicate_policy", None)
     try:
         view, replay = await handlers.file_report(
             database=runtime.database,
@@ -53,6 +55,7 @@ async def file_report(
             request=body,
             reporter=user,
             idempotency_key=idempotency_key,
+            duplicates=policy() if policy else None,
         )
     except ReportRefused as exc:
         raise _refused(exc) from exc

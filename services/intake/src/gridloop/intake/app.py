@@ -1,9 +1,13 @@
 """Composition root of the intake service."""
 
+from datetime import timedelta
+
 from fastapi import FastAPI
+from pydantic import Field
 
 from gridloop.intake import handlers, store
 from gridloop.intake.api import router
+from gridloop.intake.domain import DuplicatePolicy
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 
@@ -11,6 +15,11 @@ from gridloop.shared.settings import ServiceSettings
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
+    duplicate_radius_m: float = Field(default=50.0, gt=0, description="疑似重复: how close counts as the same place")
+    duplicate_window_hours: float = Field(default=72.0, gt=0, description="疑似重复: how recent counts")
+
+    def duplicate_policy(self) -> DuplicatePolicy:
+        return DuplicatePolicy(radius_m=self.duplicate_radius_m, window=timedelta(hours=self.duplicate_window_hours))
 
 
 async def _setup(runtime: Runtime) -> None:

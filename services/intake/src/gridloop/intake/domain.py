@@ -2,7 +2,8 @@
 
 import hashlib
 import json
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import filetype
@@ -64,6 +65,7 @@ def build_report(
     category: dict[str, Any],
     grid: dict[str, Any],
     district: str,
+    possible_duplicates: list[str] | None = None,
 ) -> TicketReported:
     """The registered ticket (立案), from a checked request and the reference data it names."""
     return TicketReported(
@@ -79,7 +81,39 @@ def build_report(
         district_code=district,
         photos=request.photos,
         priority=request.priority,
+        evidence_required=bool(category.get("evidence_required", False)),
+        possible_duplicates=possible_duplicates or [],
     )
+
+
+@dataclass(frozen=True)
+class DuplicatePolicy:
+    """疑似重复: a report of the same category this close to an open ticket filed this recently."""
+
+    radius_m: float = 50.0
+    window: timedelta = timedelta(hours=72)
+
+
+EARTH_RADIUS_M = 6_378_100.0  # the radius MongoDB's $centerSphere measures with
+CLOSED_STATES = ["closed", "cancelled"]
+
+
+def duplicate_filter(
+    *, category_code: str, location: GeoPoint | None, now: datetime, policy: DuplicatePolicy
+) -> dict[str, Any] | None:
+    """The query for open tickets a new report may duplicate; None when the report has no point."""
+    if location is None:
+        return None
+    return {
+        "category_code": category_code,
+        "status": {"$nin": CLOSED_STATES},
+        "created_at": {"$gte": now - policy.window},
+        "point": {"$geoWithin": {"$centerSphere": [[location.lon, location.lat], policy.radius_m / EARTH_RADIUS_M]}},
+    }
+
+
+def geo_point(location: GeoPoint | None) -> dict[str, Any] | None:
+    return None if location is None else {"type": "Point", "coordinates": [location.lon, location.lat]}
 
 
 def image_type(head: bytes) -> str | None:

@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gridloop.intake import domain, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
-from gridloop.shared.events import Actor, Envelope
+from gridloop.shared.events import Actor, Envelope, TicketCancelled
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
@@ -33,6 +33,8 @@ def report_view(doc: Doc) -> dict[str, Any]:
         "street_code": doc["street_code"],
         "photos": doc["photos"],
         "priority": doc["priority"],
+        "possible_duplicates": doc.get("possible_duplicates", []),
+        "duplicate_of": doc.get("duplicate_of"),
         "reporter": doc["reporter"],
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
@@ -64,6 +66,7 @@ async def file_report(
     request: ReportRequest,
     reporter: Actor,
     idempotency_key: str | None,
+    duplicates: domain.DuplicatePolicy | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Register a report as a ticket and announce it; a retried request gets the first answer back.
 
@@ -86,14 +89,26 @@ async def file_report(
     if missing:
         raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
 
+    query = domain.duplicate_filter(
+        category_code=category["code"],
+        location=request.location,
+        now=database.clock.now(),
+        policy=duplicates or domain.DuplicatePolicy(),
+    )
+    candidates = await store.possible_duplicates(database.db, query) if query else []
+
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         seq = await store.next_seq(uow.db, f"ticket:{district}:{uow.now:%Y%m%d}", uow.session)
         number = domain.ticket_number(district=district, day=uow.now, seq=seq)
-        reported = domain.build_report(request, number=number, category=category, grid=grid, district=district)
+        reported = domain.build_report(
+            request, number=number, category=category, grid=grid, district=district, possible_duplicates=candidates
+        )
         ticket_id = new_id()
+        point = domain.geo_point(request.location)
         doc: Doc = {
             "_id": ticket_id,
             **reported.model_dump(mode="json"),
+            **({"point": point} if point else {}),
             "status": TicketStatus.REPORTED.value,
             "reporter": reporter.model_dump(mode="json"),
             "created_at": uow.now,
@@ -144,6 +159,7 @@ async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
         at=event.occurred_at,
         event_type=event.event_type,
         session=uow.session,
+        extra={"duplicate_of": event.payload.duplicate_of} if isinstance(event.payload, TicketCancelled) else None,
     )
 
 

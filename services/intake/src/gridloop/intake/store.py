@@ -5,11 +5,11 @@ from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, GEOSPHERE, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.mongo import Doc
+from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 REPORTS = "reports"
 IDEMPOTENCY = "idempotency_keys"
@@ -21,6 +21,13 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[REPORTS].create_index([("reporter.sub", ASCENDING), ("_id", DESCENDING)])
     await db[REPORTS].create_index([("ticket_number", ASCENDING)], unique=True)
     await db[REPORTS].create_index([("status", ASCENDING)])
+    await db[REPORTS].create_index([("point", GEOSPHERE)], **GEO_INDEX_OPTIONS)
+
+
+async def possible_duplicates(db: AsyncDatabase[Doc], query: Doc, limit: int = 5) -> list[str]:
+    """Ticket ids matching a duplicate query, newest first."""
+    docs = await db[REPORTS].find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit).to_list(None)
+    return [d["_id"] for d in docs]
 
 
 async def next_seq(db: AsyncDatabase[Doc], key: str, session: AsyncClientSession) -> int:
@@ -72,12 +79,19 @@ async def list_reports(
 
 
 async def set_status(
-    db: AsyncDatabase[Doc], ticket_id: str, *, status: str, at: datetime, event_type: str, session: AsyncClientSession
+    db: AsyncDatabase[Doc],
+    ticket_id: str,
+    *,
+    status: str,
+    at: datetime,
+    event_type: str,
+    session: AsyncClientSession,
+    extra: Doc | None = None,
 ) -> None:
     await db[REPORTS].update_one(
         {"_id": ticket_id},
         {
-            "$set": {"status": status, "updated_at": at},
+            "$set": {"status": status, "updated_at": at, **(extra or {})},
             "$push": {"history": {"event_type": event_type, "status": status, "at": at}},
         },
         session=session,
