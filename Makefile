@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := directory intake dispatch handling feedback supervision
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 
-.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq lint clean
+.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq directory-export directory-import lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,12 @@ bench: $(STAMP)         ## report-to-inbox latency over the embedded stack
 
 token: $(STAMP)         ## make token ROLE=grid_worker ORG=LJ01 SUB=gw-1
 	@$(BIN)/gridloop-token --role "$(ROLE)" --org "$(ORG)" --sub "$(SUB)"
+
+directory-export: $(STAMP)  ## the running directory to DIR/directory.yaml + DIR/grids.geojson (DIR=var/directory)
+	GRIDLOOP_TOKEN="$$($(BIN)/gridloop-token --role admin --sub directory-admin)" $(BIN)/gridloop-directory export $(or $(DIR),var/directory)
+
+directory-import: $(STAMP)  ## check DIR's files, then create or replace every record (announced to all services)
+	GRIDLOOP_TOKEN="$$($(BIN)/gridloop-token --role admin --sub directory-admin)" $(BIN)/gridloop-directory import $(or $(DIR),var/directory)
 
 dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"
 	$(BIN)/gridloop-dlq $(ARGS)

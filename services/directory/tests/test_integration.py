@@ -1,10 +1,13 @@
 """Directory against the real broker and database: serves the seed, and announces every change."""
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 
+from gridloop.directory import cli
 from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord, Role
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, ok
@@ -114,3 +117,45 @@ def test_only_admins_change_the_directory(directory: RunningService) -> None:
         "directory", "PUT", "/v1/directory/departments/CG", json={"code": "CG", "name": "城管", "short_name": "城管"}
     )
     assert response.status_code == 403
+
+
+def test_the_directory_exports_to_files_and_a_changed_file_imports_back_as_one_change(
+    directory: RunningService, bus: Bus, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    admin = directory.user(sub="admin-io", role=Role.ADMIN, org="QH")
+    token = admin.http.headers["Authorization"].removeprefix("Bearer ")
+    cli.main(["--url", directory.url, "--token", token, "export", str(tmp_path)])
+    document = yaml.safe_load((tmp_path / "directory.yaml").read_text(encoding="utf-8"))
+    grids = json.loads((tmp_path / "grids.geojson").read_text(encoding="utf-8"))
+    assert len(grids["features"]) >= 30 and document["district"]["name"] == "青禾区"
+    noise = next(c for c in document["categories"] if c["code"] == "SJ-0302")
+    noise["name"] = "施工噪声扰民"
+    (tmp_path / "directory.yaml").write_text(yaml.safe_dump(document, allow_unicode=True), encoding="utf-8")
+    capsys.readouterr()
+    cli.main(["--url", directory.url, "--token", token, "import", str(tmp_path)])
+    assert capsys.readouterr().out.startswith("0 created, 1 changed,")
+    announced = eventually(
+        lambda: [r for r in _records(bus) if r.code == "SJ-0302" and r.data["name"] == "施工噪声扰民"],
+        what="the renamed category on the directory topic",
+    )
+    assert announced[-1].revision >= 2
+    cli.main(["--url", directory.url, "--token", token, "import", str(tmp_path)])
+    assert capsys.readouterr().out.startswith("0 created, 0 changed,")  # the same files again: nothing to do
+
+
+def test_an_invalid_grids_file_is_refused_before_anything_is_sent(directory: RunningService, tmp_path: Path) -> None:
+    admin = directory.user(sub="admin-io", role=Role.ADMIN, org="QH")
+    token = admin.http.headers["Authorization"].removeprefix("Bearer ")
+    cli.main(["--url", directory.url, "--token", token, "export", str(tmp_path)])
+    before = ok(admin.call("directory", "GET", "/v1/directory/grids/LJ01-G1"))["revision"]
+    grids = json.loads((tmp_path / "grids.geojson").read_text(encoding="utf-8"))
+    grids["features"][0]["geometry"]["coordinates"][0][1] = [190.0, 30.2]  # LJ01-G1, off the globe
+    (tmp_path / "grids.geojson").write_text(json.dumps(grids), encoding="utf-8")
+    with pytest.raises(SystemExit, match="refused"):
+        cli.main(["--url", directory.url, "--token", token, "import", str(tmp_path)])
+    assert ok(admin.call("directory", "GET", "/v1/directory/grids/LJ01-G1"))["revision"] == before
+    worker = directory.user(sub="gw-io", role=Role.GRID_WORKER, org="LJ01")
+    worker_token = worker.http.headers["Authorization"].removeprefix("Bearer ")
+    cli.main(["--url", directory.url, "--token", token, "export", str(tmp_path)])
+    with pytest.raises(SystemExit, match="403"):
+        cli.main(["--url", directory.url, "--token", worker_token, "import", str(tmp_path)])

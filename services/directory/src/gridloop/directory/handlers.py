@@ -79,9 +79,19 @@ async def put_record(database: Database, *, kind: Kind, code: str, body: dict[st
             if await store.get(uow.db, ref_kind, ref_code, session=uow.session) is None:
                 raise InvalidReference(f"unknown {ref_kind.value} {ref_code}")
         current = await store.get(uow.db, kind, code, session=uow.session)
+        if current is not None and current["data"] == data:
+            # Re-importing the same files changes nothing and announces nothing.
+            return {
+                "kind": kind.value,
+                "code": code,
+                "revision": current["revision"],
+                "data": data,
+                "outcome": "unchanged",
+            }
         revision = (current["revision"] if current else 0) + 1
         await store.save(uow.db, kind=kind, code=code, data=data, revision=revision, session=uow.session)
         await _announce(uow, kind=kind, code=code, data=data, revision=revision)
-        return {"kind": kind.value, "code": code, "revision": revision, "data": data}
+        outcome = "changed" if current else "created"
+        return {"kind": kind.value, "code": code, "revision": revision, "data": data, "outcome": outcome}
 
     return await database.transaction(work)
