@@ -43,6 +43,7 @@ def test_working_days_keep_the_time_of_day_but_not_past_closing() -> None:
 
 def test_plain_hours_run_around_the_clock_for_urgent_matters() -> None:
     assert CALENDAR.add(at(2026, 10, 1, 23, 0), 2, TimeUnit.HOURS) == at(2026, 10, 2, 1, 0)
+    assert CALENDAR.add(at(2026, 10, 1, 23, 55), 10, TimeUnit.MINUTES) == at(2026, 10, 2, 0, 5)
 
 
 def test_a_deadline_keeps_the_callers_time_zone() -> None:

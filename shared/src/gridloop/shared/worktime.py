@@ -18,6 +18,7 @@ class TimeUnit(StrEnum):
     WORKING_HOURS = "working_hours"  # 工作时: counted only inside office hours of working days
     WORKING_DAYS = "working_days"  # 工作日: the same time of day, that many working days later
     HOURS = "hours"  # plain hours, for urgent matters, around the clock
+    MINUTES = "minutes"  # plain minutes, for what must be seen to at once (a car blocking a fire lane)
 
 
 IsWorkday = Callable[[date], bool]
@@ -44,6 +45,8 @@ class WorkCalendar:
         """The deadline `amount` units after `start` (an aware datetime); returned in the same zone as start."""
         if unit == TimeUnit.HOURS:
             return start + timedelta(hours=amount)
+        if unit == TimeUnit.MINUTES:
+            return start + timedelta(minutes=amount)
         local = start.astimezone(self.zone)
         if unit == TimeUnit.WORKING_DAYS:
             return self._add_working_days(local, amount, max_days).astimezone(start.tzinfo)

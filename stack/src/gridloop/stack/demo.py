@@ -1,8 +1,12 @@
 """`make demo`: realistic traffic through a running `make run`, so a newcomer sees tickets move and close.
 
 Grid workers report problems across the three streets; rules dispatch most of them, the street
-desk assigns the rest; one department sends a ticket back (退单); some fixes fail the on-site check
-and are reworked (返工); every reporter rates the result; supervision's figures are printed at the end."""
+desk whistles (吹哨) a lead and an assisting department for the rest, and the assisting one reports
+its part before the lead resolves; one department sends a ticket back (退单); a report made twice is
+flagged and merged; the admin tightens the time limit of 违章停车 (the change reaches every service
+without a restart) and two such tickets are left too long, so the watchdog flags them overdue; some
+fixes fail the on-site check and are reworked (返工); every reporter rates the result, hears of each
+step, and supervision's figures are printed at the end."""
 
 import argparse
 import random
@@ -44,6 +48,31 @@ def _wait(probe: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
     raise SystemExit(f"gave up waiting for {what}: is `make run` running?")
 
 
+LATE_ACCEPT_MINUTES = 1
+
+
+def _file(
+    worker: ApiUser, category: str, text: str, point: dict[str, float], street: str, *, key: str
+) -> dict[str, Any]:
+    report = worker.ok(
+        "intake",
+        "POST",
+        "/v1/reports",
+        json={"category_code": category, "description": text, "location": point},
+        headers={"Idempotency-Key": key},
+    )
+    print(f"  {report['ticket_number']}  {report['category_name']:<8} {report['grid_code']}")
+    return {
+        "id": report["ticket_id"],
+        "number": report["ticket_number"],
+        "street": street,
+        "worker": worker,
+        "name": report["category_name"],
+        "category": category,
+        "point": point,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Drive demo traffic through a running GridLoop")
     parser.add_argument("--reports", type=int, default=24)
@@ -54,6 +83,16 @@ def main() -> None:
     agents = {d: ApiUser(urls=urls, sub=f"agent-{d.lower()}", role=Role.DEPARTMENT_AGENT, org=d) for d in DEPARTMENTS}
     desks = {s: ApiUser(urls=urls, sub=f"sd-{s.lower()}", role=Role.STREET_DISPATCHER, org=s) for s in STREETS}
     chief = ApiUser(urls=urls, sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+
+    admin = ApiUser(urls=urls, sub="admin-qh", role=Role.ADMIN, org="QH")
+    fire_lane = {
+        "code": "SJ-0201",
+        "accept": {"within": LATE_ACCEPT_MINUTES, "unit": "minutes"},
+        "resolve": {"within": 30, "unit": "minutes"},
+    }
+    admin.ok("directory", "PUT", "/v1/directory/slas/SJ-0201", json=fire_lane)
+    print(f"Admin: 违章停车 must now be accepted within {LATE_ACCEPT_MINUTES} minute(s) (live change, no restart)")
+    time.sleep(3.0)  # the change travels the directory topic to dispatch
 
     tickets: list[dict[str, Any]] = []
     print(f"Filing {args.reports} reports ...")
@@ -69,23 +108,15 @@ def main() -> None:
             "lon": round(120.10 + 0.02 * index + rng.uniform(0.001, 0.019), 5),
             "lat": round(30.20 + rng.uniform(0.001, 0.049), 5),
         }
-        report = worker.ok(
-            "intake",
-            "POST",
-            "/v1/reports",
-            json={"category_code": category, "description": text, "location": point},
-            headers={"Idempotency-Key": f"demo-{args.seed}-{n}-{time.time_ns()}"},
+        tickets.append(_file(worker, category, text, point, street, key=f"demo-{args.seed}-{n}-{time.time_ns()}"))
+    late = []
+    for n, community in enumerate(["LJ02", "WH01"]):
+        worker = ApiUser(urls=urls, sub=f"gw-{community.lower()}", role=Role.GRID_WORKER, org=community)
+        point = {"lon": 120.105 + 0.02 * n, "lat": 30.215}
+        late.append(
+            _file(worker, "SJ-0201", "私家车长时间占用消防通道", point, community[:2], key=f"late-{time.time_ns()}")
         )
-        tickets.append(
-            {
-                "id": report["ticket_id"],
-                "number": report["ticket_number"],
-                "street": street,
-                "worker": worker,
-                "name": report["category_name"],
-            }
-        )
-        print(f"  {report['ticket_number']}  {report['category_name']:<8} {report['grid_code']}")
+    tickets += late
 
     def lead_of(ticket: dict[str, Any]) -> str | None:
         view = chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket['id']}")
@@ -93,6 +124,29 @@ def main() -> None:
             return None
         body = view.json()["ticket"]
         return str(body["lead_department"]) if body["status"] == "dispatched" else None
+
+    original = tickets[0]
+    neighbour = ApiUser(urls=urls, sub="gw-dup", role=Role.GRID_WORKER, org=original["worker"].org)
+    near = {"lon": original["point"]["lon"], "lat": round(original["point"]["lat"] + 0.0002, 5)}  # 22 m away
+    twice = _file(
+        neighbour, original["category"], "同一问题再次上报", near, original["street"], key=f"dup-{time.time_ns()}"
+    )
+
+    def queued_item(t: dict[str, Any]) -> dict[str, Any] | None:
+        items = desks[t["street"]].ok("dispatch", "GET", "/v1/dispatch/queue")["items"]
+        return next((i for i in items if i["ticket_id"] == t["id"]), None)
+
+    flagged = _wait(lambda: queued_item(twice), "the possible duplicate in the queue")
+    desks[twice["street"]].ok(
+        "dispatch",
+        "POST",
+        f"/v1/dispatch/tickets/{twice['id']}/cancel",
+        json={"reason": "duplicate", "duplicate_of": original["id"], "comment": "同一点位同一问题"},
+    )
+    print(
+        f"  {twice['number']}  flagged {flagged['queue_reason']} of {original['number']}: "
+        "the street desk merges it (合并); its reporter will hear when the original closes"
+    )
 
     for ticket in tickets:
 
@@ -110,6 +164,7 @@ def main() -> None:
             )
             print(f"  {ticket['number']}  no rule: the street desk whistles 住建 (lead) + 城管 (assisting)")
             entry = _wait(lambda t=ticket: lead_of(t), f"assignment of {ticket['number']}")
+            ticket["assisting"] = ["CG"]
         ticket["lead"] = entry
 
     bounced = next((t for t in tickets if t["lead"] == "CG"), None)
@@ -135,6 +190,9 @@ def main() -> None:
         agent = agents[ticket["lead"]]
         agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/accept")
         agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/progress", json={"note": "已派人到场处置"})
+        for helper in ticket.pop("assisting", []):
+            agents[helper].ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/part", json={"note": "已配合完成"})
+            print(f"  {ticket['number']}  {helper} reports its assisting part (协办反馈); the lead may resolve")
         agent.ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/resolve", json={"note": "已处置完毕"})
 
     def verify(ticket: dict[str, Any], passed: bool) -> None:
@@ -154,7 +212,19 @@ def main() -> None:
         )
 
     print("Departments accept and resolve; reporters check on site ...")
-    for i, ticket in enumerate(tickets):
+    for i, ticket in enumerate([t for t in tickets if t not in late] + late):
+        if ticket in late:
+            _wait(
+                lambda t=ticket: any(
+                    e["event_type"] == "ticket.overdue"
+                    for e in chief.ok("supervision", "GET", f"/v1/supervision/tickets/{t['id']}")["timeline"]
+                ),
+                f"the watchdog to flag {ticket['number']}",
+                timeout=LATE_ACCEPT_MINUTES * 60 + 60,
+            )
+            print(
+                f"  {ticket['number']}  违章停车 not accepted within {LATE_ACCEPT_MINUTES} min: flagged overdue (超期)"
+            )
         handle(ticket)
         verify(ticket, passed=i % 4 != 1)
         if i % 4 == 1:
@@ -177,14 +247,19 @@ def main() -> None:
         ticket["worker"].ok("feedback", "POST", f"/v1/ratings/{ticket['id']}", json={"rating": rating})
         print(f"  {ticket['number']}  {ticket['name']:<8} {ticket['lead']:<5} closed, rated {rating}")
 
+    told = neighbour.ok("feedback", "GET", "/v1/notifications")["items"]
+    print(f"\nNotifications to the reporter of the merged duplicate: {[n['text'] for n in told][:2]}")
     time.sleep(1.0)
     stats = chief.ok("supervision", "GET", "/v1/supervision/stats/departments")
     print("\nSupervision (last 30 days):")
-    print(f"  {'dept':<6}{'dispatched':>11}{'rejected':>9}{'resolved':>9}{'reopened':>9}{'closed':>7}{'满意率':>8}")
+    print(
+        f"  {'dept':<6}{'dispatched':>11}{'rejected':>9}{'overdue':>8}{'resolved':>9}{'reopened':>9}"
+        f"{'closed':>7}{'满意率':>8}"
+    )
     for row in stats["items"]:
         rate = "-" if row["satisfaction_rate"] is None else f"{row['satisfaction_rate']:.0%}"
         print(
-            f"  {row['code']:<6}{row['dispatched']:>11}{row['rejected']:>9}{row['resolved']:>9}"
+            f"  {row['code']:<6}{row['dispatched']:>11}{row['rejected']:>9}{row['overdue']:>8}{row['resolved']:>9}"
             f"{row['reopened']:>9}{row['closed']:>7}{rate:>8}"
         )
 

@@ -33,6 +33,8 @@ COUNTED = [
     "satisfied",
     "basically_satisfied",
     "unsatisfied",
+    "overdue",  # deadlines that lapsed (接单 or 处置 超期), each counted once
+    "escalated",
 ]
 
 
