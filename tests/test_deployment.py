@@ -43,7 +43,9 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         assert env["GRIDLOOP_KAFKA_IDEMPOTENCE"] == "true"
         assert "replicaSet=rs0" in env["GRIDLOOP_MONGO_URI"]
         assert env["GRIDLOOP_ENVIRONMENT"] == "production"
-        assert env["GRIDLOOP_JWT_SECRET"].startswith("${GRIDLOOP_JWT_SECRET:?")
+        assert env["GRIDLOOP_JWT_JWKS_URL"].startswith("${GRIDLOOP_JWT_JWKS_URL:?")  # no default key
+        assert env["GRIDLOOP_JWT_ISSUER"].startswith("${GRIDLOOP_JWT_ISSUER:?")
+        assert "GRIDLOOP_JWT_SECRET" not in env
         unknown = {k for k in env if k.removeprefix("GRIDLOOP_").lower() not in known}
         assert not unknown, f"{name} sets settings no code reads: {unknown}"
     assert len(images) == 1
@@ -67,10 +69,13 @@ def test_production_creates_the_topics_the_embedded_stack_creates() -> None:
     assert "cleanup.policy=compact" in script
 
 
-def test_production_refuses_the_development_secret() -> None:
-    with pytest.raises(ValueError, match="GRIDLOOP_JWT_SECRET"):
+def test_production_refuses_shared_secret_tokens() -> None:
+    with pytest.raises(ValueError, match="shared-secret"):
         ServiceSettings(environment="production")
-    assert ServiceSettings(environment="production", jwt_secret="x" * 40).environment == "production"
+    settings = ServiceSettings(
+        environment="production", jwt_algorithm="RS256", jwt_jwks_url="https://idp/certs", jwt_issuer="https://idp"
+    )
+    assert settings.environment == "production"
 
 
 def test_the_production_calendar_override_file_loads() -> None:

@@ -1,7 +1,7 @@
 """Bearer-JWT authentication: who is calling, with the claims sub, name, role and org."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request
@@ -15,18 +15,31 @@ Principal = Actor
 
 
 class TokenVerifier:
+    """Checks signature, algorithm, issuer, audience, expiry (within the allowed skew) and the
+    claims GridLoop needs. The algorithm is fixed by settings, never taken from the token, so
+    `none` and algorithm-confusion tokens are refused."""
+
     def __init__(self, settings: ServiceSettings) -> None:
         self.secret = settings.jwt_secret
         self.algorithm = settings.jwt_algorithm
         self.issuer = settings.jwt_issuer
         self.audience = settings.jwt_audience
         self.leeway = settings.jwt_leeway_seconds
+        self.public_key = settings.jwt_public_key
+        self.jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True) if settings.jwt_jwks_url else None
+
+    def _key(self, token: str) -> Any:
+        if self.algorithm == "HS256":
+            return self.secret
+        if self.jwks is not None:
+            return self.jwks.get_signing_key_from_jwt(token).key
+        return self.public_key
 
     def verify(self, token: str) -> Principal:
         try:
             claims = jwt.decode(
                 token,
-                self.secret,
+                self._key(token),
                 algorithms=[self.algorithm],
                 audience=self.audience,
                 issuer=self.issuer,
@@ -36,11 +49,13 @@ class TokenVerifier:
             return Principal(
                 sub=claims["sub"], name=claims.get("name", ""), role=Role(claims["role"]), org=claims.get("org", "")
             )
-        except (jwt.InvalidTokenError, ValueError) as exc:
+        except (jwt.InvalidTokenError, jwt.PyJWKClientError, ValueError) as exc:
             raise ApiError(401, "invalid_token", "令牌无效或已过期 (invalid or expired token)") from exc
 
     def mint(self, *, sub: str, name: str, role: Role, org: str, ttl: timedelta = timedelta(hours=12)) -> str:
         """Development tokens only: the CLI refuses outside development mode."""
+        if self.algorithm != "HS256":
+            raise RuntimeError("tokens are minted by the identity provider, not by GridLoop")
         now = datetime.now(UTC)
         claims = {
             "sub": sub,

@@ -2,10 +2,11 @@
 
 from typing import Literal, Self
 
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "gridloop-development-secret-not-for-production"
+DEV_JWT_ISSUER = "gridloop-dev"
 
 
 class ServiceSettings(BaseSettings):
@@ -34,18 +35,29 @@ class ServiceSettings(BaseSettings):
     outbox_poll_seconds: float = 0.5
     outbox_lease_seconds: float = 5.0
 
+    # Development and tests: HS256 with a shared secret, minted by `make token`. Production: the
+    # city's identity provider (OIDC) signs with ES256 or RS256; we hold only its public keys, from
+    # a JWKS address (rotated keys are fetched by `kid`) or one PEM public key.
+    jwt_algorithm: Literal["HS256", "ES256", "RS256"] = "HS256"
     jwt_secret: str = DEV_JWT_SECRET
-    jwt_algorithm: Literal["HS256"] = "HS256"
-    jwt_issuer: str = "gridloop-dev"
+    jwt_public_key: str = ""
+    jwt_jwks_url: str = ""
+    jwt_issuer: str = DEV_JWT_ISSUER
     jwt_audience: str = "gridloop"
-    jwt_leeway_seconds: int = 30
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="allowed clock skew, at most 5 minutes")
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Self:
-        if self.environment == "production" and self.jwt_secret == DEV_JWT_SECRET:
-            raise ValueError("GRIDLOOP_JWT_SECRET must be set outside development")
-        if self.environment == "production" and len(self.jwt_secret) < 32:
-            raise ValueError("GRIDLOOP_JWT_SECRET must be at least 32 characters")
+        if self.jwt_algorithm != "HS256" and not (self.jwt_public_key or self.jwt_jwks_url):
+            raise ValueError(f"{self.jwt_algorithm} needs GRIDLOOP_JWT_JWKS_URL or GRIDLOOP_JWT_PUBLIC_KEY")
+        if self.environment == "production":
+            if self.jwt_algorithm == "HS256":
+                raise ValueError(
+                    "production verifies the identity provider's ES256/RS256 tokens: set GRIDLOOP_JWT_ALGORITHM "
+                    "and GRIDLOOP_JWT_JWKS_URL (shared-secret development tokens are refused)"
+                )
+            if self.jwt_issuer == DEV_JWT_ISSUER:
+                raise ValueError("GRIDLOOP_JWT_ISSUER must name the identity provider outside development")
         if not self.mongo_db:
             self.mongo_db = f"gridloop_{self.service_name}"
         return self
