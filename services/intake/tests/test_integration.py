@@ -15,12 +15,15 @@ PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
 IN_LJ01_G1 = {"lon": 120.105, "lat": 30.205}
+REPORTS_PER_MINUTE = 6
 
 
 @pytest.fixture(scope="module")
 def intake(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
-    service = launch("intake", servers, service_logs)
+    service = launch(
+        "intake", servers, service_logs, env={"GRIDLOOP_REPORT_RATE_LIMIT": f"{REPORTS_PER_MINUTE}/minute"}
+    )
     yield service
     service.process.stop()
 
@@ -178,3 +181,24 @@ def test_a_report_close_to_an_open_ticket_of_its_category_is_flagged_with_the_ca
     assert other_kind["possible_duplicates"] == [] and far["possible_duplicates"] == []
     [event] = bus.wait_for(str(close_by["ticket_id"]), "ticket.reported")
     assert event.payload.possible_duplicates == [first["ticket_id"]]
+
+
+def test_a_user_filing_too_fast_is_told_when_to_retry_and_nothing_is_filed(intake: RunningService) -> None:
+    flooder = intake.user(sub="gw-int-flood", role=Role.GRID_WORKER, org="LJ01")
+    neighbour = intake.user(sub="gw-int-calm", role=Role.GRID_WORKER, org="LJ01")
+    body = {"category_code": "SJ-0101", "description": "垃圾", "grid_code": "LJ01-G2"}
+    for _ in range(REPORTS_PER_MINUTE):
+        ok(flooder.call("intake", "POST", "/v1/reports", json=body), 201)
+    refused = flooder.call("intake", "POST", "/v1/reports", json=body)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert len(ok(flooder.call("intake", "GET", "/v1/reports?mine=true"))["items"]) == REPORTS_PER_MINUTE
+    ok(neighbour.call("intake", "POST", "/v1/reports", json=body), 201)  # a limit per user, not per street
+
+
+def test_a_request_body_over_the_limit_is_refused_before_it_is_read(intake: RunningService) -> None:
+    worker = intake.user(sub="gw-int-huge", role=Role.GRID_WORKER, org="LJ01")
+    huge = {"category_code": "SJ-0101", "description": "x" * (12 * 1024 * 1024), "grid_code": "LJ01-G2"}
+    response = worker.call("intake", "POST", "/v1/reports", json=huge)
+    assert response.status_code == 413
+    assert ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"] == []

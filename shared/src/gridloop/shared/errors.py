@@ -39,18 +39,22 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     403: _documented("the caller's role may not do this"),
     404: _documented("not found, or not visible to the caller"),
     409: _documented("the ticket's state does not allow this action, or it changed meanwhile"),
-    413: _documented("the upload is too large"),
+    413: _documented("the request body or the upload is too large"),
+    429: _documented("too many requests from this user; retry after the Retry-After seconds"),
     422: _documented("the request is malformed or names something that does not exist"),
     503: _documented("the database or the broker is briefly unavailable; retry"),
 }
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         self.status = status
         self.code = code
         self.message = message
         self.details = details
+        self.headers = headers or {}
         super().__init__(message)
 
 
@@ -75,8 +79,10 @@ def _allowed_methods(request: Request) -> list[str]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return JSONResponse(_body(exc.code, exc.message, exc.details), status_code=exc.status, headers=headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return JSONResponse(
+            _body(exc.code, exc.message, exc.details), status_code=exc.status, headers={**headers, **exc.headers}
+        )
 
     @app.exception_handler(TransitionNotAllowed)
     async def conflict(_: Request, exc: TransitionNotAllowed) -> JSONResponse:

@@ -164,7 +164,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             await client.close()
             log.info("service_stopped")
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan)
+    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, max_body_size=settings.max_body_bytes)
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service_name)
     app.state.verifier = TokenVerifier(settings)

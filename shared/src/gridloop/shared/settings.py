@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     tickets_partitions: int = 6
     consumer_max_attempts: int = 5
 
+    max_body_bytes: int = Field(default=1_048_576, gt=0, description="larger request bodies get 413")
+
     outbox_poll_seconds: float = 0.5
     outbox_lease_seconds: float = 5.0
 

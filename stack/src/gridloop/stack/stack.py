@@ -10,7 +10,11 @@ import httpx
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
 from gridloop.stack.topics import create_topics
 
-TEST_ENV = {"GRIDLOOP_WORK_CALENDAR": "always_open", "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5"}
+TEST_ENV = {
+    "GRIDLOOP_WORK_CALENDAR": "always_open",
+    "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5",
+    "GRIDLOOP_REPORT_RATE_LIMIT": "100000/minute",  # load tests file hundreds of reports per user
+}
 SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
 DEFAULT_PORTS = {
     "intake": 8001,

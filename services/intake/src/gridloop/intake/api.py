@@ -13,6 +13,7 @@ from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.lifecycle import TicketStatus
+from gridloop.shared.limits import RateLimit
 from gridloop.shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"], responses=ERROR_RESPONSES)
@@ -46,6 +47,7 @@ async def file_report(
 ) -> JSONResponse:
     # Grid workers report what they find; the street desk registers hotline (12345) and walk-in reports.
     require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
+    await _report_limit(request).check(user.sub)
     runtime = _runtime(request)
     policy = getattr(runtime.settings, "duplicate_policy", None)
     try:
@@ -70,6 +72,11 @@ async def file_report(
         status_code=200 if replay else 201,
         headers={"Location": f"/v1/reports/{view['ticket_id']}"},
     )
+
+
+def _report_limit(request: Request) -> RateLimit:
+    limit: RateLimit = request.app.state.report_limit
+    return limit
 
 
 @router.get("/reports/{ticket_id}", summary="One report and what became of it")

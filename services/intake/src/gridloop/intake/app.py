@@ -8,6 +8,7 @@ from pydantic import Field
 from gridloop.intake import handlers, store
 from gridloop.intake.api import router
 from gridloop.intake.domain import DuplicatePolicy
+from gridloop.shared.limits import RateLimit
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 
@@ -15,6 +16,8 @@ from gridloop.shared.settings import ServiceSettings
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
+    max_body_bytes: int = 11 * 1024 * 1024  # a photo of up to 10 MiB plus the multipart envelope
+    report_rate_limit: str = Field(default="30/minute", description="reports one user may file, e.g. 30/minute")
     duplicate_radius_m: float = Field(default=50.0, gt=0, description="疑似重复: how close counts as the same place")
     duplicate_window_hours: float = Field(default=72.0, gt=0, description="疑似重复: how recent counts")
 
@@ -31,8 +34,9 @@ async def _ready(runtime: Runtime) -> bool:
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or IntakeSettings(),
+    settings = settings or IntakeSettings()
+    app = create_service_app(
+        settings,
         ServiceSpec(
             title="GridLoop intake 信息采集",
             routers=[router],
@@ -42,3 +46,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             ready=_ready,
         ),
     )
+    app.state.report_limit = RateLimit("report", settings.report_rate_limit)
+    return app
