@@ -135,9 +135,8 @@ def test_an_oversized_photo_is_refused_and_stored_nowhere(intake: RunningService
     assert response.status_code == 413 and response.json()["error"]["code"] == "too_large"
 
 
-def test_a_worker_cannot_see_another_workers_report(intake: RunningService) -> None:
+def test_a_report_is_seen_by_its_community_street_and_district_and_by_no_one_else(intake: RunningService) -> None:
     alice = intake.user(sub="gw-alice", role=Role.GRID_WORKER, org="LJ01")
-    bob = intake.user(sub="gw-bob", role=Role.GRID_WORKER, org="LJ01")
     report = ok(
         alice.call(
             "intake",
@@ -147,7 +146,25 @@ def test_a_worker_cannot_see_another_workers_report(intake: RunningService) -> N
         ),
         201,
     )
-    assert bob.call("intake", "GET", f"/v1/reports/{report['ticket_id']}").status_code == 404
+    path = f"/v1/reports/{report['ticket_id']}"
+    sees = {
+        ("gw-bob", Role.GRID_WORKER, "LJ01"): 200,  # same community: the grid's other worker
+        ("gw-carol", Role.GRID_WORKER, "WH01"): 404,
+        ("sd-lj", Role.STREET_DISPATCHER, "LJ"): 200,
+        ("sd-wh", Role.STREET_DISPATCHER, "WH"): 404,
+        ("sup-qh", Role.SUPERVISOR, "QH"): 200,
+        ("sup-wh", Role.SUPERVISOR, "WH"): 404,
+        ("agent-cg", Role.DEPARTMENT_AGENT, "CG"): 403,  # departments work from their inbox
+    }
+    for (sub, role, org), status in sees.items():
+        user = intake.user(sub=sub, role=role, org=org)
+        assert user.call("intake", "GET", path).status_code == status, (sub, status)
+        if status == 200:
+            listed = ok(user.call("intake", "GET", "/v1/reports", params={"limit": 200}))["items"]
+            assert report["ticket_id"] in {i["ticket_id"] for i in listed}
+        elif status == 404:
+            listed = ok(user.call("intake", "GET", "/v1/reports", params={"limit": 200}))["items"]
+            assert report["ticket_id"] not in {i["ticket_id"] for i in listed}
 
 
 def test_metrics_count_requests_by_route_template(intake: RunningService) -> None:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridloop.dispatch import handlers, store
 from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension
 from gridloop.dispatch.handlers import UnknownTicket
+from gridloop.shared.access import place_filter
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
@@ -40,16 +41,13 @@ def _calendar(request: Request) -> WorkCalendar:
     return calendar
 
 
-def _street_scope(user: CurrentUser) -> str | None:
-    return user.org if user.role == Role.STREET_DISPATCHER else None
-
-
 @router.get("/queue", summary="Tickets waiting for a person to dispatch: no rule matched, or sent back (退单)")
 async def queue(
     request: Request, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
 ) -> dict[str, Any]:
     require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
-    docs = await store.queue(_runtime(request).database.db, street=_street_scope(user), limit=limit)
+    scope = place_filter(user, street="street_code", district="district_code")
+    docs = await store.queue(_runtime(request).database.db, scope=scope, limit=limit)
     return {"items": [handlers.queue_view(d) for d in docs]}
 
 

@@ -44,6 +44,7 @@ async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calend
         "category_name": reported.category_name,
         "description": reported.description,
         "street_code": reported.street_code,
+        "district_code": reported.district_code,
         "community_code": reported.community_code,
         "grid_code": reported.grid_code,
         "priority": reported.priority.value,

@@ -39,8 +39,6 @@ async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) ->
     return await db[TICKETS].find(query).limit(limit).to_list(None)
 
 
-async def queue(db: AsyncDatabase[Doc], *, street: str | None, limit: int) -> list[dict[str, Any]]:
-    query: Doc = {"status": {"$in": QUEUED_STATES}, "queue_reason": {"$ne": None}}
-    if street:
-        query["street_code"] = street
+async def queue(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[dict[str, Any]]:
+    query: Doc = {"$and": [{"status": {"$in": QUEUED_STATES}, "queue_reason": {"$ne": None}}, scope]}
     return await db[TICKETS].find(query).sort("queued_at", ASCENDING).limit(limit).to_list(None)

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gridloop.feedback import handlers, store
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownTicket
+from gridloop.shared.access import place_filter
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
@@ -46,6 +47,7 @@ async def verifications(
     mine = user.role == Role.GRID_WORKER
     docs = await store.verifications(
         _runtime(request).database.db,
+        scope={} if mine else place_filter(user, street="street_code", district="district_code"),
         verifier=user.sub if mine else None,
         community=user.org if mine else None,
         status=status,

@@ -56,6 +56,8 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
             "description": event.payload.description,
             "grid_code": event.payload.grid_code,
             "community_code": event.payload.community_code,
+            "street_code": event.payload.street_code,
+            "district_code": event.payload.district_code,
             "duplicates": [],
             "status": "reported",
             "department": None,

@@ -47,6 +47,7 @@ async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSessio
 async def verifications(
     db: AsyncDatabase[Doc],
     *,
+    scope: Doc,
     verifier: str | None,
     community: str | None,
     status: str | None,
@@ -55,7 +56,7 @@ async def verifications(
 ) -> list[Doc]:
     """Tasks with a verification; for a grid worker, those they verify: their own reports and the
     street-registered reports of their community."""
-    query: Doc = {"verification": {"$ne": None}}
+    query: Doc = {"verification": {"$ne": None}, **scope}
     if rated is not None:
         query["rating"] = {"$ne": None} if rated else None
     if verifier is not None:

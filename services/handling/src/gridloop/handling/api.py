@@ -16,6 +16,7 @@ from gridloop.handling.domain import (
     is_overdue,
 )
 from gridloop.handling.handlers import UnknownWorkOrder
+from gridloop.shared.access import place_filter
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
@@ -40,7 +41,7 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-@router.get("", summary="The department's inbox (supervisors see every department)")
+@router.get("", summary="The department's inbox (supervisors: every department in their district or street)")
 async def inbox(
     request: Request,
     user: CurrentUser,
@@ -50,12 +51,17 @@ async def inbox(
 ) -> dict[str, Any]:
     require_role(user, Role.DEPARTMENT_AGENT, Role.SUPERVISOR)
     runtime = _runtime(request)
-    department = user.org if user.role == Role.DEPARTMENT_AGENT else None
+    # An agent sees their department's orders; a supervisor, those of their district or street.
+    scope = (
+        {"department": user.org}
+        if user.role == Role.DEPARTMENT_AGENT
+        else place_filter(user, street="street_code", district="district_code")
+    )
     now = runtime.clock.now()
     if overdue:
-        docs = await store.overdue_candidates(runtime.database.db, department=department, now=now, limit=limit)
+        docs = await store.overdue_candidates(runtime.database.db, scope=scope, now=now, limit=limit)
     else:
-        docs = await store.inbox(runtime.database.db, department=department, statuses=status, limit=limit)
+        docs = await store.inbox(runtime.database.db, scope=scope, statuses=status, limit=limit)
     items = [handlers.order_view(d) | {"overdue": is_overdue(d, now)} for d in docs]
     if overdue is False:
         items = [i for i in items if not i["overdue"]]

@@ -75,6 +75,7 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
             "grid_code",
             "community_code",
             "street_code",
+            "district_code",
             "photos",
             "priority",
             "evidence_required",
@@ -116,6 +117,7 @@ async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
         )
     }
     details["evidence_required"] = ticket.get("evidence_required", False)
+    details["district_code"] = ticket.get("district_code")
     departments = [(dispatched.lead_department, OrderRole.LEAD)]
     departments += [(d, OrderRole.ASSISTING) for d in dispatched.assisting_departments]
     for department, role in departments:

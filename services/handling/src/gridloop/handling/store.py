@@ -44,22 +44,19 @@ async def orders_of_round(
     return await db[WORK_ORDERS].find({"ticket_id": ticket_id, "round": round_}, session=session).to_list(None)
 
 
-async def inbox(db: AsyncDatabase[Doc], *, department: str | None, statuses: list[str] | None, limit: int) -> list[Doc]:
-    query: dict[str, Any] = {}
-    if department is not None:
-        query["department"] = department
+async def inbox(db: AsyncDatabase[Doc], *, scope: Doc, statuses: list[str] | None, limit: int) -> list[Doc]:
+    query: dict[str, Any] = dict(scope)
     if statuses:
         query["status"] = {"$in": statuses}
     return await db[WORK_ORDERS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)
 
 
-async def overdue_candidates(db: AsyncDatabase[Doc], *, department: str | None, now: datetime, limit: int) -> list[Doc]:
-    query: dict[str, Any] = {
+async def overdue_candidates(db: AsyncDatabase[Doc], *, scope: Doc, now: datetime, limit: int) -> list[Doc]:
+    lapsed = {
         "$or": [
             {"status": "dispatched", "accept_deadline": {"$lt": now}},
             {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
         ]
     }
-    if department is not None:
-        query["department"] = department
+    query: dict[str, Any] = {"$and": [lapsed, scope]}
     return await db[WORK_ORDERS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)

@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, Response
 from gridloop.intake import handlers, store
 from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest
 from gridloop.intake.handlers import IdempotencyConflict
+from gridloop.shared.access import place_filter, sees_ticket
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
@@ -17,6 +18,10 @@ from gridloop.shared.limits import RateLimit
 from gridloop.shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["intake"], responses=ERROR_RESPONSES)
+# Who reads reports: the grid workers and street desks who file them, and supervisors. Departments
+# see their tickets as work orders in handling.
+READERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.SUPERVISOR)
+PHOTO_USERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT)  # reports and evidence
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 
 
@@ -81,13 +86,20 @@ def _report_limit(request: Request) -> RateLimit:
 
 @router.get("/reports/{ticket_id}", summary="One report and what became of it")
 async def get_report(request: Request, user: CurrentUser, ticket_id: str) -> dict[str, Any]:
+    require_role(user, *READERS)
     doc = await store.get_report(_runtime(request).database.db, ticket_id)
-    if doc is None or (user.role == Role.GRID_WORKER and doc["reporter"]["sub"] != user.sub):
+    if doc is None or not sees_ticket(
+        user,
+        reporter=doc["reporter"]["sub"],
+        community=doc["community_code"],
+        street=doc["street_code"],
+        district=doc["district_code"],
+    ):
         raise NotFound("report", ticket_id)
     return handlers.report_view(doc)
 
 
-@router.get("/reports", summary="Reports, newest first (grid workers see their own)")
+@router.get("/reports", summary="Reports in the caller's scope, newest first (mine=true: only those they filed)")
 async def list_reports(
     request: Request,
     user: CurrentUser,
@@ -96,10 +108,14 @@ async def list_reports(
     cursor: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> dict[str, Any]:
-    reporter = user.sub if mine or user.role == Role.GRID_WORKER else None
+    require_role(user, *READERS)
+    scope = place_filter(
+        user, street="street_code", district="district_code", community="community_code", reporter="reporter.sub"
+    )
     docs = await store.list_reports(
         _runtime(request).database.db,
-        reporter=reporter,
+        scope=scope,
+        reporter=user.sub if mine else None,
         status=status.value if status else None,
         before=cursor,
         limit=limit,
@@ -115,6 +131,7 @@ async def list_reports(
     responses={413: {"description": "too large"}, 422: {"description": "not an image"}},
 )
 async def upload_attachment(request: Request, user: CurrentUser, file: UploadFile) -> dict[str, Any]:
+    require_role(user, *PHOTO_USERS)
     data = await file.read(MAX_PHOTO_BYTES + 1)
     try:
         return await handlers.store_photo(
@@ -134,7 +151,8 @@ async def upload_attachment(request: Request, user: CurrentUser, file: UploadFil
     response_class=Response,
     responses={200: {"content": {content_type: {} for content_type in sorted(ALLOWED_IMAGE_TYPES)}}},
 )
-async def download_attachment(request: Request, _: CurrentUser, attachment_id: str) -> Response:
+async def download_attachment(request: Request, user: CurrentUser, attachment_id: str) -> Response:
+    require_role(user, *PHOTO_USERS, Role.SUPERVISOR)
     photo = await store.load_photo(_runtime(request).database.db, attachment_id)
     if photo is None:
         raise NotFound("attachment", attachment_id)

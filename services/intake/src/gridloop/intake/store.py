@@ -66,9 +66,15 @@ async def get_report(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClien
 
 
 async def list_reports(
-    db: AsyncDatabase[Doc], *, reporter: str | None, status: str | None, before: str | None, limit: int
+    db: AsyncDatabase[Doc],
+    *,
+    scope: Doc,
+    reporter: str | None,
+    status: str | None,
+    before: str | None,
+    limit: int,
 ) -> list[Doc]:
-    query: Doc = {}
+    query: Doc = dict(scope)
     if reporter is not None:
         query["reporter.sub"] = reporter
     if status:

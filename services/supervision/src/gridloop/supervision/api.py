@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 
+from gridloop.shared.access import place_filter, sees_ticket
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.clock import IsoDatetime, as_utc
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
@@ -14,7 +15,7 @@ from gridloop.shared.service import Runtime
 from gridloop.supervision import domain, store
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
-READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER, Role.ADMIN)
+READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER)  # each within their district or street
 
 
 class Unit(StrEnum):
@@ -37,7 +38,13 @@ async def ticket(request: Request, user: CurrentUser, ticket_id: str) -> dict[st
     require_role(user, *READERS)
     db = _runtime(request).database.db
     doc = await store.get_ticket(db, ticket_id)
-    if doc is None:
+    if doc is None or not sees_ticket(
+        user,
+        reporter=None,
+        community=doc["community_code"],
+        street=doc["street_code"],
+        district=doc["district_code"],
+    ):
         raise NotFound("ticket", ticket_id)
     events = await store.timeline(db, ticket_id)
     return {
@@ -71,7 +78,8 @@ async def stats(
     start = as_utc(start) if start else end - timedelta(days=30)
     if start >= end:
         raise ApiError(422, "invalid_window", "开始时间须早于结束时间 (from must be before to)")
-    counts = await store.counts(_runtime(request).database.db, unit=unit.value, start=start, end=end)
+    scope = place_filter(user, street="street_code", district="district_code")
+    counts = await store.counts(_runtime(request).database.db, unit=unit.value, start=start, end=end, scope=scope)
     return {
         "unit": unit.value,
         "window": {"from": start, "to": end, "timestamp": "occurred_at"},
@@ -85,5 +93,6 @@ async def overdue(
 ) -> dict[str, Any]:
     require_role(user, *READERS)
     runtime = _runtime(request)
-    docs = await store.overdue(runtime.database.db, now=runtime.clock.now(), limit=limit)
+    scope = place_filter(user, street="street_code", district="district_code")
+    docs = await store.overdue(runtime.database.db, now=runtime.clock.now(), limit=limit, scope=scope)
     return {"items": [_view(d) for d in docs]}

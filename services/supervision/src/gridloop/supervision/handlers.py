@@ -33,6 +33,7 @@ async def project(event: Envelope, uow: UnitOfWork) -> None:
             "payload": event.payload.model_dump(mode="json"),
             "department": domain.attribution(ticket, event),
             "street_code": ticket["street_code"],
+            "district_code": ticket["district_code"],
             "grid_code": ticket["grid_code"],
             "community_code": ticket["community_code"],
         },

@@ -28,11 +28,13 @@ async def timeline(db: AsyncDatabase[Doc], ticket_id: str) -> list[Doc]:
     return await db[TIMELINE].find({"ticket_id": ticket_id}).sort("_id", ASCENDING).to_list(None)
 
 
-async def counts(db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime) -> dict[str, dict[str, int]]:
-    """Events in [start, end) grouped by unit and by what they count as."""
+async def counts(
+    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
+) -> dict[str, dict[str, int]]:
+    """Events in [start, end), within `scope`, grouped by unit and by what they count as."""
     field = UNIT_FIELDS[unit]
     pipeline: list[dict[str, Any]] = [
-        {"$match": {"occurred_at": {"$gte": start, "$lt": end}}},
+        {"$match": {"occurred_at": {"$gte": start, "$lt": end}, **(scope or {})}},
         {
             "$group": {
                 "_id": {
@@ -61,17 +63,16 @@ async def counts(db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: dat
     return result
 
 
-async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
+async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: Doc | None = None) -> list[Doc]:
+    lapsed = {
+        "$or": [
+            {"status": "dispatched", "accept_deadline": {"$lt": now}},
+            {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
+        ]
+    }
     return (
         await db[TICKETS]
-        .find(
-            {
-                "$or": [
-                    {"status": "dispatched", "accept_deadline": {"$lt": now}},
-                    {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
-                ]
-            }
-        )
+        .find({"$and": [lapsed, scope]} if scope else lapsed)
         .sort("accept_deadline", ASCENDING)
         .limit(limit)
         .to_list(None)
