@@ -1,0 +1,303 @@
+"""Who may do what, route by route: every role against every route of every service, with a
+caller inside the ticket's scope and one outside it. A route the matrix does not list fails the
+test, so no new endpoint can skip the question.
+
+Kinds: ANY (allowed for the role), SCOPED (allowed inside the scope; outside, the ticket does not
+exist: 404, or missing from a list), HIDDEN (the role may call the route, but the record is
+someone else's: 404), DENY (the role may never: 403). "Allowed" means the request got past
+authentication and authorization: anything but 401, 403, 404 and 5xx (a 409 for a ticket in the
+wrong state is still an allowed call)."""
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import SERVICES
+from gridloop.stack.testing import eventually
+
+pytestmark = pytest.mark.e2e
+ANY, SCOPED, HIDDEN, DENY = "any", "scoped", "hidden", "deny"
+GW, SD, AG, SUP, ADM = Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.SUPERVISOR, Role.ADMIN
+ROLES = (GW, SD, AG, SUP, ADM)
+INSIDE = {
+    GW: ("gw-lj01-m", "LJ01"),
+    SD: ("sd-lj-m", "LJ"),
+    AG: ("agent-zj-m", "ZJ"),
+    SUP: ("sup-qh-m", "QH"),
+    ADM: ("admin-m", "QH"),
+}
+OUTSIDE = {
+    GW: ("gw-wh01-m", "WH01"),
+    SD: ("sd-wh-m", "WH"),
+    AG: ("agent-jj-m", "JJ"),
+    SUP: ("sup-wh-m", "WH"),
+    ADM: ("admin-m2", "QH"),
+}
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAAJJRU5ErkJggg=="
+)
+READ_ALL = dict.fromkeys(ROLES, ANY)
+AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY}
+
+
+@dataclass
+class Route:
+    service: str
+    method: str
+    path: str
+    kinds: dict[Role, str]
+    ticket: str = "T"  # which prepared ticket fills {ticket_id}
+    body: dict[str, Any] | None = None
+    list_key: str = ""  # for lists: the field naming the prepared ticket in each item
+    inside: dict[Role, tuple[str, str]] = field(default_factory=dict)  # a different caller inside scope
+
+
+MATRIX = [
+    Route(
+        "intake",
+        "POST",
+        "/v1/reports",
+        {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY},
+        body={"category_code": "SJ-0102", "description": "权限矩阵", "grid_code": "LJ01-G2"},
+    ),
+    Route("intake", "GET", "/v1/reports/{ticket_id}", {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY}),
+    Route(
+        "intake", "GET", "/v1/reports", {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY}, list_key="ticket_id"
+    ),
+    Route("intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY}),
+    Route("intake", "GET", "/v1/attachments/{attachment_id}", {GW: ANY, SD: ANY, AG: ANY, SUP: ANY, ADM: DENY}),
+    Route(
+        "dispatch",
+        "GET",
+        "/v1/dispatch/queue",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="Q",
+        list_key="ticket_id",
+    ),
+    Route(
+        "dispatch",
+        "POST",
+        "/v1/dispatch/tickets/{ticket_id}/assign",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        ticket="Q",
+        body={"lead_department": "ZJ"},
+    ),
+    Route(
+        "dispatch",
+        "POST",
+        "/v1/dispatch/tickets/{ticket_id}/cancel",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        ticket="C",
+        body={"reason": "invalid"},
+    ),
+    Route(
+        "dispatch",
+        "POST",
+        "/v1/dispatch/extensions/{ticket_id}/decide",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        ticket="E",
+        body={"approved": True},
+    ),
+    Route(
+        "handling",
+        "GET",
+        "/v1/work-orders",
+        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY},
+        list_key="ticket_id",
+    ),
+    Route("handling", "POST", "/v1/work-orders/{ticket_id}/accept", AGENT_ONLY),
+    Route("handling", "POST", "/v1/work-orders/{ticket_id}/progress", AGENT_ONLY, body={"note": "到场"}),
+    Route(
+        "handling",
+        "POST",
+        "/v1/work-orders/{ticket_id}/part",
+        AGENT_ONLY,
+        body={"note": "已配合"},
+        inside={AG: ("agent-cg-m", "CG")},
+    ),
+    Route("handling", "POST", "/v1/work-orders/{ticket_id}/extension", AGENT_ONLY, body={"reason": "待料"}),
+    Route("handling", "POST", "/v1/work-orders/{ticket_id}/resolve", AGENT_ONLY, body={"note": "已处置"}),
+    Route("handling", "POST", "/v1/work-orders/{ticket_id}/reject", AGENT_ONLY, body={"reason": "不属本部门"}),
+    Route(
+        "feedback",
+        "GET",
+        "/v1/verifications",
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="V",
+        list_key="ticket_id",
+    ),
+    Route(
+        "feedback",
+        "POST",
+        "/v1/verifications/{ticket_id}",
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
+        ticket="V",
+        body={"passed": True},
+    ),
+    Route(
+        "feedback",
+        "POST",
+        "/v1/ratings/{ticket_id}",
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
+        ticket="V",
+        body={"rating": "satisfied"},
+    ),
+    Route("feedback", "GET", "/v1/notifications", {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY}),
+    Route(
+        "feedback",
+        "POST",
+        "/v1/notifications/{notification_id}/read",
+        {GW: SCOPED, SD: HIDDEN, AG: DENY, SUP: DENY, ADM: DENY},
+    ),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/tickets/{ticket_id}",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+    ),
+    Route("supervision", "GET", "/v1/supervision/stats/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route("supervision", "GET", "/v1/supervision/overdue", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route("directory", "GET", "/v1/directory/tree", READ_ALL),
+    Route("directory", "GET", "/v1/directory/grids/locate", READ_ALL),
+    Route("directory", "GET", "/v1/directory/{collection}", READ_ALL),
+    Route("directory", "GET", "/v1/directory/{collection}/{code}", READ_ALL),
+    Route("directory", "PUT", "/v1/directory/{collection}/{code}", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY}),
+]
+OPS = {"/healthz", "/readyz", "/metrics"}
+
+
+def test_every_route_is_in_the_matrix(urls: dict[str, str]) -> None:
+    listed = {(r.service, r.method, r.path) for r in MATRIX}
+    served = {
+        (service, method.upper(), path)
+        for service in SERVICES
+        for path, operations in httpx.get(f"{urls[service]}/openapi.json").json()["paths"].items()
+        if path not in OPS
+        for method in operations
+    }
+    assert served - listed == set(), "routes nobody decided access for"
+    assert listed - served == set(), "the matrix lists routes that do not exist"
+
+
+def _user(urls: dict[str, str], role: Role, who: tuple[str, str]) -> ApiUser:
+    return ApiUser(urls=urls, sub=who[0], role=role, org=who[1])
+
+
+def _report(worker: ApiUser, category: str, grid: str) -> str:
+    body = {"category_code": category, "description": f"权限矩阵 {category}", "grid_code": grid}
+    return str(worker.ok("intake", "POST", "/v1/reports", json=body)["ticket_id"])
+
+
+def _order(agent: ApiUser, ticket_id: str) -> dict[str, Any] | None:
+    items = agent.ok("handling", "GET", "/v1/work-orders", params={"limit": 500})["items"]
+    return next((o for o in items if o["ticket_id"] == ticket_id), None)
+
+
+def _prepare(urls: dict[str, str]) -> dict[str, str]:
+    """T: 违法建设, 住建 leads and 城管 assists; Q: waits in 临江's queue; C: to be cancelled;
+    V: resolved, waiting for its reporter's check; E: with an extension request waiting."""
+    worker = _user(urls, GW, INSIDE[GW])
+    zj, cg, sw = (_user(urls, AG, (f"agent-{d.lower()}-m", d)) for d in ("ZJ", "CG", "SW"))
+    ids = {
+        "T": _report(worker, "SJ-0301", "LJ01-G1"),
+        "Q": _report(worker, "SJ-0701", "LJ01-G2"),
+        "C": _report(worker, "SJ-0101", "LJ01-G3"),
+        "V": _report(worker, "SJ-0102", "LJ01-G1"),
+        "E": _report(worker, "BJ-0101", "LJ01-G2"),
+    }
+    eventually(lambda: _order(zj, ids["T"]), what="T in 住建's inbox")
+    eventually(lambda: _order(cg, ids["C"]), what="C dispatched")
+    eventually(lambda: _order(cg, ids["V"]), what="V in 城管's inbox")
+    cg.ok("handling", "POST", f"/v1/work-orders/{ids['V']}/accept")
+    cg.ok("handling", "POST", f"/v1/work-orders/{ids['V']}/resolve", json={"note": "已清扫"})
+    eventually(lambda: _order(sw, ids["E"]), what="E in 水务's inbox")
+    sw.ok("handling", "POST", f"/v1/work-orders/{ids['E']}/accept")
+    resolve_by = datetime.fromisoformat(str(_order(sw, ids["E"])["resolve_deadline"]))  # type: ignore[index]
+    until = (resolve_by + timedelta(days=1)).isoformat()
+    sw.ok(
+        "handling",
+        "POST",
+        f"/v1/work-orders/{ids['E']}/extension",
+        json={"requested_resolve_deadline": until, "reason": "待料"},
+    )
+    eventually(
+        lambda: any(
+            v["ticket_id"] == ids["V"]
+            for v in worker.ok("feedback", "GET", "/v1/verifications", params={"status": "pending"})["items"]
+        ),
+        what="V's verification task",
+    )
+    notices = eventually(lambda: worker.ok("feedback", "GET", "/v1/notifications")["items"], what="a notification")
+    ids["notification_id"] = notices[0]["notification_id"]
+    upload = worker.http.post(f"{urls['intake']}/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
+    ids["attachment_id"] = upload.json()["attachment_id"]
+    eventually(
+        lambda: _user(urls, SD, INSIDE[SD]).ok("dispatch", "GET", "/v1/dispatch/queue")["items"], what="Q queued"
+    )
+    return ids
+
+
+def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx.Response:
+    path = route.path.format(
+        ticket_id=ids[route.ticket],
+        attachment_id=ids["attachment_id"],
+        notification_id=ids["notification_id"],
+        unit="departments",
+        collection="categories",
+        code="SJ-0101",
+    )
+    body = route.body
+    if route.path.endswith("/extension"):
+        body = {
+            **(body or {}),
+            "requested_resolve_deadline": (datetime.now().astimezone() + timedelta(days=9)).isoformat(),
+        }
+    if route.method == "PUT":
+        body = user.ok("directory", "GET", path)["data"] if role == ADM else {"code": "SJ-0101"}
+    params = {"lon": 120.105, "lat": 30.205} if path.endswith("/locate") else {"limit": 200} if route.list_key else None
+    if route.path == "/v1/attachments":
+        return user.http.post(f"{user.urls[route.service]}{path}", files={"file": ("p.png", PNG, "image/png")})
+    return user.call(route.service, route.method, path, json=body, params=params)
+
+
+def _allowed(response: httpx.Response) -> bool:
+    return response.status_code not in (401, 403, 404) and response.status_code < 500
+
+
+def test_every_role_against_every_route_inside_and_outside_its_scope(
+    urls: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    ids = _prepare(urls)
+    tried, wrong = 0, []
+    # Reads first, so the actions below cannot move a prepared ticket out of a list before it is checked.
+    for route in sorted(MATRIX, key=lambda r: r.method != "GET"):
+        for role in ROLES:
+            kind = route.kinds[role]
+            cases = [("inside", route.inside.get(role, INSIDE[role]))]
+            if kind in (SCOPED, HIDDEN):
+                cases.append(("outside", OUTSIDE[role]))
+            for where, who in cases:
+                tried += 1
+                response = _call(_user(urls, role, who), role, route, ids)
+                if kind == DENY:
+                    ok = response.status_code == 403
+                elif kind == HIDDEN or (kind == SCOPED and where == "outside" and not route.list_key):
+                    ok = response.status_code == 404
+                elif kind == SCOPED and route.list_key:
+                    listed = response.status_code == 200 and any(
+                        i[route.list_key] == ids[route.ticket] for i in response.json()["items"]
+                    )
+                    ok = listed if where == "inside" else response.status_code == 200 and not listed
+                else:
+                    ok = _allowed(response)
+                if not ok:
+                    wrong.append(f"{role.value} {where} {route.method} {route.path}: {response.status_code}")
+    with capsys.disabled():
+        print(f"\naccess matrix: {tried} (role, route, scope) cases tried over {len(MATRIX)} routes")
+    assert not wrong, "\n".join(wrong)
