@@ -1,5 +1,6 @@
 """docker-compose.yml describes production and cannot run here; this checks it says what the code expects."""
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -82,3 +83,27 @@ def test_the_production_calendar_override_file_loads() -> None:
     compose_path = "deploy/calendar/overrides.yaml"
     settings = DispatchSettings(work_calendar="china", calendar_overrides=ROOT / compose_path)
     assert build_calendar(settings).is_workday(date(2026, 10, 10))  # a 调休 Saturday
+
+
+def test_alert_rules_watch_metrics_the_services_export_without_ids_in_labels() -> None:
+    # promtool is a Go binary not available from the package registries here: check the rules' shape.
+    from gridloop.shared.metrics import Metrics
+
+    prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    assert prometheus["rule_files"] == ["alerts.yml"]
+    rules = yaml.safe_load((ROOT / "deploy/prometheus/alerts.yml").read_text())
+    exported = {metric.name for metric in Metrics("any").registry.collect()} | {
+        f"{m.name}_total" for m in Metrics("any").registry.collect()
+    }
+    alerts = {rule["alert"]: rule for group in rules["groups"] for rule in group["rules"]}
+    assert {"GridLoopOverdueGrowing", "GridLoopConsumerLag", "GridLoopDeadLetters", "GridLoopOutboxBacklog"} <= set(
+        alerts
+    )
+    for name, rule in alerts.items():
+        used = set(re.findall(r"\b(gridloop_[a-z_]+)", rule["expr"]))
+        assert used <= exported, f"{name} watches metrics nobody exports: {used - exported}"
+        assert rule["labels"]["severity"] in ("warning", "critical") and rule["annotations"]["summary"]
+        assert not re.search(r"ticket_id|user|sub\b", rule["expr"] + str(rule.get("labels")))
+    for collector in vars(Metrics("any")).values():
+        label_names = set(getattr(collector, "_labelnames", ()))
+        assert not {"ticket_id", "ticket", "user", "sub"} & label_names

@@ -13,6 +13,7 @@ from gridloop.shared.events import (
     TicketReported,
     envelope,
 )
+from gridloop.stack.testing import make_event
 from gridloop.supervision import domain
 
 pytestmark = pytest.mark.unit
@@ -110,3 +111,15 @@ def test_satisfaction_counts_satisfied_and_basically_satisfied_over_rated() -> N
     assert figures["rejection_rate"] == 0.1
     assert figures["rework_rate"] == 0.25
     assert domain.indicators({})["satisfaction_rate"] is None
+
+
+def test_stage_durations_time_each_step_once_for_the_lead_department() -> None:
+    dispatched_at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    ticket = {"lead_department": "CG", "dispatched_at": dispatched_at, "accepted_at": None, "resolved_at": None}
+    accepted = make_event(
+        TicketAccepted(department="CG", round=1), ticket_id="t", at=dispatched_at + timedelta(minutes=7)
+    )
+    assert domain.stage_durations(ticket, accepted) == [("dispatch_to_accept", "CG", 420.0)]
+    again = {**ticket, "accepted_at": dispatched_at + timedelta(minutes=7)}
+    assert domain.stage_durations(again, accepted) == []  # accepting again after rework is not a new response
+    assert domain.stage_durations({**ticket, "lead_department": None}, accepted) == []

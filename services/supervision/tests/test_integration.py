@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gridloop.shared.events import (
@@ -115,6 +116,12 @@ def test_the_timeline_shows_who_did_what_and_a_redelivered_event_counts_once(
     )
     timeline_a = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{first}"))["timeline"]
     assert len(timeline_a) == len(events_a)
+    # Turnaround histograms: one minute from dispatch to acceptance, counted once despite the redelivery.
+    metrics = httpx.get(f"{supervision.url}/metrics").text
+    accept = 'department="CG",stage="dispatch_to_accept"'
+    assert f"gridloop_ticket_stage_seconds_count{{{accept}}} 1.0" in metrics
+    assert f"gridloop_ticket_stage_seconds_sum{{{accept}}} 60.0" in metrics
+    assert 'gridloop_ticket_stage_seconds_count{department="ZJ",stage="dispatch_to_resolve"} 1.0' in metrics
 
     stats = ok(
         chief.call(

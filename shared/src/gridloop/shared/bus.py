@@ -2,6 +2,7 @@
 offsets whose handling is durable, retry, and send what keeps failing to a dead-letter topic."""
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -17,6 +18,7 @@ from gridloop.shared.settings import ServiceSettings
 
 log = structlog.get_logger()
 Headers = Sequence[tuple[str, bytes]]
+LAG_REPORT_SECONDS = 5.0
 
 
 def kafka_security(settings: ServiceSettings) -> dict[str, object]:
@@ -88,6 +90,7 @@ class EventConsumer:
         self._consumer: AIOKafkaConsumer | None = None
         self._done: dict[TopicPartition, int] = {}
         self._stopping = asyncio.Event()
+        self._lag_reported_at = 0.0
         self.connected = False
 
     def _build(self) -> AIOKafkaConsumer:
@@ -153,7 +156,20 @@ class EventConsumer:
                         break
                     self._done[tp] = record.offset + 1
             await self.commit()
+            if time.monotonic() - self._lag_reported_at > LAG_REPORT_SECONDS:
+                await self._report_lag(consumer)
         await self.commit()
+
+    async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
+        """How far behind the broker this group is, for the consumer-lag gauge and its alert."""
+        self._lag_reported_at = time.monotonic()
+        lag = 0
+        for tp in consumer.assignment():
+            high = consumer.highwater(tp)
+            if high is None:
+                continue
+            lag += max(0, high - await consumer.position(tp))
+        self.metrics.consumer_lag.labels(self.metrics.service, self.group_id).set(lag)
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Handle one record to an end (done or dead-lettered); False when stopped before that."""

@@ -55,4 +55,36 @@ class Metrics:
             ["service", "group"],
             **labels,
         )
+        self.consumer_lag = Gauge(
+            "gridloop_consumer_lag",
+            "Messages on the broker not yet handled by this consumer group, summed over its partitions",
+            ["service", "group"],
+            **labels,
+        )
+        # Turnaround and backlog by department (supervision sets these; labels never name a ticket or a person).
+        self.stage_seconds = Histogram(
+            "gridloop_ticket_stage_seconds",
+            "Time a ticket spent in a stage: dispatch_to_accept, dispatch_to_resolve, resolve_to_close",
+            ["stage", "department"],
+            buckets=STAGE_BUCKETS,
+            **labels,
+        )
+        self.open_tickets = Gauge(
+            "gridloop_tickets_open", "Open tickets led by the department", ["department"], **labels
+        )
+        self.overdue_tickets = Gauge(
+            "gridloop_tickets_overdue",
+            "Open tickets of the department past their accept or resolve deadline",
+            ["department"],
+            **labels,
+        )
         self.service = service
+
+
+MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
+# From minutes to days: a street light may be fixed in an hour, a burst main in a day, a building
+# dispute in weeks.
+STAGE_BUCKETS = (
+    MINUTE, 5 * MINUTE, 15 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR, 4 * HOUR, 8 * HOUR,
+    DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 14 * DAY, 30 * DAY,
+)  # fmt: skip

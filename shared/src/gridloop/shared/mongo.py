@@ -81,6 +81,11 @@ class UnitOfWork:
         self.causation = causation
         self.emitted: list[Envelope] = []
         self.emitted_rows = 0
+        self.committed: list[Callable[[], None]] = []
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run `effect` once the transaction has committed (never for an attempt that was rolled back)."""
+        self.committed.append(effect)
 
     async def emit(self, payload: Payload, *, ticket_id: str, actor: Actor) -> Envelope:
         """Queue an event in the outbox of this transaction; the relay publishes it after commit."""
@@ -186,6 +191,8 @@ class Database:
                     result = await work(uow)
                 if uow.emitted_rows:
                     self.on_commit()
+                for effect in uow.committed:
+                    effect()
                 return result
             except PyMongoError as exc:
                 if not is_transient(exc) or attempt == self.max_attempts:

@@ -3,6 +3,7 @@ counts become the indicators supervisors read."""
 
 from typing import Any
 
+from gridloop.shared.clock import as_utc
 from gridloop.shared.events import (
     Envelope,
     TicketAccepted,
@@ -132,3 +133,22 @@ def indicators(counts: dict[str, int]) -> dict[str, Any]:
     full["rejection_rate"] = ratio(full["rejected"], full["dispatched"])
     full["rework_rate"] = ratio(full["reopened"], full["resolved"])
     return full
+
+
+def stage_durations(ticket: dict[str, Any], event: Envelope) -> list[tuple[str, str, float]]:
+    """(stage, department, seconds) that `event` completes, for the turnaround histograms:
+    dispatch→accept on acceptance, dispatch→resolve on resolution, resolve→close on closure."""
+    department = ticket.get("lead_department")
+    if not department:
+        return []
+    at = event.occurred_at
+    start = {
+        "ticket.accepted": ("dispatch_to_accept", ticket.get("dispatched_at")),
+        "ticket.resolved": ("dispatch_to_resolve", ticket.get("dispatched_at")),
+        "ticket.closed": ("resolve_to_close", ticket.get("resolved_at")),
+    }.get(event.event_type)
+    if start is None or start[1] is None:
+        return []
+    if event.event_type == "ticket.accepted" and ticket.get("accepted_at"):
+        return []  # a re-acceptance after rework is not a new response
+    return [(start[0], department, max(0.0, (at - as_utc(start[1])).total_seconds()))]

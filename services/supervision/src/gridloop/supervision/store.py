@@ -7,6 +7,7 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.clock import as_utc
 from gridloop.shared.mongo import Doc
 
 TIMELINE = "timeline"
@@ -77,3 +78,16 @@ async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: D
         .limit(limit)
         .to_list(None)
     )
+
+
+async def backlog_by_department(db: AsyncDatabase[Doc], *, now: datetime) -> dict[str, tuple[int, int]]:
+    """{department: (open, overdue)} over tickets a department leads and has not finished."""
+    result: dict[str, tuple[int, int]] = {}
+    query = {"status": {"$in": ["dispatched", "accepted", "reopened"]}, "lead_department": {"$ne": None}}
+    projection = {"lead_department": 1, "status": 1, "accept_deadline": 1, "resolve_deadline": 1}
+    async for doc in db[TICKETS].find(query, projection):
+        deadline = doc.get("accept_deadline") if doc["status"] == "dispatched" else doc.get("resolve_deadline")
+        late = deadline is not None and as_utc(deadline) < now
+        open_, overdue = result.get(doc["lead_department"], (0, 0))
+        result[doc["lead_department"]] = (open_ + 1, overdue + int(late))
+    return result
