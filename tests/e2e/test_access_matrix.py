@@ -167,6 +167,12 @@ MATRIX = [
     Route("directory", "GET", "/v1/directory/grids/locate", READ_ALL),
     Route("directory", "GET", "/v1/directory/{collection}", READ_ALL),
     Route("directory", "GET", "/v1/directory/{collection}/{code}", READ_ALL),
+    Route(
+        "directory",
+        "GET",
+        "/v1/directory/{collection}/{code}/history",
+        {GW: DENY, SD: DENY, AG: DENY, SUP: ANY, ADM: ANY},
+    ),
     Route("directory", "PUT", "/v1/directory/{collection}/{code}", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY}),
 ]
 OPS = {"/healthz", "/readyz", "/metrics"}

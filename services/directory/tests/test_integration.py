@@ -77,6 +77,13 @@ def test_an_admin_change_is_checked_stored_and_announced_with_a_new_revision(
         what="revision 2 announced",
     )
     assert announced[0].data["name"] == "共享单车乱停乱放"
+    history = ok(admin.call("directory", "GET", "/v1/directory/categories/SJ-9901/history"))["revisions"]
+    assert [(r["revision"], r["data"]["name"], r["changed_by"]["sub"]) for r in history] == [
+        (1, "共享单车乱停放", "admin"),
+        (2, "共享单车乱停乱放", "admin"),
+    ]  # the earlier name is kept, with who changed it
+    seed = ok(admin.call("directory", "GET", "/v1/directory/categories/SJ-0101/history"))["revisions"]
+    assert seed[0]["changed_by"]["sub"] == "directory-seed"
 
 
 @pytest.mark.parametrize(

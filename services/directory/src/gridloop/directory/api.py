@@ -99,6 +99,19 @@ async def get_record(request: Request, _: CurrentUser, collection: Collection, c
     return {"kind": kind.value, "code": code, "revision": doc["revision"], "data": doc["data"]}
 
 
+@router.get("/{collection}/{code}/history", summary="Every revision of a record: what it was, who changed it, when")
+async def record_history(request: Request, user: CurrentUser, collection: Collection, code: str) -> dict[str, Any]:
+    require_role(user, Role.ADMIN, Role.SUPERVISOR)
+    revisions = await store.history(_runtime(request).database.db, collection.kind, code)
+    if not revisions:
+        raise NotFound(collection.kind.value, code)
+    return {
+        "kind": collection.kind.value,
+        "code": code,
+        "revisions": [{k: r.get(k) for k in ("revision", "data", "changed_by", "changed_at")} for r in revisions],
+    }
+
+
 @router.put("/{collection}/{code}", summary="Create or replace a record (admin); announced to every service")
 async def put_record(
     request: Request,
@@ -110,7 +123,7 @@ async def put_record(
     require_role(user, Role.ADMIN)
     kind = collection.kind
     try:
-        return await handlers.put_record(_runtime(request).database, kind=kind, code=code, body=body)
+        return await handlers.put_record(_runtime(request).database, kind=kind, code=code, body=body, actor=user)
     except ValidationError as exc:
         raise ApiError(
             422,

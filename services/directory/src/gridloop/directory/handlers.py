@@ -7,8 +7,10 @@ import yaml
 
 from gridloop.directory import store
 from gridloop.directory.domain import InvalidReference, Kind, parse_record, references, seed_records
-from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord
+from gridloop.shared.events import DIRECTORY_TOPIC, Actor, DirectoryRecord
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
+
+SEED_ACTOR = {"sub": "directory-seed", "name": "初始数据", "role": "system", "org": ""}
 
 
 def demo_seed() -> list[tuple[Kind, str, dict[str, Any]]]:
@@ -37,7 +39,16 @@ async def load_seed_if_empty(database: Database, records: list[tuple[Kind, str, 
         if await uow.db[store.RECORDS].count_documents({}, limit=1, session=uow.session):
             return 0
         for kind, code, data in records:
-            await store.save(uow.db, kind=kind, code=code, data=data, revision=1, session=uow.session)
+            await store.save(
+                uow.db,
+                kind=kind,
+                code=code,
+                data=data,
+                revision=1,
+                session=uow.session,
+                changed_by=SEED_ACTOR,
+                changed_at=uow.now,
+            )
         return len(records)
 
     return await database.transaction(work)
@@ -70,7 +81,9 @@ async def announce_all(database: Database) -> int:
     return await database.transaction(work)
 
 
-async def put_record(database: Database, *, kind: Kind, code: str, body: dict[str, Any]) -> dict[str, Any]:
+async def put_record(
+    database: Database, *, kind: Kind, code: str, body: dict[str, Any], actor: Actor | None = None
+) -> dict[str, Any]:
     """Create or replace one record, check what it names exists, and announce the new revision."""
     data = parse_record(kind, code, body)
 
@@ -89,7 +102,16 @@ async def put_record(database: Database, *, kind: Kind, code: str, body: dict[st
                 "outcome": "unchanged",
             }
         revision = (current["revision"] if current else 0) + 1
-        await store.save(uow.db, kind=kind, code=code, data=data, revision=revision, session=uow.session)
+        await store.save(
+            uow.db,
+            kind=kind,
+            code=code,
+            data=data,
+            revision=revision,
+            session=uow.session,
+            changed_by=actor.model_dump(mode="json") if actor else None,
+            changed_at=uow.now,
+        )
         await _announce(uow, kind=kind, code=code, data=data, revision=revision)
         outcome = "changed" if current else "created"
         return {"kind": kind.value, "code": code, "revision": revision, "data": data, "outcome": outcome}

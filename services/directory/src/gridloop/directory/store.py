@@ -1,5 +1,6 @@
-"""The directory's own collection of reference records."""
+"""The directory's own collections: the current reference records and their full history."""
 
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, GEOSPHERE
@@ -10,11 +11,13 @@ from gridloop.directory.domain import Kind
 from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 RECORDS = "records"
+HISTORY = "record_history"
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[RECORDS].create_index([("kind", ASCENDING), ("code", ASCENDING)])
     await db[RECORDS].create_index([("geometry", GEOSPHERE)], **GEO_INDEX_OPTIONS)
+    await db[HISTORY].create_index([("kind", ASCENDING), ("code", ASCENDING), ("revision", ASCENDING)])
 
 
 async def get(db: AsyncDatabase[Doc], kind: Kind, code: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -30,12 +33,38 @@ async def all_records(db: AsyncDatabase[Doc], session: AsyncClientSession | None
 
 
 async def save(
-    db: AsyncDatabase[Doc], *, kind: Kind, code: str, data: dict[str, Any], revision: int, session: AsyncClientSession
+    db: AsyncDatabase[Doc],
+    *,
+    kind: Kind,
+    code: str,
+    data: dict[str, Any],
+    revision: int,
+    session: AsyncClientSession,
+    changed_by: dict[str, Any] | None = None,
+    changed_at: datetime | None = None,
 ) -> None:
+    """The current revision in `records`; every revision, with who made it and when, appended to
+    `record_history`, which nothing updates or deletes."""
     doc: Doc = {"kind": kind.value, "code": code, "data": data, "revision": revision}
     if kind == Kind.GRID:
         doc["geometry"] = data["geometry"]
     await db[RECORDS].replace_one({"_id": f"{kind}:{code}"}, doc, upsert=True, session=session)
+    await db[HISTORY].insert_one(
+        {
+            "_id": f"{kind}:{code}:{revision}",
+            "kind": kind.value,
+            "code": code,
+            "revision": revision,
+            "data": data,
+            "changed_by": changed_by,
+            "changed_at": changed_at,
+        },
+        session=session,
+    )
+
+
+async def history(db: AsyncDatabase[Doc], kind: Kind, code: str) -> list[Doc]:
+    return await db[HISTORY].find({"kind": kind.value, "code": code}).sort("revision", 1).to_list(None)
 
 
 async def grid_at(db: AsyncDatabase[Doc], lon: float, lat: float) -> dict[str, Any] | None:
