@@ -30,6 +30,7 @@ ROUTED = {  # category -> lead department, as in the demo directory
     "SJ-0502": "SCJG",
     "SJ-0601": "SW",
 }
+ASSISTING = {"SJ-0301": ["CG"]}  # 违法建设: 住建 leads, 城管 assists (demo rule R-SJ-0301)
 UNROUTED = "SJ-0701"  # 群租房: no rule, waits for the street desk
 COMMUNITIES = {"LJ": ["LJ01", "LJ02", "LJ03"], "WH": ["WH01", "WH02", "WH03"], "SL": ["SL01", "SL02", "SL03"]}
 DEPARTMENTS = ["CG", "JJ", "ZJ", "STHJ", "SCJG", "SW", "YLLH", "GD"]
@@ -100,9 +101,11 @@ def test_fifty_reports_go_round_the_loop_and_supervision_counts_exactly_that(url
                 json={"lead_department": "ZJ", "assisting_departments": ["CG"]},
             )
             ticket["lead"] = "ZJ"
+            ticket["assisting"] = ["CG"]
             expected["ZJ"]["dispatched_manual"] += 1
         else:
             ticket["lead"] = ROUTED[ticket["category"]]
+            ticket["assisting"] = ASSISTING.get(str(ticket["category"]), [])
             expected[ticket["lead"]]["dispatched_auto"] += 1
         expected[ticket["lead"]]["dispatched"] += 1
 
@@ -134,11 +137,15 @@ def test_fifty_reports_go_round_the_loop_and_supervision_counts_exactly_that(url
     expected["JJ"]["dispatched"] += 1
     expected["JJ"]["dispatched_manual"] += 1
 
-    # 4. Handle: each lead accepts and resolves.
+    # 4. Handle: each lead accepts; assisting departments report their parts (协办反馈); the lead resolves.
     def handle(ticket: dict[str, object], status: str) -> None:
         lead = str(ticket["lead"])
         wait_in_inbox(ticket, lead, status)
         agents[lead].ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/accept")
+        if status == "dispatched":  # a rework keeps the parts already reported in this round
+            for helper in ticket.get("assisting", []):  # type: ignore[attr-defined]
+                wait_in_inbox(ticket, helper)
+                agents[helper].ok("handling", "POST", f"/v1/work-orders/{ticket['id']}/part", json={"note": "已配合"})
         agents[lead].ok(
             "handling", "POST", f"/v1/work-orders/{ticket['id']}/resolve", json={"note": "已处置完毕", "photos": []}
         )

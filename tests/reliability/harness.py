@@ -28,6 +28,7 @@ CATEGORIES = {
     "SJ-0501": "SCJG",
     "BJ-0105": "GD",
 }
+ASSISTING = {"SJ-0301": "CG"}  # 违法建设: 城管 assists 住建 and reports its part before 住建 resolves
 COMMUNITIES = ["LJ01", "LJ02", "LJ03", "WH01", "WH02", "WH03", "SL01", "SL02", "SL03"]
 RATINGS = ["satisfied", "basically_satisfied", "unsatisfied"]
 RETRYABLE = (httpx.HTTPError, OSError)
@@ -176,6 +177,15 @@ class Simulation:
                 agent,
                 "handling",
                 "/v1/work-orders",
+                {"status": "dispatched"},
+                lambda o: f"/v1/work-orders/{o['ticket_id']}/part",
+                lambda o: {"note": "已配合"},
+                role="assisting",  # refused (409) until the lead accepts; tried again on the next pass
+            )
+            acted += self._act(
+                agent,
+                "handling",
+                "/v1/work-orders",
                 {"status": "accepted"},
                 lambda o: f"/v1/work-orders/{o['ticket_id']}/resolve",
                 lambda o: {"note": "已处置"},
@@ -230,6 +240,7 @@ class Simulation:
         target: Callable[[dict[str, object]], str],
         body: Callable[[dict[str, object]], object],
         on_done: Callable[[dict[str, object], int], None] | None = None,
+        role: str = "lead",
     ) -> int:
         try:
             listing = user.call(service, "GET", path, params={**params, "limit": 200})
@@ -237,8 +248,8 @@ class Simulation:
                 return 0
             acted = 0
             for item in listing.json()["items"]:
-                if item.get("role", "lead") != "lead" or item["ticket_id"] not in self.by_ticket:
-                    continue  # assisting orders and recovery probes are not part of the plan
+                if item.get("role", "lead") != role or item["ticket_id"] not in self.by_ticket:
+                    continue  # the other role's orders, and recovery probes, which are not part of the plan
                 payload = body(item)
                 response = user.call(service, "POST", target(item), json=payload)
                 if on_done:
@@ -318,6 +329,7 @@ def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: dateti
             "ticket.closed": 1,
             "ticket.rated": 1,
             "ticket.reported": 1,
+            "ticket.progressed": 1 if plan.category in ASSISTING else 0,  # the assisting part, once
         }
         if any(len(seen.get(k, ())) > n for k, n in expected.items()) or len(seen) > len(expected):
             duplicated.append(ticket_id)
