@@ -54,7 +54,6 @@ async def file_report(
     require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
     await _report_limit(request).check(user.sub)
     runtime = _runtime(request)
-    policy = getattr(runtime.settings, "duplicate_policy", None)
     try:
         view, replay = await handlers.file_report(
             database=runtime.database,
@@ -62,7 +61,7 @@ async def file_report(
             request=body,
             reporter=user,
             idempotency_key=idempotency_key,
-            duplicates=policy() if policy else None,
+            duplicates=request.app.state.duplicate_policy,
         )
     except ReportRefused as exc:
         raise _refused(exc) from exc

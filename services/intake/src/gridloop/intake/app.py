@@ -47,4 +47,5 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         ),
     )
     app.state.report_limit = RateLimit("report", settings.report_rate_limit)
+    app.state.duplicate_policy = settings.duplicate_policy()
     return app
