@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from gridloop.directory.app import DirectorySettings
-from gridloop.dispatch.app import DispatchSettings, build_calendar
+from gridloop.dispatch.app import DispatchSettings
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import DEFAULT_PORTS
 from gridloop.stack.topics import topic_specs
@@ -82,7 +82,7 @@ def test_production_refuses_shared_secret_tokens() -> None:
 def test_the_production_calendar_override_file_loads() -> None:
     compose_path = "deploy/calendar/overrides.yaml"
     settings = DispatchSettings(work_calendar="china", calendar_overrides=ROOT / compose_path)
-    assert build_calendar(settings).is_workday(date(2026, 10, 10))  # a 调休 Saturday
+    assert settings.working_calendar().is_workday(date(2026, 10, 10))  # a 调休 Saturday
 
 
 def test_alert_rules_watch_metrics_the_services_export_without_ids_in_labels() -> None:

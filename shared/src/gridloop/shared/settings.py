@@ -1,9 +1,12 @@
 """Settings from the environment (prefix GRIDLOOP_), one class per service built on this base."""
 
+from pathlib import Path
 from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from gridloop.shared.worktime import WorkCalendar, load_calendar
 
 DEV_JWT_SECRET = "gridloop-development-secret-not-for-production"
 DEV_JWT_ISSUER = "gridloop-dev"
@@ -63,3 +66,16 @@ class ServiceSettings(BaseSettings):
         if not self.mongo_db:
             self.mongo_db = f"gridloop_{self.service_name}"
         return self
+
+
+class CalendarSettings(BaseSettings):
+    """The working calendar, for services that count working time (deadlines, turnaround)."""
+
+    model_config = SettingsConfigDict(env_prefix="GRIDLOOP_", extra="ignore")
+
+    # china: office hours on Chinese working days (holidays and 调休 included); always_open: 24x7
+    work_calendar: Literal["china", "always_open"] = "china"
+    calendar_overrides: Path | None = None
+
+    def working_calendar(self) -> WorkCalendar:
+        return load_calendar(self.work_calendar, self.calendar_overrides)

@@ -5,9 +5,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+import yaml
 
 
 class UnknownCalendarDate(LookupError):
@@ -117,3 +119,16 @@ def chinese_workdays(overrides: Mapping[date, bool]) -> IsWorkday:
             ) from exc
 
     return is_workday
+
+
+def load_calendar(kind: str, overrides_file: Path | None = None) -> WorkCalendar:
+    """The city's working calendar: `china` (office hours on Chinese working days, holidays and
+    调休 included, plus the override file for years the package does not know) or `always_open`."""
+    if kind == "always_open":
+        return around_the_clock()
+    overrides: dict[date, bool] = {}
+    if overrides_file:
+        data = yaml.safe_load(overrides_file.read_text(encoding="utf-8")) or {}
+        overrides |= {d: True for d in data.get("workdays", [])}
+        overrides |= {d: False for d in data.get("holidays", [])}
+    return WorkCalendar(is_workday=chinese_workdays(overrides))

@@ -1,46 +1,65 @@
 """Composition root of the supervision service."""
 
 import asyncio
+from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI
+from pydantic import Field
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import handlers, store
-from gridloop.supervision.api import router
+from gridloop.supervision.api import Evaluation, router
+from gridloop.supervision.kpi import ScoreWeights
 
 log = structlog.get_logger()
 
 
-class SupervisionSettings(ServiceSettings):
+class SupervisionSettings(ServiceSettings, CalendarSettings):
     service_name: str = "supervision"
     port: int = 8005
+    # GRIDLOOP_SCORE_WEIGHTS='{"response": 0.3, "resolution": 0.35, "satisfaction": 0.35}'
+    score_weights: ScoreWeights = Field(default_factory=ScoreWeights)
+    ranking_min_volume: int = Field(default=10, ge=1, description="dispatches in the window before a unit is ranked")
+    ranking_board_size: int = Field(default=3, ge=1, description="units on the 红榜 and on the 黑榜")
+    gauges_interval_seconds: float = 15.0
 
 
 async def _setup(runtime: Runtime) -> None:
     await store.ensure_indexes(runtime.database.db)
 
 
-async def _backlog_gauges(runtime: Runtime) -> None:
-    """Open and overdue tickets per department, recounted at a steady pace for Prometheus."""
-    while True:
-        try:
-            await handlers.refresh_backlog(runtime.database, runtime.metrics)
-        except PyMongoError as exc:
-            log.warning("backlog_gauges_failed", error=repr(exc))
-        await asyncio.sleep(15.0)
+def _gauges(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
+    async def loop(runtime: Runtime) -> None:
+        """Backlog and 30-day indicators per department, recounted at a steady pace for Prometheus."""
+        while True:
+            try:
+                await handlers.refresh_gauges(runtime.database, runtime.metrics, settings.score_weights)
+            except PyMongoError as exc:
+                log.warning("gauges_refresh_failed", error=repr(exc))
+            await asyncio.sleep(settings.gauges_interval_seconds)
+
+    return loop
 
 
 def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
-    return create_service_app(
-        settings or SupervisionSettings(),
+    settings = settings or SupervisionSettings()
+    calendar = settings.working_calendar()
+    app = create_service_app(
+        settings,
         ServiceSpec(
             title="GridLoop supervision 监督评价",
             routers=[router],
-            ticket_routes=lambda runtime: handlers.routes(runtime.metrics),
+            ticket_routes=lambda runtime: handlers.routes(calendar, runtime.metrics),
             setup=_setup,
-            background=[_backlog_gauges],
+            background=[_gauges(settings)],
         ),
     )
+    app.state.evaluation = Evaluation(
+        weights=settings.score_weights,
+        min_volume=settings.ranking_min_volume,
+        board_size=settings.ranking_board_size,
+    )
+    return app

@@ -1,6 +1,7 @@
 """Pure projection rules: how each event changes a ticket's supervision record, and how raw
 counts become the indicators supervisors read."""
 
+from datetime import datetime
 from typing import Any
 
 from gridloop.shared.clock import as_utc
@@ -18,25 +19,6 @@ from gridloop.shared.events import (
     TicketResolved,
 )
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
-
-COUNTED = [
-    "reported",
-    "dispatched",
-    "dispatched_auto",
-    "dispatched_manual",
-    "accepted",
-    "rejected",
-    "resolved",
-    "reopened",
-    "closed",
-    "cancelled",
-    "rated",
-    "satisfied",
-    "basically_satisfied",
-    "unsatisfied",
-    "overdue",  # deadlines that lapsed (接单 or 处置 超期), each counted once
-    "escalated",
-]
 
 
 def new_ticket(event: Envelope) -> dict[str, Any]:
@@ -122,17 +104,15 @@ def attribution(ticket: dict[str, Any], event: Envelope) -> str | None:
     return department or ticket.get("lead_department")
 
 
-def indicators(counts: dict[str, int]) -> dict[str, Any]:
-    """Counts plus the rates derived from them (None where the denominator is zero)."""
-    full = {name: counts.get(name, 0) for name in COUNTED}
-
-    def ratio(num: int, den: int) -> float | None:
-        return round(num / den, 4) if den else None
-
-    full["satisfaction_rate"] = ratio(full["satisfied"] + full["basically_satisfied"], full["rated"])
-    full["rejection_rate"] = ratio(full["rejected"], full["dispatched"])
-    full["rework_rate"] = ratio(full["reopened"], full["resolved"])
-    return full
+def is_overdue(ticket: dict[str, Any], now: datetime) -> bool:
+    """Past the deadline of the step the department owes: acceptance while dispatched, the fix
+    while accepted or reopened for rework."""
+    deadline = {
+        "dispatched": ticket.get("accept_deadline"),
+        "accepted": ticket.get("resolve_deadline"),
+        "reopened": ticket.get("resolve_deadline"),
+    }.get(ticket["status"])
+    return deadline is not None and as_utc(deadline) < now
 
 
 def stage_durations(ticket: dict[str, Any], event: Envelope) -> list[tuple[str, str, float]]:

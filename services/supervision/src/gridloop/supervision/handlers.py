@@ -1,49 +1,53 @@
-"""Supervision projects every ticket event: the timeline row (who did what, when) and the
-ticket's record, both in the consumer's transaction."""
+"""Supervision projects every ticket event, all in the consumer's transaction: the timeline row
+(who did what, when), the ticket's record, and the event's tally in its hour and day buckets."""
+
+from datetime import timedelta
 
 from gridloop.shared.events import Envelope
 from gridloop.shared.messagebus import Routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, UnitOfWork, update_versioned
-from gridloop.supervision import domain, store
+from gridloop.shared.worktime import WorkCalendar
+from gridloop.supervision import domain, kpi, store
 
 
-async def project(event: Envelope, uow: UnitOfWork, metrics: Metrics | None = None) -> None:
+async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:
     if event.event_type == "ticket.reported":
-        ticket = domain.new_ticket(event)
-        await uow.db[store.TICKETS].insert_one(ticket, session=uow.session)
+        before = after = domain.new_ticket(event)
+        await uow.db[store.TICKETS].insert_one(after, session=uow.session)
     else:
         found = await store.get_ticket(uow.db, event.ticket_id, session=uow.session)
         if found is None:
             raise LookupError(f"{event.event_type} for unknown ticket {event.ticket_id}")
-        ticket = found
+        before = found
         if metrics is not None:
-            for stage, department, seconds in domain.stage_durations(ticket, event):
+            for stage, department, seconds in domain.stage_durations(before, event):
                 histogram = metrics.stage_seconds.labels(stage, department)
                 uow.after_commit(lambda h=histogram, s=seconds: h.observe(s))
-        changes = domain.apply(ticket, event)
-        await update_versioned(uow, store.TICKETS, ticket, changes)
-        ticket = {**ticket, **changes}
-    await uow.db[store.TIMELINE].insert_one(
-        {
-            "_id": event.event_id,
-            "ticket_id": event.ticket_id,
-            "event_type": event.event_type,
-            "version": event.version,
-            "occurred_at": event.occurred_at,
-            "producer": event.producer,
-            "actor": event.actor.model_dump(mode="json"),
-            "correlation_id": event.correlation_id,
-            "causation_id": event.causation_id,
-            "payload": event.payload.model_dump(mode="json"),
-            "department": domain.attribution(ticket, event),
-            "street_code": ticket["street_code"],
-            "district_code": ticket["district_code"],
-            "grid_code": ticket["grid_code"],
-            "community_code": ticket["community_code"],
-        },
-        session=uow.session,
-    )
+        changes = domain.apply(before, event)
+        await update_versioned(uow, store.TICKETS, before, changes)
+        after = {**before, **changes}
+    tally = kpi.tally(before, event, calendar)
+    row = {
+        "_id": event.event_id,
+        "ticket_id": event.ticket_id,
+        "event_type": event.event_type,
+        "version": event.version,
+        "occurred_at": event.occurred_at,
+        "producer": event.producer,
+        "actor": event.actor.model_dump(mode="json"),
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "payload": event.payload.model_dump(mode="json"),
+        "department": domain.attribution(after, event),
+        "street_code": after["street_code"],
+        "district_code": after["district_code"],
+        "grid_code": after["grid_code"],
+        "community_code": after["community_code"],
+        "tally": tally.to_doc(),
+    }
+    await uow.db[store.TIMELINE].insert_one(row, session=uow.session)
+    await store.add_to_buckets(uow, row, tally)
 
 
 PROJECTED = (
@@ -64,16 +68,26 @@ PROJECTED = (
 )
 
 
-def routes(metrics: Metrics | None = None) -> Routes:
+def routes(calendar: WorkCalendar, metrics: Metrics | None = None) -> Routes:
     async def projected(event: Envelope, uow: UnitOfWork) -> None:
-        await project(event, uow, metrics)
+        await project(event, uow, calendar, metrics)
 
     return {event_type: [projected] for event_type in PROJECTED}
 
 
-async def refresh_backlog(database: Database, metrics: Metrics) -> None:
-    """Open and overdue tickets per lead department, for the gauges."""
-    counts = await store.backlog_by_department(database.db, now=database.clock.now())
-    for department, (open_, overdue) in counts.items():
+async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights) -> None:
+    """Open and overdue tickets per lead department, and each department's rates and score over
+    the last 30 days, for the gauges the command-centre dashboard reads."""
+    now = database.clock.now()
+    for department, (open_, overdue) in (await store.backlog(database.db, unit="departments", now=now)).items():
         metrics.open_tickets.labels(department).set(open_)
         metrics.overdue_tickets.labels(department).set(overdue)
+    tallies = await store.window_tallies(database.db, unit="departments", start=now - timedelta(days=30), end=now)
+    for department, tally in tallies.items():
+        figures = kpi.indicators(tally, weights)
+        for name in GAUGED:
+            if figures[name] is not None:
+                metrics.department_indicator.labels(department, name).set(figures[name])
+
+
+GAUGED = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_resolution_rate", "score")

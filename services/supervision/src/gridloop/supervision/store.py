@@ -1,24 +1,34 @@
 """Supervision's read models: every event of every ticket, and one record per ticket."""
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.clock import as_utc
-from gridloop.shared.mongo import Doc
+from gridloop.shared.lifecycle import OPEN_STATES
+from gridloop.shared.mongo import Doc, UnitOfWork
+from gridloop.supervision import domain, kpi
 
 TIMELINE = "timeline"
 TICKETS = "tickets"
-UNIT_FIELDS = {"departments": "department", "streets": "street_code", "grids": "grid_code"}
+HOURS = "stats_hours"  # one document per street and hour: every unit's tally (pre-aggregation)
+DAYS = "stats_days"  # the same per street and day, days starting at the city's midnight
+OPEN = sorted(state.value for state in OPEN_STATES)
+TICKET_FIELDS = {
+    "departments": "lead_department",
+    "streets": "street_code",
+    "communities": "community_code",
+    "grids": "grid_code",
+}
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TIMELINE].create_index([("ticket_id", ASCENDING), ("_id", ASCENDING)])
     await db[TIMELINE].create_index([("occurred_at", ASCENDING)])
     await db[TICKETS].create_index([("status", ASCENDING), ("accept_deadline", ASCENDING)])
+    for collection in (HOURS, DAYS):
+        await db[collection].create_index([("at", ASCENDING)])
 
 
 async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -29,38 +39,64 @@ async def timeline(db: AsyncDatabase[Doc], ticket_id: str) -> list[Doc]:
     return await db[TIMELINE].find({"ticket_id": ticket_id}).sort("_id", ASCENDING).to_list(None)
 
 
-async def counts(
+async def add_to_buckets(uow: UnitOfWork, row: Doc, tally: kpi.Tally) -> None:
+    """Add an event's tally to the hour and the day it happened in, for every unit it counts for
+    (one bucket document per street and period; see docs/metrics.md §Pre-aggregation)."""
+    increments: dict[str, int] = {}
+    for unit, code in kpi.unit_codes(row).items():
+        increments |= tally.increments(f"units.{unit}.{code}")
+    if not increments:
+        return
+    at = row["occurred_at"]
+    for collection, start in ((HOURS, kpi.hour_start(at)), (DAYS, kpi.day_start(at))):
+        await uow.db[collection].update_one(
+            {"_id": f"{row['street_code']}|{start.isoformat()}"},
+            {
+                "$inc": increments,
+                "$setOnInsert": {"street_code": row["street_code"], "district_code": row["district_code"], "at": start},
+            },
+            upsert=True,
+            session=uow.session,
+        )
+
+
+async def window_tallies(
     db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
-) -> dict[str, dict[str, int]]:
-    """Events in [start, end), within `scope`, grouped by unit and by what they count as."""
-    field = UNIT_FIELDS[unit]
-    pipeline: list[dict[str, Any]] = [
-        {"$match": {"occurred_at": {"$gte": start, "$lt": end}, **(scope or {})}},
-        {
-            "$group": {
-                "_id": {
-                    "unit": f"${field}",
-                    "type": "$event_type",
-                    "rating": "$payload.rating",
-                    "manual": "$payload.manual",
-                },
-                "n": {"$sum": 1},
-            }
-        },
-    ]
-    result: dict[str, dict[str, int]] = {}
-    async for row in await db[TIMELINE].aggregate(pipeline):
-        key = row["_id"]
-        if key.get("unit") is None:
-            continue
-        bucket = result.setdefault(key["unit"], {})
-        name = key["type"].removeprefix("ticket.")
-        bucket[name] = bucket.get(name, 0) + row["n"]
-        if name == "dispatched":
-            mode = "dispatched_manual" if key.get("manual") else "dispatched_auto"
-            bucket[mode] = bucket.get(mode, 0) + row["n"]
-        if name == "rated" and key.get("rating"):
-            bucket[key["rating"]] = bucket.get(key["rating"], 0) + row["n"]
+) -> dict[str, kpi.Tally]:
+    """Each unit's tally over events in [start, end): whole days and hours from the buckets,
+    the edges under an hour from the timeline itself."""
+    plan = kpi.plan_window(start, end)
+    scope = scope or {}
+    result: dict[str, kpi.Tally] = {}
+
+    def fold(code: str | None, doc: Doc | None) -> None:
+        if code and doc:
+            result.setdefault(code, kpi.Tally()).add(kpi.Tally.from_doc(doc))
+
+    periods = [(DAYS, plan.days)] if plan.days else []
+    periods += [(HOURS, hours) for hours in plan.hours]
+    for collection, (a, b) in periods:
+        async for bucket in db[collection].find({**scope, "at": {"$gte": a, "$lt": b}}, {f"units.{unit}": 1}):
+            for code, doc in bucket.get("units", {}).get(unit, {}).items():
+                fold(code, doc)
+    field = kpi.UNIT_FIELDS[unit]
+    for a, b in plan.raw:
+        async for row in db[TIMELINE].find({**scope, "occurred_at": {"$gte": a, "$lt": b}}, {field: 1, "tally": 1}):
+            fold(row.get(field), row.get("tally"))
+    return result
+
+
+async def raw_tallies(
+    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
+) -> dict[str, kpi.Tally]:
+    """The same tallies straight from every timeline row in the window, without the buckets:
+    what the pre-aggregation is measured against, and what the rebuild is checked with."""
+    field = kpi.UNIT_FIELDS[unit]
+    result: dict[str, kpi.Tally] = {}
+    query = {**(scope or {}), "occurred_at": {"$gte": start, "$lt": end}}
+    async for row in db[TIMELINE].find(query, {field: 1, "tally": 1}):
+        if row.get(field) and row.get("tally"):
+            result.setdefault(row[field], kpi.Tally()).add(kpi.Tally.from_doc(row["tally"]))
     return result
 
 
@@ -80,14 +116,19 @@ async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: D
     )
 
 
-async def backlog_by_department(db: AsyncDatabase[Doc], *, now: datetime) -> dict[str, tuple[int, int]]:
-    """{department: (open, overdue)} over tickets a department leads and has not finished."""
+async def backlog(
+    db: AsyncDatabase[Doc], *, unit: str, now: datetime, scope: Doc | None = None
+) -> dict[str, tuple[int, int]]:
+    """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
+    past their accept or resolve deadline. Departments count the tickets they lead."""
+    field = TICKET_FIELDS[unit]
     result: dict[str, tuple[int, int]] = {}
-    query = {"status": {"$in": ["dispatched", "accepted", "reopened"]}, "lead_department": {"$ne": None}}
-    projection = {"lead_department": 1, "status": 1, "accept_deadline": 1, "resolve_deadline": 1}
+    query = {**(scope or {}), "status": {"$in": OPEN}}
+    projection = {field: 1, "status": 1, "accept_deadline": 1, "resolve_deadline": 1}
     async for doc in db[TICKETS].find(query, projection):
-        deadline = doc.get("accept_deadline") if doc["status"] == "dispatched" else doc.get("resolve_deadline")
-        late = deadline is not None and as_utc(deadline) < now
-        open_, overdue = result.get(doc["lead_department"], (0, 0))
-        result[doc["lead_department"]] = (open_ + 1, overdue + int(late))
+        code = doc.get(field)
+        if not code:
+            continue
+        open_, overdue = result.get(code, (0, 0))
+        result[code] = (open_ + 1, overdue + int(domain.is_overdue(doc, now)))
     return result

@@ -1,0 +1,80 @@
+"""The monthly evaluation sheet (街道评议部门): one row per department, in Chinese column names,
+as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX."""
+
+import csv
+import io
+from collections.abc import Sequence
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.styles import Font
+
+# (field of a ranked indicator row, column heading, kind): rates are shown as percentages.
+COLUMNS: Sequence[tuple[str, str, str]] = (
+    ("rank", "排名", "int"),
+    ("code", "部门编码", "text"),
+    ("name", "部门名称", "text"),
+    ("dispatched", "派遣数", "int"),
+    ("dispatched_manual", "人工派遣数", "int"),
+    ("rejected", "退单数", "int"),
+    ("rejection_rate", "退单率(%)", "rate"),
+    ("responded", "响应数", "int"),
+    ("responded_on_time", "按时响应数", "int"),
+    ("response_rate", "响应率(%)", "rate"),
+    ("accept_minutes_median", "响应时长中位数(工作分钟)", "int"),
+    ("accept_minutes_p90", "响应时长P90(工作分钟)", "int"),
+    ("resolved", "处置数", "int"),
+    ("resolved_on_time", "按期处置数", "int"),
+    ("on_time_resolution_rate", "按期处置率(%)", "rate"),
+    ("resolve_minutes_median", "处置时长中位数(工作分钟)", "int"),
+    ("resolve_minutes_p90", "处置时长P90(工作分钟)", "int"),
+    ("reopened", "返工数", "int"),
+    ("rework_rate", "返工率(%)", "rate"),
+    ("closed", "结案数", "int"),
+    ("resolution_rate", "解决率(%)", "rate"),
+    ("overdue", "超期数", "int"),
+    ("rated", "评价数", "int"),
+    ("satisfied", "满意数", "int"),
+    ("basically_satisfied", "基本满意数", "int"),
+    ("unsatisfied", "不满意数", "int"),
+    ("satisfaction_rate", "满意率(%)", "rate"),
+    ("score", "综合得分", "number"),
+)
+
+
+def _cell(value: Any, kind: str) -> Any:
+    if value is None:
+        return ""
+    if kind == "rate":
+        return round(100 * value, 2)
+    return value
+
+
+def rows(items: Sequence[dict[str, Any]]) -> list[list[Any]]:
+    return [[_cell(item.get(key), kind) for key, _, kind in COLUMNS] for item in items]
+
+
+def to_csv(items: Sequence[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([heading for _, heading, _ in COLUMNS])
+    writer.writerows(rows(items))
+    return out.getvalue().encode("utf-8-sig")
+
+
+def to_xlsx(items: Sequence[dict[str, Any]], *, title: str) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.title = title[:31]  # the sheet-name limit
+    sheet.append([heading for _, heading, _ in COLUMNS])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows(items):
+        sheet.append(row)
+    for index, (_, heading, _) in enumerate(COLUMNS, start=1):
+        sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(10, 2 * len(heading))
+    sheet.freeze_panes = "D2"
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
