@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 SERVICES := directory intake dispatch handling feedback supervision
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 
-.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq directory-export directory-import lint clean
+.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq directory-export directory-import stats-rebuild lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,9 @@ directory-export: $(STAMP)  ## the running directory to DIR/directory.yaml + DIR
 
 directory-import: $(STAMP)  ## check DIR's files, then create or replace every record (announced to all services)
 	GRIDLOOP_TOKEN="$$($(BIN)/gridloop-token --role admin --sub directory-admin)" $(BIN)/gridloop-directory import $(or $(DIR),var/directory)
+
+stats-rebuild: $(STAMP) ## stop supervision first: rebuild its read models from the start of the tickets topic
+	$(BIN)/gridloop-supervision-rebuild $(ARGS)
 
 dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"
 	$(BIN)/gridloop-dlq $(ARGS)

@@ -142,9 +142,16 @@ class UnitOfWork:
 
     async def mark_processed(self, consumer: str, event_id: str) -> None:
         try:
-            await self.db[PROCESSED].insert_one({"_id": f"{consumer}:{event_id}", "at": self.now}, session=self.session)
+            await self.db[PROCESSED].insert_one(
+                {"_id": processed_key(consumer, event_id), "at": self.now}, session=self.session
+            )
         except DuplicateKeyError as exc:
             raise AlreadyProcessed(event_id) from exc
+
+
+def processed_key(consumer: str, event_id: str) -> str:
+    """The processed-event mark's key: one per consuming service and event."""
+    return f"{consumer}:{event_id}"
 
 
 class Database:

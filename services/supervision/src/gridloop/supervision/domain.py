@@ -1,6 +1,7 @@
 """Pure projection rules: how each event changes a ticket's supervision record, and how raw
 counts become the indicators supervisors read."""
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -19,6 +20,8 @@ from gridloop.shared.events import (
     TicketResolved,
 )
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.worktime import WorkCalendar
+from gridloop.supervision import kpi
 
 
 def new_ticket(event: Envelope) -> dict[str, Any]:
@@ -132,3 +135,45 @@ def stage_durations(ticket: dict[str, Any], event: Envelope) -> list[tuple[str, 
     if event.event_type == "ticket.accepted" and ticket.get("accepted_at"):
         return []  # a re-acceptance after rework is not a new response
     return [(start[0], department, max(0.0, (at - as_utc(start[1])).total_seconds()))]
+
+
+@dataclass(frozen=True)
+class Step:
+    """What projecting one event produces: the ticket's record after it (and the changes made),
+    the timeline row, and the event's tally for the buckets."""
+
+    ticket: dict[str, Any]
+    changes: dict[str, Any]
+    row: dict[str, Any]
+    tally: kpi.Tally
+
+
+def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalendar) -> Step:
+    """One event through the projection rules; `before` is None for the report that opens a ticket."""
+    if before is None:
+        ticket = new_ticket(event)
+        changes: dict[str, Any] = {}
+        tally = kpi.tally(ticket, event, calendar)
+    else:
+        changes = apply(before, event)
+        tally = kpi.tally(before, event, calendar)
+        ticket = {**before, **changes}
+    row = {
+        "_id": event.event_id,
+        "ticket_id": event.ticket_id,
+        "event_type": event.event_type,
+        "version": event.version,
+        "occurred_at": event.occurred_at,
+        "producer": event.producer,
+        "actor": event.actor.model_dump(mode="json"),
+        "correlation_id": event.correlation_id,
+        "causation_id": event.causation_id,
+        "payload": event.payload.model_dump(mode="json"),
+        "department": attribution(ticket, event),
+        "street_code": ticket["street_code"],
+        "district_code": ticket["district_code"],
+        "grid_code": ticket["grid_code"],
+        "community_code": ticket["community_code"],
+        "tally": tally.to_doc(),
+    }
+    return Step(ticket=ticket, changes=changes, row=row, tally=tally)

@@ -13,41 +13,22 @@ from gridloop.supervision import domain, kpi, store
 
 async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:
     if event.event_type == "ticket.reported":
-        before = after = domain.new_ticket(event)
-        await uow.db[store.TICKETS].insert_one(after, session=uow.session)
+        before = None
     else:
-        found = await store.get_ticket(uow.db, event.ticket_id, session=uow.session)
-        if found is None:
+        before = await store.get_ticket(uow.db, event.ticket_id, session=uow.session)
+        if before is None:
             raise LookupError(f"{event.event_type} for unknown ticket {event.ticket_id}")
-        before = found
         if metrics is not None:
             for stage, department, seconds in domain.stage_durations(before, event):
                 histogram = metrics.stage_seconds.labels(stage, department)
                 uow.after_commit(lambda h=histogram, s=seconds: h.observe(s))
-        changes = domain.apply(before, event)
-        await update_versioned(uow, store.TICKETS, before, changes)
-        after = {**before, **changes}
-    tally = kpi.tally(before, event, calendar)
-    row = {
-        "_id": event.event_id,
-        "ticket_id": event.ticket_id,
-        "event_type": event.event_type,
-        "version": event.version,
-        "occurred_at": event.occurred_at,
-        "producer": event.producer,
-        "actor": event.actor.model_dump(mode="json"),
-        "correlation_id": event.correlation_id,
-        "causation_id": event.causation_id,
-        "payload": event.payload.model_dump(mode="json"),
-        "department": domain.attribution(after, event),
-        "street_code": after["street_code"],
-        "district_code": after["district_code"],
-        "grid_code": after["grid_code"],
-        "community_code": after["community_code"],
-        "tally": tally.to_doc(),
-    }
-    await uow.db[store.TIMELINE].insert_one(row, session=uow.session)
-    await store.add_to_buckets(uow, row, tally)
+    step = domain.project(before, event, calendar)
+    if before is None:
+        await uow.db[store.TICKETS].insert_one(step.ticket, session=uow.session)
+    else:
+        await update_versioned(uow, store.TICKETS, before, step.changes)
+    await uow.db[store.TIMELINE].insert_one(step.row, session=uow.session)
+    await store.add_to_buckets(uow, step.row, step.tally)
 
 
 PROJECTED = (

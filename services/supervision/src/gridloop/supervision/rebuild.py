@@ -1,0 +1,231 @@
+"""`gridloop-supervision-rebuild`: rebuild supervision's read models — ticket records and the
+hour and day buckets, and with `--timeline` the timeline rows too — by replaying the tickets topic
+from its first event up to its end. Events past the supervision consumer group's last commit get
+their processed marks, so the service skips them when it resumes instead of counting them twice.
+
+Stop every supervision instance first: the command cannot tell a live consumer from a stopped
+one on every broker (the embedded one keeps a stopped member listed), so it relies on the operator.
+Start the service again afterwards and it carries on after the replay's end. The replay folds events in
+memory with the same rules the live projection applies one event at a time (domain.project), and
+writes in large batches, which is what makes it fast."""
+
+import argparse
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo import ReplaceOne
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
+
+from gridloop.shared.bus import kafka_security
+from gridloop.shared.events import TICKETS_TOPIC, Envelope, MalformedEvent, UnknownEventType
+from gridloop.shared.mongo import PROCESSED, Doc, connect, processed_key
+from gridloop.shared.worktime import WorkCalendar
+from gridloop.supervision import domain, handlers, kpi, store
+from gridloop.supervision.app import SupervisionSettings
+
+log = structlog.get_logger()
+BATCH = 2000
+DUPLICATE_KEY = 11000
+
+
+@dataclass
+class Replay:
+    """The read models folded in memory, event by event, in topic order within each ticket."""
+
+    calendar: WorkCalendar
+    keep_rows: bool = False
+    tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    buckets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    seen: set[str] = field(default_factory=set)
+    events: int = 0
+    skipped: int = 0
+
+    def add(self, event: Envelope) -> None:
+        if event.event_id in self.seen or event.event_type not in handlers.PROJECTED:
+            return
+        before = self.tickets.get(event.ticket_id)
+        if (event.event_type == "ticket.reported") == (before is not None):
+            self.skipped += 1  # a second report of one ticket, or an event for no known ticket
+            return
+        self.seen.add(event.event_id)
+        self.events += 1
+        step = domain.project(before, event, self.calendar)
+        self.tickets[event.ticket_id] = {**step.ticket, "version": 0 if before is None else before["version"] + 1}
+        if self.keep_rows:
+            self.rows.append(step.row)
+        at = step.row["occurred_at"]
+        for collection, start in ((store.HOURS, kpi.hour_start(at)), (store.DAYS, kpi.day_start(at))):
+            bucket_id = f"{step.row['street_code']}|{start.isoformat()}"
+            bucket = self.buckets.setdefault(
+                (collection, bucket_id),
+                {
+                    "street_code": step.row["street_code"],
+                    "district_code": step.row["district_code"],
+                    "at": start,
+                    "units": {},
+                },
+            )
+            for unit, code in kpi.unit_codes(step.row).items():
+                bucket["units"].setdefault(unit, {}).setdefault(code, kpi.Tally()).add(step.tally)
+
+    def bucket_documents(self, collection: str) -> list[Doc]:
+        return [
+            {
+                "_id": bucket_id,
+                **{k: v for k, v in bucket.items() if k != "units"},
+                "units": {u: {c: t.to_doc() for c, t in codes.items()} for u, codes in bucket["units"].items()},
+            }
+            for (name, bucket_id), bucket in self.buckets.items()
+            if name == collection
+        ]
+
+
+async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
+    """Replace the ticket records and buckets; add or refresh timeline rows, never deleting one."""
+    for collection in (store.TICKETS, store.HOURS, store.DAYS):
+        await db[collection].delete_many({})
+    documents = {
+        store.TICKETS: list(replay.tickets.values()),
+        store.HOURS: replay.bucket_documents(store.HOURS),
+        store.DAYS: replay.bucket_documents(store.DAYS),
+    }
+    for collection, docs in documents.items():
+        for i in range(0, len(docs), BATCH):
+            await db[collection].insert_many(docs[i : i + BATCH], ordered=False)
+    for i in range(0, len(replay.rows), BATCH):
+        batch = replay.rows[i : i + BATCH]
+        await db[store.TIMELINE].bulk_write(
+            [ReplaceOne({"_id": r["_id"]}, r, upsert=True) for r in batch], ordered=False
+        )
+    await store.ensure_indexes(db)
+
+
+async def read_topic(
+    settings: SupervisionSettings, ends: dict[TopicPartition, int]
+) -> AsyncIterator[tuple[TopicPartition, int, Envelope]]:
+    """Every event on the tickets topic up to `ends` (the offsets the replay stops at)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        enable_auto_commit=False,
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **kafka_security(settings),  # type: ignore[arg-type]
+    )
+    await consumer.start()
+    try:
+        pending = {tp: end for tp, end in ends.items() if end > 0}
+        consumer.assign(list(pending))
+        await consumer.seek_to_beginning(*pending)
+        while pending:
+            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
+            for tp, records in batches.items():
+                for record in records:
+                    if record.offset >= pending.get(tp, 0):
+                        break
+                    try:
+                        yield tp, record.offset, Envelope.from_wire(record.value or b"")
+                    except (MalformedEvent, UnknownEventType):
+                        continue  # the live consumer sent these to its dead-letter topic
+                if await consumer.position(tp) >= ends[tp]:
+                    pending.pop(tp, None)
+    finally:
+        await consumer.stop()
+
+
+async def topic_ends(settings: SupervisionSettings) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **kafka_security(settings))  # type: ignore[arg-type]
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(TICKETS_TOPIC) or set()
+        if not partitions:
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(TICKETS_TOPIC) or set()
+        return dict(await consumer.end_offsets([TopicPartition(TICKETS_TOPIC, p) for p in partitions]))
+    finally:
+        await consumer.stop()
+
+
+async def committed_offsets(
+    settings: SupervisionSettings, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    """Where the supervision consumer group will resume (0 where it has never committed)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        group_id=settings.service_name,
+        enable_auto_commit=False,
+        **kafka_security(settings),  # type: ignore[arg-type]
+    )
+    await consumer.start()
+    try:
+        return {tp: await consumer.committed(tp) or 0 for tp in partitions}
+    finally:
+        await consumer.stop()
+
+
+async def mark_processed(db: AsyncDatabase[Doc], consumer: str, event_ids: list[str]) -> None:
+    """Mark the replayed events the service has not committed past, so that when it resumes from
+    its last commit it skips them instead of counting them a second time."""
+    now = datetime.now(UTC)
+    for i in range(0, len(event_ids), BATCH):
+        marks = [{"_id": processed_key(consumer, e), "at": now} for e in event_ids[i : i + BATCH]]
+        try:
+            await db[PROCESSED].insert_many(marks, ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != DUPLICATE_KEY for error in exc.details.get("writeErrors", [])):
+                raise
+
+
+@dataclass(frozen=True)
+class Report:
+    events: int
+    tickets: int
+    skipped: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> Report:
+    started = time.perf_counter()
+    ends = await topic_ends(settings)
+    resume = await committed_offsets(settings, list(ends))
+    replay = Replay(calendar=settings.working_calendar(), keep_rows=timeline)
+    unconsumed: list[str] = []
+    async for tp, offset, event in read_topic(settings, ends):
+        replay.add(event)
+        if offset >= resume[tp]:
+            unconsumed.append(event.event_id)
+    client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
+    try:
+        db = client[settings.mongo_db]
+        await write(db, replay)
+        await mark_processed(db, settings.service_name, unconsumed)
+    finally:
+        await client.close()
+    report = Report(replay.events, len(replay.tickets), replay.skipped, time.perf_counter() - started)
+    log.info("supervision_rebuilt", events=report.events, tickets=report.tickets, seconds=round(report.seconds, 1))
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="gridloop-supervision-rebuild", description=__doc__.splitlines()[0])
+    parser.add_argument("--timeline", action="store_true", help="also write every timeline row again")
+    args = parser.parse_args()
+    report = asyncio.run(rebuild(SupervisionSettings(), timeline=args.timeline))
+    print(
+        f"replayed {report.events} events of {report.tickets} tickets in {report.seconds:.1f} s "
+        f"({report.rate:.0f} events/s); {report.skipped} skipped"
+    )
+
+
+if __name__ == "__main__":
+    main()
