@@ -111,7 +111,9 @@ async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
 async def read_topic(
     settings: SupervisionSettings, ends: dict[TopicPartition, int]
 ) -> AsyncIterator[tuple[TopicPartition, int, Envelope]]:
-    """Every event on the tickets topic up to `ends` (the offsets the replay stops at)."""
+    """Every event on the tickets topic from the beginning until the topic is drained: at least
+    up to `ends`, then until a few fetches in a row come back empty (some brokers report a batch's
+    base offset as the end, so the end offsets alone are not trusted to mark the last event)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
@@ -120,21 +122,22 @@ async def read_topic(
     )
     await consumer.start()
     try:
-        pending = {tp: end for tp, end in ends.items() if end > 0}
-        consumer.assign(list(pending))
-        await consumer.seek_to_beginning(*pending)
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=1000, max_records=5000)
+        consumer.assign(list(ends))
+        await consumer.seek_to_beginning(*ends)
+        empty = 0
+        while empty < 3:
+            batches = await consumer.getmany(timeout_ms=200, max_records=5000)
+            if not batches:
+                reached = all([await consumer.position(tp) >= end for tp, end in ends.items()])
+                empty = empty + 1 if reached else 0
+                continue
+            empty = 0
             for tp, records in batches.items():
                 for record in records:
-                    if record.offset >= pending.get(tp, 0):
-                        break
                     try:
                         yield tp, record.offset, Envelope.from_wire(record.value or b"")
                     except (MalformedEvent, UnknownEventType):
                         continue  # the live consumer sent these to its dead-letter topic
-                if await consumer.position(tp) >= ends[tp]:
-                    pending.pop(tp, None)
     finally:
         await consumer.stop()
 

@@ -1,11 +1,14 @@
 """Supervision's read models: every event of every ticket, and one record per ticket."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.clock import as_utc
 from gridloop.shared.lifecycle import OPEN_STATES
 from gridloop.shared.mongo import Doc, UnitOfWork
 from gridloop.supervision import domain, kpi
@@ -23,12 +26,17 @@ TICKET_FIELDS = {
 }
 
 
+BY_TIME = [("at", ASCENDING)]
+BY_OCCURRENCE = [("occurred_at", ASCENDING)]
+BY_STATUS = [("status", ASCENDING), ("accept_deadline", ASCENDING)]
+
+
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TIMELINE].create_index([("ticket_id", ASCENDING), ("_id", ASCENDING)])
-    await db[TIMELINE].create_index([("occurred_at", ASCENDING)])
-    await db[TICKETS].create_index([("status", ASCENDING), ("accept_deadline", ASCENDING)])
+    await db[TIMELINE].create_index(BY_OCCURRENCE)
+    await db[TICKETS].create_index(BY_STATUS)
     for collection in (HOURS, DAYS):
-        await db[collection].create_index([("at", ASCENDING)])
+        await db[collection].create_index(BY_TIME)
 
 
 async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -76,14 +84,29 @@ async def window_tallies(
     periods = [(DAYS, plan.days)] if plan.days else []
     periods += [(HOURS, hours) for hours in plan.hours]
     for collection, (a, b) in periods:
-        async for bucket in db[collection].find({**scope, "at": {"$gte": a, "$lt": b}}, {f"units.{unit}": 1}):
+        async for bucket in _find(db[collection], scope, {"at": {"$gte": a, "$lt": b}}, {f"units.{unit}": 1}):
             for code, doc in bucket.get("units", {}).get(unit, {}).items():
                 fold(code, doc)
     field = kpi.UNIT_FIELDS[unit]
     for a, b in plan.raw:
-        async for row in db[TIMELINE].find({**scope, "occurred_at": {"$gte": a, "$lt": b}}, {field: 1, "tally": 1}):
+        async for row in _find(db[TIMELINE], scope, {"occurred_at": {"$gte": a, "$lt": b}}, {field: 1, "tally": 1}):
             fold(row.get(field), row.get("tally"))
     return result
+
+
+async def _find(
+    collection: AsyncCollection[Doc], scope: Doc, query: Doc, projection: Doc | None = None
+) -> AsyncIterator[Doc]:
+    """Documents matching `query` within `scope`, one query per branch of a scope's $or (a
+    supervisor's district or street), each of which the indexes serve; an $or beside the time
+    range makes the embedded database scan the whole collection."""
+    branches = scope["$or"] if set(scope) == {"$or"} else [scope]
+    seen: set[object] = set()
+    for branch in branches:
+        async for doc in collection.find({**branch, **query}, projection):
+            if doc["_id"] not in seen:
+                seen.add(doc["_id"])
+                yield doc
 
 
 async def raw_tallies(
@@ -93,27 +116,22 @@ async def raw_tallies(
     what the pre-aggregation is measured against, and what the rebuild is checked with."""
     field = kpi.UNIT_FIELDS[unit]
     result: dict[str, kpi.Tally] = {}
-    query = {**(scope or {}), "occurred_at": {"$gte": start, "$lt": end}}
-    async for row in db[TIMELINE].find(query, {field: 1, "tally": 1}):
+    async for row in _find(
+        db[TIMELINE], scope or {}, {"occurred_at": {"$gte": start, "$lt": end}}, {field: 1, "tally": 1}
+    ):
         if row.get(field) and row.get("tally"):
             result.setdefault(row[field], kpi.Tally()).add(kpi.Tally.from_doc(row["tally"]))
     return result
 
 
 async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: Doc | None = None) -> list[Doc]:
-    lapsed = {
-        "$or": [
-            {"status": "dispatched", "accept_deadline": {"$lt": now}},
-            {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
-        ]
-    }
-    return (
-        await db[TICKETS]
-        .find({"$and": [lapsed, scope]} if scope else lapsed)
-        .sort("accept_deadline", ASCENDING)
-        .limit(limit)
-        .to_list(None)
-    )
+    """Open tickets past the deadline of the step their department owes, longest overdue first."""
+    lapsed = [
+        {"status": "dispatched", "accept_deadline": {"$lt": now}},
+        {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
+    ]
+    found = [doc for query in lapsed async for doc in _find(db[TICKETS], scope or {}, query)]
+    return sorted(found, key=lambda d: (as_utc(d["accept_deadline"]), d["_id"]))[:limit]
 
 
 async def backlog(
@@ -123,9 +141,8 @@ async def backlog(
     past their accept or resolve deadline. Departments count the tickets they lead."""
     field = TICKET_FIELDS[unit]
     result: dict[str, tuple[int, int]] = {}
-    query = {**(scope or {}), "status": {"$in": OPEN}}
     projection = {field: 1, "status": 1, "accept_deadline": 1, "resolve_deadline": 1}
-    async for doc in db[TICKETS].find(query, projection):
+    async for doc in _find(db[TICKETS], scope or {}, {"status": {"$in": OPEN}}, projection):
         code = doc.get(field)
         if not code:
             continue
