@@ -1,5 +1,6 @@
 """docker-compose.yml describes production and cannot run here; this checks it says what the code expects."""
 
+import json
 import re
 from datetime import date
 from pathlib import Path
@@ -12,6 +13,8 @@ from gridloop.dispatch.app import DispatchSettings
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import DEFAULT_PORTS
 from gridloop.stack.topics import topic_specs
+from gridloop.supervision.api import router as supervision_router
+from gridloop.supervision.app import SupervisionSettings
 
 pytestmark = pytest.mark.unit
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,11 +30,17 @@ def test_kafka_runs_in_kraft_mode_and_mongodb_as_a_replica_set(compose: dict) ->
     assert "controller" in kafka["KAFKA_PROCESS_ROLES"] and "broker" in kafka["KAFKA_PROCESS_ROLES"]
     assert kafka["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
     assert "--replSet" in compose["services"]["mongo"]["command"]
-    assert "rs.initiate" in " ".join(compose["services"]["mongo-init"]["command"])
+    assert "/deploy/mongo/init.js" in compose["services"]["mongo-init"]["command"]
+    assert "rs.initiate" in (ROOT / "deploy/mongo/init.js").read_text()
 
 
 def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_settings(compose: dict) -> None:  # type: ignore[type-arg]
-    known = set(ServiceSettings.model_fields) | set(DirectorySettings.model_fields) | set(DispatchSettings.model_fields)
+    known = (
+        set(ServiceSettings.model_fields)
+        | set(DirectorySettings.model_fields)
+        | set(DispatchSettings.model_fields)
+        | set(SupervisionSettings.model_fields)
+    )
     images = set()
     for name, port in DEFAULT_PORTS.items():
         service = compose["services"][name]
@@ -43,6 +52,11 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         assert env["GRIDLOOP_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["GRIDLOOP_KAFKA_IDEMPOTENCE"] == "true"
         assert "replicaSet=rs0" in env["GRIDLOOP_MONGO_URI"]
+        # transport security on: SASL over TLS to Kafka, a password and TLS to MongoDB, all from .env
+        assert env["GRIDLOOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+        assert env["GRIDLOOP_KAFKA_SASL_PASSWORD"].startswith("${KAFKA_GRIDLOOP_PASSWORD:?")
+        assert "tls=true" in env["GRIDLOOP_MONGO_URI"] and "${MONGO_GRIDLOOP_PASSWORD:?" in env["GRIDLOOP_MONGO_URI"]
+        assert "./deploy/tls/ca.pem:/etc/gridloop/tls/ca.pem:ro" in service["volumes"]
         assert env["GRIDLOOP_ENVIRONMENT"] == "production"
         assert env["GRIDLOOP_JWT_JWKS_URL"].startswith("${GRIDLOOP_JWT_JWKS_URL:?")  # no default key
         assert env["GRIDLOOP_JWT_ISSUER"].startswith("${GRIDLOOP_JWT_ISSUER:?")
@@ -107,3 +121,37 @@ def test_alert_rules_watch_metrics_the_services_export_without_ids_in_labels() -
     for collector in vars(Metrics("any")).values():
         label_names = set(getattr(collector, "_labelnames", ()))
         assert not {"ticket_id", "ticket", "user", "sub"} & label_names
+
+
+def test_the_broker_and_the_database_refuse_unauthenticated_plaintext(compose: dict) -> None:  # type: ignore[type-arg]
+    kafka = compose["services"]["kafka"]["environment"]
+    assert "PLAINTEXT://" not in kafka["KAFKA_LISTENERS"].replace("CONTROLLER://", "")
+    assert kafka["KAFKA_ADVERTISED_LISTENERS"] == "SASL_SSL://kafka:9092"
+    assert "user_gridloop=" in kafka["KAFKA_LISTENER_NAME_SASL__SSL_PLAIN_SASL_JAAS_CONFIG"]
+    mongod = compose["services"]["mongo"]["command"]
+    assert "--auth" in mongod and mongod[mongod.index("--tlsMode") + 1] == "requireTLS"
+    assert "client.sh" in (ROOT / "deploy/kafka/create-topics.sh").read_text()
+
+
+def test_the_command_centre_dashboard_is_provisioned_and_reads_what_exists(compose: dict) -> None:  # type: ignore[type-arg]
+    from gridloop.shared.metrics import Metrics
+
+    grafana = compose["services"]["grafana"]
+    assert "./deploy/grafana/dashboards:/var/lib/grafana/dashboards:ro" in grafana["volumes"]
+    assert "./deploy/grafana/provisioning:/etc/grafana/provisioning:ro" in grafana["volumes"]
+    dashboard = json.loads((ROOT / "deploy/grafana/dashboards/command-centre.json").read_text())
+    exported = {metric.name for metric in Metrics("any").registry.collect()}
+    routes = [re.sub(r"\{[^}]+\}", "[^/]+", route.path) for route in supervision_router.routes]  # type: ignore[attr-defined]
+    titles = " ".join(p["title"] for p in dashboard["panels"])
+    for wanted in ("吞吐", "处置时长", "超期工单", "三率排名"):
+        assert wanted in titles
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            if "expr" in target:
+                names = set(re.findall(r"gridloop_[a-z_]+", target["expr"]))
+                assert names, target["expr"]
+                for name in names:
+                    assert name.removesuffix("_bucket").removesuffix("_total") in exported, name
+            else:
+                path = target["url"].removeprefix("http://supervision:8005")
+                assert any(re.fullmatch(route, path) for route in routes), path

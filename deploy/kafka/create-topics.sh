@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Creates GridLoop's topics on a real Kafka cluster (the embedded stack does the same from Python).
+# Needs BROKER_ADMIN_PASSWORD and the CA in /etc/kafka/tls/ca.pem.
 set -euo pipefail
 BOOTSTRAP="${BOOTSTRAP:-kafka:9092}"
 PARTITIONS="${TICKETS_PARTITIONS:-6}"
 REPLICAS="${REPLICATION_FACTOR:-1}"
 kt=/opt/kafka/bin/kafka-topics.sh
-create() { "$kt" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$1" --partitions "$2" \
-             --replication-factor "$REPLICAS" "${@:3}"; }
-create gridloop.tickets.v1 "$PARTITIONS"
+client="$(dirname "$0")/client.sh"  # the admin user over SASL_SSL
+create() { "$client" "$kt" --bootstrap-server "$BOOTSTRAP" --create --if-not-exists --topic "$1" \
+             --partitions "$2" --replication-factor "$REPLICAS" "${@:3}"; }
+# Tickets are kept for ever: supervision rebuilds its read models from the first event.
+create gridloop.tickets.v1 "$PARTITIONS" --config retention.ms=-1
 create gridloop.directory.v1 1 --config cleanup.policy=compact
 for group in intake dispatch handling feedback supervision \
              intake.directory dispatch.directory handling.directory feedback.directory supervision.directory; do

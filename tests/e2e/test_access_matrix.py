@@ -164,6 +164,10 @@ MATRIX = [
     ),
     Route("supervision", "GET", "/v1/supervision/stats/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
     Route("supervision", "GET", "/v1/supervision/overdue", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route("supervision", "GET", "/v1/supervision/ranking/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route(
+        "supervision", "GET", "/v1/supervision/evaluation/{month}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}
+    ),
     Route("directory", "GET", "/v1/directory/tree", READ_ALL),
     Route("directory", "GET", "/v1/directory/grids/locate", READ_ALL),
     Route("directory", "GET", "/v1/directory/{collection}", READ_ALL),
@@ -256,6 +260,7 @@ def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx
         attachment_id=ids["attachment_id"],
         notification_id=ids["notification_id"],
         unit="departments",
+        month=datetime.now().strftime("%Y-%m"),
         collection="categories",
         code="SJ-0101",
     )

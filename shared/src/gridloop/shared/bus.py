@@ -26,7 +26,8 @@ def kafka_security(settings: ServiceSettings) -> dict[str, object]:
     if settings.kafka_security_protocol in ("SSL", "SASL_SSL"):
         from aiokafka.helpers import create_ssl_context
 
-        options["ssl_context"] = create_ssl_context()
+        cafile = settings.kafka_ssl_cafile
+        options["ssl_context"] = create_ssl_context(cafile=str(cafile) if cafile else None)
     if settings.kafka_sasl_mechanism:
         options["sasl_mechanism"] = settings.kafka_sasl_mechanism
         options["sasl_plain_username"] = settings.kafka_sasl_username

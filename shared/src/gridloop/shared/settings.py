@@ -32,6 +32,7 @@ class ServiceSettings(BaseSettings):
     kafka_sasl_mechanism: str | None = None
     kafka_sasl_username: str | None = None
     kafka_sasl_password: str | None = None
+    kafka_ssl_cafile: Path | None = None  # the CA that signed the brokers' certificates (else the system's)
     tickets_partitions: int = 6
     consumer_max_attempts: int = 5
 

@@ -24,7 +24,8 @@ CONSUMER_GROUPS = [
 
 def topic_specs(partitions: int) -> list[NewTopic]:
     topics = [
-        NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1),
+        # kept for ever: supervision rebuilds its read models from the first event
+        NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
         NewTopic(DIRECTORY_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
     ]
     topics += [NewTopic(dead_letter_topic(g), num_partitions=1, replication_factor=1) for g in CONSUMER_GROUPS]
