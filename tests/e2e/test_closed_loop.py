@@ -64,12 +64,14 @@ def test_fifty_reports_go_round_the_loop_and_supervision_counts_exactly_that(url
         street_index = rng.randrange(3)
         street = list(COMMUNITIES)[street_index]
         category = UNROUTED if n % 17 == 5 else rng.choice(sorted(ROUTED))
-        worker = workers[rng.choice(COMMUNITIES[street])]
         body = {"category_code": category, "description": f"第{n + 1}号问题：现场发现{category}", "address": "演示路"}
         if n % 4 == 0:
-            body["grid_code"] = f"{COMMUNITIES[street][0]}-G1"
+            community = rng.choice(COMMUNITIES[street])
+            body["grid_code"] = f"{community}-G1"
         else:
-            body["location"] = _point(street_index, rng)
+            body["location"] = point = _point(street_index, rng)
+            community = chief.ok("directory", "GET", "/v1/directory/grids/locate", params=point)["community"]
+        worker = workers[community]  # a grid worker reports in their own community's grids
         response = worker.call(
             "intake",
             "POST",

@@ -68,11 +68,12 @@ def test_a_hotline_report_whistled_to_a_lead_and_two_assisting_departments(urls:
 
 
 def test_a_duplicate_is_flagged_merged_and_its_reporter_hears_when_the_original_closes(urls: dict[str, str]) -> None:
-    first = ApiUser(urls=urls, sub="gw-wh02-a", role=Role.GRID_WORKER, org="WH02")
-    second = ApiUser(urls=urls, sub="gw-wh02-b", role=Role.GRID_WORKER, org="WH02")
     desk = ApiUser(urls=urls, sub="sd-wh-e2e", role=Role.STREET_DISPATCHER, org="WH")
     sw = ApiUser(urls=urls, sub="agent-sw-dup", role=Role.DEPARTMENT_AGENT, org="SW")
     spot = {"lon": 120.1234, "lat": 30.2345}
+    community = desk.ok("directory", "GET", "/v1/directory/grids/locate", params=spot)["community"]
+    first = ApiUser(urls=urls, sub="gw-dup-a", role=Role.GRID_WORKER, org=community)
+    second = ApiUser(urls=urls, sub="gw-dup-b", role=Role.GRID_WORKER, org=community)
     original = first.ok(
         "intake",
         "POST",

@@ -50,7 +50,7 @@ def test_a_report_becomes_a_numbered_ticket_in_the_grid_found_from_its_point(int
 def test_a_retry_with_the_same_key_returns_the_first_answer_and_files_nothing_new(
     intake: RunningService, bus: Bus
 ) -> None:
-    worker = intake.user(sub="gw-int-2", role=Role.GRID_WORKER, org="LJ01")
+    worker = intake.user(sub="gw-int-2", role=Role.GRID_WORKER, org="WH02")
     body = {"category_code": "SJ-0101", "description": "垃圾满溢", "grid_code": "WH02-G1"}
     first = ok(worker.call("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": "k-1"}), 201)
     again = ok(worker.call("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": "k-1"}), 200)
@@ -219,3 +219,18 @@ def test_a_request_body_over_the_limit_is_refused_before_it_is_read(intake: Runn
     response = worker.call("intake", "POST", "/v1/reports", json=huge)
     assert response.status_code == 413
     assert ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"] == []
+
+
+def test_reports_are_filed_only_inside_the_reporters_own_area(intake: RunningService) -> None:
+    body = {"category_code": "SJ-0101", "description": "别处的问题", "grid_code": "WH01-G1"}
+    worker = intake.user(sub="gw-area", role=Role.GRID_WORKER, org="LJ01")  # 临江 community 01
+    refused = worker.call("intake", "POST", "/v1/reports", json=body)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["details"] == {"grid_code": "WH01-G1"}
+    assert ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"] == []
+    # the other community of the same street is not theirs either; their own grid is
+    assert worker.call("intake", "POST", "/v1/reports", json={**body, "grid_code": "LJ02-G1"}).status_code == 403
+    ok(worker.call("intake", "POST", "/v1/reports", json={**body, "grid_code": "LJ01-G1"}), 201)
+    desk = intake.user(sub="sd-area", role=Role.STREET_DISPATCHER, org="LJ")  # the street desk: the whole street
+    ok(desk.call("intake", "POST", "/v1/reports", json={**body, "grid_code": "LJ02-G1"}), 201)
+    assert desk.call("intake", "POST", "/v1/reports", json=body).status_code == 403

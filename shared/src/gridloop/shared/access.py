@@ -34,6 +34,17 @@ def sees_ticket(
     return False
 
 
+def files_in(user: Actor, *, community: str, street: str) -> bool:
+    """Where a report may be filed: a grid worker in the grids of their own community, the street
+    desk (hotline and walk-in reports) anywhere in its street."""
+    match user.role:
+        case Role.GRID_WORKER:
+            return community == user.org
+        case Role.STREET_DISPATCHER:
+            return street == user.org
+    return False
+
+
 def place_filter(user: Actor, *, street: str, district: str, community: str = "", reporter: str = "") -> dict[str, Any]:
     """The same rule as a MongoDB filter over documents with the named fields (for lists)."""
     match user.role:

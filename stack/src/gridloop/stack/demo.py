@@ -18,11 +18,7 @@ from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import DEFAULT_PORTS
 
-STREETS = {
-    "LJ": (0, ["LJ01", "LJ02", "LJ03"]),
-    "WH": (1, ["WH01", "WH02", "WH03"]),
-    "SL": (2, ["SL01", "SL02", "SL03"]),
-}
+STREETS = {"LJ": 0, "WH": 1, "SL": 2}  # each street's column of grids, 0.02° wide, west to east
 PROBLEMS = [
     ("SJ-0101", "小区门口垃圾堆积无人清运"),
     ("BJ-0101", "人行道上水井盖破损下陷"),
@@ -73,6 +69,14 @@ def _file(
     }
 
 
+def _worker_at(reader: ApiUser, point: dict[str, float]) -> ApiUser:
+    """The grid worker of the community whose grid holds the point."""
+    community = reader.ok("directory", "GET", "/v1/directory/grids/locate", params=point)["community"]
+    return ApiUser(
+        urls=reader.urls, sub=f"gw-{community.lower()}", role=Role.GRID_WORKER, org=community, name=f"{community}网格员"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Drive demo traffic through a running GridLoop")
     parser.add_argument("--reports", type=int, default=24)
@@ -98,24 +102,19 @@ def main() -> None:
     print(f"Filing {args.reports} reports ...")
     for n in range(args.reports):
         street = rng.choice(list(STREETS))
-        index, communities = STREETS[street]
-        community = rng.choice(communities)
-        worker = ApiUser(
-            urls=urls, sub=f"gw-{community.lower()}", role=Role.GRID_WORKER, org=community, name=f"{community}网格员"
-        )
+        index = STREETS[street]
         category, text = rng.choice(PROBLEMS)
         point = {
             "lon": round(120.10 + 0.02 * index + rng.uniform(0.001, 0.019), 5),
             "lat": round(30.20 + rng.uniform(0.001, 0.049), 5),
         }
+        worker = _worker_at(chief, point)  # grid workers report in their own community's grids
         tickets.append(_file(worker, category, text, point, street, key=f"demo-{args.seed}-{n}-{time.time_ns()}"))
     late = []
-    for n, community in enumerate(["LJ02", "WH01"]):
-        worker = ApiUser(urls=urls, sub=f"gw-{community.lower()}", role=Role.GRID_WORKER, org=community)
+    for n, street in enumerate(["LJ", "WH"]):
         point = {"lon": 120.105 + 0.02 * n, "lat": 30.215}
-        late.append(
-            _file(worker, "SJ-0201", "私家车长时间占用消防通道", point, community[:2], key=f"late-{time.time_ns()}")
-        )
+        worker = _worker_at(chief, point)
+        late.append(_file(worker, "SJ-0201", "私家车长时间占用消防通道", point, street, key=f"late-{time.time_ns()}"))
     tickets += late
 
     def lead_of(ticket: dict[str, Any]) -> str | None:

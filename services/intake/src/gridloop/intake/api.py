@@ -31,7 +31,7 @@ def _runtime(request: Request) -> Runtime:
 
 
 def _refused(exc: ReportRefused) -> ApiError:
-    status = 413 if exc.code == "too_large" else 422
+    status = {"too_large": 413, "outside_your_area": 403}.get(exc.code, 422)
     return ApiError(status, exc.code, exc.message, exc.details)
 
 
@@ -41,6 +41,7 @@ def _refused(exc: ReportRefused) -> ApiError:
     summary="File a report (立案); safe to retry with Idempotency-Key",
     responses={
         200: {"description": "replay of an earlier request with the same Idempotency-Key"},
+        403: {"description": "the grid is outside the reporter's community (grid worker) or street (dispatcher)"},
         422: {"description": "invalid report, or key reused with another body"},
     },
 )

@@ -7,6 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gridloop.intake import domain, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.shared.access import files_in
 from gridloop.shared.events import Actor, Envelope, TicketCancelled
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
@@ -83,6 +84,12 @@ async def file_report(
             {"category_code": request.category_code},
         )
     grid = await _place(refdata, request)
+    if not files_in(reporter, community=grid["community"], street=grid["street"]):
+        raise ReportRefused(
+            "outside_your_area",
+            f"只能在本人负责的范围内上报 (grid {grid['code']} is outside your community or street)",
+            {"grid_code": grid["code"]},
+        )
     street = await refdata.get("street", grid["street"])
     district = street["district"] if street else "GL"
     missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
