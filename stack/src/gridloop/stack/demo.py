@@ -12,6 +12,7 @@ import argparse
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from gridloop.shared.events import Role
@@ -261,6 +262,25 @@ def main() -> None:
             f"  {row['code']:<6}{row['dispatched']:>11}{row['rejected']:>9}{row['overdue']:>8}{row['resolved']:>9}"
             f"{row['reopened']:>9}{row['closed']:>7}{rate:>8}"
         )
+    ranking = chief.ok("supervision", "GET", "/v1/supervision/ranking/departments", params={"min_volume": 2})
+
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0%}"
+
+    print("\n三率 ranking (红黑榜), departments with at least 2 dispatches:")
+    for row in ranking["ranked"]:
+        board = "红榜" if row in ranking["red_list"] else "黑榜" if row in ranking["black_list"] else ""
+        print(
+            f"  {row['rank']:>2}. {row['name']:<10} 响应率 {pct(row['response_rate']):>5}  解决率 "
+            f"{pct(row['resolution_rate']):>5}  满意率 {pct(row['satisfaction_rate']):>5}  "
+            f"综合得分 {row['score']:>6}  {board}"
+        )
+    month = datetime.now(UTC).strftime("%Y-%m")
+    sheet = chief.call("supervision", "GET", f"/v1/supervision/evaluation/{month}", params={"format": "xlsx"})
+    print(
+        f"\nMonthly evaluation sheet (街道评议部门): GET /v1/supervision/evaluation/{month}?format=xlsx|csv "
+        f"-> {sheet.status_code}, {len(sheet.content)} bytes"
+    )
 
 
 if __name__ == "__main__":
