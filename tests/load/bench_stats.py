@@ -59,7 +59,9 @@ WORKER = Actor(sub="gw-bench", role=Role.GRID_WORKER, org="S1-C1")
 AGENT = Actor(sub="agent-bench", role=Role.DEPARTMENT_AGENT, org="CG")
 
 
-def _events(n: int, total: int, start: datetime, span: timedelta, rng: random.Random, open_from: int) -> Iterator[Envelope]:
+def _events(
+    n: int, total: int, start: datetime, span: timedelta, rng: random.Random, open_from: int
+) -> Iterator[Envelope]:
     """Ticket n's events; reports spread evenly over the span."""
     ticket_id = f"bench-{n:08d}"
     t = start + span * (n / total)
@@ -165,9 +167,11 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
     chunk = 50_000
     first = True
     for offset in range(0, tickets, chunk):
-        replay = Replay(calendar=around_the_clock(), keep_rows=True, buckets=buckets)
+        replay = Replay(calendar=around_the_clock(), rows_from=raw_from, buckets=buckets)
         for n in range(offset, min(tickets, offset + chunk)):
-            for event in _events(n, tickets, start, timedelta(days=365) - timedelta(hours=12), rng, open_from=tickets - 500):
+            for event in _events(
+                n, tickets, start, timedelta(days=365) - timedelta(hours=12), rng, open_from=tickets - 500
+            ):
                 replay.add(event)
         events += replay.events
         if first:
@@ -175,7 +179,7 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
                 await db[collection].delete_many({})
             first = False
         await db[store.TICKETS].insert_many(list(replay.tickets.values()), ordered=False)
-        recent = [r for r in replay.rows if r["occurred_at"] >= raw_from]
+        recent = replay.rows
         for i in range(0, len(recent), 5000):
             await db[store.TIMELINE].insert_many(recent[i : i + 5000], ordered=False)
         rows += len(recent)

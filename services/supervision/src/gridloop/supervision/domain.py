@@ -140,12 +140,31 @@ def stage_durations(ticket: dict[str, Any], event: Envelope) -> list[tuple[str, 
 @dataclass(frozen=True)
 class Step:
     """What projecting one event produces: the ticket's record after it (and the changes made),
-    the timeline row, and the event's tally for the buckets."""
+    where the event counts (its department and place), and its tally for the buckets."""
 
+    event: Envelope
     ticket: dict[str, Any]
     changes: dict[str, Any]
-    row: dict[str, Any]
+    place: dict[str, Any]  # department, street_code, district_code, grid_code, community_code
     tally: kpi.Tally
+
+    def row(self) -> dict[str, Any]:
+        """The timeline row: who did what, when, where it counts, and what it adds up to."""
+        event = self.event
+        return {
+            "_id": event.event_id,
+            "ticket_id": event.ticket_id,
+            "event_type": event.event_type,
+            "version": event.version,
+            "occurred_at": event.occurred_at,
+            "producer": event.producer,
+            "actor": event.actor.model_dump(mode="json"),
+            "correlation_id": event.correlation_id,
+            "causation_id": event.causation_id,
+            "payload": event.payload.model_dump(mode="json"),
+            **self.place,
+            "tally": self.tally.to_doc(),
+        }
 
 
 def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalendar) -> Step:
@@ -158,22 +177,11 @@ def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalend
         changes = apply(before, event)
         tally = kpi.tally(before, event, calendar)
         ticket = {**before, **changes}
-    row = {
-        "_id": event.event_id,
-        "ticket_id": event.ticket_id,
-        "event_type": event.event_type,
-        "version": event.version,
-        "occurred_at": event.occurred_at,
-        "producer": event.producer,
-        "actor": event.actor.model_dump(mode="json"),
-        "correlation_id": event.correlation_id,
-        "causation_id": event.causation_id,
-        "payload": event.payload.model_dump(mode="json"),
+    place = {
         "department": attribution(ticket, event),
         "street_code": ticket["street_code"],
         "district_code": ticket["district_code"],
         "grid_code": ticket["grid_code"],
         "community_code": ticket["community_code"],
-        "tally": tally.to_doc(),
     }
-    return Step(ticket=ticket, changes=changes, row=row, tally=tally)
+    return Step(event=event, ticket=ticket, changes=changes, place=place, tally=tally)

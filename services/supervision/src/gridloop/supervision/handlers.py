@@ -27,8 +27,8 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
         await uow.db[store.TICKETS].insert_one(step.ticket, session=uow.session)
     else:
         await update_versioned(uow, store.TICKETS, before, step.changes)
-    await uow.db[store.TIMELINE].insert_one(step.row, session=uow.session)
-    await store.add_to_buckets(uow, step.row, step.tally)
+    await uow.db[store.TIMELINE].insert_one(step.row(), session=uow.session)
+    await store.add_to_buckets(uow, step.event.occurred_at, step.place, step.tally)
 
 
 PROJECTED = (

@@ -40,7 +40,7 @@ class Replay:
     """The read models folded in memory, event by event, in topic order within each ticket."""
 
     calendar: WorkCalendar
-    keep_rows: bool = False
+    rows_from: datetime | None = None  # keep the timeline rows of events from then on (None: none)
     tickets: dict[str, dict[str, Any]] = field(default_factory=dict)
     buckets: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
@@ -59,21 +59,21 @@ class Replay:
         self.events += 1
         step = domain.project(before, event, self.calendar)
         self.tickets[event.ticket_id] = {**step.ticket, "version": 0 if before is None else before["version"] + 1}
-        if self.keep_rows:
-            self.rows.append(step.row)
-        at = step.row["occurred_at"]
+        if self.rows_from is not None and event.occurred_at >= self.rows_from:
+            self.rows.append(step.row())
+        units = kpi.unit_codes(step.place)
+        at = event.occurred_at
         for collection, start in ((store.HOURS, kpi.hour_start(at)), (store.DAYS, kpi.day_start(at))):
-            bucket_id = f"{step.row['street_code']}|{start.isoformat()}"
-            bucket = self.buckets.setdefault(
-                (collection, bucket_id),
-                {
-                    "street_code": step.row["street_code"],
-                    "district_code": step.row["district_code"],
+            key = (collection, store.bucket_id(step.place["street_code"], start))
+            bucket = self.buckets.get(key)
+            if bucket is None:
+                bucket = self.buckets[key] = {
+                    "street_code": step.place["street_code"],
+                    "district_code": step.place["district_code"],
                     "at": start,
                     "units": {},
-                },
-            )
-            for unit, code in kpi.unit_codes(step.row).items():
+                }
+            for unit, code in units.items():
                 bucket["units"].setdefault(unit, {}).setdefault(code, kpi.Tally()).add(step.tally)
 
     def bucket_documents(self, collection: str) -> list[Doc]:
@@ -201,7 +201,9 @@ async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> R
     started = time.perf_counter()
     ends = await topic_ends(settings)
     resume = await committed_offsets(settings, list(ends))
-    replay = Replay(calendar=settings.working_calendar(), keep_rows=timeline)
+    replay = Replay(
+        calendar=settings.working_calendar(), rows_from=datetime.min.replace(tzinfo=UTC) if timeline else None
+    )
     unconsumed: list[str] = []
     async for tp, offset, event in read_topic(settings, ends):
         replay.add(event)

@@ -47,25 +47,32 @@ async def timeline(db: AsyncDatabase[Doc], ticket_id: str) -> list[Doc]:
     return await db[TIMELINE].find({"ticket_id": ticket_id}).sort("_id", ASCENDING).to_list(None)
 
 
-async def add_to_buckets(uow: UnitOfWork, row: Doc, tally: kpi.Tally) -> None:
+async def add_to_buckets(uow: UnitOfWork, at: datetime, place: Doc, tally: kpi.Tally) -> None:
     """Add an event's tally to the hour and the day it happened in, for every unit it counts for
     (one bucket document per street and period; see docs/metrics.md §Pre-aggregation)."""
     increments: dict[str, int] = {}
-    for unit, code in kpi.unit_codes(row).items():
+    for unit, code in kpi.unit_codes(place).items():
         increments |= tally.increments(f"units.{unit}.{code}")
     if not increments:
         return
-    at = row["occurred_at"]
     for collection, start in ((HOURS, kpi.hour_start(at)), (DAYS, kpi.day_start(at))):
         await uow.db[collection].update_one(
-            {"_id": f"{row['street_code']}|{start.isoformat()}"},
+            {"_id": bucket_id(place["street_code"], start)},
             {
                 "$inc": increments,
-                "$setOnInsert": {"street_code": row["street_code"], "district_code": row["district_code"], "at": start},
+                "$setOnInsert": {
+                    "street_code": place["street_code"],
+                    "district_code": place["district_code"],
+                    "at": start,
+                },
             },
             upsert=True,
             session=uow.session,
         )
+
+
+def bucket_id(street: str, start: datetime) -> str:
+    return f"{street}|{start.isoformat()}"
 
 
 async def window_tallies(
