@@ -115,14 +115,14 @@ async def _indicators(request: Request, user: CurrentUser, unit: Unit, window: W
     tallies = await store.window_tallies(db, unit=unit.value, start=window[0], end=window[1], scope=scope)
     backlog = await store.backlog(db, unit=unit.value, now=runtime.clock.now(), scope=scope)
     weights = _evaluation(request).weights
+    names = {r["code"]: r.get("name", r["code"]) for r in await runtime.refdata.all(DIRECTORY_KINDS[unit])}
     items = []
     for code in sorted(tallies.keys() | backlog.keys()):
         open_now, overdue_now = backlog.get(code, (0, 0))
-        record = await runtime.refdata.get(DIRECTORY_KINDS[unit], code)
         items.append(
             {
                 "code": code,
-                "name": (record or {}).get("name", code),
+                "name": names.get(code, code),
                 **kpi.indicators(tallies.get(code, kpi.Tally()), weights),
                 "open_now": open_now,
                 "overdue_now": overdue_now,
