@@ -25,6 +25,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aiokafka import AIOKafkaProducer
+from pymongo.errors import BulkWriteError
 
 from gridloop.shared.events import (
     TICKETS_TOPIC,
@@ -178,21 +179,29 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
             for collection in (store.TICKETS, store.HOURS, store.DAYS, store.TIMELINE):
                 await db[collection].delete_many({})
             first = False
-        await db[store.TICKETS].insert_many(list(replay.tickets.values()), ordered=False)
+        await _insert(db[store.TICKETS], list(replay.tickets.values()))
         recent = replay.rows
-        for i in range(0, len(recent), 5000):
-            await db[store.TIMELINE].insert_many(recent[i : i + 5000], ordered=False)
+        await _insert(db[store.TIMELINE], recent)
         rows += len(recent)
         print(f"  loaded {min(tickets, offset + chunk):>9,} tickets, {events:>10,} events", flush=True)
     final = Replay(calendar=around_the_clock(), buckets=buckets)
     for collection in (store.HOURS, store.DAYS):
-        docs = final.bucket_documents(collection)
-        for i in range(0, len(docs), 2000):
-            await db[collection].insert_many(docs[i : i + 2000], ordered=False)
+        await _insert(db[collection], final.bucket_documents(collection))
     await store.ensure_indexes(db)
     await db[store.TIMELINE].create_index([("occurred_at", 1)])
     await client.close()
     return events, rows
+
+
+async def _insert(collection, docs: list[dict], batch: int = 2000) -> None:  # type: ignore[no-untyped-def, type-arg]
+    """Insert in batches; a batch the driver sends again after a slow answer finds its documents
+    already there, which is fine (duplicate keys are the only errors let through)."""
+    for i in range(0, len(docs), batch):
+        try:
+            await collection.insert_many(docs[i : i + batch], ordered=False)
+        except BulkWriteError as exc:
+            if any(e.get("code") != 11000 for e in exc.details.get("writeErrors", [])):
+                raise RuntimeError(f"insert failed: {exc.details.get('writeErrors', [])[:1]}") from None
 
 
 def timed(call, repeats: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
