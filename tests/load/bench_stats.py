@@ -179,14 +179,16 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
             for collection in (store.TICKETS, store.HOURS, store.DAYS, store.TIMELINE):
                 await db[collection].delete_many({})
             first = False
-        await _insert(db[store.TICKETS], list(replay.tickets.values()))
+        stamped = datetime.now(UTC)
+        await _insert(db[store.TICKETS], [{**t, "updated_at": stamped} for t in replay.tickets.values()])
         recent = replay.rows
         await _insert(db[store.TIMELINE], recent)
         rows += len(recent)
         print(f"  loaded {min(tickets, offset + chunk):>9,} tickets, {events:>10,} events", flush=True)
     final = Replay(calendar=around_the_clock(), buckets=buckets)
     for collection in (store.HOURS, store.DAYS):
-        await _insert(db[collection], final.bucket_documents(collection))
+        stamped = datetime.now(UTC)
+        await _insert(db[collection], [{**b, "updated_at": stamped} for b in final.bucket_documents(collection)])
     await store.ensure_indexes(db)
     await db[store.TIMELINE].create_index([("occurred_at", 1)])
     await client.close()

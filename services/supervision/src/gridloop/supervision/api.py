@@ -16,6 +16,7 @@ from gridloop.shared.events import Role
 from gridloop.shared.service import Runtime
 from gridloop.supervision import evaluation as sheets
 from gridloop.supervision import kpi, store
+from gridloop.supervision.readmodel import ReadModel
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER)  # each within their district or street
@@ -112,8 +113,10 @@ async def _indicators(request: Request, user: CurrentUser, unit: Unit, window: W
     runtime = _runtime(request)
     db = runtime.database.db
     scope = place_filter(user, street="street_code", district="district_code")
-    tallies = await store.window_tallies(db, unit=unit.value, start=window[0], end=window[1], scope=scope)
-    backlog = await store.backlog(db, unit=unit.value, now=runtime.clock.now(), scope=scope)
+    model: ReadModel = request.app.state.read_model
+    now = runtime.clock.now()
+    tallies = await model.window_tallies(db, unit=unit.value, start=window[0], end=window[1], scope=scope, now=now)
+    backlog = await model.backlog(db, unit=unit.value, scope=scope, now=now)
     weights = _evaluation(request).weights
     names = {r["code"]: r.get("name", r["code"]) for r in await runtime.refdata.all(DIRECTORY_KINDS[unit])}
     items = []

@@ -13,6 +13,7 @@ from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import handlers, store
 from gridloop.supervision.api import Evaluation, router
 from gridloop.supervision.kpi import ScoreWeights
+from gridloop.supervision.readmodel import ReadModel
 
 log = structlog.get_logger()
 
@@ -31,12 +32,12 @@ async def _setup(runtime: Runtime) -> None:
     await store.ensure_indexes(runtime.database.db)
 
 
-def _gauges(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
+def _gauges(settings: SupervisionSettings, model: ReadModel) -> Callable[[Runtime], Awaitable[None]]:
     async def loop(runtime: Runtime) -> None:
         """Backlog and 30-day indicators per department, recounted at a steady pace for Prometheus."""
         while True:
             try:
-                await handlers.refresh_gauges(runtime.database, runtime.metrics, settings.score_weights)
+                await handlers.refresh_gauges(runtime.database, runtime.metrics, settings.score_weights, model)
             except PyMongoError as exc:
                 log.warning("gauges_refresh_failed", error=repr(exc))
             await asyncio.sleep(settings.gauges_interval_seconds)
@@ -47,6 +48,7 @@ def _gauges(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None
 def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
     settings = settings or SupervisionSettings()
     calendar = settings.working_calendar()
+    model = ReadModel()
     app = create_service_app(
         settings,
         ServiceSpec(
@@ -54,9 +56,10 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
             routers=[router],
             ticket_routes=lambda runtime: handlers.routes(calendar, runtime.metrics),
             setup=_setup,
-            background=[_gauges(settings)],
+            background=[_gauges(settings, model)],
         ),
     )
+    app.state.read_model = model
     app.state.evaluation = Evaluation(
         weights=settings.score_weights,
         min_volume=settings.ranking_min_volume,

@@ -6,9 +6,10 @@ from datetime import timedelta
 from gridloop.shared.events import Envelope
 from gridloop.shared.messagebus import Routes
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import Database, UnitOfWork, update_versioned
+from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
+from gridloop.supervision.readmodel import ReadModel
 
 
 async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:
@@ -24,7 +25,7 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
                 uow.after_commit(lambda h=histogram, s=seconds: h.observe(s))
     step = domain.project(before, event, calendar)
     if before is None:
-        await uow.db[store.TICKETS].insert_one(step.ticket, session=uow.session)
+        await uow.db[store.TICKETS].insert_one({**step.ticket, "updated_at": uow.now}, session=uow.session)
     else:
         await update_versioned(uow, store.TICKETS, before, step.changes)
     await uow.db[store.TIMELINE].insert_one(step.row(), session=uow.session)
@@ -56,14 +57,18 @@ def routes(calendar: WorkCalendar, metrics: Metrics | None = None) -> Routes:
     return {event_type: [projected] for event_type in PROJECTED}
 
 
-async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights) -> None:
+async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights, model: ReadModel) -> None:
     """Open and overdue tickets per lead department, and each department's rates and score over
     the last 30 days, for the gauges the command-centre dashboard reads."""
     now = database.clock.now()
-    for department, (open_, overdue) in (await store.backlog(database.db, unit="departments", now=now)).items():
+    everywhere: Doc = {}
+    backlog = await model.backlog(database.db, unit="departments", scope=everywhere, now=now)
+    for department, (open_, overdue) in backlog.items():
         metrics.open_tickets.labels(department).set(open_)
         metrics.overdue_tickets.labels(department).set(overdue)
-    tallies = await store.window_tallies(database.db, unit="departments", start=now - timedelta(days=30), end=now)
+    tallies = await model.window_tallies(
+        database.db, unit="departments", start=now - timedelta(days=30), end=now, scope=everywhere, now=now
+    )
     for department, tally in tallies.items():
         figures = kpi.indicators(tally, weights)
         for name in GAUGED:

@@ -92,10 +92,11 @@ async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
     """Replace the ticket records and buckets; add or refresh timeline rows, never deleting one."""
     for collection in (store.TICKETS, store.HOURS, store.DAYS):
         await db[collection].delete_many({})
+    now = datetime.now(UTC)
     documents = {
-        store.TICKETS: list(replay.tickets.values()),
-        store.HOURS: replay.bucket_documents(store.HOURS),
-        store.DAYS: replay.bucket_documents(store.DAYS),
+        store.TICKETS: [{**t, "updated_at": now} for t in replay.tickets.values()],
+        store.HOURS: [{**b, "updated_at": now} for b in replay.bucket_documents(store.HOURS)],
+        store.DAYS: [{**b, "updated_at": now} for b in replay.bucket_documents(store.DAYS)],
     }
     for collection, docs in documents.items():
         for i in range(0, len(docs), BATCH):

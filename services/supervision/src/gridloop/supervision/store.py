@@ -37,6 +37,8 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index(BY_STATUS)
     for collection in (HOURS, DAYS):
         await db[collection].create_index(BY_TIME)
+    for collection in (HOURS, DAYS, TICKETS):
+        await db[collection].create_index([("updated_at", ASCENDING)])
 
 
 async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -60,6 +62,7 @@ async def add_to_buckets(uow: UnitOfWork, at: datetime, place: Doc, tally: kpi.T
             {"_id": bucket_id(place["street_code"], start)},
             {
                 "$inc": increments,
+                "$set": {"updated_at": uow.now},  # what the in-memory read model re-reads
                 "$setOnInsert": {
                     "street_code": place["street_code"],
                     "district_code": place["district_code"],
@@ -139,20 +142,3 @@ async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: D
     ]
     found = [doc for query in lapsed async for doc in _find(db[TICKETS], scope or {}, query)]
     return sorted(found, key=lambda d: (as_utc(d["accept_deadline"]), d["_id"]))[:limit]
-
-
-async def backlog(
-    db: AsyncDatabase[Doc], *, unit: str, now: datetime, scope: Doc | None = None
-) -> dict[str, tuple[int, int]]:
-    """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
-    past their accept or resolve deadline. Departments count the tickets they lead."""
-    field = TICKET_FIELDS[unit]
-    result: dict[str, tuple[int, int]] = {}
-    projection = {field: 1, "status": 1, "accept_deadline": 1, "resolve_deadline": 1}
-    async for doc in _find(db[TICKETS], scope or {}, {"status": {"$in": OPEN}}, projection):
-        code = doc.get(field)
-        if not code:
-            continue
-        open_, overdue = result.get(code, (0, 0))
-        result[code] = (open_ + 1, overdue + int(domain.is_overdue(doc, now)))
-    return result

@@ -1,0 +1,121 @@
+"""The indicator read model held in memory by each supervision instance, kept current by reading
+only what changed since the last look.
+
+Every bucket document and ticket record carries `updated_at`, stamped in the transaction that
+changes it. A query first reads the documents stamped since the previous look (less a margin for
+transactions that commit after they stamp), then answers from memory; periods not yet held are
+loaded once, in whole days or months. So a month's figures cost a handful of small reads instead
+of a hundred bucket documents, and the open-ticket counts cost none of the tickets themselves."""
+
+import asyncio
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.shared.clock import as_utc
+from gridloop.shared.mongo import Doc
+from gridloop.supervision import domain, kpi, store
+
+# A transaction stamps `updated_at` when it starts and may commit up to the database's transaction
+# lifetime (60 s) later; each look re-reads that much before the previous one.
+SYNC_MARGIN = timedelta(seconds=90)
+TICKET_FIELDS = [
+    "status",
+    "accept_deadline",
+    "resolve_deadline",
+    "street_code",
+    "district_code",
+    *store.TICKET_FIELDS.values(),
+]
+
+
+def in_scope(doc: Doc, scope: Doc) -> bool:
+    """The reader's scope (shared.access.place_filter: equalities, or an $or of them) on one document."""
+    branches = scope["$or"] if set(scope) == {"$or"} else [scope]
+    return any(all(not isinstance(v, dict) and doc.get(k) == v for k, v in branch.items()) for branch in branches)
+
+
+def _covers(ranges: Iterable[tuple[datetime, datetime]], a: datetime, b: datetime) -> bool:
+    return any(lo <= a and b <= hi for lo, hi in ranges)
+
+
+@dataclass
+class ReadModel:
+    buckets: dict[str, dict[str, Doc]] = field(default_factory=lambda: {store.HOURS: {}, store.DAYS: {}})
+    covered: dict[str, list[tuple[datetime, datetime]]] = field(
+        default_factory=lambda: {store.HOURS: [], store.DAYS: []}
+    )
+    open_tickets: dict[str, Doc] | None = None
+    synced_at: datetime | None = None
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def _sync(self, db: AsyncDatabase[Doc], now: datetime) -> None:
+        if self.synced_at is not None:
+            since = self.synced_at - SYNC_MARGIN
+            for collection, held in self.buckets.items():
+                async for doc in db[collection].find({"updated_at": {"$gte": since}}):
+                    held[doc["_id"]] = doc
+            if self.open_tickets is not None:
+                async for doc in db[store.TICKETS].find({"updated_at": {"$gte": since}}, TICKET_FIELDS):
+                    if doc["status"] in store.OPEN:
+                        self.open_tickets[doc["_id"]] = doc
+                    else:
+                        self.open_tickets.pop(doc["_id"], None)
+        self.synced_at = now
+
+    async def _hold(self, db: AsyncDatabase[Doc], collection: str, a: datetime, b: datetime) -> None:
+        if _covers(self.covered[collection], a, b):
+            return
+        # whole days for hours, whole months for days: the next window, a little later, is held too
+        if collection == store.HOURS:
+            a, b = kpi.day_start(a), kpi.day_start(b) + timedelta(days=1)
+        else:
+            a, b = a.replace(day=1) - timedelta(days=1), b + timedelta(days=32)
+        async for doc in db[collection].find({"at": {"$gte": a, "$lt": b}}):
+            self.buckets[collection][doc["_id"]] = doc
+        self.covered[collection].append((a, b))
+
+    async def window_tallies(
+        self, db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc, now: datetime
+    ) -> dict[str, kpi.Tally]:
+        """store.window_tallies, with the whole days and hours answered from memory."""
+        plan = kpi.plan_window(start, end)
+        periods = [(store.DAYS, plan.days)] if plan.days else []
+        periods += [(store.HOURS, hours) for hours in plan.hours]
+        async with self.lock:
+            await self._sync(db, now)
+            for collection, (a, b) in periods:
+                await self._hold(db, collection, a, b)
+        result: dict[str, kpi.Tally] = {}
+        for collection, (a, b) in periods:
+            for bucket in self.buckets[collection].values():
+                if a <= as_utc(bucket["at"]) < b and in_scope(bucket, scope):
+                    for code, doc in bucket.get("units", {}).get(unit, {}).items():
+                        result.setdefault(code, kpi.Tally()).add(kpi.Tally.from_doc(doc))
+        for a, b in plan.raw:
+            for code, tally in (await store.raw_tallies(db, unit=unit, start=a, end=b, scope=scope)).items():
+                result.setdefault(code, kpi.Tally()).add(tally)
+        return result
+
+    async def backlog(
+        self, db: AsyncDatabase[Doc], *, unit: str, scope: Doc, now: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
+        past the deadline of the step owed (departments count the tickets they lead)."""
+        async with self.lock:
+            await self._sync(db, now)
+            if self.open_tickets is None:
+                self.open_tickets = {
+                    doc["_id"]: doc
+                    async for doc in db[store.TICKETS].find({"status": {"$in": store.OPEN}}, TICKET_FIELDS)
+                }
+        field_name = store.TICKET_FIELDS[unit]
+        result: dict[str, tuple[int, int]] = {}
+        for doc in self.open_tickets.values():
+            code = doc.get(field_name)
+            if code and in_scope(doc, scope):
+                open_, overdue = result.get(code, (0, 0))
+                result[code] = (open_ + 1, overdue + int(domain.is_overdue(doc, now)))
+        return result
