@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gridloop.shared.clock import as_utc
 from gridloop.shared.lifecycle import OPEN_STATES
 from gridloop.shared.mongo import Doc, UnitOfWork
-from gridloop.supervision import domain, kpi
+from gridloop.supervision import kpi
 
 TIMELINE = "timeline"
 TICKETS = "tickets"
