@@ -151,3 +151,28 @@ def test_a_month_runs_from_the_citys_midnight() -> None:
     )
     with pytest.raises(ValueError):
         kpi.month_window("2026-13")
+
+
+def test_a_readers_scope_is_applied_to_documents_held_in_memory() -> None:
+    from gridloop.shared.access import place_filter
+    from gridloop.shared.events import Actor, Role
+    from gridloop.supervision.readmodel import in_scope
+
+    bucket = {"street_code": "LJ", "district_code": "QH"}
+    scope = {
+        who: place_filter(Actor(sub="x", role=role, org=org), street="street_code", district="district_code")
+        for who, role, org in [
+            ("district", Role.SUPERVISOR, "QH"),
+            ("street", Role.SUPERVISOR, "LJ"),
+            ("other street", Role.SUPERVISOR, "WH"),
+            ("desk", Role.STREET_DISPATCHER, "LJ"),
+            ("agent", Role.DEPARTMENT_AGENT, "CG"),
+        ]
+    }
+    assert {who: in_scope(bucket, s) for who, s in scope.items()} == {
+        "district": True,
+        "street": True,
+        "other street": False,
+        "desk": True,
+        "agent": False,
+    }
