@@ -260,7 +260,8 @@ def main() -> None:
                 _queries(service, servers.mongo_uri, now, args.repeats, args.raw_days)
             finally:
                 service.process.stop()
-            _replay(servers, args.replay_tickets, now)
+            if args.replay_tickets:
+                _replay(servers, args.replay_tickets, now)
         finally:
             servers.stop()
 
