@@ -394,8 +394,10 @@ def test_the_monthly_evaluation_sheet_in_csv_and_xlsx(projected: RunningService)
     xlsx_rows = {r[1]: dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2, values_only=True)}
     assert xlsx_rows[A]["响应数"] == expected(month[A])["responded"]
     assert xlsx_rows[A]["按期处置率(%)"] == round(100 * expected(month[A])["on_time_resolution_rate"], 2)
-    refused = chief.call("supervision", "GET", "/v1/supervision/evaluation/2026-13")
-    assert refused.status_code == 422
+    for month in ("2026-13", "0000-01", "9999-12"):  # not a month, or outside the calendar's years
+        assert chief.call("supervision", "GET", f"/v1/supervision/evaluation/{month}").status_code == 422
+    far = chief.call("supervision", "GET", "/v1/supervision/stats/grids", params={"to": "0001-01-01T00:00:00Z"})
+    assert far.status_code == 422 and far.json()["error"]["code"] == "window_out_of_range"
 
 
 def ok_xlsx(response: Any) -> Any:

@@ -98,6 +98,13 @@ Window = tuple[datetime, datetime]
 
 def _window(request: Request, start: datetime | None, end: datetime | None) -> Window:
     end = as_utc(end) if end else _runtime(request).clock.now()
+    for value in (start, end):
+        if value is not None and not kpi.EARLIEST <= as_utc(value) <= kpi.LATEST:
+            raise ApiError(
+                422,
+                "window_out_of_range",
+                f"时间须在 {kpi.EARLIEST.year} 至 {kpi.LATEST.year} 年之间 (from and to must lie in those years)",
+            )
     start = as_utc(start) if start else end - timedelta(days=30)
     if start >= end:
         raise ApiError(422, "invalid_window", "开始时间须早于结束时间 (from must be before to)")
@@ -192,7 +199,7 @@ class SheetFormat(StrEnum):
 async def evaluation_sheet(
     request: Request,
     user: CurrentUser,
-    month: Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")],
+    month: Annotated[str, Path(pattern=r"^20\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, 2000 to 2099")],
     format: SheetFormat = SheetFormat.XLSX,
 ) -> Response:
     require_role(user, *READERS)

@@ -55,6 +55,10 @@ COUNTED = (
     "escalated",
 )
 ZONE = ZoneInfo("Asia/Shanghai")
+# Windows lie in this century: outside it, dates have no working calendar and window arithmetic
+# would run off the ends of the calendar.
+EARLIEST = datetime(2000, 1, 1, tzinfo=ZONE)
+LATEST = datetime(2099, 12, 31, tzinfo=ZONE)
 
 
 @dataclass
