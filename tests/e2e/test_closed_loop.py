@@ -226,8 +226,12 @@ def test_fifty_reports_go_round_the_loop_and_supervision_counts_exactly_that(url
         "basically_satisfied",
         "unsatisfied",
     ]
-    actual = {item["code"]: {f: item[f] for f in fields} for item in stats["items"]}
+    # departments with nothing in the window are listed too when they have open tickets (open_now)
+    active = [item for item in stats["items"] if any(item[f] for f in fields)]
+    actual = {item["code"]: {f: item[f] for f in fields} for item in active}
     assert actual == {d: {f: expected[d][f] for f in fields} for d in expected}
     streets = chief.ok("supervision", "GET", "/v1/supervision/stats/streets", params=window)
     assert sum(item["reported"] for item in streets["items"]) == 50
-    assert {i["code"]: i["reported"] for i in streets["items"]} == dict(Counter(t["street"] for t in tickets))
+    assert {i["code"]: i["reported"] for i in streets["items"] if i["reported"]} == dict(
+        Counter(t["street"] for t in tickets)
+    )

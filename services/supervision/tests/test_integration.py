@@ -138,7 +138,8 @@ def test_the_timeline_shows_who_did_what_and_a_redelivered_event_counts_once(
             params={"from": T0.isoformat(), "to": (T0 + timedelta(days=1)).isoformat()},
         )
     )
-    assert {i["code"]: i["reported"] for i in streets["items"]} == {"LJ": 2}
+    # streets with open tickets from other tests are listed too, with nothing in this window
+    assert {i["code"]: i["reported"] for i in streets["items"] if i["reported"]} == {"LJ": 2}
     empty = ok(
         chief.call(
             "supervision",
