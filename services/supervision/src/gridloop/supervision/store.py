@@ -82,7 +82,9 @@ async def window_tallies(
     db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
 ) -> dict[str, kpi.Tally]:
     """Each unit's tally over events in [start, end): whole days and hours from the buckets,
-    the edges under an hour from the timeline itself."""
+    the edges under an hour from the timeline itself, all read from the database on every call.
+    The service answers from its in-memory read model (readmodel.py); this is the database-only
+    path the benchmark measures against the raw timeline rows."""
     plan = kpi.plan_window(start, end)
     scope = scope or {}
     result: dict[str, kpi.Tally] = {}
