@@ -5,6 +5,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SERVICES := directory intake dispatch handling feedback supervision
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
+# promtool checks and unit-tests the alert rules; Debian's prometheus package carries it (unpacked, not installed)
+PROMTOOL := $(VENV)/tools/usr/bin/promtool
 
 .PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq directory-export directory-import stats-rebuild lint clean
 
@@ -16,16 +18,21 @@ $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 
 install: $(STAMP)
 
+$(PROMTOOL): | $(STAMP)
+	rm -rf $(VENV)/tools && mkdir -p $(VENV)/tools
+	cd $(VENV)/tools && apt-get download prometheus >/dev/null && dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
+	test -x $(PROMTOOL)
+
 run: $(STAMP)           ## start broker, database and the six services with demo data
 	$(BIN)/gridloop-stack --data var
 
 demo: $(STAMP)          ## drive realistic traffic through a running `make run`
 	$(BIN)/gridloop-demo
 
-test: $(STAMP)          ## unit, integration and end-to-end tests
+test: $(STAMP) $(PROMTOOL)  ## unit, integration and end-to-end tests
 	$(BIN)/pytest -q --durations=12
 
-unit: $(STAMP)
+unit: $(STAMP) $(PROMTOOL)
 	$(BIN)/pytest -q -m unit
 
 integration: $(STAMP)

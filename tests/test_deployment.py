@@ -2,11 +2,12 @@
 
 import json
 import re
-from datetime import date
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from gridloop.directory.app import DirectorySettings
 from gridloop.dispatch.app import DispatchSettings
@@ -93,10 +94,12 @@ def test_production_refuses_shared_secret_tokens() -> None:
     assert settings.environment == "production"
 
 
-def test_the_production_calendar_override_file_loads() -> None:
-    compose_path = "deploy/calendar/overrides.yaml"
-    settings = DispatchSettings(work_calendar="china", calendar_overrides=ROOT / compose_path)
-    assert settings.working_calendar().is_workday(date(2026, 10, 10))  # a 调休 Saturday
+def test_production_runs_on_the_system_clock() -> None:
+    production = {"jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}
+    with pytest.raises(ValidationError, match="CLOCK_START"):
+        DispatchSettings(environment="production", clock_start="2026-12-28T10:00:00+08:00", **production)
+    shifted = DispatchSettings(environment="development", clock_start="2026-12-28T10:00:00+08:00").clock()
+    assert abs(shifted.now() - datetime(2026, 12, 28, 2, tzinfo=UTC)) < timedelta(minutes=1)
 
 
 def test_alert_rules_watch_metrics_the_services_export_without_ids_in_labels() -> None:

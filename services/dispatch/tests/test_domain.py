@@ -91,18 +91,18 @@ def test_a_rule_whose_department_does_not_serve_the_street_falls_through_to_the_
 
 def test_deadlines_count_working_hours_and_urgent_limits_run_around_the_clock() -> None:
     friday_4pm = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)  # 16:00 in Beijing
-    assert domain.deadlines(now=friday_4pm, sla=SLA, priority=Priority.NORMAL, calendar=OFFICE) == (
+    assert domain.deadlines(start=friday_4pm, limits=domain.limits_for(SLA, Priority.NORMAL), calendar=OFFICE) == (
         datetime(2026, 11, 20, 9, 0, tzinfo=UTC),
         datetime(2026, 11, 23, 3, 0, tzinfo=UTC),  # 1.5 h on Friday, 2.5 h on Monday
     )
-    assert domain.deadlines(now=friday_4pm, sla=SLA, priority=Priority.URGENT, calendar=OFFICE) == (
+    assert domain.deadlines(start=friday_4pm, limits=domain.limits_for(SLA, Priority.URGENT), calendar=OFFICE) == (
         friday_4pm + timedelta(minutes=30),
         friday_4pm + timedelta(hours=2),
     )
 
 
 def test_on_a_24x7_calendar_working_hours_are_plain_hours() -> None:
-    assert domain.deadlines(now=NOW, sla=SLA, priority=Priority.NORMAL, calendar=ALWAYS) == (
+    assert domain.deadlines(start=NOW, limits=domain.limits_for(SLA, Priority.NORMAL), calendar=ALWAYS) == (
         NOW + timedelta(hours=1),
         NOW + timedelta(hours=4),
     )

@@ -22,8 +22,15 @@ def test_a_report_needs_a_place() -> None:
 
 
 def test_ticket_numbers_are_readable_and_sortable() -> None:
-    day = datetime(2026, 11, 22, 8, tzinfo=UTC)
+    day = domain.ticket_day(datetime(2026, 11, 22, 8, tzinfo=UTC))
     assert domain.ticket_number(district="QH", day=day, seq=42) == "QH-20261122-00042"
+
+
+def test_ticket_numbers_carry_the_citys_date_across_midnight_and_the_new_year() -> None:
+    # 23:30 UTC on New Year's Eve is 07:30 on 1 January in the city: a new day, a new year, a new count.
+    assert domain.ticket_day(datetime(2026, 12, 31, 15, 59, tzinfo=UTC)) == "20261231"
+    assert domain.ticket_day(datetime(2026, 12, 31, 16, 0, tzinfo=UTC)) == "20270101"
+    assert domain.ticket_day(datetime(2026, 12, 31, 23, 30, tzinfo=UTC)) == "20270101"
 
 
 def test_the_same_body_has_the_same_fingerprint_and_any_change_another() -> None:

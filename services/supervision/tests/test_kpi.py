@@ -57,16 +57,15 @@ def test_ratings_and_automatic_closures_are_told_apart() -> None:
     assert kpi.tally(_ticket(), closed, CHINA).counts == {"closed": 1, "closed_auto": 1}
 
 
-def test_a_day_the_calendar_does_not_know_leaves_the_duration_out() -> None:
-    def unknown(day):  # type: ignore[no-untyped-def]
-        from gridloop.shared.worktime import UnknownCalendarDate
-
-        raise UnknownCalendarDate(str(day))
-
-    accepted = make_event(TicketAccepted(department="CG", round=1), ticket_id="t", at=BEFORE_LUNCH + timedelta(hours=1))
-    tally = kpi.tally(_ticket(), accepted, WorkCalendar(is_workday=unknown))
-    assert tally.minutes == {}
-    assert tally.counts["responded"] == 1
+def test_a_recount_takes_the_old_duration_out_of_the_buckets_and_puts_the_new_one_in() -> None:
+    counted = kpi.Tally(counts={"accepted": 1, "responded": 1}, minutes={"accept": {"180": 1}})
+    new, difference = kpi.recounted(counted, 630)
+    assert new.minutes == {"accept": {"630": 1}} and new.counts == counted.counts
+    assert difference.minutes == {"accept": {"180": -1, "630": 1}} and difference.counts == {}
+    buckets = kpi.Tally(minutes={"accept": {"180": 2, "60": 1}})
+    buckets.add(difference)
+    assert kpi.percentile(buckets.minutes["accept"], 90) == 630
+    assert kpi.recounted(counted, 180)[1].minutes == {"accept": {}}  # nothing changed, nothing added
 
 
 def test_nearest_rank_percentiles() -> None:

@@ -1,9 +1,13 @@
 """Time as a dependency, so deadline rules are tested without sleeping."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
+from zoneinfo import ZoneInfo
 
 from pydantic import BeforeValidator
+
+CITY_ZONE = ZoneInfo("Asia/Shanghai")
+"""The city's time zone: its days, months, years and office hours are counted in it."""
 
 
 class Clock(Protocol):
@@ -13,6 +17,17 @@ class Clock(Protocol):
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+
+class ShiftedClock:
+    """The system clock moved to start at a chosen instant, then running at its normal pace: for
+    development and tests that must see a given day (28 December, New Year's Eve) on any machine."""
+
+    def __init__(self, start: datetime) -> None:
+        self._offset: timedelta = start - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._offset
 
 
 def as_utc(value: datetime) -> datetime:

@@ -126,6 +126,21 @@ class TicketDispatched(Payload):
     resolve_deadline: datetime
     manual: bool
     rule_id: str | None = None
+    provisional: bool = False  # counted on a year whose holiday schedule is not published yet (预计)
+
+
+@_register
+class TicketDeadlinesRevised(Payload):
+    """The deadlines of the current round, counted again because the working calendar changed
+    (a year's holiday schedule was published or amended)."""
+
+    EVENT_TYPE = "ticket.deadlines_revised"
+    round: int = Field(ge=1)
+    department: str
+    accept_deadline: datetime
+    resolve_deadline: datetime
+    provisional: bool
+    reason: str
 
 
 @_register
@@ -295,7 +310,9 @@ class DirectoryRecord(BaseModel):
 
     A `snapshot` record follows a full announcement: whoever has read it holds every record before it."""
 
-    kind: Literal["district", "street", "community", "grid", "department", "category", "rule", "sla", "snapshot"]
+    kind: Literal[
+        "district", "street", "community", "grid", "department", "category", "rule", "sla", "calendar", "snapshot"
+    ]
     code: str
     revision: int
     deleted: bool = False

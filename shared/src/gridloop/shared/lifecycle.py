@@ -40,6 +40,7 @@ TRANSITIONS: dict[str, tuple[frozenset[TicketStatus | None], TicketStatus | None
     "ticket.rated": (frozenset({S.CLOSED}), None),
     "ticket.cancelled": (frozenset(OPEN_STATES), S.CANCELLED),
     "ticket.overdue": (frozenset(OPEN_STATES), None),
+    "ticket.deadlines_revised": (frozenset(OPEN_STATES), None),
     "ticket.escalated": (frozenset(OPEN_STATES), None),
 }
 

@@ -61,6 +61,17 @@ class Metrics:
             ["service", "group"],
             **labels,
         )
+        # The working calendar (the directory sets these): how far ahead the published holiday schedules reach.
+        self.calendar_published_until = Gauge(
+            "gridloop_calendar_published_until_timestamp_seconds",
+            "End of the last day the published holiday schedules (节假日安排) cover, as Unix time",
+            **labels,
+        )
+        self.calendar_published_ahead = Gauge(
+            "gridloop_calendar_published_ahead_seconds",
+            "Time from now to the end of the published holiday schedules (negative once past it)",
+            **labels,
+        )
         # Turnaround and backlog by department (supervision sets these; labels never name a ticket or a person).
         self.stage_seconds = Histogram(
             "gridloop_ticket_stage_seconds",

@@ -3,7 +3,7 @@
 Services never read the directory's database; they keep what they need in their own."""
 
 from contextlib import suppress
-from typing import Any
+from typing import Any, Literal
 
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
@@ -14,13 +14,16 @@ from pymongo.errors import DuplicateKeyError
 from gridloop.shared.bus import Handle, PermanentFailure
 from gridloop.shared.events import DirectoryRecord
 from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
+from gridloop.shared.worktime import WorkCalendar, YearSchedule, around_the_clock, china_calendar
 
 REF_DATA = "ref_data"
+CalendarKind = Literal["china", "always_open"]
 
 
 class RefData:
     def __init__(self, db: AsyncDatabase[Doc]) -> None:
         self.collection = db[REF_DATA]
+        self._calendar: tuple[tuple[tuple[str, int], ...], WorkCalendar] | None = None
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("kind", ASCENDING), ("code", ASCENDING)])
@@ -58,6 +61,20 @@ class RefData:
             }
         )
         return doc["data"] if doc else None
+
+    async def working_calendar(self, kind: CalendarKind) -> WorkCalendar:
+        """The city's working calendar from the holiday schedules (`calendar` records) as last
+        announced; rebuilt only when a schedule's revision changed since the last call."""
+        if kind == "always_open":
+            return around_the_clock()
+        docs = await self.collection.find(
+            {"kind": "calendar", "deleted": False}, {"code": 1, "revision": 1, "data": 1}
+        ).to_list(None)
+        key = tuple(sorted((d["code"], d["revision"]) for d in docs))
+        if self._calendar is None or self._calendar[0] != key:
+            schedules = [YearSchedule.from_record(code=d["code"], revision=d["revision"], data=d["data"]) for d in docs]
+            self._calendar = (key, china_calendar(schedules))
+        return self._calendar[1]
 
     async def loaded(self) -> bool:
         """Whether a full announcement of the directory has been read to its end."""

@@ -18,7 +18,7 @@ from pymongo.errors import PyMongoError
 
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.bus import EventConsumer, broker_reachable, make_producer
-from gridloop.shared.clock import Clock, SystemClock
+from gridloop.shared.clock import Clock
 from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
 from gridloop.shared.ids import new_id
@@ -87,7 +87,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             client,
             settings.mongo_db,
             producer=settings.service_name,
-            clock=clock or SystemClock(),
+            clock=clock or settings.clock(),
             on_commit=lambda: relay_ref[0].wake(),
         )
         producer = make_producer(settings)

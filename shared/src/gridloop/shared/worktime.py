@@ -1,19 +1,23 @@
 """Working time (工作时 / 工作日): office hours on working days, where working days follow the
-Chinese public holidays and 调休 make-up days. Pure arithmetic: the calendar is passed in."""
+Chinese public holidays and 调休 make-up days. Pure arithmetic: the calendar is passed in.
 
-from collections.abc import Callable, Mapping
+Which days are working days comes from the holiday schedules (节假日安排) the directory holds,
+one per year, as the State Council publishes them. A year without a published schedule never
+stops the loop: its days follow the statutory rule (weekends off, the public holidays of
+《全国年节及纪念日放假办法》 and the weekday given for one falling on a weekend, 补假), and what is
+counted on them is provisional (预计) until the year's schedule is loaded."""
+
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
-from pathlib import Path
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-import chinese_calendar
-import yaml
+import holidays
 
-
-class UnknownCalendarDate(LookupError):
-    """Neither the holiday data nor the override file knows whether this day is a working day."""
+from gridloop.shared.clock import CITY_ZONE
 
 
 class TimeUnit(StrEnum):
@@ -27,13 +31,82 @@ IsWorkday = Callable[[date], bool]
 
 
 @dataclass(frozen=True)
+class YearSchedule:
+    """One year's published holiday schedule: the days off (放假) and the weekend days worked (调休上班)."""
+
+    year: int
+    revision: int
+    holidays: frozenset[date]
+    workdays: frozenset[date]
+
+    def is_workday(self, day: date) -> bool:
+        return day in self.workdays or (day.weekday() < 5 and day not in self.holidays)
+
+    @classmethod
+    def from_record(cls, *, code: str, revision: int, data: Mapping[str, Any]) -> "YearSchedule":
+        """A `calendar` record of the directory topic (its data as the directory checked it)."""
+        return cls(
+            year=int(code),
+            revision=revision,
+            holidays=frozenset(date.fromisoformat(str(d)) for d in data.get("holidays", [])),
+            workdays=frozenset(date.fromisoformat(str(d)) for d in data.get("workdays", [])),
+        )
+
+
+@lru_cache(maxsize=64)
+def _statutory(year: int) -> holidays.HolidayBase:
+    return holidays.China(years=year)
+
+
+def statutory_workday(day: date) -> bool:
+    """The statutory rule, from the python-holidays China calendar (lunar and solar-term dates,
+    补假 for a holiday on a weekend)."""
+    return bool(_statutory(day.year).is_working_day(day))
+
+
+class ChinaWorkdays:
+    """Chinese working days: a year with a published schedule follows it, any other year the statutory rule."""
+
+    def __init__(self, schedules: Iterable[YearSchedule]) -> None:
+        self._years: dict[int, YearSchedule] = {s.year: s for s in schedules}
+
+    def __call__(self, day: date) -> bool:
+        schedule = self._years.get(day.year)
+        return schedule.is_workday(day) if schedule else statutory_workday(day)
+
+    def published(self, year: int) -> bool:
+        return year in self._years
+
+    def basis(self, year: int) -> str:
+        """What a year's days were counted on: `2027@r2` (the schedule's second revision) or
+        `2027@statutory` (none published: provisional)."""
+        schedule = self._years.get(year)
+        return f"{year}@r{schedule.revision}" if schedule else f"{year}@statutory"
+
+    def stale_bases(self) -> list[str]:
+        """Bases that are no longer what the calendar says: anything counted on an earlier revision
+        of a published year, or on the statutory rule for a year published since."""
+        return sorted(
+            f"{s.year}@{tag}"
+            for s in self._years.values()
+            for tag in ["statutory", *(f"r{k}" for k in range(1, s.revision))]
+        )
+
+    def published_until(self) -> date | None:
+        """The last day the published schedules cover (the end of the latest year)."""
+        return date(max(self._years), 12, 31) if self._years else None
+
+
+@dataclass(frozen=True)
 class WorkCalendar:
     """Which days are working days, and the office hours on them, in the city's time zone."""
 
     is_workday: IsWorkday
     periods: tuple[tuple[time, time], ...] = ((time(8, 30), time(12, 0)), (time(13, 30), time(17, 30)))
     """Office hours of a working day; empty means open all day."""
-    zone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Shanghai"))
+    zone: ZoneInfo = CITY_ZONE
+    schedules: ChinaWorkdays | None = field(default=None, compare=False)
+    """The published schedules behind `is_workday`; None for a calendar that knows no holidays."""
 
     def _windows(self, day: date) -> list[tuple[datetime, datetime]]:
         if not self.is_workday(day):
@@ -98,37 +171,28 @@ class WorkCalendar:
             day += timedelta(days=1)
         return total
 
+    def basis(self, start: datetime, end: datetime) -> list[str]:
+        """What time counted from `start` to `end` rests on: each calendar year it touches, with
+        the schedule revision it was counted on (empty for a calendar without holidays)."""
+        if self.schedules is None:
+            return []
+        first, last = sorted((start.astimezone(self.zone).year, end.astimezone(self.zone).year))
+        return [self.schedules.basis(year) for year in range(first, last + 1)]
+
+    def provisional(self, start: datetime, end: datetime) -> bool:
+        """Whether time counted from `start` to `end` crosses a year with no published schedule (预计)."""
+        return any(b.endswith("@statutory") for b in self.basis(start, end))
+
+    def stale_bases(self) -> list[str]:
+        return self.schedules.stale_bases() if self.schedules else []
+
 
 def around_the_clock() -> WorkCalendar:
     """Every day, all day: for tests and for services that never close."""
     return WorkCalendar(is_workday=lambda _: True, periods=())
 
 
-def chinese_workdays(overrides: Mapping[date, bool]) -> IsWorkday:
-    """Working days from the chinesecalendar package, with an override file for years it lacks."""
-
-    def is_workday(day: date) -> bool:
-        if day in overrides:
-            return overrides[day]
-        try:
-            return bool(chinese_calendar.is_workday(day))
-        except NotImplementedError as exc:
-            raise UnknownCalendarDate(
-                f"{day} is in a year the holiday data does not cover; add that year's holidays and "
-                f"make-up days (调休) to the working-calendar override file"
-            ) from exc
-
-    return is_workday
-
-
-def load_calendar(kind: str, overrides_file: Path | None = None) -> WorkCalendar:
-    """The city's working calendar: `china` (office hours on Chinese working days, holidays and
-    调休 included, plus the override file for years the package does not know) or `always_open`."""
-    if kind == "always_open":
-        return around_the_clock()
-    overrides: dict[date, bool] = {}
-    if overrides_file:
-        data = yaml.safe_load(overrides_file.read_text(encoding="utf-8")) or {}
-        overrides |= {d: True for d in data.get("workdays", [])}
-        overrides |= {d: False for d in data.get("holidays", [])}
-    return WorkCalendar(is_workday=chinese_workdays(overrides))
+def china_calendar(schedules: Iterable[YearSchedule]) -> WorkCalendar:
+    """Office hours on Chinese working days: published schedules where there are, else the statutory rule."""
+    days = ChinaWorkdays(schedules)
+    return WorkCalendar(is_workday=days, schedules=days)

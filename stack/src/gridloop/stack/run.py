@@ -24,12 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Run GridLoop on the embedded stack")
     parser.add_argument("--data", type=Path, default=Path("var"), help="data and logs folder (git-ignored)")
     args = parser.parse_args()
-    overrides = Path(__file__).resolve().parents[4] / "deploy" / "calendar" / "overrides.yaml"
-    config = StackConfig(
-        storage=(args.data / "mongo").resolve(),
-        log_dir=(args.data / "log").resolve(),
-        env={"GRIDLOOP_CALENDAR_OVERRIDES": str(overrides)} if overrides.exists() else {},
-    )
+    config = StackConfig(storage=(args.data / "mongo").resolve(), log_dir=(args.data / "log").resolve())
     stack = Stack(config)
     print("Starting the Tansu broker, SecantusDB and the six services ...", flush=True)
     stack.start()

@@ -30,6 +30,14 @@ from gridloop.stack.stack import TEST_ENV
 from gridloop.stack.topics import create_topics
 
 T = TypeVar("T")
+# A holiday schedule for 2027 as the State Council might publish it (the real one may not be out):
+# 元旦 1 January; 春节 5–12 February, with Saturday 30 January and Saturday 20 February worked (调休).
+TEST_SCHEDULE_2027: dict[str, Any] = {
+    "code": "2027",
+    "notice": "测试用2027年部分节假日安排（非正式）",
+    "holidays": ["2027-01-01", *(f"2027-02-{d:02d}" for d in range(5, 13))],
+    "workdays": ["2027-01-30", "2027-02-20"],
+}
 
 
 def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, interval: float = 0.1, what: str = "") -> T:

@@ -25,6 +25,7 @@ class Collection(StrEnum):
     CATEGORIES = "categories"
     RULES = "rules"
     SLAS = "slas"
+    CALENDARS = "calendars"
 
     @property
     def kind(self) -> Kind:

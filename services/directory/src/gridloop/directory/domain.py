@@ -1,10 +1,12 @@
 """Reference data shapes and their checks: what a valid grid, category, rule or time limit is."""
 
+from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.worktime import TimeUnit
 
 
@@ -17,6 +19,7 @@ class Kind(StrEnum):
     CATEGORY = "category"
     RULE = "rule"
     SLA = "sla"
+    CALENDAR = "calendar"
 
 
 class _Ref(BaseModel):
@@ -124,6 +127,33 @@ class Sla(_Ref):
     urgent: UrgentLimits | None = None
 
 
+class HolidaySchedule(_Ref):
+    """节假日安排: one year's days off and 调休 working days, as the State Council's notice gives them.
+
+    A day is a working day if it is listed in `workdays`, or is a weekday not listed in `holidays`."""
+
+    code: str = Field(pattern=r"^20[0-9]{2}$", description="the year, e.g. 2027")
+    notice: str = Field(min_length=1, description="the notice it comes from (国务院办公厅关于…年部分节假日安排的通知)")
+    holidays: list[date] = Field(description="days off (放假); weekend days inside a holiday period may be listed too")
+    workdays: list[date] = Field(default=[], description="weekend days that are working days (调休上班)")
+
+    @model_validator(mode="after")
+    def _days_of_the_year(self) -> "HolidaySchedule":
+        year = int(self.code)
+        outside = [d for d in [*self.holidays, *self.workdays] if d.year != year]
+        if outside:
+            raise ValueError(f"dates outside {year}: {', '.join(map(str, outside))} (日期不在该年度内)")
+        both = sorted(set(self.holidays) & set(self.workdays))
+        if both:
+            raise ValueError(f"listed both as day off and as working day: {', '.join(map(str, both))}")
+        weekdays = [d for d in self.workdays if d.weekday() < 5]
+        if weekdays:
+            raise ValueError(f"make-up working days (调休上班) fall on weekends, not {', '.join(map(str, weekdays))}")
+        self.holidays = sorted(set(self.holidays))
+        self.workdays = sorted(set(self.workdays))
+        return self
+
+
 MODELS: dict[Kind, type[_Ref]] = {
     Kind.DISTRICT: District,
     Kind.STREET: Street,
@@ -133,7 +163,13 @@ MODELS: dict[Kind, type[_Ref]] = {
     Kind.CATEGORY: Category,
     Kind.RULE: Rule,
     Kind.SLA: Sla,
+    Kind.CALENDAR: HolidaySchedule,
 }
+
+
+def published_until(years: list[int]) -> datetime | None:
+    """The instant the published holiday schedules stop: the city's midnight after the latest year."""
+    return datetime.combine(date(max(years) + 1, 1, 1), time(0), CITY_ZONE) if years else None
 
 
 class InvalidReference(ValueError):
@@ -172,8 +208,11 @@ def references(kind: Kind, data: dict[str, Any]) -> list[tuple[Kind, str]]:
             return []
 
 
-def seed_records(grids_doc: dict[str, Any], catalogue_doc: dict[str, Any]) -> list[tuple[Kind, str, dict[str, Any]]]:
-    """All records of a seed (a tree file and a catalogue file), checked, in dependency order."""
+def seed_records(
+    grids_doc: dict[str, Any], catalogue_doc: dict[str, Any], calendars: list[dict[str, Any]] | None = None
+) -> list[tuple[Kind, str, dict[str, Any]]]:
+    """All records of a seed (a tree file, a catalogue file and the holiday schedules), checked, in
+    dependency order."""
     raw: list[tuple[Kind, dict[str, Any]]] = [(Kind.DISTRICT, grids_doc["district"])]
     raw += [(Kind.STREET, s) for s in grids_doc["streets"]]
     raw += [(Kind.COMMUNITY, c) for c in grids_doc["communities"]]
@@ -182,6 +221,7 @@ def seed_records(grids_doc: dict[str, Any], catalogue_doc: dict[str, Any]) -> li
     raw += [(Kind.CATEGORY, c) for c in catalogue_doc["categories"]]
     raw += [(Kind.RULE, r) for r in catalogue_doc["rules"]]
     raw += [(Kind.SLA, s) for s in catalogue_doc["slas"]]
+    raw += [(Kind.CALENDAR, c) for c in calendars or []]
     records = []
     known: set[tuple[Kind, str]] = set()
     for kind, data in raw:

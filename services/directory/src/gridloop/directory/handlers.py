@@ -18,7 +18,8 @@ def demo_seed() -> list[tuple[Kind, str, dict[str, Any]]]:
     seed = resources.files("gridloop.directory") / "seed"
     grids = yaml.safe_load((seed / "grids.yaml").read_text(encoding="utf-8"))
     catalogue = yaml.safe_load((seed / "catalogue.yaml").read_text(encoding="utf-8"))
-    return seed_records(grids, catalogue)
+    calendars = yaml.safe_load((seed / "calendar.yaml").read_text(encoding="utf-8"))
+    return seed_records(grids, catalogue, calendars["calendars"])
 
 
 async def _announce(uow: UnitOfWork, *, kind: Kind, code: str, data: dict[str, Any], revision: int) -> None:

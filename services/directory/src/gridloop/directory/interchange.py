@@ -15,6 +15,7 @@ YAML_SECTIONS = {
     Kind.CATEGORY: "categories",
     Kind.RULE: "rules",
     Kind.SLA: "slas",
+    Kind.CALENDAR: "calendars",
 }
 GRID_PROPERTIES = ("code", "name", "community", "street")
 
@@ -71,7 +72,7 @@ def from_documents(document: Any, grids: Any) -> Records:
     }
     catalogue = {section: _section(document, section) for section in ("departments", "categories", "rules", "slas")}
     try:
-        return seed_records(tree, catalogue)
+        return seed_records(tree, catalogue, _section(document, "calendars"))
     except (InvalidReference, ValueError, KeyError, TypeError) as exc:
         raise InvalidFile(f"directory files: {exc}") from exc
 

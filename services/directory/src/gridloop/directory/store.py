@@ -28,6 +28,10 @@ async def list_kind(db: AsyncDatabase[Doc], kind: Kind) -> list[dict[str, Any]]:
     return [doc["data"] async for doc in db[RECORDS].find({"kind": kind.value}).sort("code", 1)]
 
 
+async def codes(db: AsyncDatabase[Doc], kind: Kind) -> list[str]:
+    return [doc["code"] async for doc in db[RECORDS].find({"kind": kind.value}, {"code": 1})]
+
+
 async def all_records(db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> list[Doc]:
     return await db[RECORDS].find({}, session=session).sort("_id", 1).to_list(None)
 

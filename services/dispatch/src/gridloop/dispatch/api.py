@@ -13,7 +13,6 @@ from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Role
 from gridloop.shared.service import Runtime
-from gridloop.shared.worktime import WorkCalendar
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
@@ -36,11 +35,6 @@ def _runtime(request: Request) -> Runtime:
     return runtime
 
 
-def _calendar(request: Request) -> WorkCalendar:
-    calendar: WorkCalendar = request.app.state.calendar
-    return calendar
-
-
 @router.get("/queue", summary="Tickets waiting for a person to dispatch: no rule matched, or sent back (退单)")
 async def queue(
     request: Request, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
@@ -60,7 +54,7 @@ async def assign(request: Request, user: CurrentUser, ticket_id: str, body: Assi
         return await handlers.assign(
             database=runtime.database,
             refdata=runtime.refdata,
-            calendar=_calendar(request),
+            calendars=handlers.calendars_of(runtime),
             ticket_id=ticket_id,
             lead=body.lead_department,
             assisting=body.assisting_departments,

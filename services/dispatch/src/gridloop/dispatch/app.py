@@ -28,8 +28,10 @@ async def _watchdog(runtime: Runtime) -> None:
     """Looks for lapsed deadlines at a steady pace; an outage only delays the next look."""
     settings = runtime.settings
     interval = settings.watchdog_interval_seconds if isinstance(settings, DispatchSettings) else 10.0
+    calendars = handlers.calendars_of(runtime)
     while True:
         try:
+            await handlers.revise_deadlines(database=runtime.database, calendars=calendars)
             await handlers.watch_deadlines(database=runtime.database)
         except PyMongoError as exc:
             log.warning("watchdog_pass_failed", error=repr(exc))
@@ -42,18 +44,16 @@ async def _ready(runtime: Runtime) -> bool:
 
 def create_app(settings: DispatchSettings | None = None) -> FastAPI:
     settings = settings or DispatchSettings()
-    calendar = settings.working_calendar()
     app = create_service_app(
         settings,
         ServiceSpec(
             title="GridLoop dispatch 派遣",
             routers=[router],
-            ticket_routes=lambda rt: handlers.routes(rt.refdata, calendar),
+            ticket_routes=lambda rt: handlers.routes(rt.refdata, handlers.calendars_of(rt)),
             uses_directory=True,
             setup=_setup,
             ready=_ready,
             background=[_watchdog],
         ),
     )
-    app.state.calendar = calendar
     return app

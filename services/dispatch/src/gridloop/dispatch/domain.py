@@ -10,6 +10,7 @@ from gridloop.shared.events import (
     DeadlineKind,
     Priority,
     TicketCancelled,
+    TicketDeadlinesRevised,
     TicketDispatched,
     TicketEscalated,
     TicketExtensionDecided,
@@ -78,15 +79,18 @@ def route(
     return Route(rule_id=best["id"], lead=best["lead"], assisting=tuple(best.get("assisting", [])))
 
 
-def deadlines(
-    *, now: datetime, sla: dict[str, Any], priority: Priority, calendar: WorkCalendar
-) -> tuple[datetime, datetime]:
-    """Accept and resolve deadlines from the category's time limits, counted on the working calendar."""
+def limits_for(sla: dict[str, Any], priority: Priority) -> dict[str, Any]:
+    """The accept and resolve limits that apply: the urgent ones for an urgent ticket, where the category has them."""
     limits = sla.get("urgent") if priority == Priority.URGENT and sla.get("urgent") else sla
+    return {"accept": limits["accept"], "resolve": limits["resolve"]}
+
+
+def deadlines(*, start: datetime, limits: dict[str, Any], calendar: WorkCalendar) -> tuple[datetime, datetime]:
+    """Accept and resolve deadlines from a dispatch's time limits, counted on the working calendar."""
     accept, resolve = limits["accept"], limits["resolve"]
     return (
-        calendar.add(now, accept["within"], TimeUnit(accept["unit"])),
-        calendar.add(now, resolve["within"], TimeUnit(resolve["unit"])),
+        calendar.add(start, accept["within"], TimeUnit(accept["unit"])),
+        calendar.add(start, resolve["within"], TimeUnit(resolve["unit"])),
     )
 
 
@@ -109,7 +113,7 @@ def dispatch(
         raise InvalidAssignment("the lead department cannot also assist (主办部门不能同时为协办)")
     if len(set(assisting)) != len(assisting):
         raise InvalidAssignment("an assisting department is named twice")
-    accept_by, resolve_by = deadlines(now=now, sla=sla, priority=priority, calendar=calendar)
+    accept_by, resolve_by = deadlines(start=now, limits=limits_for(sla, priority), calendar=calendar)
     return TicketDispatched(
         round=previous_round + 1,
         lead_department=lead,
@@ -118,7 +122,46 @@ def dispatch(
         resolve_deadline=resolve_by,
         manual=manual,
         rule_id=rule_id,
+        provisional=calendar.provisional(now, max(accept_by, resolve_by)),
     )
+
+
+def revise_deadlines(
+    ticket: dict[str, Any], *, calendar: WorkCalendar, now: datetime
+) -> tuple[TicketDeadlinesRevised | None, dict[str, Any]]:
+    """The current round's deadlines counted again from its dispatch on the calendar as it is now
+    (a year's holiday schedule arrived or changed): an event only if a deadline or its provisional
+    mark moved. An approved extension's date is the street's decision and stays; a lapse already
+    announced is announced again only if the new deadline has passed too."""
+    limits = ticket.get("limits")
+    if not limits:  # dispatched before its limits were kept: its deadlines stand
+        return None, {"calendar_basis": []}
+    dispatched_at = as_utc(ticket["dispatched_at"])
+    accept_by, resolve_by = deadlines(start=dispatched_at, limits=limits, calendar=calendar)
+    if ticket.get("extended"):
+        resolve_by = as_utc(ticket["resolve_deadline"])
+    end = max(accept_by, resolve_by)
+    provisional = calendar.provisional(dispatched_at, end)
+    changes: dict[str, Any] = {"calendar_basis": calendar.basis(dispatched_at, end), "provisional": provisional}
+    before = (as_utc(ticket["accept_deadline"]), as_utc(ticket["resolve_deadline"]), ticket.get("provisional", False))
+    if before == (accept_by, resolve_by, provisional):
+        return None, changes
+    still_lapsed = {"accept": accept_by < now, "resolve": resolve_by < now}
+    changes |= {
+        "accept_deadline": accept_by,
+        "resolve_deadline": resolve_by,
+        "overdue": [kind for kind in ticket.get("overdue", []) if still_lapsed.get(kind, True)],
+        "escalate_at": escalate_at(dispatched_at=dispatched_at, resolve_deadline=resolve_by),
+    }
+    revised = TicketDeadlinesRevised(
+        round=ticket["round"],
+        department=ticket["lead"],
+        accept_deadline=accept_by,
+        resolve_deadline=resolve_by,
+        provisional=provisional,
+        reason="工作日历已更新，时限按节假日安排重新计算 (the working calendar changed: deadlines counted again)",
+    )
+    return revised, changes
 
 
 def cancel(

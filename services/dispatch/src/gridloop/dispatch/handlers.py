@@ -1,6 +1,7 @@
 """Dispatch: route reported tickets, queue what no rule takes or a department sends back,
 and carry out the street desk's assignments and cancellations."""
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,10 +20,21 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import RefData
+from gridloop.shared.service import Runtime
+from gridloop.shared.settings import CalendarSettings
 from gridloop.shared.worktime import WorkCalendar
 
 RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
 WATCHDOG_ACTOR = Actor(sub="sla-watchdog", name="时限监控", role=Role.SYSTEM, org="")
+CALENDAR_ACTOR = Actor(sub="work-calendar", name="工作日历", role=Role.SYSTEM, org="")
+Calendars = Callable[[], Awaitable[WorkCalendar]]
+"""The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
+
+
+def calendars_of(runtime: Runtime) -> Calendars:
+    settings = runtime.settings
+    kind = settings.work_calendar if isinstance(settings, CalendarSettings) else "china"
+    return lambda: runtime.refdata.working_calendar(kind)
 
 
 class UnknownTicket(LookupError):
@@ -33,7 +45,7 @@ async def _slas(refdata: RefData) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in await refdata.all("sla")}
 
 
-async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calendar: WorkCalendar) -> None:
+async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calendars: Calendars) -> None:
     """Every reported ticket is routed by the rules, or waits in its street's queue."""
     assert isinstance(event.payload, TicketReported)
     reported = event.payload
@@ -81,24 +93,31 @@ async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calend
         doc.update(queue_reason="no_rule", queued_at=event.occurred_at)
         await store.insert(uow.db, doc, uow.session)
         return
+    sla = domain.sla_for(reported.category_code, await _slas(refdata))
+    calendar = await calendars()
     dispatched = domain.dispatch(
         status=TicketStatus.REPORTED,
         previous_round=0,
         lead=match.lead,
         assisting=list(match.assisting),
         now=uow.now,
-        sla=domain.sla_for(reported.category_code, await _slas(refdata)),
+        sla=sla,
         priority=reported.priority,
         calendar=calendar,
         manual=False,
         rule_id=match.rule_id,
     )
-    doc.update(_dispatched_fields(dispatched, uow.now))
+    doc.update(
+        _dispatched_fields(dispatched, uow.now, limits=domain.limits_for(sla, reported.priority), calendar=calendar)
+    )
     await store.insert(uow.db, doc, uow.session)
     await uow.emit(dispatched, ticket_id=event.ticket_id, actor=RULES_ACTOR)
 
 
-def _dispatched_fields(dispatched: TicketDispatched, at: datetime) -> Doc:
+def _dispatched_fields(dispatched: TicketDispatched, at: datetime, *, limits: Doc, calendar: WorkCalendar) -> Doc:
+    """A round's dispatch, with the limits and the calendar basis its deadlines were counted on,
+    so a new holiday schedule can count them again."""
+    end = max(dispatched.accept_deadline, dispatched.resolve_deadline)
     return {
         "status": "dispatched",
         "lead": dispatched.lead_department,
@@ -112,6 +131,10 @@ def _dispatched_fields(dispatched: TicketDispatched, at: datetime) -> Doc:
         "escalate_at": domain.escalate_at(dispatched_at=at, resolve_deadline=dispatched.resolve_deadline),
         "queue_reason": None,
         "queued_at": None,
+        "limits": limits,
+        "calendar_basis": calendar.basis(at, end),
+        "provisional": dispatched.provisional,
+        "extended": False,
     }
 
 
@@ -196,7 +219,7 @@ async def assign(
     *,
     database: Database,
     refdata: RefData,
-    calendar: WorkCalendar,
+    calendars: Calendars,
     ticket_id: str,
     lead: str,
     assisting: list[str],
@@ -207,21 +230,24 @@ async def assign(
         if await refdata.get("department", code) is None:
             raise domain.InvalidAssignment(f"unknown department {code} (部门不存在)")
     slas = await _slas(refdata)
+    calendar = await calendars()
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         doc = await _ticket(uow, ticket_id)
+        sla, priority = domain.sla_for(doc["category_code"], slas), Priority(doc["priority"])
         dispatched = domain.dispatch(
             status=TicketStatus(doc["status"]),
             previous_round=doc["round"],
             lead=lead,
             assisting=assisting,
             now=uow.now,
-            sla=domain.sla_for(doc["category_code"], slas),
-            priority=Priority(doc["priority"]),
+            sla=sla,
+            priority=priority,
             calendar=calendar,
             manual=True,
         )
-        await update_versioned(uow, store.TICKETS, doc, _dispatched_fields(dispatched, uow.now))
+        fields = _dispatched_fields(dispatched, uow.now, limits=domain.limits_for(sla, priority), calendar=calendar)
+        await update_versioned(uow, store.TICKETS, doc, fields)
         await uow.emit(dispatched, ticket_id=ticket_id, actor=actor)
         return {"ticket_id": ticket_id, **dispatched.model_dump(mode="json")}
 
@@ -285,6 +311,35 @@ async def watch_deadlines(*, database: Database, limit: int = 200) -> int:
     return emitted
 
 
+async def revise_deadlines(*, database: Database, calendars: Calendars, limit: int = 200) -> int:
+    """When a year's holiday schedule arrives or changes, the open tickets whose deadlines were
+    counted on what it replaces are counted again; each change is announced as that ticket's next
+    event, so every service sees it in order with the ticket's others."""
+    calendar = await calendars()
+    stale = calendar.stale_bases()
+    if not stale:
+        return 0
+    revised = 0
+    for candidate in await store.counted_on(database.db, bases=stale, limit=limit):
+
+        async def work(uow: UnitOfWork, ticket_id: str = candidate["_id"]) -> int:
+            doc = await store.get(uow.db, ticket_id, session=uow.session)
+            if doc is None or doc["status"] not in store.ACTIVE_STATES or not set(doc["calendar_basis"]) & set(stale):
+                return 0
+            event, changes = domain.revise_deadlines(doc, calendar=calendar, now=uow.now)
+            await update_versioned(uow, store.TICKETS, doc, changes)
+            if event is None:
+                return 0
+            await uow.emit(event, ticket_id=ticket_id, actor=CALENDAR_ACTOR)
+            return 1
+
+        try:
+            revised += await database.transaction(work)
+        except ConcurrentChange:
+            continue  # the ticket moved on meanwhile; the next pass looks again
+    return revised
+
+
 def queue_view(doc: Doc) -> dict[str, Any]:
     return {
         key: doc[key]
@@ -307,9 +362,9 @@ def queue_view(doc: Doc) -> dict[str, Any]:
     } | {"ticket_id": doc["_id"], "possible_duplicates": doc.get("possible_duplicates", [])}
 
 
-def routes(refdata: RefData, calendar: WorkCalendar) -> dict[str, list[Any]]:
+def routes(refdata: RefData, calendars: Calendars) -> dict[str, list[Any]]:
     async def reported(event: Envelope, uow: UnitOfWork) -> None:
-        await on_reported(event, uow, refdata, calendar)
+        await on_reported(event, uow, refdata, calendars)
 
     return {
         "ticket.reported": [reported],

@@ -17,6 +17,7 @@ ACTIVE_STATES = ["dispatched", "accepted", "reopened"]
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index([("status", ASCENDING), ("street_code", ASCENDING), ("queued_at", ASCENDING)])
     await db[TICKETS].create_index([("status", ASCENDING), ("resolve_deadline", ASCENDING)])
+    await db[TICKETS].create_index([("calendar_basis", ASCENDING)])
 
 
 async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -37,6 +38,12 @@ async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) ->
         ]
     }
     return await db[TICKETS].find(query).limit(limit).to_list(None)
+
+
+async def counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) -> list[Doc]:
+    """Open tickets whose deadlines were counted on one of these calendar bases (e.g. `2027@statutory`)."""
+    query = {"calendar_basis": {"$in": bases}, "status": {"$in": ACTIVE_STATES}}
+    return await db[TICKETS].find(query, {"_id": 1}).limit(limit).to_list(None)
 
 
 async def queue(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[dict[str, Any]]:

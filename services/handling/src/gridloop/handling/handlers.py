@@ -11,6 +11,7 @@ from gridloop.shared.events import (
     Actor,
     Envelope,
     Payload,
+    TicketDeadlinesRevised,
     TicketDispatched,
     TicketExtensionDecided,
     TicketReopened,
@@ -46,6 +47,7 @@ def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
             "priority",
             "accept_deadline",
             "resolve_deadline",
+            "deadlines_provisional",
             "dispatched_at",
             "accepted_at",
             "resolved_at",
@@ -132,6 +134,7 @@ async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
                 "status": "dispatched",
                 "accept_deadline": dispatched.accept_deadline,
                 "resolve_deadline": dispatched.resolve_deadline,
+                "deadlines_provisional": dispatched.provisional,  # 预计: a year's holiday schedule is not out yet
                 "dispatched_at": event.occurred_at,
                 "accepted_at": None,
                 "resolved_at": None,
@@ -331,6 +334,19 @@ async def on_extension_decided(event: Envelope, uow: UnitOfWork) -> None:
     await update_versioned(uow, store.WORK_ORDERS, order, changes)
 
 
+async def on_deadlines_revised(event: Envelope, uow: UnitOfWork) -> None:
+    """The working calendar changed: every work order of the round shows the deadlines counted again."""
+    assert isinstance(event.payload, TicketDeadlinesRevised)
+    revised = event.payload
+    for order in await store.orders_of_round(uow.db, event.ticket_id, revised.round, uow.session):
+        changes: Doc = {
+            "accept_deadline": revised.accept_deadline,
+            "resolve_deadline": revised.resolve_deadline,
+            "deadlines_provisional": revised.provisional,
+        }
+        await update_versioned(uow, store.WORK_ORDERS, order, changes)
+
+
 ROUTES: Routes = {
     "ticket.reported": [on_reported],
     "ticket.dispatched": [on_dispatched],
@@ -341,4 +357,5 @@ ROUTES: Routes = {
     "ticket.rejected": [_follow_ticket],
     "ticket.resolved": [_follow_ticket],
     "ticket.extension_decided": [on_extension_decided],
+    "ticket.deadlines_revised": [on_deadlines_revised],
 }

@@ -9,6 +9,7 @@ from typing import Any
 import filetype
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import GeoPoint, Priority, TicketReported
 
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
@@ -47,9 +48,15 @@ class ReportRefused(Exception):
         super().__init__(message)
 
 
-def ticket_number(*, district: str, day: datetime, seq: int) -> str:
-    """Human-readable and sortable, e.g. QH-20261122-00042 (the 42nd report of the day)."""
-    return f"{district}-{day:%Y%m%d}-{seq:05d}"
+def ticket_day(now: datetime) -> str:
+    """The city's date of a filing, which its ticket number carries: a report at 07:00 on New
+    Year's Day in Shanghai is of 1 January, though it is still 31 December in UTC."""
+    return f"{now.astimezone(CITY_ZONE):%Y%m%d}"
+
+
+def ticket_number(*, district: str, day: str, seq: int) -> str:
+    """Human-readable and sortable, e.g. QH-20261122-00042 (the 42nd report of the city's day)."""
+    return f"{district}-{day}-{seq:05d}"
 
 
 def fingerprint(body: ReportRequest) -> str:

@@ -8,9 +8,17 @@ from pymongo.errors import DuplicateKeyError
 from gridloop.intake import domain, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
 from gridloop.shared.access import files_in
-from gridloop.shared.events import Actor, Envelope, TicketCancelled
+from gridloop.shared.events import (
+    Actor,
+    Envelope,
+    TicketCancelled,
+    TicketDeadlinesRevised,
+    TicketDispatched,
+    TicketExtensionDecided,
+)
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.messagebus import Routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 from gridloop.shared.refdata import RefData
 
@@ -40,6 +48,9 @@ def report_view(doc: Doc) -> dict[str, Any]:
         "created_at": doc["created_at"],
         "updated_at": doc["updated_at"],
         "history": doc.get("history", []),
+        # 预计办结: when the department must have it fixed; provisional while that year's holidays are not published
+        "resolve_deadline": doc.get("resolve_deadline"),
+        "resolve_deadline_provisional": doc.get("resolve_deadline_provisional", False),
     }
 
 
@@ -105,8 +116,9 @@ async def file_report(
     candidates = await store.possible_duplicates(database.db, query) if query else []
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        seq = await store.next_seq(uow.db, f"ticket:{district}:{uow.now:%Y%m%d}", uow.session)
-        number = domain.ticket_number(district=district, day=uow.now, seq=seq)
+        day = domain.ticket_day(uow.now)
+        seq = await store.next_seq(uow.db, f"ticket:{district}:{day}", uow.session)
+        number = domain.ticket_number(district=district, day=day, seq=seq)
         reported = domain.build_report(
             request, number=number, category=category, grid=grid, district=district, possible_duplicates=candidates
         )
@@ -200,4 +212,24 @@ async def store_photo(
     return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
 
 
-ROUTES = {event_type: [follow_status] for event_type in _STATUS_EVENTS}
+async def follow_deadline(event: Envelope, uow: UnitOfWork) -> None:
+    """Reporters see by when the department must have it fixed, and whether that date is provisional."""
+    match event.payload:
+        case (
+            TicketDispatched(resolve_deadline=by, provisional=provisional)
+            | TicketDeadlinesRevised(resolve_deadline=by, provisional=provisional)
+        ):
+            pass
+        case TicketExtensionDecided(approved=True, resolve_deadline=by):
+            provisional = False
+        case _:
+            return
+    await store.set_deadline(uow.db, event.ticket_id, by=by, provisional=provisional, session=uow.session)
+
+
+ROUTES: Routes = {
+    **{event_type: [follow_status] for event_type in _STATUS_EVENTS},
+    "ticket.dispatched": [follow_status, follow_deadline],
+    "ticket.deadlines_revised": [follow_deadline],
+    "ticket.extension_decided": [follow_deadline],
+}

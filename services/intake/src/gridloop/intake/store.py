@@ -104,6 +104,16 @@ async def set_status(
     )
 
 
+async def set_deadline(
+    db: AsyncDatabase[Doc], ticket_id: str, *, by: datetime, provisional: bool, session: AsyncClientSession
+) -> None:
+    await db[REPORTS].update_one(
+        {"_id": ticket_id},
+        {"$set": {"resolve_deadline": by, "resolve_deadline_provisional": provisional}},
+        session=session,
+    )
+
+
 async def photos_owned_by(
     db: AsyncDatabase[Doc], ids: list[str], owner: str, session: AsyncClientSession | None = None
 ) -> set[str]:

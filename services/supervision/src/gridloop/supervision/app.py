@@ -26,6 +26,7 @@ class SupervisionSettings(ServiceSettings, CalendarSettings):
     ranking_min_volume: int = Field(default=10, ge=1, description="dispatches in the window before a unit is ranked")
     ranking_board_size: int = Field(default=3, ge=1, description="units on the 红榜 and on the 黑榜")
     gauges_interval_seconds: float = 15.0
+    recount_interval_seconds: float = 10.0
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -45,18 +46,36 @@ def _gauges(settings: SupervisionSettings, model: ReadModel) -> Callable[[Runtim
     return loop
 
 
+def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> handlers.Calendars:
+    return lambda: runtime.refdata.working_calendar(settings.work_calendar)
+
+
+def _recount(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
+    async def loop(runtime: Runtime) -> None:
+        """Durations counted before a year's holiday schedule arrived are counted again on it."""
+        calendars = calendars_of(runtime, settings)
+        while True:
+            try:
+                await handlers.recount_durations(database=runtime.database, calendars=calendars)
+            except PyMongoError as exc:
+                log.warning("recount_pass_failed", error=repr(exc))
+            await asyncio.sleep(settings.recount_interval_seconds)
+
+    return loop
+
+
 def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
     settings = settings or SupervisionSettings()
-    calendar = settings.working_calendar()
     model = ReadModel()
     app = create_service_app(
         settings,
         ServiceSpec(
             title="GridLoop supervision 监督评价",
             routers=[router],
-            ticket_routes=lambda runtime: handlers.routes(calendar, runtime.metrics),
+            ticket_routes=lambda runtime: handlers.routes(calendars_of(runtime, settings), runtime.metrics),
+            uses_directory=True,  # the holiday schedules its working minutes are counted on
             setup=_setup,
-            background=[_gauges(settings, model)],
+            background=[_gauges(settings, model), _recount(settings)],
         ),
     )
     app.state.read_model = model

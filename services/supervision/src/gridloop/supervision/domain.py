@@ -11,6 +11,7 @@ from gridloop.shared.events import (
     TicketAccepted,
     TicketCancelled,
     TicketClosed,
+    TicketDeadlinesRevised,
     TicketDispatched,
     TicketExtensionDecided,
     TicketRated,
@@ -76,7 +77,14 @@ def apply(ticket: dict[str, Any], event: Envelope) -> dict[str, Any]:
                 resolved_at=None,
                 accept_deadline=p.accept_deadline,
                 resolve_deadline=p.resolve_deadline,
+                deadlines_provisional=p.provisional,
                 dispatch_mode="manual" if p.manual else "auto",
+            )
+        case TicketDeadlinesRevised() as p if p.round == ticket["round"]:
+            changes.update(
+                accept_deadline=p.accept_deadline,
+                resolve_deadline=p.resolve_deadline,
+                deadlines_provisional=p.provisional,
             )
         case TicketAccepted():
             changes.update(accepted_at=ticket["accepted_at"] or at)
@@ -147,6 +155,8 @@ class Step:
     changes: dict[str, Any]
     place: dict[str, Any]  # department, street_code, district_code, grid_code, community_code
     tally: kpi.Tally
+    timed_from: datetime | None = None  # the dispatch a duration in the tally is counted from
+    basis: tuple[str, ...] = ()  # the holiday schedules that duration was counted on (2027@statutory ...)
 
     def row(self) -> dict[str, Any]:
         """The timeline row: who did what, when, where it counts, and what it adds up to."""
@@ -164,11 +174,14 @@ class Step:
             "payload": event.payload.model_dump(mode="json"),
             **self.place,
             "tally": self.tally.to_doc(),
+            **({"timed_from": self.timed_from, "minutes_basis": list(self.basis)} if self.basis else {}),
         }
 
 
 def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalendar) -> Step:
     """One event through the projection rules; `before` is None for the report that opens a ticket."""
+    timed_from: datetime | None = None
+    basis: tuple[str, ...] = ()
     if before is None:
         ticket = new_ticket(event)
         changes: dict[str, Any] = {}
@@ -177,6 +190,9 @@ def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalend
         changes = apply(before, event)
         tally = kpi.tally(before, event, calendar)
         ticket = {**before, **changes}
+        if tally.minutes:
+            timed_from = as_utc(before["dispatched_at"])
+            basis = tuple(calendar.basis(timed_from, as_utc(event.occurred_at)))
     place = {
         "department": attribution(ticket, event),
         "street_code": ticket["street_code"],
@@ -184,4 +200,23 @@ def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalend
         "grid_code": ticket["grid_code"],
         "community_code": ticket["community_code"],
     }
-    return Step(event=event, ticket=ticket, changes=changes, place=place, tally=tally)
+    return Step(
+        event=event, ticket=ticket, changes=changes, place=place, tally=tally, timed_from=timed_from, basis=basis
+    )
+
+
+@dataclass(frozen=True)
+class Recount:
+    """A timeline row's duration counted again on the calendar as it is now."""
+
+    tally: kpi.Tally  # the row's tally with the new duration
+    difference: kpi.Tally  # what its buckets must add: the old duration out, the new one in
+    basis: list[str]
+
+
+def recount(row: dict[str, Any], calendar: WorkCalendar) -> Recount:
+    """When a year's holiday schedule arrives, a duration counted across that year by the
+    statutory rule is counted again; nothing is left out of the figures meanwhile."""
+    start, end = as_utc(row["timed_from"]), as_utc(row["occurred_at"])
+    tally, difference = kpi.recounted(kpi.Tally.from_doc(row["tally"]), kpi.working_minutes(calendar, start, end))
+    return Recount(tally=tally, difference=difference, basis=calendar.basis(start, end))

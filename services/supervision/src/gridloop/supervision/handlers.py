@@ -1,6 +1,7 @@
 """Supervision projects every ticket event, all in the consumer's transaction: the timeline row
 (who did what, when), the ticket's record, and the event's tally in its hour and day buckets."""
 
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from gridloop.shared.events import Envelope
@@ -10,6 +11,9 @@ from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
 from gridloop.supervision.readmodel import ReadModel
+
+Calendars = Callable[[], Awaitable[WorkCalendar]]
+"""The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
 
 
 async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:
@@ -47,14 +51,36 @@ PROJECTED = (
     "ticket.rated",
     "ticket.overdue",
     "ticket.escalated",
+    "ticket.deadlines_revised",
 )
 
 
-def routes(calendar: WorkCalendar, metrics: Metrics | None = None) -> Routes:
+def routes(calendars: Calendars, metrics: Metrics | None = None) -> Routes:
     async def projected(event: Envelope, uow: UnitOfWork) -> None:
-        await project(event, uow, calendar, metrics)
+        await project(event, uow, await calendars(), metrics)
 
     return {event_type: [projected] for event_type in PROJECTED}
+
+
+async def recount_durations(*, database: Database, calendars: Calendars, limit: int = 200) -> int:
+    """Durations counted by the statutory rule (or on an amended year's earlier schedule) are
+    counted again once the year's schedule is loaded; their buckets follow in the same transaction."""
+    calendar = await calendars()
+    stale = calendar.stale_bases()
+    if not stale:
+        return 0
+    recounted = 0
+    for row in await store.rows_counted_on(database.db, bases=stale, limit=limit):
+
+        async def work(uow: UnitOfWork, row: Doc = row) -> int:
+            result = domain.recount(row, calendar)
+            if not await store.replace_row_tally(uow, row, tally=result.tally, basis=result.basis):
+                return 0
+            await store.add_to_buckets(uow, row["occurred_at"], row, result.difference)
+            return 1
+
+        recounted += await database.transaction(work)
+    return recounted
 
 
 async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights, model: ReadModel) -> None:

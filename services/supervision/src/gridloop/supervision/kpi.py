@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import structlog
 from pydantic import BaseModel, Field, model_validator
 
-from gridloop.shared.clock import as_utc
+from gridloop.shared.clock import CITY_ZONE, as_utc
 from gridloop.shared.events import (
     Envelope,
     TicketAccepted,
@@ -21,9 +20,7 @@ from gridloop.shared.events import (
     TicketRated,
     TicketResolved,
 )
-from gridloop.shared.worktime import UnknownCalendarDate, WorkCalendar
-
-log = structlog.get_logger()
+from gridloop.shared.worktime import WorkCalendar
 
 UNIT_FIELDS = {
     "departments": "department",
@@ -54,9 +51,8 @@ COUNTED = (
     "overdue",  # deadlines that lapsed (接单 or 处置 超期), each counted once
     "escalated",
 )
-ZONE = ZoneInfo("Asia/Shanghai")
-# Windows lie in this century: outside it, dates have no working calendar and window arithmetic
-# would run off the ends of the calendar.
+ZONE = CITY_ZONE
+# Windows lie in this century: outside it window arithmetic would run off the ends of the calendar.
 EARLIEST = datetime(2000, 1, 1, tzinfo=ZONE)
 LATEST = datetime(2099, 12, 31, tzinfo=ZONE)
 
@@ -92,14 +88,10 @@ class Tally:
         return paths
 
 
-def working_minutes(calendar: WorkCalendar, start: datetime, end: datetime) -> int | None:
-    """Whole working minutes (rounded down) between two instants; None if the calendar does not
-    know one of the days (the duration is left out rather than guessed)."""
-    try:
-        return int(calendar.between(as_utc(start), as_utc(end)).total_seconds() // 60)
-    except UnknownCalendarDate as exc:
-        log.warning("working_minutes_unknown_day", error=str(exc))
-        return None
+def working_minutes(calendar: WorkCalendar, start: datetime, end: datetime) -> int:
+    """Whole working minutes (rounded down) between two instants. Days of a year whose holiday
+    schedule is not published count by the statutory rule, and are counted again when it is."""
+    return int(calendar.between(as_utc(start), as_utc(end)).total_seconds() // 60)
 
 
 def tally(ticket: Mapping[str, Any], event: Envelope, calendar: WorkCalendar) -> Tally:
@@ -114,9 +106,7 @@ def tally(ticket: Mapping[str, Any], event: Envelope, calendar: WorkCalendar) ->
 
     def timed(stage: str) -> None:
         if dispatched_at is not None:
-            minutes = working_minutes(calendar, dispatched_at, at)
-            if minutes is not None:
-                result.minutes[stage] = {str(minutes): 1}
+            result.minutes[stage] = {str(working_minutes(calendar, dispatched_at, at)): 1}
 
     match event.payload:
         case TicketDispatched() as p:
@@ -137,6 +127,18 @@ def tally(ticket: Mapping[str, Any], event: Envelope, calendar: WorkCalendar) ->
         case _:
             pass
     return result
+
+
+def recounted(tally: Tally, minutes: int) -> tuple[Tally, Tally]:
+    """A timed event's tally with its duration counted again, and the difference to add to its
+    buckets (the old duration taken out, the new one put in)."""
+    new = Tally(counts=dict(tally.counts), minutes={stage: {str(minutes): 1} for stage in tally.minutes})
+    difference = Tally()
+    for stage, histogram in tally.minutes.items():
+        change = {value: -n for value, n in histogram.items()}
+        change[str(minutes)] = change.get(str(minutes), 0) + 1
+        difference.minutes[stage] = {value: n for value, n in change.items() if n}
+    return new, difference
 
 
 def unit_codes(row: Mapping[str, Any]) -> dict[str, str]:

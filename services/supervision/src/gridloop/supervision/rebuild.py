@@ -26,6 +26,7 @@ from pymongo.errors import BulkWriteError
 from gridloop.shared.bus import kafka_security
 from gridloop.shared.events import TICKETS_TOPIC, Envelope, MalformedEvent, UnknownEventType
 from gridloop.shared.mongo import PROCESSED, Doc, connect, processed_key
+from gridloop.shared.refdata import RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, handlers, kpi, store
 from gridloop.supervision.app import SupervisionSettings
@@ -202,17 +203,17 @@ async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> R
     started = time.perf_counter()
     ends = await topic_ends(settings)
     resume = await committed_offsets(settings, list(ends))
-    replay = Replay(
-        calendar=settings.working_calendar(), rows_from=datetime.min.replace(tzinfo=UTC) if timeline else None
-    )
-    unconsumed: list[str] = []
-    async for tp, offset, event in read_topic(settings, ends):
-        replay.add(event)
-        if offset >= resume[tp]:
-            unconsumed.append(event.event_id)
     client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     try:
         db = client[settings.mongo_db]
+        # The holiday schedules supervision last read from the directory topic.
+        calendar = await RefData(db).working_calendar(settings.work_calendar)
+        replay = Replay(calendar=calendar, rows_from=datetime.min.replace(tzinfo=UTC) if timeline else None)
+        unconsumed: list[str] = []
+        async for tp, offset, event in read_topic(settings, ends):
+            replay.add(event)
+            if offset >= resume[tp]:
+                unconsumed.append(event.event_id)
         await write(db, replay)
         await mark_processed(db, settings.service_name, unconsumed)
     finally:

@@ -34,6 +34,7 @@ BY_STATUS = [("status", ASCENDING), ("accept_deadline", ASCENDING)]
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TIMELINE].create_index([("ticket_id", ASCENDING), ("_id", ASCENDING)])
     await db[TIMELINE].create_index(BY_OCCURRENCE)
+    await db[TIMELINE].create_index([("minutes_basis", ASCENDING)])
     await db[TICKETS].create_index(BY_STATUS)
     for collection in (HOURS, DAYS):
         await db[collection].create_index(BY_TIME)
@@ -72,6 +73,21 @@ async def add_to_buckets(uow: UnitOfWork, at: datetime, place: Doc, tally: kpi.T
             upsert=True,
             session=uow.session,
         )
+
+
+async def rows_counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) -> list[Doc]:
+    """Timeline rows whose durations were counted on one of these calendar bases (e.g. `2027@statutory`)."""
+    return await db[TIMELINE].find({"minutes_basis": {"$in": bases}}).limit(limit).to_list(None)
+
+
+async def replace_row_tally(uow: UnitOfWork, row: Doc, *, tally: kpi.Tally, basis: list[str]) -> bool:
+    """The row's new tally, unless another pass recounted it first (then False, nothing changed)."""
+    result = await uow.db[TIMELINE].update_one(
+        {"_id": row["_id"], "minutes_basis": row["minutes_basis"]},
+        {"$set": {"tally": tally.to_doc(), "minutes_basis": basis}},
+        session=uow.session,
+    )
+    return result.modified_count == 1
 
 
 def bucket_id(street: str, start: datetime) -> str:
