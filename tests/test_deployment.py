@@ -103,7 +103,7 @@ def test_production_runs_on_the_system_clock() -> None:
 
 
 def test_alert_rules_watch_metrics_the_services_export_without_ids_in_labels() -> None:
-    # promtool is a Go binary not available from the package registries here: check the rules' shape.
+    # Beside `promtool check rules` (test_alerts.py): every metric a rule names is one the services export.
     from gridloop.shared.metrics import Metrics
 
     prometheus = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())

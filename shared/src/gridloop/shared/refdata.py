@@ -2,6 +2,7 @@
 
 Services never read the directory's database; they keep what they need in their own."""
 
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, Literal
 
@@ -18,6 +19,8 @@ from gridloop.shared.worktime import WorkCalendar, YearSchedule, around_the_cloc
 
 REF_DATA = "ref_data"
 CalendarKind = Literal["china", "always_open"]
+Calendars = Callable[[], Awaitable[WorkCalendar]]
+"""The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
 
 
 class RefData:
@@ -75,6 +78,9 @@ class RefData:
             schedules = [YearSchedule.from_record(code=d["code"], revision=d["revision"], data=d["data"]) for d in docs]
             self._calendar = (key, china_calendar(schedules))
         return self._calendar[1]
+
+    def calendars(self, kind: CalendarKind) -> Calendars:
+        return lambda: self.working_calendar(kind)
 
     async def loaded(self) -> bool:
         """Whether a full announcement of the directory has been read to its end."""

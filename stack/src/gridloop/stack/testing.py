@@ -24,6 +24,7 @@ from gridloop.shared.events import (
     envelope,
 )
 from gridloop.shared.ids import new_id
+from gridloop.shared.mongo import Database, connect, ensure_common_indexes
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
 from gridloop.stack.stack import TEST_ENV
@@ -50,6 +51,30 @@ def eventually(probe: Callable[[], T | None], *, timeout: float = 20.0, interval
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what or probe}")
         time.sleep(interval)
+
+
+class SetClock:
+    """A clock that reads what the test set, for handlers run in the test's own process."""
+
+    def __init__(self, now: datetime) -> None:
+        self.value = now
+
+    def now(self) -> datetime:
+        return self.value
+
+
+async def service_database(servers: Servers, *, producer: str, clock: SetClock) -> Database:
+    """A database of its own on the test server, with the indexes a service makes at start."""
+    database = Database(
+        connect(servers.mongo_uri, timeout_ms=5000), f"{producer}_{new_id()[-8:]}", producer=producer, clock=clock
+    )
+    await ensure_common_indexes(database.db)
+    return database
+
+
+def outbox_events(rows: list[dict[str, Any]]) -> list[Envelope]:
+    """The events a transaction queued, as the relay will publish them."""
+    return [Envelope.from_wire(row["value"]) for row in rows if row["topic"] == TICKETS_TOPIC]
 
 
 class Bus:

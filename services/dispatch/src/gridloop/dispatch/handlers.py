@@ -1,7 +1,6 @@
 """Dispatch: route reported tickets, queue what no rule takes or a department sends back,
 and carry out the street desk's assignments and cancellations."""
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from gridloop.shared.events import (
 )
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
-from gridloop.shared.refdata import RefData
+from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.service import Runtime
 from gridloop.shared.settings import CalendarSettings
 from gridloop.shared.worktime import WorkCalendar
@@ -27,14 +26,11 @@ from gridloop.shared.worktime import WorkCalendar
 RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
 WATCHDOG_ACTOR = Actor(sub="sla-watchdog", name="时限监控", role=Role.SYSTEM, org="")
 CALENDAR_ACTOR = Actor(sub="work-calendar", name="工作日历", role=Role.SYSTEM, org="")
-Calendars = Callable[[], Awaitable[WorkCalendar]]
-"""The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
 
 
 def calendars_of(runtime: Runtime) -> Calendars:
     settings = runtime.settings
-    kind = settings.work_calendar if isinstance(settings, CalendarSettings) else "china"
-    return lambda: runtime.refdata.working_calendar(kind)
+    return runtime.refdata.calendars(settings.work_calendar if isinstance(settings, CalendarSettings) else "china")
 
 
 class UnknownTicket(LookupError):

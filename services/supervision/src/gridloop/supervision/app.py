@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from pydantic import Field
 from pymongo.errors import PyMongoError
 
+from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import handlers, store
@@ -46,8 +47,8 @@ def _gauges(settings: SupervisionSettings, model: ReadModel) -> Callable[[Runtim
     return loop
 
 
-def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> handlers.Calendars:
-    return lambda: runtime.refdata.working_calendar(settings.work_calendar)
+def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> Calendars:
+    return runtime.refdata.calendars(settings.work_calendar)
 
 
 def _recount(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:

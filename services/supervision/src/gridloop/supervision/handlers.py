@@ -1,19 +1,16 @@
 """Supervision projects every ticket event, all in the consumer's transaction: the timeline row
 (who did what, when), the ticket's record, and the event's tally in its hour and day buckets."""
 
-from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from gridloop.shared.events import Envelope
 from gridloop.shared.messagebus import Routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.refdata import Calendars
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
 from gridloop.supervision.readmodel import ReadModel
-
-Calendars = Callable[[], Awaitable[WorkCalendar]]
-"""The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
 
 
 async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:

@@ -1,0 +1,81 @@
+"""Deadlines across the new year against the real database, on a clock the test sets: a year whose
+holiday schedule is not published never stops dispatch, and its schedule moves open deadlines."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from gridloop.dispatch import handlers, store
+from gridloop.shared.events import Actor, DirectoryRecord, Envelope, Role
+from gridloop.shared.ids import new_id
+from gridloop.shared.mongo import OUTBOX, Database
+from gridloop.shared.refdata import RefData
+from gridloop.stack.servers import Servers
+from gridloop.stack.testing import (
+    TEST_SCHEDULE_2027,
+    SetClock,
+    demo_records,
+    outbox_events,
+    reported,
+    service_database,
+)
+
+pytestmark = pytest.mark.integration
+CST = ZoneInfo("Asia/Shanghai")
+WORKER = Actor(sub="gw-cal", name="网格员", role=Role.GRID_WORKER, org="LJ01")
+# 施工扰民 with a long resolve limit, so its deadline reaches past 春节 2027
+LONG_LIMITS = {
+    "code": "SJ-0302",
+    "accept": {"within": 2, "unit": "working_hours"},
+    "resolve": {"within": 25, "unit": "working_days"},
+}
+
+
+async def _dispatch_at(database: Database, refdata: RefData, event: Envelope) -> None:
+    calendars = refdata.calendars("china")
+    await database.transaction(lambda uow: handlers.on_reported(event, uow, refdata, calendars), causation=event)
+
+
+async def _events(database: Database, ticket_id: str) -> list[Envelope]:
+    rows = await database.db[OUTBOX].find({"key": ticket_id}).sort("_id", 1).to_list(None)
+    return outbox_events(rows)
+
+
+async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_follows(servers: Servers) -> None:
+    clock = SetClock(datetime(2026, 12, 28, 10, tzinfo=CST))
+    database = await service_database(servers, producer="dispatch", clock=clock)
+    refdata = RefData(database.db)
+    await store.ensure_indexes(database.db)
+    await refdata.ensure_indexes()
+    for record in [*demo_records(), DirectoryRecord(kind="sla", code="SJ-0302", revision=99, data=LONG_LIMITS)]:
+        await refdata.apply(record)
+    calendars = refdata.calendars("china")
+
+    ticket_id = new_id()
+    await _dispatch_at(database, refdata, reported(ticket_id, reporter=WORKER, category="SJ-0302", at=clock.value))
+    [dispatched] = await _events(database, ticket_id)
+    assert dispatched.event_type == "ticket.dispatched" and dispatched.payload.lead_department == "STHJ"
+    # 2027 by the statutory rule: 元旦 on Friday 1 January; the 25th working day is Tuesday 2 February
+    assert dispatched.payload.resolve_deadline == datetime(2027, 2, 2, 10, tzinfo=CST)
+    assert dispatched.payload.provisional
+    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 0  # nothing new yet
+
+    await refdata.apply(DirectoryRecord(kind="calendar", code="2027", revision=1, data=TEST_SCHEDULE_2027))
+    clock.value = datetime(2027, 1, 4, 9, tzinfo=CST)
+    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 1
+    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 0  # counted once
+    _, revised = await _events(database, ticket_id)
+    assert revised.event_type == "ticket.deadlines_revised"
+    # Saturday 30 January is worked in the published schedule: the deadline comes a day sooner
+    assert revised.payload.resolve_deadline == datetime(2027, 2, 1, 10, tzinfo=CST)
+    assert revised.payload.accept_deadline == dispatched.payload.accept_deadline
+    assert not revised.payload.provisional and revised.causation_id is None
+
+    clock.value = datetime(2027, 2, 1, 12, tzinfo=CST)  # past the new deadline, before the old one
+    await handlers.watch_deadlines(database=database)
+    overdue = [e for e in await _events(database, ticket_id) if e.event_type == "ticket.overdue"]
+    assert {(e.payload.kind.value, e.payload.deadline) for e in overdue} == {
+        ("accept", dispatched.payload.accept_deadline),
+        ("resolve", datetime(2027, 2, 1, 10, tzinfo=CST)),
+    }
