@@ -148,8 +148,19 @@ def test_a_month_runs_from_the_citys_midnight() -> None:
         datetime(2026, 11, 30, 16, tzinfo=UTC),
         datetime(2026, 12, 31, 16, tzinfo=UTC),
     )
+    assert kpi.month_window("2027-01") == (
+        datetime(2026, 12, 31, 16, tzinfo=UTC),
+        datetime(2027, 1, 31, 16, tzinfo=UTC),
+    )
     with pytest.raises(ValueError):
         kpi.month_window("2026-13")
+
+
+def test_a_window_across_the_new_year_takes_the_days_on_either_side() -> None:
+    # 2026-12-30 00:00 to 2027-01-03 00:00 in the city: four whole days, two of each year
+    start, end = datetime(2026, 12, 29, 16, tzinfo=UTC), datetime(2027, 1, 2, 16, tzinfo=UTC)
+    assert kpi.plan_window(start, end) == kpi.WindowPlan(days=(start, end), hours=[], raw=[])
+    assert kpi.day_start(datetime(2026, 12, 31, 16, 30, tzinfo=UTC)) == datetime(2026, 12, 31, 16, tzinfo=UTC)
 
 
 def test_a_readers_scope_is_applied_to_documents_held_in_memory() -> None:
