@@ -13,6 +13,8 @@ def test_the_directory_survives_a_round_trip_through_yaml_and_geojson() -> None:
     document, grids = to_documents(records)
     assert len(grids["features"]) == 30 and grids["features"][0]["geometry"]["type"] == "Polygon"
     assert {c["name"] for c in document["categories"]} >= {"暴露垃圾", "上水井盖"}
+    assert [c["code"] for c in document["calendars"]] == ["2024", "2025", "2026"]
+    assert "2026-10-10" in document["calendars"][2]["workdays"]  # a 调休 Saturday
     back = from_documents(document, grids)
     assert sorted(back, key=str) == sorted(records, key=str)
 

@@ -25,6 +25,7 @@ COLLECTIONS = {
     Kind.CATEGORY: "categories",
     Kind.RULE: "rules",
     Kind.SLA: "slas",
+    Kind.CALENDAR: "calendars",
 }
 DOCUMENT, GRIDS = "directory.yaml", "grids.geojson"
 
