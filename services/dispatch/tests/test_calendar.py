@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridloop.dispatch import handlers, store
-from gridloop.shared.events import Actor, DirectoryRecord, Envelope, Role
+from gridloop.shared.events import Actor, DirectoryRecord, Envelope, Role, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import OUTBOX, Database
 from gridloop.shared.refdata import RefData
@@ -33,8 +33,12 @@ LONG_LIMITS = {
 
 
 async def _dispatch_at(database: Database, refdata: RefData, event: Envelope) -> None:
+    assert isinstance(event.payload, TicketReported)
+    reported = event.payload
     calendars = refdata.calendars("china")
-    await database.transaction(lambda uow: handlers.on_reported(event, uow, refdata, calendars), causation=event)
+    await database.transaction(
+        lambda uow: handlers.on_reported(reported, event, uow, refdata=refdata, calendars=calendars), causation=event
+    )
 
 
 async def _events(database: Database, ticket_id: str) -> list[Envelope]:

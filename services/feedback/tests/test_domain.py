@@ -13,7 +13,6 @@ from gridloop.shared.events import (
     TicketReopened,
 )
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
-from gridloop.stack.testing import make_event
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -95,7 +94,7 @@ def test_an_unverified_ticket_closes_by_itself_after_the_configured_time() -> No
 
 def test_the_reporter_is_told_in_chinese_of_each_step_they_care_about() -> None:
     def text(payload: object) -> str | None:
-        return domain.notification_text("QH-20261123-00001", make_event(payload, ticket_id="t1"))
+        return domain.notification_text("QH-20261123-00001", payload)
 
     assert text(TicketClosed(auto=True)) == "您上报的问题 QH-20261123-00001 逾期未核查，已自动结案"
     merged = text(TicketCancelled(reason=CancelReason.DUPLICATE, duplicate_of="t0"))

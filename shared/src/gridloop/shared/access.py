@@ -1,13 +1,76 @@
-"""Who may see which ticket: the one scope rule every service applies, to single records and to
-lists alike. A token's `org` is the grid worker's community, the dispatcher's street, the agent's
-department, or the supervisor's district or street.
+"""Who may see which ticket: the one scope rule every service applies, to single records, to lists
+in the database and to read models held in memory alike. A token's `org` is the grid worker's
+community, the dispatcher's street, the agent's department, or the supervisor's district or street.
 
 Out of scope answers 404 (see docs/security.md): the ticket does not exist for that caller."""
 
-from collections.abc import Collection
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from gridloop.shared.events import Actor, Role
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Where a kind of document keeps what the rule looks at (None: it does not keep it)."""
+
+    street: str = "street_code"
+    district: str = "district_code"
+    community: str | None = None
+    reporter: str | None = None
+    departments: str | None = None  # a department code, or a list of them
+
+
+TICKET = Fields(
+    community="community", reporter="reporter", street="street", district="district", departments="departments"
+)
+"""The fields of `sees_ticket`'s record."""
+
+
+def _grants(user: Actor, fields: Fields) -> list[tuple[str, str]]:
+    """The rule: (field, value) pairs, any one of which puts a document in the user's scope.
+    Grid workers: their own reports and those of their community's grids. Dispatchers: their
+    street. Department agents: what their department leads or assists. Supervisors: their
+    district, or their street."""
+    match user.role:
+        case Role.GRID_WORKER:
+            pairs = [(fields.reporter, user.sub), (fields.community, user.org)]
+        case Role.STREET_DISPATCHER:
+            pairs = [(fields.street, user.org)]
+        case Role.DEPARTMENT_AGENT:
+            pairs = [(fields.departments, user.org)]
+        case Role.SUPERVISOR:
+            pairs = [(fields.district, user.org), (fields.street, user.org)]
+        case _:
+            pairs = []
+    return [(field, value) for field, value in pairs if field]
+
+
+def scope_filter(user: Actor, fields: Fields) -> dict[str, Any]:
+    """The rule as a MongoDB filter: an equality, an $or of them (a list field matches by
+    membership), or a filter that matches nothing."""
+    grants = [{field: value} for field, value in _grants(user, fields)]
+    if not grants:
+        return {"_id": {"$exists": False}}
+    return grants[0] if len(grants) == 1 else {"$or": grants}
+
+
+def in_scope(user: Actor, doc: Mapping[str, Any], fields: Fields) -> bool:
+    """The rule on one document held in memory, exactly as `scope_filter` selects it."""
+    for field, value in _grants(user, fields):
+        held = _at(doc, field)
+        if held == value or (isinstance(held, list) and value in held):
+            return True
+    return False
+
+
+def _at(doc: Mapping[str, Any], path: str) -> Any:
+    """A field by its MongoDB path (`reporter.sub`)."""
+    value: Any = doc
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def sees_ticket(
@@ -17,21 +80,17 @@ def sees_ticket(
     community: str,
     street: str,
     district: str,
-    departments: Collection[str] = (),
+    departments: list[str] | None = None,
 ) -> bool:
-    """Grid workers: their own reports and those of their community's grids. Dispatchers: their
-    street. Department agents: tickets their department leads or assists. Supervisors: their
-    district, or their street."""
-    match user.role:
-        case Role.GRID_WORKER:
-            return reporter == user.sub or community == user.org
-        case Role.STREET_DISPATCHER:
-            return street == user.org
-        case Role.DEPARTMENT_AGENT:
-            return user.org in departments
-        case Role.SUPERVISOR:
-            return user.org in (district, street)
-    return False
+    """Whether one ticket is in the user's scope, from its place, reporter and departments."""
+    record = {
+        "reporter": reporter,
+        "community": community,
+        "street": street,
+        "district": district,
+        "departments": departments or [],
+    }
+    return in_scope(user, record, TICKET)
 
 
 def files_in(user: Actor, *, community: str, street: str) -> bool:
@@ -43,16 +102,3 @@ def files_in(user: Actor, *, community: str, street: str) -> bool:
         case Role.STREET_DISPATCHER:
             return street == user.org
     return False
-
-
-def place_filter(user: Actor, *, street: str, district: str, community: str = "", reporter: str = "") -> dict[str, Any]:
-    """The same rule as a MongoDB filter over documents with the named fields (for lists)."""
-    match user.role:
-        case Role.GRID_WORKER:
-            mine = [{reporter: user.sub}] if reporter else []
-            return {"$or": [*mine, {community: user.org}]} if community else {reporter: user.sub}
-        case Role.STREET_DISPATCHER:
-            return {street: user.org}
-        case Role.SUPERVISOR:
-            return {"$or": [{district: user.org}, {street: user.org}]}
-    return {"_id": {"$exists": False}}  # matches nothing

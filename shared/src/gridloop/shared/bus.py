@@ -44,7 +44,7 @@ def make_producer(settings: ServiceSettings) -> AIOKafkaProducer:
         enable_idempotence=settings.kafka_idempotence,
         linger_ms=2,
         request_timeout_ms=15000,
-        **kafka_security(settings),  # type: ignore[arg-type]
+        **kafka_security(settings),
     )
 
 
@@ -105,7 +105,7 @@ class EventConsumer:
             max_poll_records=200,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
-            **kafka_security(self.settings),  # type: ignore[arg-type]
+            **kafka_security(self.settings),
         )
 
     async def commit(self, only: set[TopicPartition] | None = None) -> None:

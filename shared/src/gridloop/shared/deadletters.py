@@ -44,7 +44,7 @@ async def pending(settings: ServiceSettings, topic_filter: str | None = None) ->
         group_id=REPLAY_GROUP,
         enable_auto_commit=False,
         **kafka_security(settings),
-    )  # type: ignore[arg-type]
+    )
     await consumer.start()
     try:
         topics = sorted(
@@ -89,13 +89,13 @@ async def replay(settings: ServiceSettings, letters: list[DeadLetter]) -> int:
         acks="all",
         enable_idempotence=settings.kafka_idempotence,
         **kafka_security(settings),
-    )  # type: ignore[arg-type]
+    )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=REPLAY_GROUP,
         enable_auto_commit=False,
         **kafka_security(settings),
-    )  # type: ignore[arg-type]
+    )
     await producer.start()
     await consumer.start()
     try:

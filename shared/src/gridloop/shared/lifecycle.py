@@ -5,7 +5,10 @@ pending_dispatch (a department sent it back) -> dispatched,
 resolved -> reopened -> accepted again, and any open state -> cancelled.
 """
 
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
 
 class TicketStatus(StrEnum):
@@ -24,6 +27,17 @@ OPEN_STATES: frozenset[TicketStatus] = frozenset(
     {S.REPORTED, S.PENDING_DISPATCH, S.DISPATCHED, S.ACCEPTED, S.RESOLVED, S.REOPENED}
 )
 TERMINAL_STATES: frozenset[TicketStatus] = frozenset({S.CLOSED, S.CANCELLED})
+QUEUED_STATES: frozenset[TicketStatus] = frozenset({S.REPORTED, S.PENDING_DISPATCH})
+"""Waiting for the street: no rule took it yet, or a department sent it back."""
+OWED_DEADLINE: Mapping[str, str] = {
+    S.DISPATCHED.value: "accept_deadline",
+    S.ACCEPTED.value: "resolve_deadline",
+    S.REOPENED.value: "resolve_deadline",
+}
+"""The deadline of the step a department owes in each state: acceptance while dispatched, the fix
+while accepted or reopened for rework."""
+ACTIVE_STATES: frozenset[TicketStatus] = frozenset(TicketStatus(state) for state in OWED_DEADLINE)
+"""With a department, which owes a step."""
 
 # event type -> (states it may happen in, state it leads to; None keeps the current state)
 TRANSITIONS: dict[str, tuple[frozenset[TicketStatus | None], TicketStatus | None]] = {
@@ -68,3 +82,27 @@ def next_status(current: TicketStatus | None, event_type: str) -> TicketStatus:
         assert current is not None
         return current
     return target
+
+
+def owed_deadline(record: Mapping[str, Any]) -> datetime | None:
+    """The deadline of the step the department owes now (None when it owes none)."""
+    field = OWED_DEADLINE.get(str(record["status"]))
+    deadline: datetime | None = record.get(field) if field else None
+    if deadline is None:
+        return None
+    return deadline.replace(tzinfo=UTC) if deadline.tzinfo is None else deadline
+
+
+def is_overdue(record: Mapping[str, Any], now: datetime) -> bool:
+    """超期: past the deadline of the step the department owes. Any document with `status` and the
+    two deadlines (a ticket's or a work order's) is judged by this one rule."""
+    deadline = owed_deadline(record)
+    return deadline is not None and deadline < now
+
+
+def overdue_filters(now: datetime) -> list[dict[str, Any]]:
+    """The same rule as MongoDB filters, one per owed deadline (each an index can serve)."""
+    by_field: dict[str, list[str]] = {}
+    for status, field in OWED_DEADLINE.items():
+        by_field.setdefault(field, []).append(status)
+    return [{"status": {"$in": sorted(states)}, field: {"$lt": now}} for field, states in by_field.items()]

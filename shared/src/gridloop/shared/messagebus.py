@@ -1,20 +1,49 @@
 """Turns a Kafka record into an idempotent call of the handlers a service routes its type to."""
 
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 from aiokafka.structs import ConsumerRecord
 
 from gridloop.shared.bus import Handle, PermanentFailure
-from gridloop.shared.events import Envelope, MalformedEvent, UnknownEventType
+from gridloop.shared.events import Envelope, MalformedEvent, Payload, UnknownEventType
 from gridloop.shared.logging import bound
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import AlreadyProcessed, Database, UnitOfWork
 
 log = structlog.get_logger()
-EventHandler = Callable[[Envelope, UnitOfWork], Awaitable[None]]
-Routes = Mapping[str, Sequence[EventHandler]]
+P = TypeVar("P", bound=Payload)
+Handler = Callable[[P, Envelope, UnitOfWork], Awaitable[None]]
+"""A handler of one event type: its typed payload, the envelope's facts (ticket, time, actor), the transaction."""
+
+
+@dataclass(frozen=True)
+class Route:
+    """The handlers of one event type, in the order they run in its transaction."""
+
+    payload: type[Payload]
+    handlers: tuple[Handler[Any], ...]
+
+
+def on(payload: type[P], *handlers: Handler[P]) -> Route:
+    """Route `payload`'s event type to `handlers`; mypy checks that each takes that payload."""
+    return Route(payload=payload, handlers=handlers)
+
+
+Routes = Mapping[str, Route]
+
+
+def routes(*entries: Route) -> Routes:
+    """A routing table, keyed by each payload's wire type; one entry per type."""
+    table: dict[str, Route] = {}
+    for entry in entries:
+        if entry.payload.EVENT_TYPE in table:
+            raise ValueError(f"{entry.payload.EVENT_TYPE} is routed twice")
+        table[entry.payload.EVENT_TYPE] = entry
+    return table
 
 
 def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group: str) -> Handle:
@@ -29,16 +58,19 @@ def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group
         except (MalformedEvent, UnknownEventType) as exc:
             metrics.events_consumed.labels(metrics.service, group, "unknown", "dead_letter").inc()
             raise PermanentFailure(str(exc)) from exc
-        handlers = routes.get(event.event_type, ())
-        if not handlers:
+        route = routes.get(event.event_type)
+        if route is None:
             return
+        if not isinstance(event.payload, route.payload):
+            raise PermanentFailure(f"{event.event_type} v{event.version} is not a {route.payload.__name__}")
+        payload = event.payload
         with bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type):
             started = time.perf_counter()
 
             async def work(uow: UnitOfWork) -> None:
                 await uow.mark_processed(database.producer, event.event_id)
-                for handler in handlers:
-                    await handler(event, uow)
+                for handler in route.handlers:
+                    await handler(payload, event, uow)
 
             try:
                 await database.transaction(work, causation=event)

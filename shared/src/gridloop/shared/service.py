@@ -47,6 +47,17 @@ class Runtime:
     consumers: list[EventConsumer] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Periodic:
+    """A job the service runs at a steady pace (the watchdog, auto-close, gauges). One pass is a
+    plain call that reads the time from the service clock, so a test runs a pass on a set clock
+    instead of waiting; an outage only delays the next pass."""
+
+    name: str
+    seconds: float
+    run: Callable[[Runtime], Awaitable[object]]
+
+
 @dataclass
 class ServiceSpec:
     """What a service adds to the common runtime."""
@@ -56,8 +67,17 @@ class ServiceSpec:
     ticket_routes: Callable[["Runtime"], Routes] | None = None
     uses_directory: bool = False
     setup: Callable[[Runtime], Awaitable[None]] | None = None
-    background: Sequence[Callable[[Runtime], Awaitable[None]]] = ()
+    periodic: Sequence[Periodic] = ()
     ready: Callable[[Runtime], Awaitable[bool]] | None = None
+
+
+async def _every(job: Periodic, runtime: Runtime) -> None:
+    while True:
+        try:
+            await job.run(runtime)
+        except (PyMongoError, KafkaError) as exc:
+            log.warning("periodic_pass_failed", job=job.name, error=repr(exc))
+        await asyncio.sleep(job.seconds)
 
 
 async def _retry_until(what: str, attempt: Callable[[], Awaitable[None]], deadline_s: float = 120.0) -> None:
@@ -149,7 +169,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             )
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in runtime.consumers]
-        tasks += [asyncio.create_task(job(runtime), name="background") for job in spec.background]
+        tasks += [asyncio.create_task(_every(job, runtime), name=job.name) for job in spec.periodic]
         log.info("service_started", port=settings.port)
         try:
             yield

@@ -55,7 +55,7 @@ class YearSchedule:
 
 @lru_cache(maxsize=64)
 def _statutory(year: int) -> holidays.HolidayBase:
-    return holidays.China(years=year)
+    return holidays.country_holidays("CN", years=year)
 
 
 def statutory_workday(day: date) -> bool:

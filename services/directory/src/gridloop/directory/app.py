@@ -1,14 +1,12 @@
 """Composition root of the directory service."""
 
-import asyncio
 
 import structlog
 from fastapi import FastAPI
-from pymongo.errors import PyMongoError
 
 from gridloop.directory import domain, handlers, store
 from gridloop.directory.api import router
-from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
+from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 
 log = structlog.get_logger()
@@ -31,24 +29,20 @@ async def _setup(runtime: Runtime) -> None:
 
 async def _calendar_gauges(runtime: Runtime) -> None:
     """How far ahead the published holiday schedules reach, for the alert that asks for next year's."""
-    settings = runtime.settings
-    interval = settings.calendar_gauge_seconds if isinstance(settings, DirectorySettings) else 60.0
-    metrics = runtime.metrics
-    while True:
-        try:
-            years = [int(code) for code in await store.codes(runtime.database.db, domain.Kind.CALENDAR)]
-            until = domain.published_until(years)
-            now = runtime.clock.now()
-            metrics.calendar_published_until.set(until.timestamp() if until else 0)
-            metrics.calendar_published_ahead.set((until - now).total_seconds() if until else 0)
-        except PyMongoError as exc:
-            log.warning("calendar_gauges_failed", error=repr(exc))
-        await asyncio.sleep(interval)
+    years = [int(code) for code in await store.codes(runtime.database.db, domain.Kind.CALENDAR)]
+    until = domain.published_until(years)
+    runtime.metrics.calendar_published_until.set(until.timestamp() if until else 0)
+    runtime.metrics.calendar_published_ahead.set((until - runtime.clock.now()).total_seconds() if until else 0)
 
 
 def create_app(settings: DirectorySettings | None = None) -> FastAPI:
     settings = settings or DirectorySettings()
     return create_service_app(
         settings,
-        ServiceSpec(title="GridLoop directory 目录", routers=[router], setup=_setup, background=[_calendar_gauges]),
+        ServiceSpec(
+            title="GridLoop directory 目录",
+            routers=[router],
+            setup=_setup,
+            periodic=[Periodic("calendar-gauges", settings.calendar_gauge_seconds, _calendar_gauges)],
+        ),
     )

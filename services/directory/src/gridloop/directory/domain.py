@@ -179,7 +179,7 @@ class InvalidReference(ValueError):
 def parse_record(kind: Kind, code: str, data: dict[str, Any]) -> dict[str, Any]:
     """A record checked against its shape; the path's code and the body's code must agree."""
     model = MODELS[kind].model_validate(data)
-    own_code = model.id if isinstance(model, Rule) else model.code
+    own_code = model.id if isinstance(model, Rule) else str(getattr(model, "code", ""))
     if own_code != code:
         raise InvalidReference(f"the body's code {own_code!r} differs from the path's {code!r}")
     return model.model_dump(mode="json")

@@ -16,7 +16,7 @@ from gridloop.shared.events import (
     TicketExtensionDecided,
     TicketOverdue,
 )
-from gridloop.shared.lifecycle import OPEN_STATES, TicketStatus, next_status
+from gridloop.shared.lifecycle import ACTIVE_STATES, OPEN_STATES, TicketStatus, next_status
 from gridloop.shared.worktime import TimeUnit, WorkCalendar
 
 
@@ -81,7 +81,8 @@ def route(
 
 def limits_for(sla: dict[str, Any], priority: Priority) -> dict[str, Any]:
     """The accept and resolve limits that apply: the urgent ones for an urgent ticket, where the category has them."""
-    limits = sla.get("urgent") if priority == Priority.URGENT and sla.get("urgent") else sla
+    urgent: dict[str, Any] | None = sla.get("urgent")
+    limits = urgent if priority == Priority.URGENT and urgent else sla
     return {"accept": limits["accept"], "resolve": limits["resolve"]}
 
 
@@ -201,7 +202,7 @@ def watchdog_findings(ticket: dict[str, Any], *, now: datetime) -> list[TicketOv
     accept_by, resolve_by = ticket.get("accept_deadline"), ticket.get("resolve_deadline")
     if status == "dispatched" and accept_by and as_utc(accept_by) < now and "accept" not in flagged:
         findings.append(TicketOverdue(kind=DeadlineKind.ACCEPT, department=ticket["lead"], deadline=as_utc(accept_by)))
-    if status in ("dispatched", "accepted", "reopened") and resolve_by and as_utc(resolve_by) < now:
+    if status in ACTIVE_STATES and resolve_by and as_utc(resolve_by) < now:
         if "resolve" not in flagged:
             findings.append(
                 TicketOverdue(kind=DeadlineKind.RESOLVE, department=ticket["lead"], deadline=as_utc(resolve_by))

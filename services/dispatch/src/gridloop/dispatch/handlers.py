@@ -9,14 +9,21 @@ from gridloop.shared.events import (
     Actor,
     CancelReason,
     Envelope,
+    Payload,
     Priority,
     Role,
+    TicketAccepted,
+    TicketCancelled,
+    TicketClosed,
     TicketDispatched,
     TicketExtensionRequested,
     TicketRejected,
+    TicketReopened,
     TicketReported,
+    TicketResolved,
 )
-from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.lifecycle import ACTIVE_STATES, TicketStatus, can_apply, next_status
+from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.service import Runtime
@@ -41,10 +48,10 @@ async def _slas(refdata: RefData) -> dict[str, dict[str, Any]]:
     return {s["code"]: s for s in await refdata.all("sla")}
 
 
-async def on_reported(event: Envelope, uow: UnitOfWork, refdata: RefData, calendars: Calendars) -> None:
+async def on_reported(
+    reported: TicketReported, event: Envelope, uow: UnitOfWork, *, refdata: RefData, calendars: Calendars
+) -> None:
     """Every reported ticket is routed by the rules, or waits in its street's queue."""
-    assert isinstance(event.payload, TicketReported)
-    reported = event.payload
     doc: Doc = {
         "_id": event.ticket_id,
         "ticket_number": reported.ticket_number,
@@ -134,16 +141,15 @@ def _dispatched_fields(dispatched: TicketDispatched, at: datetime, *, limits: Do
     }
 
 
-async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
+async def on_rejected(rejected: TicketRejected, event: Envelope, uow: UnitOfWork) -> None:
     """A department sent the ticket back (退单): it returns to the street queue with the reason."""
-    assert isinstance(event.payload, TicketRejected)
     doc = await store.get(uow.db, event.ticket_id, session=uow.session)
     if doc is None:
         return
     rejection = {
-        "department": event.payload.department,
-        "round": event.payload.round,
-        "reason": event.payload.reason,
+        "department": rejected.department,
+        "round": rejected.round,
+        "reason": rejected.reason,
         "at": event.occurred_at,
     }
     escalation = domain.escalation_for_rejections(len(doc["rejections"]) + 1)
@@ -163,17 +169,16 @@ async def on_rejected(event: Envelope, uow: UnitOfWork) -> None:
         await uow.emit(escalation, ticket_id=event.ticket_id, actor=WATCHDOG_ACTOR)
 
 
-async def on_extension_requested(event: Envelope, uow: UnitOfWork) -> None:
+async def on_extension_requested(requested: TicketExtensionRequested, event: Envelope, uow: UnitOfWork) -> None:
     """A department asks for more time: the request waits for the street's decision."""
-    assert isinstance(event.payload, TicketExtensionRequested)
     doc = await store.get(uow.db, event.ticket_id, session=uow.session)
     if doc is None:
         return
     request = {
         "status": "pending",
-        "until": event.payload.requested_resolve_deadline,
-        "reason": event.payload.reason,
-        "department": event.payload.department,
+        "until": requested.requested_resolve_deadline,
+        "reason": requested.reason,
+        "department": requested.department,
         "at": event.occurred_at,
     }
     await update_versioned(uow, store.TICKETS, doc, {"extension": request})
@@ -196,7 +201,8 @@ async def decide_extension(
     return await database.transaction(work)
 
 
-async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
+async def follow_status(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
+    """Dispatch keeps each ticket's state, to know what it may still do with it."""
     doc = await store.get(uow.db, event.ticket_id, session=uow.session)
     if doc is None or not can_apply(TicketStatus(doc["status"]), event.event_type):
         return
@@ -320,7 +326,7 @@ async def revise_deadlines(*, database: Database, calendars: Calendars, limit: i
 
         async def work(uow: UnitOfWork, ticket_id: str = candidate["_id"]) -> int:
             doc = await store.get(uow.db, ticket_id, session=uow.session)
-            if doc is None or doc["status"] not in store.ACTIVE_STATES or not set(doc["calendar_basis"]) & set(stale):
+            if doc is None or doc["status"] not in ACTIVE_STATES or not set(doc["calendar_basis"]) & set(stale):
                 return 0
             event, changes = domain.revise_deadlines(doc, calendar=calendar, now=uow.now)
             await update_versioned(uow, store.TICKETS, doc, changes)
@@ -358,18 +364,18 @@ def queue_view(doc: Doc) -> dict[str, Any]:
     } | {"ticket_id": doc["_id"], "possible_duplicates": doc.get("possible_duplicates", [])}
 
 
-def routes(refdata: RefData, calendars: Calendars) -> dict[str, list[Any]]:
-    async def reported(event: Envelope, uow: UnitOfWork) -> None:
-        await on_reported(event, uow, refdata, calendars)
+def routing(refdata: RefData, calendars: Calendars) -> Routes:
+    async def reported(payload: TicketReported, event: Envelope, uow: UnitOfWork) -> None:
+        await on_reported(payload, event, uow, refdata=refdata, calendars=calendars)
 
-    return {
-        "ticket.reported": [reported],
-        "ticket.rejected": [on_rejected],
-        "ticket.accepted": [follow_status],
-        "ticket.resolved": [follow_status],
-        "ticket.reopened": [follow_status],
-        "ticket.closed": [follow_status],
-        "ticket.cancelled": [follow_status],
-        "ticket.dispatched": [follow_status],
-        "ticket.extension_requested": [on_extension_requested],
-    }
+    return routes(
+        on(TicketReported, reported),
+        on(TicketRejected, on_rejected),
+        on(TicketAccepted, follow_status),
+        on(TicketResolved, follow_status),
+        on(TicketReopened, follow_status),
+        on(TicketClosed, follow_status),
+        on(TicketCancelled, follow_status),
+        on(TicketDispatched, follow_status),
+        on(TicketExtensionRequested, on_extension_requested),
+    )

@@ -7,11 +7,12 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.lifecycle import ACTIVE_STATES, QUEUED_STATES
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
-QUEUED_STATES = ["reported", "pending_dispatch"]
-ACTIVE_STATES = ["dispatched", "accepted", "reopened"]
+ACTIVE = sorted(ACTIVE_STATES)
+QUEUED = sorted(QUEUED_STATES)
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -33,8 +34,8 @@ async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) ->
     query = {
         "$or": [
             {"status": "dispatched", "accept_deadline": {"$lt": now}, "overdue": {"$ne": "accept"}},
-            {"status": {"$in": ACTIVE_STATES}, "resolve_deadline": {"$lt": now}, "overdue": {"$ne": "resolve"}},
-            {"status": {"$in": ACTIVE_STATES}, "escalate_at": {"$lt": now}, "escalated": False},
+            {"status": {"$in": ACTIVE}, "resolve_deadline": {"$lt": now}, "overdue": {"$ne": "resolve"}},
+            {"status": {"$in": ACTIVE}, "escalate_at": {"$lt": now}, "escalated": False},
         ]
     }
     return await db[TICKETS].find(query).limit(limit).to_list(None)
@@ -42,10 +43,10 @@ async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) ->
 
 async def counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) -> list[Doc]:
     """Open tickets whose deadlines were counted on one of these calendar bases (e.g. `2027@statutory`)."""
-    query = {"calendar_basis": {"$in": bases}, "status": {"$in": ACTIVE_STATES}}
+    query = {"calendar_basis": {"$in": bases}, "status": {"$in": ACTIVE}}
     return await db[TICKETS].find(query, {"_id": 1}).limit(limit).to_list(None)
 
 
 async def queue(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[dict[str, Any]]:
-    query: Doc = {"$and": [{"status": {"$in": QUEUED_STATES}, "queue_reason": {"$ne": None}}, scope]}
+    query: Doc = {"$and": [{"status": {"$in": QUEUED}, "queue_reason": {"$ne": None}}, scope]}
     return await db[TICKETS].find(query).sort("queued_at", ASCENDING).limit(limit).to_list(None)

@@ -8,13 +8,16 @@ from gridloop.shared.clock import as_utc
 from gridloop.shared.events import (
     Actor,
     CancelReason,
-    Envelope,
+    Payload,
     Rating,
     Role,
+    TicketAccepted,
     TicketCancelled,
     TicketClosed,
+    TicketDispatched,
     TicketRated,
     TicketReopened,
+    TicketResolved,
 )
 from gridloop.shared.lifecycle import TicketStatus, next_status
 
@@ -90,25 +93,23 @@ CANCEL_REASONS = {
 }
 
 
-def notification_text(ticket_number: str, event: Envelope) -> str | None:
+def notification_text(ticket_number: str, payload: Payload) -> str | None:
     """What the reporter is told when their ticket changes state; None for steps they need not see."""
-    payload = event.payload
-    match event.event_type:
-        case "ticket.dispatched":
+    match payload:
+        case TicketDispatched():
             return f"您上报的问题 {ticket_number} 已派遣至处置部门"
-        case "ticket.accepted":
+        case TicketAccepted():
             return f"您上报的问题 {ticket_number} 已受理，正在处置"
-        case "ticket.resolved":
+        case TicketResolved():
             return f"您上报的问题 {ticket_number} 已处置完毕，请现场核查"
-        case "ticket.reopened":
+        case TicketReopened():
             return f"您上报的问题 {ticket_number} 核查未通过，已退回返工"
-        case "ticket.closed":
-            if isinstance(payload, TicketClosed) and payload.auto:
-                return f"您上报的问题 {ticket_number} 逾期未核查，已自动结案"
+        case TicketClosed(auto=True):
+            return f"您上报的问题 {ticket_number} 逾期未核查，已自动结案"
+        case TicketClosed():
             return f"您上报的问题 {ticket_number} 已结案"
-        case "ticket.cancelled":
-            assert isinstance(payload, TicketCancelled)
-            return f"您上报的问题 {ticket_number} 已撤销：{CANCEL_REASONS[payload.reason]}"
+        case TicketCancelled(reason=reason):
+            return f"您上报的问题 {ticket_number} 已撤销：{CANCEL_REASONS[reason]}"
     return None
 
 

@@ -10,15 +10,21 @@ from gridloop.shared.events import (
     Actor,
     CancelReason,
     Envelope,
+    Payload,
     Rating,
     Role,
+    TicketAccepted,
     TicketCancelled,
+    TicketClosed,
+    TicketDispatched,
+    TicketRejected,
+    TicketReopened,
     TicketReported,
     TicketResolved,
 )
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
-from gridloop.shared.messagebus import Routes
+from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 
 AUTO_CLOSE_ACTOR = Actor(sub="auto-close", name="逾期自动结案", role=Role.SYSTEM, org="")
@@ -44,20 +50,20 @@ def verification_view(doc: Doc) -> dict[str, Any]:
     }
 
 
-async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
-    assert isinstance(event.payload, TicketReported)
+async def on_reported(reported: TicketReported, event: Envelope, uow: UnitOfWork) -> None:
+    """Feedback keeps who reported each ticket and who will verify its fix."""
     await uow.db[store.TICKETS].insert_one(
         {
             "_id": event.ticket_id,
-            "ticket_number": event.payload.ticket_number,
+            "ticket_number": reported.ticket_number,
             "reporter": event.actor.sub,
-            "verifier": domain.verifier_for(event.actor, event.payload.community_code),
-            "category_name": event.payload.category_name,
-            "description": event.payload.description,
-            "grid_code": event.payload.grid_code,
-            "community_code": event.payload.community_code,
-            "street_code": event.payload.street_code,
-            "district_code": event.payload.district_code,
+            "verifier": domain.verifier_for(event.actor, reported.community_code),
+            "category_name": reported.category_name,
+            "description": reported.description,
+            "grid_code": reported.grid_code,
+            "community_code": reported.community_code,
+            "street_code": reported.street_code,
+            "district_code": reported.district_code,
             "duplicates": [],
             "status": "reported",
             "department": None,
@@ -71,9 +77,8 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
     )
 
 
-async def on_resolved(event: Envelope, uow: UnitOfWork) -> None:
+async def on_resolved(resolved: TicketResolved, event: Envelope, uow: UnitOfWork) -> None:
     """The reporter gets a task to check the fix on site."""
-    assert isinstance(event.payload, TicketResolved)
     doc = await _ticket(uow, event.ticket_id)
     await update_versioned(
         uow,
@@ -81,18 +86,19 @@ async def on_resolved(event: Envelope, uow: UnitOfWork) -> None:
         doc,
         {
             "status": next_status(TicketStatus(doc["status"]), event.event_type).value,
-            "department": event.payload.department,
+            "department": resolved.department,
             "verification": {
                 "status": "pending",
                 "since": event.occurred_at,
-                "resolution_note": event.payload.note,
-                "resolution_photos": event.payload.photos,
+                "resolution_note": resolved.note,
+                "resolution_photos": resolved.photos,
             },
         },
     )
 
 
-async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
+async def follow_status(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
+    """Feedback keeps each ticket's state, to know whether it waits for verification or a rating."""
     doc = await store.get(uow.db, event.ticket_id, session=uow.session)
     if doc is None or not can_apply(TicketStatus(doc["status"]), event.event_type):
         return
@@ -101,13 +107,13 @@ async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
     )
 
 
-async def notify_reporter(event: Envelope, uow: UnitOfWork) -> None:
+async def notify_reporter(payload: Payload, event: Envelope, uow: UnitOfWork) -> None:
     """通知: the reporter hears of each step of their ticket; reporters of duplicates merged into
     it hear when it closes."""
     doc = await store.get(uow.db, event.ticket_id, session=uow.session)
     if doc is None:
         return
-    text = domain.notification_text(doc["ticket_number"], event)
+    text = domain.notification_text(doc["ticket_number"], payload)
     if text:
         await _notify(uow, doc["reporter"], doc, event, text)
     if event.event_type == "ticket.closed":
@@ -134,14 +140,13 @@ async def _notify(
     )
 
 
-async def on_cancelled(event: Envelope, uow: UnitOfWork) -> None:
+async def on_cancelled(cancelled: TicketCancelled, event: Envelope, uow: UnitOfWork) -> None:
     """A duplicate merged into another ticket: its reporter will hear when the original closes."""
-    assert isinstance(event.payload, TicketCancelled)
-    await follow_status(event, uow)
-    if event.payload.reason != CancelReason.DUPLICATE or not event.payload.duplicate_of:
+    await follow_status(cancelled, event, uow)
+    if cancelled.reason != CancelReason.DUPLICATE or not cancelled.duplicate_of:
         return
     duplicate = await store.get(uow.db, event.ticket_id, session=uow.session)
-    original = await store.get(uow.db, event.payload.duplicate_of, session=uow.session)
+    original = await store.get(uow.db, cancelled.duplicate_of, session=uow.session)
     if duplicate is None or original is None:
         return
     link = {
@@ -169,7 +174,7 @@ async def auto_close(*, database: Database, after: timedelta, limit: int = 200) 
                 "auto_closed": True,
             }
             await update_versioned(uow, store.TICKETS, doc, changes)
-            await notify_reporter(await uow.emit(outcome, ticket_id=ticket_id, actor=AUTO_CLOSE_ACTOR), uow)
+            await notify_reporter(outcome, await uow.emit(outcome, ticket_id=ticket_id, actor=AUTO_CLOSE_ACTOR), uow)
             return 1
 
         try:
@@ -200,7 +205,7 @@ async def verify(
         }
         await update_versioned(uow, store.TICKETS, doc, changes)
         # Our own event comes back to us already marked processed: tell the reporter here.
-        await notify_reporter(await uow.emit(outcome, ticket_id=ticket_id, actor=actor), uow)
+        await notify_reporter(outcome, await uow.emit(outcome, ticket_id=ticket_id, actor=actor), uow)
         return verification_view({**doc, **changes})
 
     return await database.transaction(work)
@@ -225,13 +230,13 @@ async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
     return doc
 
 
-ROUTES: Routes = {
-    "ticket.reported": [on_reported],
-    "ticket.resolved": [on_resolved, notify_reporter],
-    "ticket.dispatched": [follow_status, notify_reporter],
-    "ticket.accepted": [follow_status, notify_reporter],
-    "ticket.rejected": [follow_status],
-    "ticket.cancelled": [on_cancelled, notify_reporter],
-    "ticket.closed": [follow_status, notify_reporter],
-    "ticket.reopened": [follow_status, notify_reporter],
-}
+ROUTES: Routes = routes(
+    on(TicketReported, on_reported),
+    on(TicketResolved, on_resolved, notify_reporter),
+    on(TicketDispatched, follow_status, notify_reporter),
+    on(TicketAccepted, follow_status, notify_reporter),
+    on(TicketRejected, follow_status),
+    on(TicketCancelled, on_cancelled, notify_reporter),
+    on(TicketClosed, follow_status, notify_reporter),
+    on(TicketReopened, follow_status, notify_reporter),
+)

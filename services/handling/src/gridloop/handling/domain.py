@@ -128,10 +128,3 @@ def request_extension(
     return TicketExtensionRequested(department=department, requested_resolve_deadline=until, reason=reason)
 
 
-def is_overdue(order: dict[str, Any], now: datetime) -> bool:
-    """Past the accept deadline while unaccepted, or past the resolve deadline while unresolved."""
-    if order["status"] == "dispatched":
-        return bool(order["accept_deadline"] < now)
-    if order["status"] in ("accepted", "reopened"):
-        return bool(order["resolve_deadline"] < now)
-    return False

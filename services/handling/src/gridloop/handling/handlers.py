@@ -11,14 +11,19 @@ from gridloop.shared.events import (
     Actor,
     Envelope,
     Payload,
+    TicketAccepted,
+    TicketCancelled,
+    TicketClosed,
     TicketDeadlinesRevised,
     TicketDispatched,
     TicketExtensionDecided,
+    TicketRejected,
     TicketReopened,
     TicketReported,
+    TicketResolved,
 )
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
-from gridloop.shared.messagebus import Routes
+from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 
 
@@ -63,9 +68,9 @@ def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
     return view
 
 
-async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
-    assert isinstance(event.payload, TicketReported)
-    details = event.payload.model_dump(
+async def on_reported(reported: TicketReported, event: Envelope, uow: UnitOfWork) -> None:
+    """Handling keeps what a department needs to see of each report, for the orders it will get."""
+    details = reported.model_dump(
         mode="json",
         include={
             "ticket_number",
@@ -89,10 +94,8 @@ async def on_reported(event: Envelope, uow: UnitOfWork) -> None:
     )
 
 
-async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
+async def on_dispatched(dispatched: TicketDispatched, event: Envelope, uow: UnitOfWork) -> None:
     """A dispatch puts a work order in the lead's inbox and in each assisting department's."""
-    assert isinstance(event.payload, TicketDispatched)
-    dispatched = event.payload
     ticket = await _ticket(uow, event.ticket_id)
     await update_versioned(
         uow,
@@ -147,33 +150,36 @@ async def on_dispatched(event: Envelope, uow: UnitOfWork) -> None:
         )
 
 
-async def on_reopened(event: Envelope, uow: UnitOfWork) -> None:
+async def on_reopened(reopened: TicketReopened, event: Envelope, uow: UnitOfWork) -> None:
     """Verification failed: the lead's work order comes back for rework (返工)."""
-    assert isinstance(event.payload, TicketReopened)
-    await _follow_ticket(event, uow)
+    await follow_ticket(reopened, event, uow)
     order = await store.lead_order(uow.db, event.ticket_id, uow.session)
     if order is not None:
         await update_versioned(
             uow,
             store.WORK_ORDERS,
             order,
-            {"status": "reopened", "rework_count": event.payload.rework_count, "resolved_at": None},
+            {"status": "reopened", "rework_count": reopened.rework_count, "resolved_at": None},
         )
 
 
-def _close_orders(status: str) -> Callable[[Envelope, UnitOfWork], Any]:
-    async def handler(event: Envelope, uow: UnitOfWork) -> None:
-        ticket = await _follow_ticket(event, uow)
-        if ticket is None:
-            return
-        for order in await store.orders_of_round(uow.db, event.ticket_id, ticket["round"], uow.session):
-            if order["status"] not in ("rejected", "closed", "cancelled"):
-                await update_versioned(uow, store.WORK_ORDERS, order, {"status": status})
+async def close_orders(_: TicketClosed | TicketCancelled, event: Envelope, uow: UnitOfWork) -> None:
+    """A closed or cancelled ticket closes every open work order of its round."""
+    ticket = await _ticket_moved_on(event, uow)
+    if ticket is None:
+        return
+    status = "closed" if event.event_type == TicketClosed.EVENT_TYPE else "cancelled"
+    for order in await store.orders_of_round(uow.db, event.ticket_id, ticket["round"], uow.session):
+        if order["status"] not in ("rejected", "closed", "cancelled"):
+            await update_versioned(uow, store.WORK_ORDERS, order, {"status": status})
 
-    return handler
+
+async def follow_ticket(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
+    """Handling keeps each ticket's state, to know what its departments may still do."""
+    await _ticket_moved_on(event, uow)
 
 
-async def _follow_ticket(event: Envelope, uow: UnitOfWork) -> Doc | None:
+async def _ticket_moved_on(event: Envelope, uow: UnitOfWork) -> Doc | None:
     ticket = await store.get_ticket(uow.db, event.ticket_id, session=uow.session)
     if ticket is None or not can_apply(TicketStatus(ticket["status"]), event.event_type):
         return None
@@ -322,22 +328,19 @@ async def request_extension(
     )
 
 
-async def on_extension_decided(event: Envelope, uow: UnitOfWork) -> None:
+async def on_extension_decided(decided: TicketExtensionDecided, event: Envelope, uow: UnitOfWork) -> None:
     """The street's decision reaches the lead's work order: the new deadline, or none."""
-    assert isinstance(event.payload, TicketExtensionDecided)
     order = await store.lead_order(uow.db, event.ticket_id, uow.session)
     if order is None:
         return
     changes: Doc = {"extension_pending": None}
-    if event.payload.approved:
-        changes["resolve_deadline"] = event.payload.resolve_deadline
+    if decided.approved:
+        changes["resolve_deadline"] = decided.resolve_deadline
     await update_versioned(uow, store.WORK_ORDERS, order, changes)
 
 
-async def on_deadlines_revised(event: Envelope, uow: UnitOfWork) -> None:
+async def on_deadlines_revised(revised: TicketDeadlinesRevised, event: Envelope, uow: UnitOfWork) -> None:
     """The working calendar changed: every work order of the round shows the deadlines counted again."""
-    assert isinstance(event.payload, TicketDeadlinesRevised)
-    revised = event.payload
     for order in await store.orders_of_round(uow.db, event.ticket_id, revised.round, uow.session):
         changes: Doc = {
             "accept_deadline": revised.accept_deadline,
@@ -347,15 +350,15 @@ async def on_deadlines_revised(event: Envelope, uow: UnitOfWork) -> None:
         await update_versioned(uow, store.WORK_ORDERS, order, changes)
 
 
-ROUTES: Routes = {
-    "ticket.reported": [on_reported],
-    "ticket.dispatched": [on_dispatched],
-    "ticket.reopened": [on_reopened],
-    "ticket.closed": [_close_orders("closed")],
-    "ticket.cancelled": [_close_orders("cancelled")],
-    "ticket.accepted": [_follow_ticket],
-    "ticket.rejected": [_follow_ticket],
-    "ticket.resolved": [_follow_ticket],
-    "ticket.extension_decided": [on_extension_decided],
-    "ticket.deadlines_revised": [on_deadlines_revised],
-}
+ROUTES: Routes = routes(
+    on(TicketReported, on_reported),
+    on(TicketDispatched, on_dispatched),
+    on(TicketReopened, on_reopened),
+    on(TicketClosed, close_orders),
+    on(TicketCancelled, close_orders),
+    on(TicketAccepted, follow_ticket),
+    on(TicketRejected, follow_ticket),
+    on(TicketResolved, follow_ticket),
+    on(TicketExtensionDecided, on_extension_decided),
+    on(TicketDeadlinesRevised, on_deadlines_revised),
+)

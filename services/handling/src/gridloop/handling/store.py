@@ -7,11 +7,11 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.lifecycle import overdue_filters
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
 WORK_ORDERS = "work_orders"
-ACTIVE = ["dispatched", "accepted", "reopened"]
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -52,11 +52,5 @@ async def inbox(db: AsyncDatabase[Doc], *, scope: Doc, statuses: list[str] | Non
 
 
 async def overdue_candidates(db: AsyncDatabase[Doc], *, scope: Doc, now: datetime, limit: int) -> list[Doc]:
-    lapsed = {
-        "$or": [
-            {"status": "dispatched", "accept_deadline": {"$lt": now}},
-            {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
-        ]
-    }
-    query: dict[str, Any] = {"$and": [lapsed, scope]}
+    query: dict[str, Any] = {"$and": [{"$or": overdue_filters(now)}, scope]}
     return await db[WORK_ORDERS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)

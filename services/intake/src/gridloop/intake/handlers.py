@@ -11,14 +11,22 @@ from gridloop.shared.access import files_in
 from gridloop.shared.events import (
     Actor,
     Envelope,
+    Payload,
+    TicketAccepted,
     TicketCancelled,
+    TicketClosed,
     TicketDeadlinesRevised,
     TicketDispatched,
     TicketExtensionDecided,
+    TicketProgressed,
+    TicketRated,
+    TicketRejected,
+    TicketReopened,
+    TicketResolved,
 )
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
-from gridloop.shared.messagebus import Routes
+from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 from gridloop.shared.refdata import RefData
 
@@ -162,7 +170,7 @@ async def _replay(db: AsyncDatabase[Doc], key: str, fingerprint: str) -> dict[st
     return response
 
 
-async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
+async def follow_status(payload: Payload, event: Envelope, uow: UnitOfWork) -> None:
     """Reporters see what became of their reports (the status shown in their app)."""
     report = await store.get_report(uow.db, event.ticket_id, session=uow.session)
     if report is None:
@@ -178,21 +186,8 @@ async def follow_status(event: Envelope, uow: UnitOfWork) -> None:
         at=event.occurred_at,
         event_type=event.event_type,
         session=uow.session,
-        extra={"duplicate_of": event.payload.duplicate_of} if isinstance(event.payload, TicketCancelled) else None,
+        extra={"duplicate_of": payload.duplicate_of} if isinstance(payload, TicketCancelled) else None,
     )
-
-
-_STATUS_EVENTS = [
-    "ticket.dispatched",
-    "ticket.rejected",
-    "ticket.accepted",
-    "ticket.resolved",
-    "ticket.closed",
-    "ticket.reopened",
-    "ticket.cancelled",
-    "ticket.rated",
-    "ticket.progressed",
-]
 
 
 async def store_photo(
@@ -212,9 +207,11 @@ async def store_photo(
     return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
 
 
-async def follow_deadline(event: Envelope, uow: UnitOfWork) -> None:
+async def follow_deadline(
+    payload: TicketDispatched | TicketDeadlinesRevised | TicketExtensionDecided, event: Envelope, uow: UnitOfWork
+) -> None:
     """Reporters see by when the department must have it fixed, and whether that date is provisional."""
-    match event.payload:
+    match payload:
         case (
             TicketDispatched(resolve_deadline=by, provisional=provisional)
             | TicketDeadlinesRevised(resolve_deadline=by, provisional=provisional)
@@ -227,9 +224,16 @@ async def follow_deadline(event: Envelope, uow: UnitOfWork) -> None:
     await store.set_deadline(uow.db, event.ticket_id, by=by, provisional=provisional, session=uow.session)
 
 
-ROUTES: Routes = {
-    **{event_type: [follow_status] for event_type in _STATUS_EVENTS},
-    "ticket.dispatched": [follow_status, follow_deadline],
-    "ticket.deadlines_revised": [follow_deadline],
-    "ticket.extension_decided": [follow_deadline],
-}
+ROUTES: Routes = routes(
+    on(TicketDispatched, follow_status, follow_deadline),
+    on(TicketRejected, follow_status),
+    on(TicketAccepted, follow_status),
+    on(TicketProgressed, follow_status),
+    on(TicketResolved, follow_status),
+    on(TicketClosed, follow_status),
+    on(TicketReopened, follow_status),
+    on(TicketCancelled, follow_status),
+    on(TicketRated, follow_status),
+    on(TicketDeadlinesRevised, follow_deadline),
+    on(TicketExtensionDecided, follow_deadline),
+)

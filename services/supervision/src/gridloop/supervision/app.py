@@ -1,15 +1,12 @@
 """Composition root of the supervision service."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI
 from pydantic import Field
-from pymongo.errors import PyMongoError
 
 from gridloop.shared.refdata import Calendars
-from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
+from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import handlers, store
 from gridloop.supervision.api import Evaluation, router
@@ -34,35 +31,8 @@ async def _setup(runtime: Runtime) -> None:
     await store.ensure_indexes(runtime.database.db)
 
 
-def _gauges(settings: SupervisionSettings, model: ReadModel) -> Callable[[Runtime], Awaitable[None]]:
-    async def loop(runtime: Runtime) -> None:
-        """Backlog and 30-day indicators per department, recounted at a steady pace for Prometheus."""
-        while True:
-            try:
-                await handlers.refresh_gauges(runtime.database, runtime.metrics, settings.score_weights, model)
-            except PyMongoError as exc:
-                log.warning("gauges_refresh_failed", error=repr(exc))
-            await asyncio.sleep(settings.gauges_interval_seconds)
-
-    return loop
-
-
 def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> Calendars:
     return runtime.refdata.calendars(settings.work_calendar)
-
-
-def _recount(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
-    async def loop(runtime: Runtime) -> None:
-        """Durations counted before a year's holiday schedule arrived are counted again on it."""
-        calendars = calendars_of(runtime, settings)
-        while True:
-            try:
-                await handlers.recount_durations(database=runtime.database, calendars=calendars)
-            except PyMongoError as exc:
-                log.warning("recount_pass_failed", error=repr(exc))
-            await asyncio.sleep(settings.recount_interval_seconds)
-
-    return loop
 
 
 def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
@@ -73,10 +43,21 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
         ServiceSpec(
             title="GridLoop supervision 监督评价",
             routers=[router],
-            ticket_routes=lambda runtime: handlers.routes(calendars_of(runtime, settings), runtime.metrics),
+            ticket_routes=lambda runtime: handlers.routing(calendars_of(runtime, settings), runtime.metrics),
             uses_directory=True,  # the holiday schedules its working minutes are counted on
             setup=_setup,
-            background=[_gauges(settings, model), _recount(settings)],
+            periodic=[
+                Periodic(
+                    "gauges",
+                    settings.gauges_interval_seconds,
+                    lambda rt: handlers.refresh_gauges(rt.database, rt.metrics, settings.score_weights, model),
+                ),
+                Periodic(
+                    "recount-durations",
+                    settings.recount_interval_seconds,
+                    lambda rt: handlers.recount_durations(database=rt.database, calendars=calendars_of(rt, settings)),
+                ),
+            ],
         ),
     )
     app.state.read_model = model

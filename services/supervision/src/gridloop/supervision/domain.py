@@ -115,17 +115,6 @@ def attribution(ticket: dict[str, Any], event: Envelope) -> str | None:
     return department or ticket.get("lead_department")
 
 
-def is_overdue(ticket: dict[str, Any], now: datetime) -> bool:
-    """Past the deadline of the step the department owes: acceptance while dispatched, the fix
-    while accepted or reopened for rework."""
-    deadline = {
-        "dispatched": ticket.get("accept_deadline"),
-        "accepted": ticket.get("resolve_deadline"),
-        "reopened": ticket.get("resolve_deadline"),
-    }.get(ticket["status"])
-    return deadline is not None and as_utc(deadline) < now
-
-
 def stage_durations(ticket: dict[str, Any], event: Envelope) -> list[tuple[str, str, float]]:
     """(stage, department, seconds) that `event` completes, for the turnaround histograms:
     dispatch→accept on acceptance, dispatch→resolve on resolution, resolve→close on closure."""

@@ -2,9 +2,10 @@
 (who did what, when), the ticket's record, and the event's tally in its hour and day buckets."""
 
 from datetime import timedelta
+from functools import partial
 
-from gridloop.shared.events import Envelope
-from gridloop.shared.messagebus import Routes
+from gridloop.shared.events import Envelope, Payload, payload_types
+from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import Calendars
@@ -23,7 +24,7 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
         if metrics is not None:
             for stage, department, seconds in domain.stage_durations(before, event):
                 histogram = metrics.stage_seconds.labels(stage, department)
-                uow.after_commit(lambda h=histogram, s=seconds: h.observe(s))
+                uow.after_commit(partial(histogram.observe, seconds))
     step = domain.project(before, event, calendar)
     if before is None:
         await uow.db[store.TICKETS].insert_one({**step.ticket, "updated_at": uow.now}, session=uow.session)
@@ -33,30 +34,15 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
     await store.add_to_buckets(uow, step.event.occurred_at, step.place, step.tally)
 
 
-PROJECTED = (
-    "ticket.reported",
-    "ticket.cancelled",
-    "ticket.dispatched",
-    "ticket.accepted",
-    "ticket.rejected",
-    "ticket.progressed",
-    "ticket.extension_requested",
-    "ticket.extension_decided",
-    "ticket.resolved",
-    "ticket.closed",
-    "ticket.reopened",
-    "ticket.rated",
-    "ticket.overdue",
-    "ticket.escalated",
-    "ticket.deadlines_revised",
-)
+PROJECTED = frozenset(event_type for event_type, _ in payload_types())
+"""Every lifecycle event: the timeline shows each, and the fold decides what each adds up to."""
 
 
-def routes(calendars: Calendars, metrics: Metrics | None = None) -> Routes:
-    async def projected(event: Envelope, uow: UnitOfWork) -> None:
+def routing(calendars: Calendars, metrics: Metrics | None = None) -> Routes:
+    async def projected(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
         await project(event, uow, await calendars(), metrics)
 
-    return {event_type: [projected] for event_type in PROJECTED}
+    return routes(*(on(payload, projected) for payload in payload_types().values()))
 
 
 async def recount_durations(*, database: Database, calendars: Calendars, limit: int = 200) -> int:

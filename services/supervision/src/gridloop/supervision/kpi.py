@@ -255,10 +255,13 @@ def indicators(t: Tally, weights: ScoreWeights | None = None) -> dict[str, Any]:
         for stage in STAGES
         for name, p in (("median", 50), ("p90", 90))
     }
-    parts = (rates["response_rate"], rates["resolution_rate"], rates["satisfaction_rate"])
+    response, resolution, satisfaction = rates["response_rate"], rates["resolution_rate"], rates["satisfaction_rate"]
     score = (
-        round(100 * (weights.response * parts[0] + weights.resolution * parts[1] + weights.satisfaction * parts[2]), 2)
-        if all(v is not None for v in parts)
+        round(
+            100 * (weights.response * response + weights.resolution * resolution + weights.satisfaction * satisfaction),
+            2,
+        )
+        if response is not None and resolution is not None and satisfaction is not None
         else None
     )
     return {**c, **rates, **durations, "score": score}

@@ -15,8 +15,9 @@ from datetime import datetime, timedelta
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.clock import as_utc
+from gridloop.shared.lifecycle import is_overdue
 from gridloop.shared.mongo import Doc
-from gridloop.supervision import domain, kpi, store
+from gridloop.supervision import kpi, store
 
 # A transaction stamps `updated_at` when it starts and may commit up to the database's transaction
 # lifetime (60 s) later; each look re-reads that much before the previous one.
@@ -126,5 +127,5 @@ class ReadModel:
             code = doc.get(field_name)
             if code and in_scope(doc, scope):
                 open_, overdue = result.get(code, (0, 0))
-                result[code] = (open_ + 1, overdue + int(domain.is_overdue(doc, now)))
+                result[code] = (open_ + 1, overdue + int(is_overdue(doc, now)))
         return result

@@ -120,7 +120,7 @@ async def read_topic(
         bootstrap_servers=settings.kafka_bootstrap,
         enable_auto_commit=False,
         max_partition_fetch_bytes=8 * 1024 * 1024,
-        **kafka_security(settings),  # type: ignore[arg-type]
+        **kafka_security(settings),
     )
     await consumer.start()
     try:
@@ -145,7 +145,7 @@ async def read_topic(
 
 
 async def topic_ends(settings: SupervisionSettings) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **kafka_security(settings))  # type: ignore[arg-type]
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **kafka_security(settings))
     await consumer.start()
     try:
         partitions = consumer.partitions_for_topic(TICKETS_TOPIC) or set()
@@ -165,7 +165,7 @@ async def committed_offsets(
         bootstrap_servers=settings.kafka_bootstrap,
         group_id=settings.service_name,
         enable_auto_commit=False,
-        **kafka_security(settings),  # type: ignore[arg-type]
+        **kafka_security(settings),
     )
     await consumer.start()
     try:

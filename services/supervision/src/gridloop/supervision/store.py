@@ -8,8 +8,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.clock import as_utc
-from gridloop.shared.lifecycle import OPEN_STATES
+from gridloop.shared.lifecycle import OPEN_STATES, overdue_filters, owed_deadline
 from gridloop.shared.mongo import Doc, UnitOfWork
 from gridloop.supervision import kpi
 
@@ -154,9 +153,5 @@ async def raw_tallies(
 
 async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: Doc | None = None) -> list[Doc]:
     """Open tickets past the deadline of the step their department owes, longest overdue first."""
-    lapsed = [
-        {"status": "dispatched", "accept_deadline": {"$lt": now}},
-        {"status": {"$in": ["accepted", "reopened"]}, "resolve_deadline": {"$lt": now}},
-    ]
-    found = [doc for query in lapsed async for doc in _find(db[TICKETS], scope or {}, query)]
-    return sorted(found, key=lambda d: (as_utc(d["accept_deadline"]), d["_id"]))[:limit]
+    found = [doc for query in overdue_filters(now) async for doc in _find(db[TICKETS], scope or {}, query)]
+    return sorted(found, key=lambda d: (owed_deadline(d) or now, d["_id"]))[:limit]
