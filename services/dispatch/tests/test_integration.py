@@ -1,13 +1,12 @@
 """Dispatch against the real broker and database: routing, the street queue, 退单 and 吹哨."""
 
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import Actor, DirectoryRecord, Role, TicketRejected
+from gridloop.shared.events import Actor, Role, TicketRejected
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
@@ -190,58 +189,6 @@ def test_the_street_cancels_a_duplicate_and_nothing_more_can_happen_to_it(dispat
     assert twice.status_code == 409 and twice.json()["error"]["code"] == "invalid_state"
     worker = dispatch.user(sub="gw-d", role=Role.GRID_WORKER, org="LJ01")
     assert worker.call("dispatch", "GET", "/v1/dispatch/queue").status_code == 403
-
-
-def _seconds_category(bus: Bus) -> str:
-    """A category of its own with time limits of seconds, so lapses happen during the test."""
-    bus.publish_records(
-        [
-            DirectoryRecord(
-                kind="category",
-                code="SJ-9902",
-                revision=1,
-                data={
-                    "code": "SJ-9902",
-                    "name": "测试：秒级时限",
-                    "family": "event",
-                    "major": {"code": "SJ-99", "name": "测试"},
-                },
-            ),
-            DirectoryRecord(
-                kind="rule",
-                code="R-SJ-9902",
-                revision=1,
-                data={"id": "R-SJ-9902", "category": "SJ-9902", "street": None, "lead": "CG", "assisting": []},
-            ),
-            DirectoryRecord(
-                kind="sla",
-                code="SJ-9902",
-                revision=1,
-                data={
-                    "code": "SJ-9902",
-                    "accept": {"within": 2 / 3600, "unit": "hours"},
-                    "resolve": {"within": 4 / 3600, "unit": "hours"},
-                    "urgent": None,
-                },
-            ),
-        ]
-    )
-    return "SJ-9902"
-
-
-def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in(dispatch: RunningService, bus: Bus) -> None:
-    category = _seconds_category(bus)
-    time.sleep(1.0)  # the directory records reach dispatch before the report does
-    ticket_id = _report(bus, category)
-    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
-    assert dispatched.payload.accept_deadline - dispatched.occurred_at == timedelta(seconds=2)
-    overdue = bus.wait_for(ticket_id, "ticket.overdue", count=2, timeout=30)
-    assert [(o.payload.kind, o.payload.department) for o in overdue] == [("accept", "CG"), ("resolve", "CG")]
-    [escalated] = bus.wait_for(ticket_id, "ticket.escalated", timeout=30)
-    assert escalated.payload.level == "district" and escalated.actor.sub == "sla-watchdog"
-    time.sleep(2.0)
-    kinds = [e.event_type for e in bus.events(ticket_id)]
-    assert kinds.count("ticket.overdue") == 2 and kinds.count("ticket.escalated") == 1
 
 
 def test_the_third_rejection_sends_the_ticket_to_the_district(dispatch: RunningService, bus: Bus) -> None:

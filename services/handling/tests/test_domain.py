@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gridloop.handling import domain
-from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed
+from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed, is_overdue
 
 pytestmark = pytest.mark.unit
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
@@ -46,13 +46,14 @@ def test_rejection_is_only_possible_before_acceptance() -> None:
         domain.reject(order=LEAD, status=TicketStatus.ACCEPTED, department="CG", reason="非本部门职责")
 
 
-def test_overdue_means_past_the_deadline_of_the_current_step() -> None:
-    assert not domain.is_overdue(LEAD, NOW)
-    assert domain.is_overdue(LEAD, NOW + timedelta(hours=2))
+def test_a_work_order_is_overdue_past_the_deadline_of_the_step_it_owes() -> None:
+    # The one overdue rule (shared.lifecycle) on work orders, whose states are the order's own.
+    assert not is_overdue(LEAD, NOW)
+    assert is_overdue(LEAD, NOW + timedelta(hours=2))
     accepted = {**LEAD, "status": "accepted"}
-    assert not domain.is_overdue(accepted, NOW + timedelta(hours=2))
-    assert domain.is_overdue(accepted, NOW + timedelta(hours=5))
-    assert not domain.is_overdue({**LEAD, "status": "resolved"}, NOW + timedelta(days=9))
+    assert not is_overdue(accepted, NOW + timedelta(hours=2))
+    assert is_overdue(accepted, NOW + timedelta(hours=5))
+    assert not is_overdue({**LEAD, "status": "resolved"}, NOW + timedelta(days=9))
 
 
 def test_an_extension_asks_for_a_later_deadline_once_while_the_work_is_under_way() -> None:

@@ -115,6 +115,17 @@ def test_the_inbox_filters_overdue_orders(handling: RunningService, bus: Bus) ->
     eventually(lambda: _in_inbox(agent, on_time), what="orders in inbox")
     assert _in_inbox(agent, late, overdue="true")["overdue"] is True
     assert _in_inbox(agent, on_time, overdue="true") is None
+    assert _in_inbox(agent, on_time, overdue="false")["overdue"] is False
+    assert _in_inbox(agent, on_time, status="dispatched") is not None
+    assert _in_inbox(agent, on_time, status="accepted") is None
+
+
+def test_an_inbox_filter_that_names_no_state_is_refused(handling: RunningService) -> None:
+    agent = handling.user(sub="agent-yllh", role=Role.DEPARTMENT_AGENT, org="YLLH")
+    for wrong in ("false", "DISPATCHED", "overdue"):
+        refused = agent.call("handling", "GET", "/v1/work-orders", params={"status": wrong})
+        assert refused.status_code == 422, wrong
+        assert refused.json()["error"]["code"] == "validation_error"
 
 
 def test_a_joint_ticket_waits_for_every_assisting_part_or_an_override_with_a_reason(

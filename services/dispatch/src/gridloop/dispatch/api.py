@@ -1,18 +1,18 @@
 """Street desk routes: the queue, manual assignment (吹哨) and cancellation."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridloop.dispatch import handlers, store
+from gridloop.dispatch import handlers
+from gridloop.dispatch.deps import CurrentUser, ReferenceData, ServiceDatabase, WorkingCalendar
 from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension
 from gridloop.dispatch.handlers import UnknownTicket
-from gridloop.shared.access import place_filter
-from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
-from gridloop.shared.events import CancelReason, Role
-from gridloop.shared.service import Runtime
+from gridloop.shared.events import CancelReason, Priority, Role
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
@@ -30,35 +30,89 @@ class CancelRequest(BaseModel):
     duplicate_of: str | None = Field(default=None, max_length=64)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+class QueuedTicket(BaseModel):
+    """A ticket waiting at the street desk."""
+
+    ticket_id: str
+    ticket_number: str
+    category_code: str
+    category_name: str
+    description: str
+    street_code: str
+    community_code: str
+    grid_code: str
+    priority: Priority
+    status: str
+    round: int
+    queue_reason: str | None = Field(description="no_rule, rejected (退单) or possible_duplicate (疑似重复)")
+    queued_at: datetime | None
+    rejections: list[dict[str, Any]] = Field(description="each send-back: department, round, reason, at")
+    reported_at: datetime
+    possible_duplicates: list[str]
+
+
+class Queue(BaseModel):
+    items: list[QueuedTicket]
+
+
+class Assigned(BaseModel):
+    """The dispatch made (派遣): the round's departments and deadlines."""
+
+    ticket_id: str
+    round: int
+    lead_department: str
+    assisting_departments: list[str]
+    accept_deadline: datetime
+    resolve_deadline: datetime
+    manual: bool
+    rule_id: str | None
+    provisional: bool = Field(description="预计: counted on a year whose holiday schedule is not published yet")
+
+
+class Cancelled(BaseModel):
+    ticket_id: str
+    status: str
+    reason: CancelReason
+    comment: str
+    duplicate_of: str | None
+
+
+class ExtensionDecided(BaseModel):
+    ticket_id: str
+    approved: bool
+    resolve_deadline: datetime
+    comment: str
 
 
 @router.get("/queue", summary="Tickets waiting for a person to dispatch: no rule matched, or sent back (退单)")
 async def queue(
-    request: Request, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> dict[str, Any]:
+    database: ServiceDatabase, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+) -> Queue:
     require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
-    scope = place_filter(user, street="street_code", district="district_code")
-    docs = await store.queue(_runtime(request).database.db, scope=scope, limit=limit)
-    return {"items": [handlers.queue_view(d) for d in docs]}
+    return Queue.model_validate({"items": await handlers.street_queue(database=database, reader=user, limit=limit)})
 
 
 @router.post("/tickets/{ticket_id}/assign", summary="Dispatch by hand to a lead and assisting departments (吹哨)")
-async def assign(request: Request, user: CurrentUser, ticket_id: str, body: AssignRequest) -> dict[str, Any]:
+async def assign(
+    database: ServiceDatabase,
+    refdata: ReferenceData,
+    calendars: WorkingCalendar,
+    user: CurrentUser,
+    ticket_id: str,
+    body: AssignRequest,
+) -> Assigned:
     require_role(user, Role.STREET_DISPATCHER)
-    await _in_scope(request, user, ticket_id)
-    runtime = _runtime(request)
     try:
-        return await handlers.assign(
-            database=runtime.database,
-            refdata=runtime.refdata,
-            calendars=handlers.calendars_of(runtime),
-            ticket_id=ticket_id,
-            lead=body.lead_department,
-            assisting=body.assisting_departments,
-            actor=user,
+        return Assigned.model_validate(
+            await handlers.assign(
+                database=database,
+                refdata=refdata,
+                calendars=calendars,
+                ticket_id=ticket_id,
+                lead=body.lead_department,
+                assisting=body.assisting_departments,
+                actor=user,
+            )
         )
     except UnknownTicket as exc:
         raise NotFound("ticket", ticket_id) from exc
@@ -67,29 +121,23 @@ async def assign(request: Request, user: CurrentUser, ticket_id: str, body: Assi
 
 
 @router.post("/tickets/{ticket_id}/cancel", summary="Cancel an invalid, out-of-scope or duplicate report")
-async def cancel(request: Request, user: CurrentUser, ticket_id: str, body: CancelRequest) -> dict[str, Any]:
+async def cancel(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: CancelRequest) -> Cancelled:
     require_role(user, Role.STREET_DISPATCHER)
-    await _in_scope(request, user, ticket_id)
     try:
-        return await handlers.cancel(
-            database=_runtime(request).database,
-            ticket_id=ticket_id,
-            reason=body.reason,
-            comment=body.comment,
-            duplicate_of=body.duplicate_of,
-            actor=user,
+        return Cancelled.model_validate(
+            await handlers.cancel(
+                database=database,
+                ticket_id=ticket_id,
+                reason=body.reason,
+                comment=body.comment,
+                duplicate_of=body.duplicate_of,
+                actor=user,
+            )
         )
     except UnknownTicket as exc:
         raise NotFound("ticket", ticket_id) from exc
     except InvalidAssignment as exc:
         raise ApiError(422, "invalid_cancellation", str(exc)) from exc
-
-
-async def _in_scope(request: Request, user: CurrentUser, ticket_id: str) -> None:
-    """A street's dispatcher acts on its own street's tickets; others' do not exist for them."""
-    doc = await store.get(_runtime(request).database.db, ticket_id)
-    if doc is None or doc["street_code"] != user.org:
-        raise NotFound("ticket", ticket_id)
 
 
 class DecideRequest(BaseModel):
@@ -99,16 +147,17 @@ class DecideRequest(BaseModel):
 
 
 @router.post("/extensions/{ticket_id}/decide", summary="延期审批: approve or deny a department's request")
-async def decide_extension(request: Request, user: CurrentUser, ticket_id: str, body: DecideRequest) -> dict[str, Any]:
+async def decide_extension(
+    database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: DecideRequest
+) -> ExtensionDecided:
     require_role(user, Role.STREET_DISPATCHER)
-    await _in_scope(request, user, ticket_id)
     try:
-        return await handlers.decide_extension(
-            database=_runtime(request).database,
-            ticket_id=ticket_id,
-            approved=body.approved,
-            comment=body.comment,
-            actor=user,
+        return ExtensionDecided.model_validate(
+            await handlers.decide_extension(
+                database=database, ticket_id=ticket_id, approved=body.approved, comment=body.comment, actor=user
+            )
         )
+    except UnknownTicket as exc:
+        raise NotFound("ticket", ticket_id) from exc
     except NoPendingExtension as exc:
         raise ApiError(409, "no_pending_extension", str(exc)) from exc

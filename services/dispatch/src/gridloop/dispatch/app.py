@@ -1,6 +1,5 @@
 """Composition root of the dispatch service."""
 
-
 import structlog
 from fastapi import FastAPI
 

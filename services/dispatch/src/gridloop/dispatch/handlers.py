@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from gridloop.dispatch import domain, store
+from gridloop.shared.access import in_scope, scope_filter
 from gridloop.shared.events import (
     Actor,
     CancelReason,
@@ -190,7 +191,7 @@ async def decide_extension(
     """延期审批: approve or deny a department's request once."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        doc = await _ticket(uow, ticket_id)
+        doc = await _ticket(uow, ticket_id, actor)
         decided, changes = domain.decide_extension(
             ticket=doc, status=TicketStatus(doc["status"]), approved=approved, comment=comment, now=uow.now
         )
@@ -235,7 +236,7 @@ async def assign(
     calendar = await calendars()
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        doc = await _ticket(uow, ticket_id)
+        doc = await _ticket(uow, ticket_id, actor)
         sla, priority = domain.sla_for(doc["category_code"], slas), Priority(doc["priority"])
         dispatched = domain.dispatch(
             status=TicketStatus(doc["status"]),
@@ -262,7 +263,7 @@ async def cancel(
     """The street cancels an invalid, out-of-scope or duplicate report."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        doc = await _ticket(uow, ticket_id)
+        doc = await _ticket(uow, ticket_id, actor)
         original = await store.get(uow.db, duplicate_of, session=uow.session) if duplicate_of else None
         if duplicate_of and original is None:
             raise domain.InvalidAssignment(f"unknown ticket {duplicate_of}")
@@ -281,11 +282,19 @@ async def cancel(
     return await database.transaction(work)
 
 
-async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
+async def _ticket(uow: UnitOfWork, ticket_id: str, actor: Actor) -> Doc:
+    """The ticket, if it is in the actor's scope: a street's desk acts on its own street's tickets;
+    others' do not exist for it."""
     doc = await store.get(uow.db, ticket_id, session=uow.session)
-    if doc is None:
+    if doc is None or not in_scope(actor, doc, store.TICKET_SCOPE):
         raise UnknownTicket(ticket_id)
     return doc
+
+
+async def street_queue(*, database: Database, reader: Actor, limit: int) -> list[dict[str, Any]]:
+    """The tickets waiting for a person at the reader's desk, oldest first."""
+    docs = await store.queue(database.db, scope=scope_filter(reader, store.TICKET_SCOPE), limit=limit)
+    return [queue_view(d) for d in docs]
 
 
 async def watch_deadlines(*, database: Database, limit: int = 200) -> int:

@@ -7,10 +7,13 @@ from pymongo import ASCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields
 from gridloop.shared.lifecycle import ACTIVE_STATES, QUEUED_STATES
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
+TICKET_SCOPE = Fields()
+"""Dispatch's tickets keep their street and district (street_code, district_code)."""
 ACTIVE = sorted(ACTIVE_STATES)
 QUEUED = sorted(QUEUED_STATES)
 

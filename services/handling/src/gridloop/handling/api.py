@@ -1,26 +1,27 @@
 """Department inbox routes: list work orders; accept, reject, progress, resolve."""
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from gridloop.handling import handlers, store
+from gridloop.handling import handlers
+from gridloop.handling.deps import CurrentUser, ServiceDatabase
 from gridloop.handling.domain import (
     EvidenceRequired,
     InvalidExtension,
     NotYourOrder,
+    OrderRole,
+    OrderStatus,
     PartAlreadyReported,
     PartsPending,
-    is_overdue,
 )
 from gridloop.handling.handlers import UnknownWorkOrder
-from gridloop.shared.access import place_filter
-from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
-from gridloop.shared.events import Role
-from gridloop.shared.service import Runtime
+from gridloop.shared.events import GeoPoint, Priority, Role
 
 router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
 
@@ -36,41 +37,64 @@ class NoteRequest(BaseModel):
     photos: list[str] = Field(default_factory=list, max_length=9)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
+class WorkOrder(BaseModel):
+    """A department's work order (工单) for one round of a ticket."""
+
+    ticket_id: str
+    ticket_number: str
+    department: str
+    role: OrderRole = Field(description="lead (主办) or assisting (协办)")
+    round: int
+    status: OrderStatus
+    category_code: str
+    category_name: str
+    description: str
+    location: GeoPoint | None
+    address: str
+    grid_code: str
+    street_code: str
+    photos: list[str]
+    priority: Priority
+    accept_deadline: datetime
+    resolve_deadline: datetime
+    deadlines_provisional: bool | None = Field(
+        description="预计: counted on a year whose holiday schedule is not published yet"
+    )
+    dispatched_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    rework_count: int
+    notes: list[dict[str, Any]]
+    extension_pending: dict[str, Any] | None
+    part: dict[str, Any] | None
+    evidence_required: bool | None
+    ticket_status: str | None = Field(default=None, description="the ticket's state after this action")
+
+
+class InboxItem(WorkOrder):
+    overdue: bool = Field(description="超期: past the deadline of the step the department owes")
+
+
+class Inbox(BaseModel):
+    items: list[InboxItem]
 
 
 @router.get("", summary="The department's inbox (supervisors: every department in their district or street)")
 async def inbox(
-    request: Request,
+    database: ServiceDatabase,
     user: CurrentUser,
-    status: Annotated[list[str] | None, Query(description="dispatched, accepted, reopened, resolved, ...")] = None,
+    status: Annotated[list[OrderStatus] | None, Query(description="only orders in these states")] = None,
     overdue: bool | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> Inbox:
     require_role(user, Role.DEPARTMENT_AGENT, Role.SUPERVISOR)
-    runtime = _runtime(request)
-    # An agent sees their department's orders; a supervisor, those of their district or street.
-    scope = (
-        {"department": user.org}
-        if user.role == Role.DEPARTMENT_AGENT
-        else place_filter(user, street="street_code", district="district_code")
-    )
-    now = runtime.clock.now()
-    if overdue:
-        docs = await store.overdue_candidates(runtime.database.db, scope=scope, now=now, limit=limit)
-    else:
-        docs = await store.inbox(runtime.database.db, scope=scope, statuses=status, limit=limit)
-    items = [handlers.order_view(d) | {"overdue": is_overdue(d, now)} for d in docs]
-    if overdue is False:
-        items = [i for i in items if not i["overdue"]]
-    return {"items": items}
+    items = await handlers.inbox(database=database, reader=user, statuses=status, overdue=overdue, limit=limit)
+    return Inbox.model_validate({"items": items})
 
 
-async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> dict[str, Any]:
+async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> WorkOrder:
     try:
-        return await action
+        return WorkOrder.model_validate(await action)
     except UnknownWorkOrder as exc:
         raise NotFound("work order", ticket_id) from exc
     except NotYourOrder as exc:
@@ -78,27 +102,25 @@ async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> dict[str, A
 
 
 @router.post("/{ticket_id}/accept", summary="接单: take the ticket on")
-async def accept(request: Request, user: CurrentUser, ticket_id: str) -> dict[str, Any]:
+async def accept(database: ServiceDatabase, user: CurrentUser, ticket_id: str) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
-    return await _run(handlers.accept(database=_runtime(request).database, ticket_id=ticket_id, actor=user), ticket_id)
+    return await _run(handlers.accept(database=database, ticket_id=ticket_id, actor=user), ticket_id)
 
 
 @router.post("/{ticket_id}/reject", summary="退单: send back to the street with a reason")
-async def reject(request: Request, user: CurrentUser, ticket_id: str, body: RejectRequest) -> dict[str, Any]:
+async def reject(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: RejectRequest) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
     return await _run(
-        handlers.reject(database=_runtime(request).database, ticket_id=ticket_id, actor=user, reason=body.reason),
+        handlers.reject(database=database, ticket_id=ticket_id, actor=user, reason=body.reason),
         ticket_id,
     )
 
 
 @router.post("/{ticket_id}/progress", summary="Post a progress note")
-async def progress(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
+async def progress(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
     return await _run(
-        handlers.progress(
-            database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
-        ),
+        handlers.progress(database=database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos),
         ticket_id,
     )
 
@@ -110,12 +132,12 @@ class ExtensionRequest(BaseModel):
 
 
 @router.post("/{ticket_id}/extension", summary="延期申请: ask the street for more time to resolve")
-async def extension(request: Request, user: CurrentUser, ticket_id: str, body: ExtensionRequest) -> dict[str, Any]:
+async def extension(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: ExtensionRequest) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
     try:
         return await _run(
             handlers.request_extension(
-                database=_runtime(request).database,
+                database=database,
                 ticket_id=ticket_id,
                 actor=user,
                 until=body.requested_resolve_deadline,
@@ -136,12 +158,12 @@ class ResolveRequest(NoteRequest):
 
 
 @router.post("/{ticket_id}/part", summary="协办反馈: an assisting department reports its part done")
-async def part(request: Request, user: CurrentUser, ticket_id: str, body: NoteRequest) -> dict[str, Any]:
+async def part(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
     try:
         return await _run(
             handlers.report_part(
-                database=_runtime(request).database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+                database=database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
             ),
             ticket_id,
         )
@@ -150,12 +172,12 @@ async def part(request: Request, user: CurrentUser, ticket_id: str, body: NoteRe
 
 
 @router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
-async def resolve(request: Request, user: CurrentUser, ticket_id: str, body: ResolveRequest) -> dict[str, Any]:
+async def resolve(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: ResolveRequest) -> WorkOrder:
     require_role(user, Role.DEPARTMENT_AGENT)
     try:
         return await _run(
             handlers.resolve(
-                database=_runtime(request).database,
+                database=database,
                 ticket_id=ticket_id,
                 actor=user,
                 note=body.note,

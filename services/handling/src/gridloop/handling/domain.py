@@ -14,6 +14,19 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import TicketStatus, next_status
 
 
+class OrderStatus(StrEnum):
+    """Where a department's work order stands."""
+
+    DISPATCHED = "dispatched"  # in the inbox, not yet taken on
+    ACCEPTED = "accepted"  # 接单
+    PART_DONE = "part_done"  # an assisting department reported its part (协办反馈)
+    RESOLVED = "resolved"  # 办结, waiting for verification
+    REOPENED = "reopened"  # 返工 after a failed verification
+    REJECTED = "rejected"  # 退单
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
 class OrderRole(StrEnum):
     LEAD = "lead"
     ASSISTING = "assisting"
@@ -126,5 +139,3 @@ def request_extension(
     if until <= order["resolve_deadline"]:
         raise InvalidExtension("the requested deadline must be later than the current one")
     return TicketExtensionRequested(department=department, requested_resolve_deadline=until, reason=reason)
-
-

@@ -6,7 +6,8 @@ from datetime import datetime
 from typing import Any
 
 from gridloop.handling import domain, store
-from gridloop.handling.domain import OrderRole
+from gridloop.handling.domain import OrderRole, OrderStatus
+from gridloop.shared.access import scope_filter
 from gridloop.shared.events import (
     Actor,
     Envelope,
@@ -22,13 +23,29 @@ from gridloop.shared.events import (
     TicketReported,
     TicketResolved,
 )
-from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.lifecycle import TicketStatus, can_apply, is_overdue, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 
 
 class UnknownWorkOrder(LookupError):
     pass
+
+
+async def inbox(
+    *, database: Database, reader: Actor, statuses: list[OrderStatus] | None, overdue: bool | None, limit: int
+) -> list[dict[str, Any]]:
+    """The inbox in the reader's scope, newest first, each order marked overdue (超期) or not;
+    `overdue` keeps only those that are, or only those that are not."""
+    scope = scope_filter(reader, store.INBOX_SCOPE)
+    now = database.clock.now()
+    if overdue:
+        docs = await store.overdue_candidates(database.db, scope=scope, now=now, limit=limit)
+    else:
+        wanted = [s.value for s in statuses] if statuses else None
+        docs = await store.inbox(database.db, scope=scope, statuses=wanted, limit=limit)
+    items = [order_view(d) | {"overdue": is_overdue(d, now)} for d in docs]
+    return [i for i in items if overdue is None or i["overdue"] == overdue]
 
 
 def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields
 from gridloop.shared.lifecycle import overdue_filters
 from gridloop.shared.mongo import Doc
 
@@ -42,6 +43,11 @@ async def orders_of_round(
     db: AsyncDatabase[Doc], ticket_id: str, round_: int, session: AsyncClientSession
 ) -> list[Doc]:
     return await db[WORK_ORDERS].find({"ticket_id": ticket_id, "round": round_}, session=session).to_list(None)
+
+
+INBOX_SCOPE = Fields(departments="department")
+"""Work orders keep their department, street and district: agents see their department's,
+supervisors their district's or street's."""
 
 
 async def inbox(db: AsyncDatabase[Doc], *, scope: Doc, statuses: list[str] | None, limit: int) -> list[Doc]:

@@ -1,13 +1,14 @@
-"""Deadlines across the new year against the real database, on a clock the test sets: a year whose
-holiday schedule is not published never stops dispatch, and its schedule moves open deadlines."""
+"""Deadlines against the real database, on a clock the test sets: lapses and escalation announced
+once each; a year whose holiday schedule is not published never stops dispatch, and its schedule
+moves open deadlines."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from gridloop.dispatch import handlers, store
-from gridloop.shared.events import Actor, DirectoryRecord, Envelope, Role, TicketReported
+from gridloop.shared.events import Actor, DeadlineKind, DirectoryRecord, Envelope, Role, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import OUTBOX, Database
 from gridloop.shared.refdata import RefData
@@ -83,3 +84,37 @@ async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_
         ("accept", dispatched.payload.accept_deadline),
         ("resolve", datetime(2027, 2, 1, 10, tzinfo=CST)),
     }
+
+
+async def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in(servers: Servers) -> None:
+    start = datetime(2026, 11, 23, 10, tzinfo=CST)
+    clock = SetClock(start)
+    database = await service_database(servers, producer="dispatch", clock=clock)
+    refdata = RefData(database.db)
+    await store.ensure_indexes(database.db)
+    for record in demo_records():
+        await refdata.apply(record)
+    ticket_id = new_id()
+    event = reported(ticket_id, reporter=WORKER, category="SJ-0101", at=start)  # 暴露垃圾: 1 h to accept, 4 to fix
+    assert isinstance(event.payload, TicketReported)
+    reported_ = event.payload
+    always = refdata.calendars("always_open")
+    await database.transaction(
+        lambda uow: handlers.on_reported(reported_, event, uow, refdata=refdata, calendars=always), causation=event
+    )
+
+    def at(hours: float) -> datetime:
+        return start + timedelta(hours=hours)
+
+    passes = []
+    for clock.value in (at(0.5), at(1.01), at(1.02), at(4.01), at(6.01), at(6.02), at(30)):
+        passes.append(await handlers.watch_deadlines(database=database))
+    # accept lapses after 1 h, resolve after 4 h, the district is called in 2 h later (half the time allowed)
+    assert passes == [0, 1, 0, 1, 1, 0, 0]
+    lapses = [e for e in await _events(database, ticket_id) if e.event_type != "ticket.dispatched"]
+    assert [(e.event_type, getattr(e.payload, "kind", None)) for e in lapses] == [
+        ("ticket.overdue", DeadlineKind.ACCEPT),
+        ("ticket.overdue", DeadlineKind.RESOLVE),
+        ("ticket.escalated", None),
+    ]
+    assert {e.actor.sub for e in lapses} == {"sla-watchdog"} and lapses[2].payload.level == "district"
