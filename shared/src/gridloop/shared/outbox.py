@@ -3,7 +3,7 @@ the broker acknowledged them, and retries rows left unpublished (after a crash o
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from aiokafka import AIOKafkaProducer
@@ -13,10 +13,11 @@ from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import OUTBOX, Database
+from gridloop.shared.mongo import OUTBOX, Database, Doc
 
 log = structlog.get_logger()
 LEASES = "leases"
+MAX_RETRY_PAUSE_S = 300.0
 
 
 class OutboxRelay:
@@ -65,7 +66,11 @@ class OutboxRelay:
         return lease is not None and lease["owner"] == self.owner
 
     async def publish_pending(self) -> int:
-        """Publish one batch in write order; returns how many rows the broker acknowledged."""
+        """Publish one batch; returns how many rows the broker acknowledged.
+
+        Rows of one key (one ticket) go out one at a time in write order, so a row the broker
+        refuses holds back only its own ticket's later rows: it waits to be retried, with a
+        growing pause, while every other ticket's rows go on."""
         outbox = self.database.db[OUTBOX]
         # An idle poll is one indexed read; the lease (a write) is taken only when there is work.
         if await outbox.find_one({"status": "pending"}, {"_id": 1}) is None:
@@ -73,28 +78,54 @@ class OutboxRelay:
             return 0
         if not await self._hold_lease():
             return 0
+        now = self.database.clock.now()
+        waiting = set(await outbox.distinct("key", {"status": "pending", "retry_after": {"$gt": now}}))
         rows = await outbox.find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
-        if not rows:
-            return 0
-        futures = [
-            await self.producer.send(
-                row["topic"],
-                value=row["value"],
-                key=row["key"].encode(),
-                headers=[(k, v) for k, v in row["headers"]],
-            )
-            for row in rows
-        ]
-        await asyncio.gather(*futures)
+        queues: dict[str, list[Doc]] = {}
+        for row in rows:
+            if row["key"] not in waiting:
+                queues.setdefault(row["key"], []).append(row)
+        sent: list[Doc] = []
+        while queues:
+            heads = [queue.pop(0) for queue in queues.values()]
+            outcomes = await asyncio.gather(*(self._send(row) for row in heads), return_exceptions=True)
+            for row, outcome in zip(heads, outcomes, strict=True):
+                if isinstance(outcome, BaseException):
+                    queues.pop(row["key"])  # its later rows wait behind it
+                    await self._postpone(row, outcome, now)
+                else:
+                    sent.append(row)
+            queues = {key: queue for key, queue in queues.items() if queue}
         # Acknowledged rows leave the outbox: it stays as small as what is in flight, so a poll
         # stays cheap however long the service has run. The topic is the record of what was sent.
-        await outbox.delete_many({"_id": {"$in": [row["_id"] for row in rows]}})
-        for row in rows:
+        if sent:
+            await outbox.delete_many({"_id": {"$in": [row["_id"] for row in sent]}})
+        for row in sent:
             self.metrics.events_published.labels(self.metrics.service, row["event_type"]).inc()
         full = len(rows) == self.batch_size
-        backlog = await outbox.count_documents({"status": "pending"}) if full else 0
+        backlog = await outbox.count_documents({"status": "pending"}) if full or waiting else 0
         self.metrics.outbox_backlog.labels(self.metrics.service).set(backlog)
-        return len(rows)
+        return len(sent)
+
+    async def _send(self, row: Doc) -> None:
+        delivery = await self.producer.send(
+            row["topic"], value=row["value"], key=row["key"].encode(), headers=[(k, v) for k, v in row["headers"]]
+        )
+        await delivery
+
+    async def _postpone(self, row: Doc, error: BaseException, now: datetime) -> None:
+        """A refused row is tried again later, each time after a longer pause (up to 5 minutes)."""
+        if not isinstance(error, (KafkaError, OSError)):
+            raise error
+        attempts = row.get("attempts", 0) + 1
+        pause = timedelta(seconds=min(self.poll_seconds * 2**attempts, MAX_RETRY_PAUSE_S))
+        log.warning(
+            "outbox_row_refused", key=row["key"], event_type=row["event_type"], attempts=attempts, error=repr(error)
+        )
+        await self.database.db[OUTBOX].update_one(
+            {"_id": row["_id"]},
+            {"$set": {"attempts": attempts, "retry_after": now + pause, "last_error": repr(error)[:500]}},
+        )
 
     async def run(self) -> None:
         delay = self.poll_seconds
