@@ -305,6 +305,24 @@ def probe_recovery(stack: Stack, started: float) -> float:
     raise AssertionError(f"a new report did not reach an inbox within {PROBE_DEADLINE_S} s of the fault")
 
 
+def supervision_caught_up(stack: Stack, sim: Simulation, started_at: datetime, *, timeout_s: float = 120.0) -> bool:
+    """Wait until supervision has counted a rating for every acknowledged report (its consumer
+    may still be draining what the faults held back), or `timeout_s` passes: then `check` reports
+    what it is short of."""
+    chief = ApiUser(urls={n: stack.url(n) for n in SERVICES}, sub="sup", role=Role.SUPERVISOR, org="QH")
+    window = {
+        "from": (started_at - timedelta(seconds=1)).isoformat(),
+        "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
+    }
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        items = chief.ok("supervision", "GET", "/v1/supervision/stats/departments", params=window)["items"]
+        if sum(i.get("rated", 0) for i in items) >= len(sim.by_ticket):
+            return True
+        time.sleep(0.5)
+    return False
+
+
 def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: datetime, seconds: float) -> Outcome:
     bus = Bus(stack.servers.kafka_bootstrap)  # type: ignore[union-attr]
     events: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
