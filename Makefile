@@ -29,7 +29,7 @@ run: $(STAMP)           ## start broker, database and the six services with demo
 demo: $(STAMP)          ## drive realistic traffic through a running `make run`
 	$(BIN)/gridloop-demo
 
-test: $(STAMP) $(PROMTOOL)  ## unit, integration and end-to-end tests
+test: lint $(PROMTOOL)  ## lint, then unit, integration and end-to-end tests
 	$(BIN)/pytest -q --durations=12
 
 unit: $(STAMP) $(PROMTOOL)
@@ -66,8 +66,10 @@ stats-rebuild: $(STAMP) ## stop supervision first: rebuild its read models from 
 dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"
 	$(BIN)/gridloop-dlq $(ARGS)
 
-lint: $(STAMP)
+lint: $(STAMP)          ## ruff, and mypy strict on shared/ and every service
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var

@@ -64,3 +64,12 @@ def test_photos_are_refused_when_empty_too_large_or_not_images() -> None:
         with pytest.raises(domain.ReportRefused) as refused:
             domain.check_photo(data, max_bytes=1000)
         assert refused.value.code == code
+
+
+def test_a_report_is_numbered_in_its_streets_district_and_never_in_a_guessed_one() -> None:
+    assert domain.district_of(GRID, {"code": "LJ", "name": "临江街道", "district": "QH"}) == "QH"
+    # The grid arrived before its street: refused until the directory names the street's district.
+    with pytest.raises(domain.ReportRefused) as refused:
+        domain.district_of(GRID, None)
+    assert refused.value.code == "unknown_street"
+    assert refused.value.details == {"grid_code": "LJ01-G1", "street_code": "LJ"}

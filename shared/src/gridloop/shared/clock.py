@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 CITY_ZONE = ZoneInfo("Asia/Shanghai")
 """The city's time zone: its days, months, years and office hours are counted in it."""
@@ -45,3 +45,16 @@ def _iso_only(value: object) -> object:
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+
+
+def _iso(value: datetime) -> str:
+    return value.isoformat()
+
+
+Instant = Annotated[
+    datetime,
+    # Answers write an instant as its ISO form with an offset (+00:00), as they did before they had models.
+    PlainSerializer(_iso, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+"""An instant in a response model."""

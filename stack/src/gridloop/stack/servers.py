@@ -50,9 +50,18 @@ class Process:
         self.proc.send_signal(signal.SIGCONT)
 
     def stop(self, timeout: float = 10.0) -> None:
+        self.terminate()
+        self.wait_stopped(timeout)
+
+    def terminate(self) -> None:
+        """SIGTERM, once: the process drains and commits (a second one would cut that short)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+
+    def wait_stopped(self, timeout: float = 10.0) -> None:
+        """Wait for a terminated process to exit; SIGKILL it if it does not within `timeout`."""
         if self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

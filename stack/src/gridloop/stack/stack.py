@@ -120,7 +120,11 @@ class Stack:
             time.sleep(0.2)
 
     def stop(self) -> None:
-        for process in reversed(list(self.services.values())):
-            process.stop()
+        # Every service drains at once (they do not wait for one another), then the servers stop.
+        services = list(reversed(self.services.values()))
+        for process in services:
+            process.terminate()
+        for process in services:
+            process.wait_stopped()
         if self.servers:
             self.servers.stop()

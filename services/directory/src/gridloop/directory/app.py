@@ -1,6 +1,5 @@
 """Composition root of the directory service."""
 
-
 import structlog
 from fastapi import FastAPI
 

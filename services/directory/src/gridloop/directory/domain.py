@@ -233,3 +233,39 @@ def seed_records(
         known.add((kind, code))
         records.append((kind, code, checked))
     return records
+
+
+def tree(
+    *,
+    districts: list[dict[str, Any]],
+    streets: list[dict[str, Any]],
+    communities: list[dict[str, Any]],
+    grids: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """District → street → community → grid, each record with the ones below it; grids by code and
+    name only (their polygons are in `/grids`), so the whole tree stays small enough for a phone."""
+    return {
+        "districts": [
+            {
+                **d,
+                "streets": [
+                    {
+                        **s,
+                        "communities": [
+                            {
+                                **c,
+                                "grids": [
+                                    {"code": g["code"], "name": g["name"]} for g in grids if g["community"] == c["code"]
+                                ],
+                            }
+                            for c in communities
+                            if c["street"] == s["code"]
+                        ],
+                    }
+                    for s in streets
+                    if s["district"] == d["code"]
+                ],
+            }
+            for d in districts
+        ]
+    }

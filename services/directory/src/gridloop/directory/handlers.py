@@ -5,12 +5,23 @@ from typing import Any
 
 import yaml
 
-from gridloop.directory import store
+from gridloop.directory import domain, store
 from gridloop.directory.domain import InvalidReference, Kind, parse_record, references, seed_records
 from gridloop.shared.events import DIRECTORY_TOPIC, Actor, DirectoryRecord
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 
 SEED_ACTOR = {"sub": "directory-seed", "name": "初始数据", "role": "system", "org": ""}
+
+
+class UnknownRecord(LookupError):
+    def __init__(self, kind: Kind, code: str) -> None:
+        self.kind = kind
+        self.code = code
+        super().__init__(f"{kind.value} {code}")
+
+
+class OutsideGrids(LookupError):
+    """No grid contains the point."""
 
 
 def demo_seed() -> list[tuple[Kind, str, dict[str, Any]]]:
@@ -118,3 +129,47 @@ async def put_record(
         return {"kind": kind.value, "code": code, "revision": revision, "data": data, "outcome": outcome}
 
     return await database.transaction(work)
+
+
+async def tree(database: Database) -> dict[str, Any]:
+    """The whole area tree, for pickers in the apps."""
+    db = database.db
+    return domain.tree(
+        districts=await store.list_kind(db, Kind.DISTRICT),
+        streets=await store.list_kind(db, Kind.STREET),
+        communities=await store.list_kind(db, Kind.COMMUNITY),
+        grids=await store.list_kind(db, Kind.GRID),
+    )
+
+
+async def locate(database: Database, *, lon: float, lat: float) -> dict[str, Any]:
+    """The grid a point lies in, as the directory holds it (intake finds it from its own copy)."""
+    grid = await store.grid_at(database.db, lon, lat)
+    if grid is None:
+        raise OutsideGrids(lon, lat)
+    return grid
+
+
+async def records(database: Database, kind: Kind) -> dict[str, Any]:
+    """Every record of a kind, by code: what an admin screen or an export starts from."""
+    return {"items": await store.list_kind(database.db, kind)}
+
+
+async def record(database: Database, *, kind: Kind, code: str) -> dict[str, Any]:
+    """One record as the directory holds it now, with the revision services have been told of."""
+    doc = await store.get(database.db, kind, code)
+    if doc is None:
+        raise UnknownRecord(kind, code)
+    return {"kind": kind.value, "code": code, "revision": doc["revision"], "data": doc["data"]}
+
+
+async def record_history(database: Database, *, kind: Kind, code: str) -> dict[str, Any]:
+    """Every revision of a record, with who changed it and when: the directory's audit trail."""
+    revisions = await store.history(database.db, kind, code)
+    if not revisions:
+        raise UnknownRecord(kind, code)
+    return {
+        "kind": kind.value,
+        "code": code,
+        "revisions": [{k: r.get(k) for k in ("revision", "data", "changed_by", "changed_at")} for r in revisions],
+    }

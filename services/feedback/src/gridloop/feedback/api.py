@@ -1,18 +1,18 @@
 """Feedback routes: the reporter's verification tasks, verdicts and ratings."""
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridloop.feedback import handlers, store
+from gridloop.feedback import handlers
+from gridloop.feedback.deps import CurrentUser, ServiceDatabase
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
-from gridloop.feedback.handlers import UnknownTicket
-from gridloop.shared.access import place_filter
-from gridloop.shared.auth import CurrentUser, require_role
+from gridloop.feedback.handlers import UnknownNotification, UnknownTicket
+from gridloop.feedback.views import NotificationList, NotificationView, VerificationList, VerificationView
+from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
-from gridloop.shared.service import Runtime
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
 
@@ -30,66 +30,54 @@ class RateRequest(BaseModel):
     comment: str = Field(default="", max_length=1000)
 
 
-def _runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
-    return runtime
-
-
-@router.get("/verifications", summary="Verification tasks (grid workers see their own)")
+# A verification's verdict fields are absent until there is a verdict, as they always were.
+@router.get(
+    "/verifications", summary="Verification tasks (grid workers see their own)", response_model_exclude_unset=True
+)
 async def verifications(
-    request: Request,
     user: CurrentUser,
+    database: ServiceDatabase,
     status: Annotated[str | None, Query(pattern="^(pending|passed|failed|expired)$")] = None,
     rated: Annotated[bool | None, Query(description="false: closed tickets still waiting for a rating")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> VerificationList:
     require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
-    mine = user.role == Role.GRID_WORKER
-    docs = await store.verifications(
-        _runtime(request).database.db,
-        scope={} if mine else place_filter(user, street="street_code", district="district_code"),
-        verifier=user.sub if mine else None,
-        community=user.org if mine else None,
-        status=status,
-        rated=rated,
-        limit=limit,
-    )
-    return {"items": [handlers.verification_view(d) for d in docs]}
-
-
-def _notification_view(doc: dict[str, Any]) -> dict[str, Any]:
-    return {k: doc[k] for k in ("ticket_id", "ticket_number", "event_type", "text", "at", "read")} | {
-        "notification_id": doc["_id"]
-    }
+    tasks = await handlers.verification_tasks(database=database, user=user, status=status, rated=rated, limit=limit)
+    return VerificationList.model_validate(tasks)
 
 
 @router.get("/notifications", summary="通知: what became of the reports you filed")
 async def notifications(
-    request: Request,
     user: CurrentUser,
+    database: ServiceDatabase,
     unread: Annotated[bool | None, Query(description="true: only those not yet read")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
+) -> NotificationList:
     require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
-    docs = await store.notifications(_runtime(request).database.db, recipient=user.sub, unread=unread, limit=limit)
-    return {"items": [_notification_view(d) for d in docs]}
+    found = await handlers.notifications(database=database, recipient=user, unread=unread, limit=limit)
+    return NotificationList.model_validate(found)
 
 
 @router.post("/notifications/{notification_id}/read", summary="Mark a notification read")
-async def mark_read(request: Request, user: CurrentUser, notification_id: str) -> dict[str, Any]:
+async def mark_read(user: CurrentUser, database: ServiceDatabase, notification_id: str) -> NotificationView:
     require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
-    doc = await store.mark_read(_runtime(request).database.db, recipient=user.sub, notification_id=notification_id)
-    if doc is None:
-        raise NotFound("notification", notification_id)
-    return _notification_view(doc)
+    try:
+        read = await handlers.mark_read(database=database, recipient=user, notification_id=notification_id)
+    except UnknownNotification as exc:
+        raise NotFound("notification", notification_id) from exc
+    return NotificationView.model_validate(read)
 
 
-@router.post("/verifications/{ticket_id}", summary="核查: pass closes the ticket, fail reopens it for rework")
-async def verify(request: Request, user: CurrentUser, ticket_id: str, body: VerifyRequest) -> dict[str, Any]:
+@router.post(
+    "/verifications/{ticket_id}",
+    summary="核查: pass closes the ticket, fail reopens it for rework",
+    response_model_exclude_unset=True,
+)
+async def verify(user: CurrentUser, database: ServiceDatabase, ticket_id: str, body: VerifyRequest) -> VerificationView:
     require_role(user, Role.GRID_WORKER)
     try:
-        return await handlers.verify(
-            database=_runtime(request).database,
+        verified = await handlers.verify(
+            database=database,
             ticket_id=ticket_id,
             actor=user,
             passed=body.passed,
@@ -98,14 +86,15 @@ async def verify(request: Request, user: CurrentUser, ticket_id: str, body: Veri
         )
     except (UnknownTicket, NotYourTicket) as exc:
         raise NotFound("ticket", ticket_id) from exc
+    return VerificationView.model_validate(verified)
 
 
-@router.post("/ratings/{ticket_id}", summary="评价: rate a closed ticket once")
-async def rate(request: Request, user: CurrentUser, ticket_id: str, body: RateRequest) -> dict[str, Any]:
+@router.post("/ratings/{ticket_id}", summary="评价: rate a closed ticket once", response_model_exclude_unset=True)
+async def rate(user: CurrentUser, database: ServiceDatabase, ticket_id: str, body: RateRequest) -> VerificationView:
     require_role(user, Role.GRID_WORKER)
     try:
-        return await handlers.rate(
-            database=_runtime(request).database,
+        rated = await handlers.rate(
+            database=database,
             ticket_id=ticket_id,
             actor=user,
             rating=body.rating,
@@ -115,3 +104,4 @@ async def rate(request: Request, user: CurrentUser, ticket_id: str, body: RateRe
         raise NotFound("ticket", ticket_id) from exc
     except AlreadyRated as exc:
         raise ApiError(409, "already_rated", "该工单已评价 (already rated)") from exc
+    return VerificationView.model_validate(rated)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from gridloop.feedback import domain, store
+from gridloop.shared.access import scope_filter
 from gridloop.shared.events import (
     Actor,
     CancelReason,
@@ -34,6 +35,10 @@ class UnknownTicket(LookupError):
     pass
 
 
+class UnknownNotification(LookupError):
+    """No such notification, or one sent to someone else: the same answer."""
+
+
 def verification_view(doc: Doc) -> dict[str, Any]:
     return {
         "ticket_id": doc["_id"],
@@ -48,6 +53,43 @@ def verification_view(doc: Doc) -> dict[str, Any]:
         "auto_closed": doc.get("auto_closed", False),
         "rating": doc.get("rating"),
     }
+
+
+def notification_view(doc: Doc) -> dict[str, Any]:
+    return {k: doc[k] for k in ("ticket_id", "ticket_number", "event_type", "text", "at", "read")} | {
+        "notification_id": doc["_id"]
+    }
+
+
+def task_scope(user: Actor) -> Doc:
+    """The verification tasks a user sees: a grid worker those they verify or their community
+    verifies, not every report of their community; a supervisor those of their district or street."""
+    scope = scope_filter(user, store.TASK_SCOPE)
+    if user.role != Role.GRID_WORKER:
+        return scope
+    return {"$or": [scope, store.verifier_unrecorded(user.sub)]}
+
+
+async def verification_tasks(
+    *, database: Database, user: Actor, status: str | None, rated: bool | None, limit: int
+) -> dict[str, Any]:
+    """What the user has to check on site (or, for supervisors, what waits to be checked), oldest first."""
+    docs = await store.verifications(database.db, scope=task_scope(user), status=status, rated=rated, limit=limit)
+    return {"items": [verification_view(d) for d in docs]}
+
+
+async def notifications(*, database: Database, recipient: Actor, unread: bool | None, limit: int) -> dict[str, Any]:
+    """通知 sent to the user about the reports they filed, newest first."""
+    docs = await store.notifications(database.db, recipient=recipient.sub, unread=unread, limit=limit)
+    return {"items": [notification_view(d) for d in docs]}
+
+
+async def mark_read(*, database: Database, recipient: Actor, notification_id: str) -> dict[str, Any]:
+    """Only the recipient marks a notification read; anyone else is told it does not exist."""
+    doc = await store.mark_read(database.db, recipient=recipient.sub, notification_id=notification_id)
+    if doc is None:
+        raise UnknownNotification(notification_id)
+    return notification_view(doc)
 
 
 async def on_reported(reported: TicketReported, event: Envelope, uow: UnitOfWork) -> None:

@@ -6,10 +6,19 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
 NOTIFICATIONS = "notifications"
+TASK_SCOPE = Fields(reporter="verifier.sub", community="verifier.community")
+"""Whose verification tasks a ticket is: a grid worker's when they verify it (their own report) or
+their community does (a report the street registered); a supervisor's by its street or district."""
+
+
+def verifier_unrecorded(reporter: str) -> Doc:
+    """Tickets stored before verifiers were recorded: their reporter verifies them (domain.may_verify)."""
+    return {"verifier": {"$exists": False}, "reporter": reporter}
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -48,23 +57,14 @@ async def verifications(
     db: AsyncDatabase[Doc],
     *,
     scope: Doc,
-    verifier: str | None,
-    community: str | None,
     status: str | None,
     rated: bool | None,
     limit: int,
 ) -> list[Doc]:
-    """Tasks with a verification; for a grid worker, those they verify: their own reports and the
-    street-registered reports of their community."""
+    """Tickets with a verification task, within `scope`, oldest resolution first."""
     query: Doc = {"verification": {"$ne": None}, **scope}
     if rated is not None:
         query["rating"] = {"$ne": None} if rated else None
-    if verifier is not None:
-        query["$or"] = [
-            {"verifier.kind": "reporter", "verifier.sub": verifier},
-            {"verifier.kind": "community", "verifier.community": community},
-            {"verifier": {"$exists": False}, "reporter": verifier},
-        ]
     if status:
         query["verification.status"] = status
     return await db[TICKETS].find(query).sort("verification.since", ASCENDING).limit(limit).to_list(None)

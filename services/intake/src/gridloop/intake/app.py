@@ -5,7 +5,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from pydantic import Field
 
-from gridloop.intake import handlers, store
+from gridloop.intake import deps, handlers, store
 from gridloop.intake.api import router
 from gridloop.intake.domain import DuplicatePolicy
 from gridloop.shared.limits import RateLimit
@@ -46,6 +46,9 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             ready=_ready,
         ),
     )
-    app.state.report_limit = RateLimit("report", settings.report_rate_limit)
-    app.state.duplicate_policy = settings.duplicate_policy()
+    deps.install(
+        app,
+        report_limit=RateLimit("report", settings.report_rate_limit),
+        duplicate_policy=settings.duplicate_policy(),
+    )
     return app

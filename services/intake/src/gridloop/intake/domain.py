@@ -93,6 +93,20 @@ def build_report(
     )
 
 
+def district_of(grid: dict[str, Any], street: dict[str, Any] | None) -> str:
+    """The district a report is numbered in, from its grid's street as the directory announced it.
+    Never guessed: a grid can arrive before its street, and a ticket numbered in the wrong
+    district would be counted, and supervised, there."""
+    if street is None:
+        raise ReportRefused(
+            "unknown_street",
+            "网格所属街道尚未登记，暂不能上报，请稍后重试或联系街道 "
+            f"(grid {grid['code']} names street {grid['street']}, which the directory does not know)",
+            {"grid_code": grid["code"], "street_code": grid["street"]},
+        )
+    return str(street["district"])
+
+
 @dataclass(frozen=True)
 class DuplicatePolicy:
     """疑似重复: a report of the same category this close to an open ticket filed this recently."""

@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from gridloop.intake import domain, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
-from gridloop.shared.access import files_in
+from gridloop.shared.access import files_in, in_scope, scope_filter
 from gridloop.shared.events import (
     Actor,
     Envelope,
@@ -33,6 +33,14 @@ from gridloop.shared.refdata import RefData
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different body."""
+
+
+class UnknownReport(LookupError):
+    """No such report, or none the reader's scope holds: the same answer, so ids reveal nothing."""
+
+
+class UnknownAttachment(LookupError):
+    pass
 
 
 def report_view(doc: Doc) -> dict[str, Any]:
@@ -109,8 +117,7 @@ async def file_report(
             f"只能在本人负责的范围内上报 (grid {grid['code']} is outside your community or street)",
             {"grid_code": grid["code"]},
         )
-    street = await refdata.get("street", grid["street"])
-    district = street["district"] if street else "GL"
+    district = domain.district_of(grid, await refdata.get("street", grid["street"]))
     missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
     if missing:
         raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
@@ -170,6 +177,30 @@ async def _replay(db: AsyncDatabase[Doc], key: str, fingerprint: str) -> dict[st
     return response
 
 
+async def report_for(*, database: Database, reader: Actor, ticket_id: str) -> dict[str, Any]:
+    """One report, for those whose scope holds it: its reporter, its community, street and district."""
+    doc = await store.get_report(database.db, ticket_id)
+    if doc is None or not in_scope(reader, doc, store.REPORT_SCOPE):
+        raise UnknownReport(ticket_id)
+    return report_view(doc)
+
+
+async def reports_for(
+    *, database: Database, reader: Actor, mine: bool, status: TicketStatus | None, before: str | None, limit: int
+) -> dict[str, Any]:
+    """A page of the reports the reader's scope holds, newest first; `mine`: only those they filed."""
+    docs = await store.list_reports(
+        database.db,
+        scope=scope_filter(reader, store.REPORT_SCOPE),
+        reporter=reader.sub if mine else None,
+        status=status.value if status else None,
+        before=before,
+        limit=limit,
+    )
+    items = [report_view(d) for d in docs]
+    return {"items": items, "next_cursor": items[-1]["ticket_id"] if len(items) == limit else None}
+
+
 async def follow_status(payload: Payload, event: Envelope, uow: UnitOfWork) -> None:
     """Reporters see what became of their reports (the status shown in their app)."""
     report = await store.get_report(uow.db, event.ticket_id, session=uow.session)
@@ -205,6 +236,14 @@ async def store_photo(
         content_type=content_type,
     )
     return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
+
+
+async def photo(*, database: Database, attachment_id: str) -> tuple[bytes, str]:
+    """A stored photo's bytes and the content type its bytes were found to be."""
+    found = await store.load_photo(database.db, attachment_id)
+    if found is None:
+        raise UnknownAttachment(attachment_id)
+    return found
 
 
 async def follow_deadline(

@@ -9,12 +9,15 @@ from pymongo import ASCENDING, DESCENDING, GEOSPHERE, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields
 from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 REPORTS = "reports"
 IDEMPOTENCY = "idempotency_keys"
 COUNTERS = "counters"
 ATTACHMENTS_BUCKET = "attachments"
+REPORT_SCOPE = Fields(community="community_code", reporter="reporter.sub")
+"""Where a report keeps what the scope rule reads (street_code and district_code as everywhere)."""
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:

@@ -1,0 +1,55 @@
+"""What intake answers, as its OpenAPI document shows it: field for field what `handlers.report_view`
+and `handlers.store_photo` return, so the JSON clients see is what it was before it was described."""
+
+from pydantic import BaseModel, Field
+
+from gridloop.shared.clock import Instant
+from gridloop.shared.events import Actor, GeoPoint, Priority
+from gridloop.shared.lifecycle import TicketStatus
+
+
+class HistoryEntry(BaseModel):
+    event_type: str = Field(description="事件类型 the event that changed the status, e.g. ticket.dispatched")
+    status: TicketStatus = Field(description="状态 the status it led to")
+    at: Instant = Field(description="发生时间 when it happened")
+
+
+class ReportView(BaseModel):
+    """一条上报及其去向 (a report and what became of it), as its reporter follows it."""
+
+    ticket_id: str = Field(description="工单 id")
+    ticket_number: str = Field(description="工单编号, e.g. QH-20261122-00042")
+    status: TicketStatus = Field(description="当前状态 (current status)")
+    category_code: str = Field(description="问题类别编码 (category code)")
+    category_name: str = Field(description="问题类别名称 (category name)")
+    description: str = Field(description="问题描述 (what was found)")
+    location: GeoPoint | None = Field(description="GPS 定位 (WGS84); null when filed by grid code")
+    address: str = Field(description="地址 (address as given)")
+    grid_code: str = Field(description="网格 (grid)")
+    community_code: str = Field(description="社区 (community)")
+    street_code: str = Field(description="街道 (street)")
+    photos: list[str] = Field(description="照片 attachment ids")
+    priority: Priority = Field(description="紧急程度 (priority)")
+    possible_duplicates: list[str] = Field(description="疑似重复: open tickets of the same category close by")
+    duplicate_of: str | None = Field(description="合并: the ticket this one was merged into")
+    reporter: Actor = Field(description="上报人 (who filed it)")
+    created_at: Instant = Field(description="立案时间 (filed at)")
+    updated_at: Instant = Field(description="最近变更 (last status change)")
+    history: list[HistoryEntry] = Field(description="状态变化 (status changes, oldest first)")
+    resolve_deadline: Instant | None = Field(description="预计办结: by when the department must have it fixed")
+    resolve_deadline_provisional: bool = Field(
+        description="预计: that year's holiday schedule is not yet published, so the deadline may move"
+    )
+
+
+class ReportPage(BaseModel):
+    items: list[ReportView] = Field(description="上报, newest first")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
+
+
+class AttachmentView(BaseModel):
+    """一张已上传的照片 (an uploaded photo)."""
+
+    attachment_id: str = Field(description="照片 id, to name in a report's or a resolution's `photos`")
+    content_type: str = Field(description="the image type its bytes are, e.g. image/jpeg")
+    size: int = Field(description="bytes")
