@@ -46,6 +46,28 @@ def routes(*entries: Route) -> Routes:
     return table
 
 
+async def handle_event(*, database: Database, routes: Routes, event: Envelope) -> bool:
+    """Run the handlers `event` is routed to in one transaction with its processed mark; False if
+    it was handled before (a redelivery), True otherwise (also when nothing is routed to it)."""
+    route = routes.get(event.event_type)
+    if route is None:
+        return True
+    if not isinstance(event.payload, route.payload):
+        raise PermanentFailure(f"{event.event_type} v{event.version} is not a {route.payload.__name__}")
+    payload = event.payload
+
+    async def work(uow: UnitOfWork) -> None:
+        await uow.mark_processed(database.producer, event.event_id)
+        for handler in route.handlers:
+            await handler(payload, event, uow)
+
+    try:
+        await database.transaction(work, causation=event)
+    except AlreadyProcessed:
+        return False
+    return True
+
+
 def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group: str) -> Handle:
     """Each event is handled once per service: the processed mark and the handlers' writes
     commit together, so a redelivered event finds its mark and changes nothing."""
@@ -58,25 +80,11 @@ def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group
         except (MalformedEvent, UnknownEventType) as exc:
             metrics.events_consumed.labels(metrics.service, group, "unknown", "dead_letter").inc()
             raise PermanentFailure(str(exc)) from exc
-        route = routes.get(event.event_type)
-        if route is None:
+        if event.event_type not in routes:
             return
-        if not isinstance(event.payload, route.payload):
-            raise PermanentFailure(f"{event.event_type} v{event.version} is not a {route.payload.__name__}")
-        payload = event.payload
         with bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type):
             started = time.perf_counter()
-
-            async def work(uow: UnitOfWork) -> None:
-                await uow.mark_processed(database.producer, event.event_id)
-                for handler in route.handlers:
-                    await handler(payload, event, uow)
-
-            try:
-                await database.transaction(work, causation=event)
-                outcome = "handled"
-            except AlreadyProcessed:
-                outcome = "duplicate"
+            outcome = "handled" if await handle_event(database=database, routes=routes, event=event) else "duplicate"
             metrics.handler_duration.labels(metrics.service, group, event.event_type).observe(
                 time.perf_counter() - started
             )
