@@ -1,5 +1,7 @@
 """Supervision against the real broker and database: timelines, counts, idempotency, dead letters."""
 
+import csv
+import io
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -22,7 +24,7 @@ from gridloop.shared.events import (
 )
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
 # A window of its own, so events other tests put on the shared topic do not count here.
@@ -244,3 +246,47 @@ def test_turnaround_is_timed_once_per_step_even_when_the_event_comes_again(
 
     assert (sample("count", "dispatch_to_accept"), sample("sum", "dispatch_to_accept")) == ("1.0", "60.0")
     assert (sample("count", "dispatch_to_resolve"), sample("sum", "dispatch_to_resolve")) == ("1.0", "1800.0")
+
+
+def test_the_evaluation_sheet_names_departments_as_the_directory_announces_them(
+    supervision: RunningService, bus: Bus
+) -> None:
+    # A month of its own; 水务 (SW) is in the demo directory, TEST-NN in no directory at all.
+    start = datetime(2030, 6, 3, 9, 0, tzinfo=UTC)
+    bus.publish_records(demo_records())
+    events = []
+    for lead in ("SW", "TEST-NN"):
+        ticket_id = new_id()
+        events += [
+            reported(
+                ticket_id, reporter=Actor(sub="gw-n", role=Role.GRID_WORKER, org="LJ02"), grid="LJ02-G1", at=start
+            ),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department=lead,
+                    accept_deadline=start + timedelta(hours=1),
+                    resolve_deadline=start + timedelta(hours=4),
+                    manual=False,
+                ),
+                ticket_id=ticket_id,
+                at=start,
+            ),
+        ]
+    bus.publish_events(events)
+    chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
+
+    def sheet() -> dict[str, dict[str, str]] | None:
+        response = chief.call("supervision", "GET", "/v1/supervision/evaluation/2030-06", params={"format": "csv"})
+        rows = {r["部门编码"]: r for r in csv.DictReader(io.StringIO(response.content.decode("utf-8-sig")))}
+        named = rows.get("SW", {}).get("部门名称") == "区水务局"
+        return rows if named and "TEST-NN" in rows else None
+
+    rows = eventually(sheet, what="both departments in the sheet, SW under its name")
+    assert rows["SW"]["派遣数"] == "1"
+    assert rows["TEST-NN"]["部门名称"] == "TEST-NN"  # the directory has no such department
+    window = {"from": start.isoformat(), "to": (start + timedelta(days=1)).isoformat()}
+    stats = ok(chief.call("supervision", "GET", "/v1/supervision/stats/departments", params=window))
+    # departments with open tickets from other tests are listed too, with nothing in this window
+    named = {i["code"]: i["name"] for i in stats["items"] if i["dispatched"]}
+    assert named == {"SW": "区水务局", "TEST-NN": "TEST-NN"}

@@ -164,13 +164,15 @@ def test_a_window_across_the_new_year_takes_the_days_on_either_side() -> None:
 
 
 def test_a_readers_scope_is_applied_to_documents_held_in_memory() -> None:
-    from gridloop.shared.access import place_filter
+    from gridloop.shared.access import scope_filter
     from gridloop.shared.events import Actor, Role
-    from gridloop.supervision.readmodel import in_scope
+    from gridloop.supervision import store
+    from gridloop.supervision.readmodel import visible
 
     bucket = {"street_code": "LJ", "district_code": "QH"}
-    scope = {
-        who: place_filter(Actor(sub="x", role=role, org=org), street="street_code", district="district_code")
+    ticket = {**bucket, "community_code": "LJ01", "lead_department": "CG"}
+    readers = {
+        who: Actor(sub="x", role=role, org=org)
         for who, role, org in [
             ("district", Role.SUPERVISOR, "QH"),
             ("street", Role.SUPERVISOR, "LJ"),
@@ -179,10 +181,47 @@ def test_a_readers_scope_is_applied_to_documents_held_in_memory() -> None:
             ("agent", Role.DEPARTMENT_AGENT, "CG"),
         ]
     }
-    assert {who: in_scope(bucket, s) for who, s in scope.items()} == {
+    sees = {
         "district": True,
         "street": True,
         "other street": False,
         "desk": True,
         "agent": False,
     }
+    for doc, fields in [
+        (bucket, store.BUCKET),
+        ({**bucket, "tally": {}}, store.TIMELINE_ROW),
+        (ticket, store.TICKET_RECORD),
+    ]:
+        assert {who: visible(reader, doc, fields) for who, reader in readers.items()} == sees
+    assert visible(None, bucket, store.BUCKET)  # the gauges read the whole city
+    # the database queries select by the same rule: one equality per branch, which _find runs apart
+    assert scope_filter(readers["district"], store.BUCKET) == {"$or": [{"district_code": "QH"}, {"street_code": "QH"}]}
+    assert scope_filter(readers["desk"], store.BUCKET) == {"street_code": "LJ"}
+
+
+NOW = datetime(2026, 3, 20, 8, tzinfo=UTC)
+
+
+def test_a_window_defaults_to_the_last_30_days_and_must_start_before_it_ends() -> None:
+    assert kpi.window(None, None, now=NOW) == (NOW - timedelta(days=30), NOW)
+    start = datetime(2026, 3, 1, tzinfo=kpi.ZONE)
+    assert kpi.window(start, None, now=NOW) == (datetime(2026, 2, 28, 16, tzinfo=UTC), NOW)
+    with pytest.raises(kpi.InvalidWindow):
+        kpi.window(NOW, NOW, now=NOW)
+    with pytest.raises(kpi.WindowOutOfRange):
+        kpi.window(None, datetime(1999, 12, 31, tzinfo=UTC), now=NOW)
+    with pytest.raises(kpi.WindowOutOfRange):
+        kpi.window(datetime(2100, 1, 1, tzinfo=UTC), None, now=NOW)
+
+
+def test_units_below_the_minimum_volume_are_unranked_and_the_sheet_lists_them_after_the_ranked() -> None:
+    def unit(code: str, score: float | None, dispatched: int) -> dict:  # type: ignore[type-arg]
+        return {"code": code, "score": score, "dispatched": dispatched}
+
+    items = [unit("A", 70, 20), unit("B", 90, 20), unit("C", 99, 3), unit("D", None, 20), unit("E", 90, 20)]
+    board = kpi.ranking(items, min_volume=10, board_size=3)
+    assert [r["code"] for r in board["ranked"]] == ["B", "E", "A"]  # ties by code
+    assert board["unranked"] == ["C", "D"]
+    standings = kpi.standings(items, min_volume=10)
+    assert [(r["rank"], r["code"]) for r in standings] == [(1, "B"), (2, "E"), (3, "A"), (None, "C"), (None, "D")]

@@ -1,5 +1,6 @@
 """Street desk routes: the queue, manual assignment (吹哨) and cancellation."""
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -10,7 +11,6 @@ from gridloop.dispatch.deps import CurrentUser, ReferenceData, ServiceDatabase, 
 from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension
 from gridloop.dispatch.handlers import UnknownTicket
 from gridloop.shared.auth import require_role
-from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Priority, Role
 
@@ -45,9 +45,9 @@ class QueuedTicket(BaseModel):
     status: str
     round: int
     queue_reason: str | None = Field(description="no_rule, rejected (退单) or possible_duplicate (疑似重复)")
-    queued_at: Instant | None
+    queued_at: datetime | None
     rejections: list[dict[str, Any]] = Field(description="each send-back: department, round, reason, at")
-    reported_at: Instant
+    reported_at: datetime
     possible_duplicates: list[str]
 
 
@@ -62,8 +62,8 @@ class Assigned(BaseModel):
     round: int
     lead_department: str
     assisting_departments: list[str]
-    accept_deadline: Instant
-    resolve_deadline: Instant
+    accept_deadline: datetime
+    resolve_deadline: datetime
     manual: bool
     rule_id: str | None
     provisional: bool = Field(description="预计: counted on a year whose holiday schedule is not published yet")
@@ -80,7 +80,7 @@ class Cancelled(BaseModel):
 class ExtensionDecided(BaseModel):
     ticket_id: str
     approved: bool
-    resolve_deadline: Instant
+    resolve_deadline: datetime
     comment: str
 
 

@@ -1,6 +1,7 @@
 """Department inbox routes: list work orders; accept, reject, progress, resolve."""
 
 from collections.abc import Awaitable
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -19,7 +20,6 @@ from gridloop.handling.domain import (
 )
 from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import require_role
-from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import GeoPoint, Priority, Role
 
@@ -55,14 +55,14 @@ class WorkOrder(BaseModel):
     street_code: str
     photos: list[str]
     priority: Priority
-    accept_deadline: Instant
-    resolve_deadline: Instant
+    accept_deadline: datetime
+    resolve_deadline: datetime
     deadlines_provisional: bool | None = Field(
         description="预计: counted on a year whose holiday schedule is not published yet"
     )
-    dispatched_at: Instant
-    accepted_at: Instant | None
-    resolved_at: Instant | None
+    dispatched_at: datetime
+    accepted_at: datetime | None
+    resolved_at: datetime | None
     rework_count: int
     notes: list[dict[str, Any]]
     extension_pending: dict[str, Any] | None

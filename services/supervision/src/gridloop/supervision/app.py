@@ -1,6 +1,5 @@
 """Composition root of the supervision service."""
 
-
 import structlog
 from fastapi import FastAPI
 from pydantic import Field
@@ -9,8 +8,8 @@ from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import handlers, store
-from gridloop.supervision.api import Evaluation, router
-from gridloop.supervision.kpi import ScoreWeights
+from gridloop.supervision.api import router
+from gridloop.supervision.kpi import Evaluation, ScoreWeights
 from gridloop.supervision.readmodel import ReadModel
 
 log = structlog.get_logger()
@@ -60,6 +59,7 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
             ],
         ),
     )
+    # what deps.py hands the routes (IndicatorModel, Scoring)
     app.state.read_model = model
     app.state.evaluation = Evaluation(
         weights=settings.score_weights,

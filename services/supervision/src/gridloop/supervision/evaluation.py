@@ -3,17 +3,29 @@ as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) 
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-# (field of a ranked indicator row, column heading, kind): rates are shown as percentages.
+CSV_TYPE = "text/csv; charset=utf-8"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+class SheetFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+# (field of a ranked indicator row, column heading, kind): rates are shown as percentages; the
+# name is the directory's, not whatever the row carries.
 COLUMNS: Sequence[tuple[str, str, str]] = (
     ("rank", "排名", "int"),
     ("code", "部门编码", "text"),
-    ("name", "部门名称", "text"),
+    ("name", "部门名称", "name"),
     ("dispatched", "派遣数", "int"),
     ("dispatched_manual", "人工派遣数", "int"),
     ("rejected", "退单数", "int"),
@@ -42,7 +54,17 @@ COLUMNS: Sequence[tuple[str, str, str]] = (
 )
 
 
-def _cell(value: Any, kind: str) -> Any:
+@dataclass(frozen=True)
+class Sheet:
+    body: bytes
+    media_type: str
+    filename: str
+
+
+def _cell(item: Mapping[str, Any], key: str, kind: str, names: Mapping[str, str]) -> Any:
+    if kind == "name":  # the code only for a department the directory does not know
+        return names.get(item["code"]) or item["code"]
+    value = item.get(key)
     if value is None:
         return ""
     if kind == "rate":
@@ -50,19 +72,20 @@ def _cell(value: Any, kind: str) -> Any:
     return value
 
 
-def rows(items: Sequence[dict[str, Any]]) -> list[list[Any]]:
-    return [[_cell(item.get(key), kind) for key, _, kind in COLUMNS] for item in items]
+def rows(items: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> list[list[Any]]:
+    """The sheet's rows, in the order given; `names` maps department codes to the directory's names."""
+    return [[_cell(item, key, kind, names) for key, _, kind in COLUMNS] for item in items]
 
 
-def to_csv(items: Sequence[dict[str, Any]]) -> bytes:
+def to_csv(items: Sequence[Mapping[str, Any]], *, names: Mapping[str, str]) -> bytes:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow([heading for _, heading, _ in COLUMNS])
-    writer.writerows(rows(items))
+    writer.writerows(rows(items, names))
     return out.getvalue().encode("utf-8-sig")
 
 
-def to_xlsx(items: Sequence[dict[str, Any]], *, title: str) -> bytes:
+def to_xlsx(items: Sequence[Mapping[str, Any]], *, names: Mapping[str, str], title: str) -> bytes:
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -70,7 +93,7 @@ def to_xlsx(items: Sequence[dict[str, Any]], *, title: str) -> bytes:
     sheet.append([heading for _, heading, _ in COLUMNS])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows(items):
+    for row in rows(items, names):
         sheet.append(row)
     for index, (_, heading, _) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(10, 2 * len(heading))
@@ -78,3 +101,13 @@ def to_xlsx(items: Sequence[dict[str, Any]], *, title: str) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def render(
+    month: str, items: Sequence[Mapping[str, Any]], *, names: Mapping[str, str], sheet_format: SheetFormat
+) -> Sheet:
+    """The month's sheet as a file to download, in the format asked for."""
+    filename = f"evaluation-{month}.{sheet_format.value}"
+    if sheet_format is SheetFormat.CSV:
+        return Sheet(to_csv(items, names=names), CSV_TYPE, filename)
+    return Sheet(to_xlsx(items, names=names, title=f"{month} 部门考核"), XLSX_TYPE, filename)

@@ -1,17 +1,26 @@
 """Supervision projects every ticket event, all in the consumer's transaction: the timeline row
-(who did what, when), the ticket's record, and the event's tally in its hour and day buckets."""
+(who did what, when), the ticket's record, and the event's tally in its hour and day buckets.
+Readers' questions (a ticket's timeline, the indicators, the ranking, the evaluation sheet, the
+overdue list) are answered here too, within the reader's scope; the routing table is at the end."""
 
 from datetime import timedelta
 from functools import partial
+from typing import Any
 
-from gridloop.shared.events import Envelope, Payload, payload_types
+from gridloop.shared.access import in_scope
+from gridloop.shared.events import Actor, Envelope, Payload, payload_types
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
-from gridloop.shared.refdata import Calendars
+from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
+from gridloop.supervision import evaluation as sheets
 from gridloop.supervision.readmodel import ReadModel
+
+
+class UnknownTicket(LookupError):
+    """No such ticket, or not one the reader may see."""
 
 
 async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics | None = None) -> None:
@@ -36,13 +45,6 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
 
 PROJECTED = frozenset(event_type for event_type, _ in payload_types())
 """Every lifecycle event: the timeline shows each, and the fold decides what each adds up to."""
-
-
-def routing(calendars: Calendars, metrics: Metrics | None = None) -> Routes:
-    async def projected(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
-        await project(event, uow, await calendars(), metrics)
-
-    return routes(*(on(payload, projected) for payload in payload_types().values()))
 
 
 async def recount_durations(*, database: Database, calendars: Calendars, limit: int = 200) -> int:
@@ -70,13 +72,12 @@ async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.Scor
     """Open and overdue tickets per lead department, and each department's rates and score over
     the last 30 days, for the gauges the command-centre dashboard reads."""
     now = database.clock.now()
-    everywhere: Doc = {}
-    backlog = await model.backlog(database.db, unit="departments", scope=everywhere, now=now)
+    backlog = await model.backlog(database.db, unit="departments", reader=None, now=now)
     for department, (open_, overdue) in backlog.items():
         metrics.open_tickets.labels(department).set(open_)
         metrics.overdue_tickets.labels(department).set(overdue)
     tallies = await model.window_tallies(
-        database.db, unit="departments", start=now - timedelta(days=30), end=now, scope=everywhere, now=now
+        database.db, unit="departments", start=now - timedelta(days=30), end=now, reader=None, now=now
     )
     for department, tally in tallies.items():
         figures = kpi.indicators(tally, weights)
@@ -86,3 +87,176 @@ async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.Scor
 
 
 GAUGED = ("response_rate", "resolution_rate", "satisfaction_rate", "on_time_resolution_rate", "score")
+
+
+# Readers' questions ----------------------------------------------------------------------
+
+
+def record_view(doc: Doc) -> dict[str, Any]:
+    """A ticket record as readers see it: keyed by ticket_id, without the concurrency version."""
+    return {"ticket_id": doc["_id"], **{k: v for k, v in doc.items() if k not in ("_id", "version")}}
+
+
+def window_echo(window: kpi.Window) -> dict[str, Any]:
+    """The window an answer covers, and what its bounds are compared with."""
+    return {"from": window[0], "to": window[1], "timestamp": "occurred_at", "time_zone": str(kpi.ZONE)}
+
+
+async def ticket_timeline(*, database: Database, reader: Actor, ticket_id: str) -> dict[str, Any]:
+    """A ticket's record and every event of it in order; out of scope it does not exist."""
+    doc = await store.get_ticket(database.db, ticket_id)
+    if doc is None or not in_scope(reader, doc, store.TICKET_RECORD):
+        raise UnknownTicket(ticket_id)
+    events = await store.timeline(database.db, ticket_id)
+    return {
+        "ticket": record_view(doc),
+        "timeline": [
+            {
+                "event_id": e["_id"],
+                "event_type": e["event_type"],
+                "occurred_at": e["occurred_at"],
+                "actor": e["actor"],
+                "department": e["department"],
+                "correlation_id": e["correlation_id"],
+                "payload": e["payload"],
+            }
+            for e in events
+        ],
+    }
+
+
+async def unit_names(refdata: RefData, unit: kpi.Unit) -> dict[str, str]:
+    """Each unit's name as the directory last announced it, in one read per request (not one per
+    unit); a unit the directory does not know is shown by its code."""
+    return {
+        str(r["code"]): str(r["name"])
+        for r in await refdata.all(kpi.DIRECTORY_KINDS[unit])
+        if r.get("code") and r.get("name")
+    }
+
+
+async def indicators(
+    *,
+    database: Database,
+    model: ReadModel,
+    reader: Actor,
+    unit: kpi.Unit,
+    window: kpi.Window,
+    weights: kpi.ScoreWeights,
+    names: dict[str, str],
+) -> list[dict[str, Any]]:
+    """Every unit's indicators in the window, counting only tickets in the reader's scope, with
+    its name; units with open tickets but nothing in the window are listed too."""
+    now = database.clock.now()
+    db = database.db
+    tallies = await model.window_tallies(db, unit=unit.value, start=window[0], end=window[1], reader=reader, now=now)
+    backlog = await model.backlog(db, unit=unit.value, reader=reader, now=now)
+    items = []
+    for code in sorted(tallies.keys() | backlog.keys()):
+        open_now, overdue_now = backlog.get(code, (0, 0))
+        items.append(
+            {
+                "code": code,
+                "name": names.get(code, code),
+                **kpi.indicators(tallies.get(code, kpi.Tally()), weights),
+                "open_now": open_now,
+                "overdue_now": overdue_now,
+            }
+        )
+    return items
+
+
+async def stats(
+    *,
+    database: Database,
+    refdata: RefData,
+    model: ReadModel,
+    reader: Actor,
+    unit: kpi.Unit,
+    window: kpi.Window,
+    weights: kpi.ScoreWeights,
+) -> dict[str, Any]:
+    """Every unit's figures in the window, echoing the window they cover."""
+    items = await indicators(
+        database=database,
+        model=model,
+        reader=reader,
+        unit=unit,
+        window=window,
+        weights=weights,
+        names=await unit_names(refdata, unit),
+    )
+    return {"unit": unit.value, "window": window_echo(window), "items": items}
+
+
+async def ranking(
+    *,
+    database: Database,
+    refdata: RefData,
+    model: ReadModel,
+    reader: Actor,
+    unit: kpi.Unit,
+    window: kpi.Window,
+    evaluation: kpi.Evaluation,
+    min_volume: int | None,
+) -> dict[str, Any]:
+    """The units ranked by composite score, with the 红榜 and 黑榜 (the minimum volume is the
+    service's unless the reader asks for another)."""
+    volume = min_volume or evaluation.min_volume
+    items = await indicators(
+        database=database,
+        model=model,
+        reader=reader,
+        unit=unit,
+        window=window,
+        weights=evaluation.weights,
+        names=await unit_names(refdata, unit),
+    )
+    return {
+        "unit": unit.value,
+        "window": window_echo(window),
+        "weights": evaluation.weights.model_dump(),
+        "min_volume": volume,
+        **kpi.ranking(items, min_volume=volume, board_size=evaluation.board_size),
+    }
+
+
+async def evaluation_sheet(
+    *,
+    database: Database,
+    refdata: RefData,
+    model: ReadModel,
+    reader: Actor,
+    evaluation: kpi.Evaluation,
+    month: str,
+    sheet_format: sheets.SheetFormat,
+) -> sheets.Sheet:
+    """The month's departments, ranked ones first, named as the directory names them."""
+    names = await unit_names(refdata, kpi.Unit.DEPARTMENTS)
+    items = await indicators(
+        database=database,
+        model=model,
+        reader=reader,
+        unit=kpi.Unit.DEPARTMENTS,
+        window=kpi.month_window(month),
+        weights=evaluation.weights,
+        names=names,
+    )
+    rows = kpi.standings(items, min_volume=evaluation.min_volume)
+    return sheets.render(month, rows, names=names, sheet_format=sheet_format)
+
+
+async def overdue(*, database: Database, reader: Actor, limit: int) -> dict[str, Any]:
+    """Open tickets in the reader's scope past the deadline of the step owed, longest overdue first."""
+    docs = await store.overdue(database.db, now=database.clock.now(), limit=limit, reader=reader)
+    return {"items": [record_view(d) for d in docs]}
+
+
+# Routing ---------------------------------------------------------------------------------
+
+
+def routing(calendars: Calendars, metrics: Metrics | None = None) -> Routes:
+    async def projected(_: Payload, event: Envelope, uow: UnitOfWork) -> None:
+        await project(event, uow, await calendars(), metrics)
+
+    return routes(*(on(payload, projected) for payload in payload_types().values()))

@@ -6,7 +6,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field, model_validator
@@ -22,6 +23,21 @@ from gridloop.shared.events import (
 )
 from gridloop.shared.worktime import WorkCalendar
 
+
+class Unit(StrEnum):
+    DEPARTMENTS = "departments"
+    STREETS = "streets"
+    COMMUNITIES = "communities"
+    GRIDS = "grids"
+
+
+DIRECTORY_KINDS = {
+    Unit.DEPARTMENTS: "department",
+    Unit.STREETS: "street",
+    Unit.COMMUNITIES: "community",
+    Unit.GRIDS: "grid",
+}
+"""The directory's kind of record that names each unit."""
 UNIT_FIELDS = {
     "departments": "department",
     "streets": "street_code",
@@ -55,6 +71,8 @@ ZONE = CITY_ZONE
 # Windows lie in this century: outside it window arithmetic would run off the ends of the calendar.
 EARLIEST = datetime(2000, 1, 1, tzinfo=ZONE)
 LATEST = datetime(2099, 12, 31, tzinfo=ZONE)
+DEFAULT_WINDOW = timedelta(days=30)
+Window = tuple[datetime, datetime]
 
 
 @dataclass
@@ -191,7 +209,28 @@ def plan_window(start: datetime, end: datetime, zone: ZoneInfo = ZONE) -> Window
     return WindowPlan(days=(d0, d1), hours=hours, raw=raw)
 
 
-def month_window(month: str, zone: ZoneInfo = ZONE) -> tuple[datetime, datetime]:
+class WindowOutOfRange(ValueError):
+    """A window's start or end lies outside the years the calendar arithmetic covers."""
+
+
+class InvalidWindow(ValueError):
+    """A window that does not start before it ends."""
+
+
+def window(start: datetime | None, end: datetime | None, *, now: datetime) -> Window:
+    """The window [start, end) a reader asked for: `end` defaults to now, `start` to 30 days
+    before `end`; what the reader gives must lie in 2000–2099 and start before it ends."""
+    until = as_utc(end) if end else now
+    for value in (start, until):
+        if value is not None and not EARLIEST <= as_utc(value) <= LATEST:
+            raise WindowOutOfRange(f"{value.isoformat()} lies outside {EARLIEST.year}–{LATEST.year}")
+    since = as_utc(start) if start else until - DEFAULT_WINDOW
+    if since >= until:
+        raise InvalidWindow(f"{since.isoformat()} is not before {until.isoformat()}")
+    return since, until
+
+
+def month_window(month: str, zone: ZoneInfo = ZONE) -> Window:
     """[first midnight, next month's first midnight) of a month written YYYY-MM, in city time."""
     try:
         first = datetime.strptime(month, "%Y-%m").replace(tzinfo=zone)
@@ -216,6 +255,15 @@ class ScoreWeights(BaseModel):
         if not math.isclose(self.response + self.resolution + self.satisfaction, 1.0, abs_tol=1e-9):
             raise ValueError("score weights must add up to 1")
         return self
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """How units are scored and ranked, from the service's settings."""
+
+    weights: ScoreWeights
+    min_volume: int  # dispatches in the window before a unit is ranked
+    board_size: int  # units on the 红榜 and on the 黑榜
 
 
 def percentile(histogram: Mapping[str, int], p: float) -> int | None:
@@ -267,17 +315,43 @@ def indicators(t: Tally, weights: ScoreWeights | None = None) -> dict[str, Any]:
     return {**c, **rates, **durations, "score": score}
 
 
-def ranking(items: Iterable[dict[str, Any]], *, min_volume: int, board_size: int) -> dict[str, Any]:
-    """Units with at least `min_volume` dispatches and a score, best first, ties by code; the
-    红榜 is the top of that list, the 黑榜 the bottom, never overlapping."""
-    eligible = sorted(
+class Board(TypedDict):
+    """The ranking (红黑榜) of a window's units."""
+
+    ranked: list[dict[str, Any]]
+    red_list: list[dict[str, Any]]
+    black_list: list[dict[str, Any]]
+    unranked: list[str]
+
+
+def _eligible(items: Iterable[dict[str, Any]], min_volume: int) -> list[dict[str, Any]]:
+    """Units with at least `min_volume` dispatches and a score, best first, ties by code."""
+    return sorted(
         (i for i in items if i["dispatched"] >= min_volume and i["score"] is not None),
         key=lambda i: (-i["score"], i["code"]),
     )
-    ranked = [{"rank": n, **i} for n, i in enumerate(eligible, start=1)]
+
+
+def ranking(items: Iterable[dict[str, Any]], *, min_volume: int, board_size: int) -> Board:
+    """Ranked units, best first, ties by code; the 红榜 is the top of that list, the 黑榜 the
+    bottom, never overlapping (with fewer than twice `board_size` ranked, each gets half). The
+    others, too few dispatches or no score, are listed as unranked."""
+    units = list(items)
+    ranked = [{"rank": n, **i} for n, i in enumerate(_eligible(units, min_volume), start=1)]
     size = min(board_size, len(ranked) // 2)
+    codes = {r["code"] for r in ranked}
     return {
         "ranked": ranked,
         "red_list": ranked[:size],
         "black_list": list(reversed(ranked[len(ranked) - size :])) if size else [],
+        "unranked": [i["code"] for i in units if i["code"] not in codes],
     }
+
+
+def standings(items: Iterable[dict[str, Any]], *, min_volume: int) -> list[dict[str, Any]]:
+    """Every unit with its rank (None when it is not ranked): the ranked first, in rank order,
+    then the rest by code. The evaluation sheet lists every department this way."""
+    units = list(items)
+    ranks = {i["code"]: n for n, i in enumerate(_eligible(units, min_volume), start=1)}
+    rows = [{**i, "rank": ranks.get(i["code"])} for i in units]
+    return sorted(rows, key=lambda r: (r["rank"] is None, r["rank"] or 0, r["code"]))

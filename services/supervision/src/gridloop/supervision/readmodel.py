@@ -14,7 +14,9 @@ from datetime import datetime, timedelta
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields, in_scope
 from gridloop.shared.clock import as_utc
+from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import is_overdue
 from gridloop.shared.mongo import Doc
 from gridloop.supervision import kpi, store
@@ -24,20 +26,21 @@ from gridloop.supervision import kpi, store
 SYNC_MARGIN = timedelta(seconds=90)
 # Figures may be this old: queries arriving together share one look at what changed.
 FRESHNESS = timedelta(seconds=1)
-TICKET_FIELDS = [
-    "status",
-    "accept_deadline",
-    "resolve_deadline",
-    "street_code",
-    "district_code",
-    *store.TICKET_FIELDS.values(),
-]
+TICKET_FIELDS = sorted(
+    {
+        "status",
+        "accept_deadline",
+        "resolve_deadline",
+        *store.TICKET_FIELDS.values(),
+        *store.scope_paths(store.TICKET_RECORD),
+    }
+)
 
 
-def in_scope(doc: Doc, scope: Doc) -> bool:
-    """The reader's scope (shared.access.place_filter: equalities, or an $or of them) on one document."""
-    branches = scope["$or"] if set(scope) == {"$or"} else [scope]
-    return any(all(not isinstance(v, dict) and doc.get(k) == v for k, v in branch.items()) for branch in branches)
+def visible(reader: Actor | None, doc: Doc, fields: Fields) -> bool:
+    """Whether a document held in memory is in the reader's scope (shared.access, the rule the
+    database queries apply through scope_filter); None reads every document (the gauges)."""
+    return reader is None or in_scope(reader, doc, fields)
 
 
 def _covers(ranges: Iterable[tuple[datetime, datetime]], a: datetime, b: datetime) -> bool:
@@ -83,7 +86,7 @@ class ReadModel:
         self.covered[collection].append((a, b))
 
     async def window_tallies(
-        self, db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc, now: datetime
+        self, db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, reader: Actor | None, now: datetime
     ) -> dict[str, kpi.Tally]:
         """store.window_tallies, with the whole days and hours answered from memory."""
         plan = kpi.plan_window(start, end)
@@ -96,21 +99,19 @@ class ReadModel:
         result: dict[str, kpi.Tally] = {}
         for collection, (a, b) in periods:
             for bucket in self.buckets[collection].values():
-                if a <= as_utc(bucket["at"]) < b and in_scope(bucket, scope):
+                if a <= as_utc(bucket["at"]) < b and visible(reader, bucket, store.BUCKET):
                     for code, doc in bucket.get("units", {}).get(unit, {}).items():
                         result.setdefault(code, kpi.Tally()).add(kpi.Tally.from_doc(doc))
         field_name = kpi.UNIT_FIELDS[unit]
+        projection = dict.fromkeys([field_name, "tally", *store.scope_paths(store.TIMELINE_ROW)], 1)
         for a, b in plan.raw:  # under an hour at each end: the timeline rows themselves, one read each
-            async for row in db[store.TIMELINE].find(
-                {"occurred_at": {"$gte": a, "$lt": b}},
-                {field_name: 1, "tally": 1, "street_code": 1, "district_code": 1},
-            ):
-                if row.get(field_name) and row.get("tally") and in_scope(row, scope):
+            async for row in db[store.TIMELINE].find({"occurred_at": {"$gte": a, "$lt": b}}, projection):
+                if row.get(field_name) and row.get("tally") and visible(reader, row, store.TIMELINE_ROW):
                     result.setdefault(row[field_name], kpi.Tally()).add(kpi.Tally.from_doc(row["tally"]))
         return result
 
     async def backlog(
-        self, db: AsyncDatabase[Doc], *, unit: str, scope: Doc, now: datetime
+        self, db: AsyncDatabase[Doc], *, unit: str, reader: Actor | None, now: datetime
     ) -> dict[str, tuple[int, int]]:
         """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
         past the deadline of the step owed (departments count the tickets they lead)."""
@@ -125,7 +126,7 @@ class ReadModel:
         result: dict[str, tuple[int, int]] = {}
         for doc in self.open_tickets.values():
             code = doc.get(field_name)
-            if code and in_scope(doc, scope):
+            if code and visible(reader, doc, store.TICKET_RECORD):
                 open_, overdue = result.get(code, (0, 0))
                 result[code] = (open_ + 1, overdue + int(is_overdue(doc, now)))
         return result

@@ -8,6 +8,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared.access import Fields, scope_filter
+from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import OPEN_STATES, overdue_filters, owed_deadline
 from gridloop.shared.mongo import Doc, UnitOfWork
 from gridloop.supervision import kpi
@@ -23,6 +25,11 @@ TICKET_FIELDS = {
     "communities": "community_code",
     "grids": "grid_code",
 }
+# Where each kind of document keeps what the scope rule (shared.access) looks at. Only supervisors
+# and street dispatchers read supervision, so no department field is declared.
+TICKET_RECORD = Fields(street="street_code", district="district_code", community="community_code")
+BUCKET = Fields(street="street_code", district="district_code")
+TIMELINE_ROW = Fields(street="street_code", district="district_code")
 
 
 BY_TIME = [("at", ASCENDING)]
@@ -93,15 +100,24 @@ def bucket_id(street: str, start: datetime) -> str:
     return f"{street}|{start.isoformat()}"
 
 
+def scope_paths(fields: Fields) -> list[str]:
+    """The fields a document must be read with for the scope rule to judge it."""
+    return [f for f in (fields.street, fields.district, fields.community, fields.reporter, fields.departments) if f]
+
+
+def _scope(reader: Actor | None, fields: Fields) -> Doc:
+    """The reader's scope as a filter on documents kept with `fields` (None: every document)."""
+    return {} if reader is None else scope_filter(reader, fields)
+
+
 async def window_tallies(
-    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
+    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, reader: Actor | None = None
 ) -> dict[str, kpi.Tally]:
     """Each unit's tally over events in [start, end): whole days and hours from the buckets,
     the edges under an hour from the timeline itself, all read from the database on every call.
     The service answers from its in-memory read model (readmodel.py); this is the database-only
     path the benchmark measures against the raw timeline rows."""
     plan = kpi.plan_window(start, end)
-    scope = scope or {}
     result: dict[str, kpi.Tally] = {}
 
     def fold(code: str | None, doc: Doc | None) -> None:
@@ -111,12 +127,15 @@ async def window_tallies(
     periods = [(DAYS, plan.days)] if plan.days else []
     periods += [(HOURS, hours) for hours in plan.hours]
     for collection, (a, b) in periods:
-        async for bucket in _find(db[collection], scope, {"at": {"$gte": a, "$lt": b}}, {f"units.{unit}": 1}):
+        async for bucket in _find(
+            db[collection], _scope(reader, BUCKET), {"at": {"$gte": a, "$lt": b}}, {f"units.{unit}": 1}
+        ):
             for code, doc in bucket.get("units", {}).get(unit, {}).items():
                 fold(code, doc)
     field = kpi.UNIT_FIELDS[unit]
     for a, b in plan.raw:
-        async for row in _find(db[TIMELINE], scope, {"occurred_at": {"$gte": a, "$lt": b}}, {field: 1, "tally": 1}):
+        query = {"occurred_at": {"$gte": a, "$lt": b}}
+        async for row in _find(db[TIMELINE], _scope(reader, TIMELINE_ROW), query, {field: 1, "tally": 1}):
             fold(row.get(field), row.get("tally"))
     return result
 
@@ -137,21 +156,23 @@ async def _find(
 
 
 async def raw_tallies(
-    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, scope: Doc | None = None
+    db: AsyncDatabase[Doc], *, unit: str, start: datetime, end: datetime, reader: Actor | None = None
 ) -> dict[str, kpi.Tally]:
     """The same tallies straight from every timeline row in the window, without the buckets:
     what the pre-aggregation is measured against, and what the rebuild is checked with."""
     field = kpi.UNIT_FIELDS[unit]
     result: dict[str, kpi.Tally] = {}
     async for row in _find(
-        db[TIMELINE], scope or {}, {"occurred_at": {"$gte": start, "$lt": end}}, {field: 1, "tally": 1}
+        db[TIMELINE], _scope(reader, TIMELINE_ROW), {"occurred_at": {"$gte": start, "$lt": end}}, {field: 1, "tally": 1}
     ):
         if row.get(field) and row.get("tally"):
             result.setdefault(row[field], kpi.Tally()).add(kpi.Tally.from_doc(row["tally"]))
     return result
 
 
-async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, scope: Doc | None = None) -> list[Doc]:
+async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, reader: Actor | None = None) -> list[Doc]:
     """Open tickets past the deadline of the step their department owes, longest overdue first."""
-    found = [doc for query in overdue_filters(now) async for doc in _find(db[TICKETS], scope or {}, query)]
+    scope = _scope(reader, TICKET_RECORD)
+    queries: list[Doc] = overdue_filters(now)
+    found = [doc for query in queries async for doc in _find(db[TICKETS], scope, query)]
     return sorted(found, key=lambda d: (owed_deadline(d) or now, d["_id"]))[:limit]

@@ -1,0 +1,138 @@
+"""The JSON supervision's routes answer with. Each model names exactly the keys the routes have
+always returned; a ticket record's keys that only some records carry (set by a later event) are
+optional and left out when the record lacks them."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gridloop.shared.events import Actor
+from gridloop.supervision.kpi import ScoreWeights
+
+
+class TicketRecord(BaseModel):
+    """One ticket as supervision has projected it from every event so far."""
+
+    ticket_id: str
+    ticket_number: str
+    category_code: str
+    category_name: str
+    street_code: str
+    community_code: str
+    grid_code: str
+    district_code: str
+    priority: str
+    reporter: str = Field(description="the reporter's user id")
+    status: str
+    lead_department: str | None
+    assisting_departments: list[str]
+    round: int = Field(description="dispatch round: 1, and one more after each 退单")
+    reported_at: datetime
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+    accept_deadline: datetime | None
+    resolve_deadline: datetime | None
+    rejections: int
+    reworks: int
+    rating: str | None
+    last_event_at: datetime
+    updated_at: datetime | None = None
+    deadlines_provisional: bool = Field(
+        default=False,
+        description="预计: counted on a year whose holiday schedule is not published yet (once dispatched)",
+    )
+    dispatch_mode: Literal["auto", "manual"] | None = Field(default=None, description="by a rule or by the street desk")
+    extended: bool = Field(default=False, description="an extension (延期) was granted")
+
+
+class TimelineEntry(BaseModel):
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor: Actor
+    department: str | None = Field(description="the department the event counts for")
+    correlation_id: str
+    payload: dict[str, Any]
+
+
+class TicketTimeline(BaseModel):
+    ticket: TicketRecord
+    timeline: list[TimelineEntry]
+
+
+class WindowEcho(BaseModel):
+    start: datetime = Field(alias="from", description="inclusive")
+    end: datetime = Field(alias="to", description="exclusive")
+    timestamp: Literal["occurred_at"] = Field(description="the event time compared with the window")
+    time_zone: str = Field(description="the city's time zone, in which months and days are cut")
+
+
+class UnitIndicators(BaseModel):
+    """One unit's figures in the window (docs/metrics.md): counts, rates (None without a
+    denominator), working-minute percentiles, composite score, and the backlog now."""
+
+    code: str
+    name: str = Field(description="the directory's name, or the code for a unit it does not know")
+    reported: int
+    dispatched: int
+    dispatched_auto: int
+    dispatched_manual: int
+    accepted: int
+    responded: int
+    responded_on_time: int
+    rejected: int
+    resolved: int
+    resolved_on_time: int
+    reopened: int
+    closed: int
+    closed_auto: int
+    cancelled: int
+    rated: int
+    satisfied: int
+    basically_satisfied: int
+    unsatisfied: int
+    overdue: int
+    escalated: int
+    response_rate: float | None = Field(description="响应率")
+    on_time_resolution_rate: float | None = Field(description="按期处置率")
+    resolution_rate: float | None = Field(description="解决率")
+    satisfaction_rate: float | None = Field(description="满意率")
+    rejection_rate: float | None = Field(description="退单率")
+    rework_rate: float | None = Field(description="返工率")
+    manual_dispatch_rate: float | None = Field(description="人工派遣率")
+    accept_minutes_median: int | None
+    accept_minutes_p90: int | None
+    resolve_minutes_median: int | None
+    resolve_minutes_p90: int | None
+    score: float | None = Field(description="综合得分")
+    open_now: int = Field(description="在办数, now")
+    overdue_now: int = Field(description="当前超期数, now")
+
+
+class RankedUnit(UnitIndicators):
+    rank: int
+
+
+class Stats(BaseModel):
+    unit: str
+    window: WindowEcho
+    items: list[UnitIndicators]
+
+
+class Ranking(BaseModel):
+    unit: str
+    window: WindowEcho
+    weights: ScoreWeights
+    min_volume: int = Field(description="dispatches in the window before a unit is ranked")
+    ranked: list[RankedUnit]
+    red_list: list[RankedUnit] = Field(description="红榜")
+    black_list: list[RankedUnit] = Field(description="黑榜, worst first")
+    unranked: list[str] = Field(description="codes of units below the minimum volume or without a score")
+
+
+class OverdueTickets(BaseModel):
+    items: list[TicketRecord]
