@@ -5,9 +5,9 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from gridloop.shared.bus import make_producer
-from gridloop.shared.events import TICKETS_TOPIC
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import OUTBOX, UnitOfWork
@@ -17,12 +17,23 @@ from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, SetClock, service_database
 
 pytestmark = pytest.mark.integration
+TOPIC = "gridloop.test.outbox"  # a topic of its own: other tests read every message of the tickets topic
+
+
+async def _create_topic(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
 
 
 async def test_a_refused_row_holds_back_only_its_own_ticket(servers: Servers) -> None:
     clock = SetClock(datetime(2026, 12, 1, 2, tzinfo=UTC))
     database = await service_database(servers, producer="relay-test", clock=clock)
     producer = make_producer(ServiceSettings(service_name="relay-test", kafka_bootstrap=servers.kafka_bootstrap))
+    await _create_topic(servers.kafka_bootstrap)
     await producer.start()
     relay = OutboxRelay(
         database=database, producer=producer, metrics=Metrics("relay-test"), poll_seconds=0.5, lease_seconds=5
@@ -33,13 +44,13 @@ async def test_a_refused_row_holds_back_only_its_own_ticket(servers: Servers) ->
     async def write(uow: UnitOfWork) -> None:
         for key, value, row_id in rows:
             await uow.enqueue(
-                topic=TICKETS_TOPIC, key=key, value=value, headers=[], event_type="test", row_id=f"{stuck}-{row_id}"
+                topic=TOPIC, key=key, value=value, headers=[], event_type="test", row_id=f"{stuck}-{row_id}"
             )
 
     try:
         await database.transaction(write)
         assert await relay.publish_pending() == 1  # the broker refuses a 2 MB message; the others wait or go
-        published = await asyncio.to_thread(Bus(servers.kafka_bootstrap).read, TICKETS_TOPIC)
+        published = await asyncio.to_thread(Bus(servers.kafka_bootstrap).read, TOPIC)
         on_topic = {(k or b"").decode(): v for k, v, _ in published}
         assert on_topic.get(other) == b"unrelated" and stuck not in on_topic
         left = await database.db[OUTBOX].find({"key": stuck}).sort("_id", 1).to_list(None)
