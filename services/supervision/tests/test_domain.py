@@ -1,4 +1,5 @@
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -33,6 +34,12 @@ def _event(payload, at=AT):  # type: ignore[no-untyped-def]
     )
 
 
+def _opened() -> dict[str, Any]:
+    event = _reported()
+    assert isinstance(event.payload, TicketReported)
+    return domain.new_ticket(event, event.payload)
+
+
 def _reported():  # type: ignore[no-untyped-def]
     return _event(
         TicketReported(
@@ -51,7 +58,7 @@ def _reported():  # type: ignore[no-untyped-def]
 
 
 def test_the_record_follows_the_ticket_through_dispatch_rejection_and_acceptance() -> None:
-    ticket = domain.new_ticket(_reported())
+    ticket = _opened()
     dispatched = _event(
         TicketDispatched(
             round=1,
@@ -90,7 +97,7 @@ def test_the_record_follows_the_ticket_through_dispatch_rejection_and_acceptance
 
 
 def test_a_rating_counts_for_the_lead_department() -> None:
-    ticket = domain.new_ticket(_reported()) | {"lead_department": "SW", "status": "closed"}
+    ticket = _opened() | {"lead_department": "SW", "status": "closed"}
     assert domain.attribution(ticket, _event(TicketRated(rating=Rating.UNSATISFIED))) == "SW"
 
 

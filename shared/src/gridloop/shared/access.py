@@ -22,12 +22,6 @@ class Fields:
     departments: str | None = None  # a department code, or a list of them
 
 
-TICKET = Fields(
-    community="community", reporter="reporter", street="street", district="district", departments="departments"
-)
-"""The fields of `sees_ticket`'s record."""
-
-
 def _grants(user: Actor, fields: Fields) -> list[tuple[str, str]]:
     """The rule: (field, value) pairs, any one of which puts a document in the user's scope.
     Grid workers: their own reports and those of their community's grids. Dispatchers: their
@@ -71,26 +65,6 @@ def _at(doc: Mapping[str, Any], path: str) -> Any:
     for part in path.split("."):
         value = value.get(part) if isinstance(value, Mapping) else None
     return value
-
-
-def sees_ticket(
-    user: Actor,
-    *,
-    reporter: str | None,
-    community: str,
-    street: str,
-    district: str,
-    departments: list[str] | None = None,
-) -> bool:
-    """Whether one ticket is in the user's scope, from its place, reporter and departments."""
-    record = {
-        "reporter": reporter,
-        "community": community,
-        "street": street,
-        "district": district,
-        "departments": departments or [],
-    }
-    return in_scope(user, record, TICKET)
 
 
 def files_in(user: Actor, *, community: str, street: str) -> bool:

@@ -8,7 +8,7 @@ from pydantic import Field
 from gridloop.intake import deps, handlers, store
 from gridloop.intake.api import router
 from gridloop.intake.domain import DuplicatePolicy
-from gridloop.shared.limits import RateLimit
+from gridloop.intake.limits import RateLimit
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 

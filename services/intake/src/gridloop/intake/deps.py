@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import Depends, FastAPI, Request
 
 from gridloop.intake.domain import DuplicatePolicy
+from gridloop.intake.limits import RateLimit
 from gridloop.shared.auth import CurrentUser
 from gridloop.shared.deps import ReferenceData, ServiceDatabase
-from gridloop.shared.limits import RateLimit
 
 __all__ = ["CurrentUser", "DuplicateRule", "ReferenceData", "ReportLimit", "ServiceDatabase", "install"]
 

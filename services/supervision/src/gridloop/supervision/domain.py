@@ -25,9 +25,8 @@ from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import kpi
 
 
-def new_ticket(event: Envelope) -> dict[str, Any]:
-    assert isinstance(event.payload, TicketReported)
-    p = event.payload
+def new_ticket(event: Envelope, p: TicketReported) -> dict[str, Any]:
+    """The record a report opens."""
     return {
         "_id": event.ticket_id,
         "ticket_number": p.ticket_number,
@@ -172,7 +171,9 @@ def project(before: dict[str, Any] | None, event: Envelope, calendar: WorkCalend
     timed_from: datetime | None = None
     basis: tuple[str, ...] = ()
     if before is None:
-        ticket = new_ticket(event)
+        if not isinstance(event.payload, TicketReported):
+            raise LookupError(f"{event.event_type} for a ticket never reported ({event.ticket_id})")
+        ticket = new_ticket(event, event.payload)
         changes: dict[str, Any] = {}
         tally = kpi.tally(ticket, event, calendar)
     else:

@@ -2,8 +2,8 @@ import asyncio
 
 import pytest
 
+from gridloop.intake.limits import RateLimit
 from gridloop.shared.errors import ApiError
-from gridloop.shared.limits import RateLimit
 
 pytestmark = pytest.mark.unit
 
