@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord, Role
+from gridloop.shared.directory import DirectoryRecord
+from gridloop.shared.events import DIRECTORY_TOPIC, Role
 from gridloop.shared.ids import new_id
 from gridloop.stack.promtool import firing, rule_test
 from gridloop.stack.servers import Servers

@@ -3,8 +3,9 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from gridloop.directory.domain import InvalidReference, Kind, parse_record, seed_records
+from gridloop.directory.domain import InvalidReference, parse_record, seed_records
 from gridloop.directory.handlers import demo_seed
+from gridloop.shared.directory import Kind
 
 pytestmark = pytest.mark.unit
 SQUARE = [[120.1, 30.2], [120.11, 30.2], [120.11, 30.21], [120.1, 30.21], [120.1, 30.2]]

@@ -8,7 +8,8 @@ import pytest
 import yaml
 
 from gridloop.directory import cli
-from gridloop.shared.events import DIRECTORY_TOPIC, DirectoryRecord, Role
+from gridloop.shared.directory import DirectoryRecord
+from gridloop.shared.events import DIRECTORY_TOPIC, Role
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, ok
 

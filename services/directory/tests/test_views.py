@@ -7,9 +7,9 @@ from fastapi.encoders import jsonable_encoder
 
 from gridloop.directory import domain
 from gridloop.directory.app import create_app
-from gridloop.directory.domain import Kind
 from gridloop.directory.handlers import SEED_ACTOR, demo_seed
 from gridloop.directory.views import AreaTree, GridView, RecordHistory, RecordList
+from gridloop.shared.directory import Kind
 
 pytestmark = pytest.mark.unit
 

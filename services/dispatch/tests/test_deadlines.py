@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridloop.dispatch import handlers, store
-from gridloop.shared.events import Actor, DeadlineKind, DirectoryRecord, Envelope, Role, TicketReported
+from gridloop.shared.directory import DirectoryRecord
+from gridloop.shared.events import Actor, DeadlineKind, Envelope, Role, TicketReported
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import OUTBOX, Database
 from gridloop.shared.refdata import RefData

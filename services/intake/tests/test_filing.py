@@ -9,7 +9,8 @@ import pytest
 
 from gridloop.intake import handlers, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
-from gridloop.shared.events import Actor, DirectoryRecord, Role
+from gridloop.shared.directory import DirectoryRecord
+from gridloop.shared.events import Actor, Role
 from gridloop.shared.mongo import OUTBOX
 from gridloop.shared.refdata import RefData
 from gridloop.stack.servers import Servers

@@ -6,7 +6,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridloop.shared.events import Actor, DirectoryRecord, Role, TicketAccepted, TicketDispatched
+from gridloop.shared.directory import DirectoryRecord
+from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database
 from gridloop.shared.refdata import RefData

@@ -303,21 +303,3 @@ def envelope(
         causation_id=causation_id,
         payload=payload,
     )
-
-
-class DirectoryRecord(BaseModel):
-    """One reference-data record on the compacted directory topic, keyed by `kind:code`.
-
-    A `snapshot` record follows a full announcement: whoever has read it holds every record before it."""
-
-    kind: Literal[
-        "district", "street", "community", "grid", "department", "category", "rule", "sla", "calendar", "snapshot"
-    ]
-    code: str
-    revision: int
-    deleted: bool = False
-    data: dict[str, object]
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}:{self.code}"

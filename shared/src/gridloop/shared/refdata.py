@@ -13,7 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from gridloop.shared.bus import Handle, PermanentFailure
-from gridloop.shared.events import DirectoryRecord
+from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 from gridloop.shared.worktime import WorkCalendar, YearSchedule, around_the_clock, china_calendar
 
@@ -92,6 +92,7 @@ class RefData:
                 raise PermanentFailure("empty directory record")
             try:
                 parsed = DirectoryRecord.model_validate_json(record.value)
+                parsed.checked()  # the record's data has its kind's shape, or it goes to dead letters
             except ValidationError as exc:
                 raise PermanentFailure(f"invalid directory record: {exc}") from exc
             await self.apply(parsed)

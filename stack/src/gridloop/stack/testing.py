@@ -12,11 +12,11 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.events import (
     DIRECTORY_TOPIC,
     TICKETS_TOPIC,
     Actor,
-    DirectoryRecord,
     Envelope,
     Payload,
     Role,

@@ -8,10 +8,11 @@ from pydantic import ValidationError
 
 from gridloop.directory import handlers
 from gridloop.directory.deps import CurrentUser, ServiceDatabase
-from gridloop.directory.domain import InvalidReference, Kind
+from gridloop.directory.domain import InvalidReference
 from gridloop.directory.handlers import OutsideGrids, UnknownRecord
 from gridloop.directory.views import AreaTree, GridView, RecordChange, RecordHistory, RecordList, RecordView
 from gridloop.shared.auth import require_role
+from gridloop.shared.directory import Kind
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 

@@ -5,6 +5,7 @@ from fastapi import FastAPI
 
 from gridloop.directory import domain, handlers, store
 from gridloop.directory.api import router
+from gridloop.shared.directory import Kind
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 
@@ -28,7 +29,7 @@ async def _setup(runtime: Runtime) -> None:
 
 async def _calendar_gauges(runtime: Runtime) -> None:
     """How far ahead the published holiday schedules reach, for the alert that asks for next year's."""
-    years = [int(code) for code in await store.codes(runtime.database.db, domain.Kind.CALENDAR)]
+    years = [int(code) for code in await store.codes(runtime.database.db, Kind.CALENDAR)]
     until = domain.published_until(years)
     runtime.metrics.calendar_published_until.set(until.timestamp() if until else 0)
     runtime.metrics.calendar_published_ahead.set((until - runtime.clock.now()).total_seconds() if until else 0)

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import yaml
 
-from gridloop.directory.domain import Kind
 from gridloop.directory.interchange import InvalidFile, Records, from_documents, to_documents
+from gridloop.shared.directory import Kind
 
 COLLECTIONS = {
     Kind.DISTRICT: "districts",

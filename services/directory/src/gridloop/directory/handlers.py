@@ -6,8 +6,9 @@ from typing import Any
 import yaml
 
 from gridloop.directory import domain, store
-from gridloop.directory.domain import InvalidReference, Kind, parse_record, references, seed_records
-from gridloop.shared.events import DIRECTORY_TOPIC, Actor, DirectoryRecord
+from gridloop.directory.domain import InvalidReference, parse_record, references, seed_records
+from gridloop.shared.directory import DirectoryRecord, Kind
+from gridloop.shared.events import DIRECTORY_TOPIC, Actor
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 
 SEED_ACTOR = {"sub": "directory-seed", "name": "初始数据", "role": "system", "org": ""}

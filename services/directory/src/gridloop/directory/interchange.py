@@ -5,7 +5,8 @@ Pure conversions; `gridloop.directory.cli` moves them over the admin API."""
 
 from typing import Any
 
-from gridloop.directory.domain import InvalidReference, Kind, seed_records
+from gridloop.directory.domain import InvalidReference, seed_records
+from gridloop.shared.directory import Kind
 
 Records = list[tuple[Kind, str, dict[str, Any]]]
 YAML_SECTIONS = {

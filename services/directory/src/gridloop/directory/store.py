@@ -7,7 +7,7 @@ from pymongo import ASCENDING, GEOSPHERE
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.directory.domain import Kind
+from gridloop.shared.directory import Kind
 from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
 
 RECORDS = "records"

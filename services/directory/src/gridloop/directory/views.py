@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gridloop.directory.domain import Kind
 from gridloop.shared.clock import Instant
+from gridloop.shared.directory import Kind
 from gridloop.shared.events import Actor
 
 
