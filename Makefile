@@ -20,7 +20,8 @@ install: $(STAMP)
 
 $(PROMTOOL): | $(STAMP)
 	rm -rf $(VENV)/tools && mkdir -p $(VENV)/tools
-	cd $(VENV)/tools && apt-get download prometheus >/dev/null && dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
+	cd $(VENV)/tools && (apt-get download prometheus || (apt-get update -qq && apt-get download prometheus)) >/dev/null \
+		&& dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
 	test -x $(PROMTOOL)
 
 run: $(STAMP)           ## start broker, database and the six services with demo data
