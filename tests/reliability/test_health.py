@@ -77,3 +77,9 @@ def test_sigterm_drains_and_exits_cleanly(stack: Stack) -> None:
     assert "Application shutdown complete" in log
     stack.start_service("feedback")
     stack.wait_ready(["feedback"])
+    # Stopped again at once, while its consumer still joins the group: cut short after the grace
+    # period (what it has not committed is read again), not held until the broker ends the join.
+    restarted, started = stack.services["feedback"], time.monotonic()
+    restarted.stop(timeout=30)
+    assert time.monotonic() - started < 8
+    assert Path(restarted.log_path).read_text().count('"event": "service_stopped"') == 2  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from gridloop.shared.mongo import is_transient
 from gridloop.shared.settings import ServiceSettings
 
 log = structlog.get_logger()
+STOP_WAIT_SECONDS = 2.0
 Headers = Sequence[tuple[str, bytes]]
 LAG_REPORT_SECONDS = 5.0
 
@@ -142,8 +143,9 @@ class EventConsumer:
                 self.connected = False
                 self._done.clear()
                 try:
-                    await self._consumer.stop()
-                except (KafkaError, OSError) as exc:  # pragma: no cover - best effort on a dead broker
+                    # Leaving the group waits for a join in progress; a stopping service does not.
+                    await asyncio.wait_for(self._consumer.stop(), timeout=STOP_WAIT_SECONDS)
+                except (KafkaError, OSError, TimeoutError) as exc:  # best effort on a dead broker
                     log.warning("consumer_stop_failed", error=repr(exc))
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:

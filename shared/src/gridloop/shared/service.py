@@ -179,6 +179,13 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             relay.stop()
             for task in tasks[1 + len(runtime.consumers) :]:
                 task.cancel()
+            # A consumer still joining its group cannot leave before the broker ends the join; what
+            # it has not committed is read again by whoever gets its partitions (handlers are
+            # idempotent), so after the grace period it is cut short rather than waited for.
+            _, late = await asyncio.wait(tasks, timeout=settings.shutdown_grace_seconds)
+            for task in late:
+                log.warning("shutdown_cut_short", task=task.get_name())
+                task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await producer.stop()
             await client.close()

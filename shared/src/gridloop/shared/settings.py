@@ -43,6 +43,10 @@ class ServiceSettings(BaseSettings):
     # given day (28 December, New Year's Eve) can be tried on any machine.
     clock_start: AwareDatetime | None = None
 
+    shutdown_grace_seconds: float = Field(
+        default=3.0, gt=0, description="on SIGTERM, how long consumers and the relay may take to finish"
+    )
+
     outbox_poll_seconds: float = 0.5
     outbox_lease_seconds: float = 5.0
 
