@@ -8,7 +8,7 @@ from pathlib import Path
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
-from gridloop.stack.stack import SERVICES, Stack, StackConfig
+from gridloop.stack.stack import SERVICES, PortsInUse, Stack, StackConfig
 
 DEMO_USERS = [
     ("grid_worker", "gw-lj01", "网格员小林", Role.GRID_WORKER, "LJ01"),
@@ -27,7 +27,10 @@ def main() -> None:
     config = StackConfig(storage=(args.data / "mongo").resolve(), log_dir=(args.data / "log").resolve())
     stack = Stack(config)
     print("Starting the Tansu broker, SecantusDB and the six services ...", flush=True)
-    stack.start()
+    try:
+        stack.start()
+    except PortsInUse as exc:
+        raise SystemExit(f"GridLoop did not start: {exc}") from None
     verifier = TokenVerifier(ServiceSettings())
     print("\nGridLoop is running.\n")
     print(f"  broker    127.0.0.1:{config.broker_port} (Tansu, Kafka protocol, in memory)")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import httpx
 
-from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
+from gridloop.stack.servers import Process, Servers, free_port, port_in_use, start_servers, start_service
 from gridloop.stack.topics import create_topics
 
 TEST_ENV = {
@@ -50,6 +50,10 @@ class StackConfig:
         )
 
 
+class PortsInUse(RuntimeError):
+    """Another process (often a GridLoop whose launcher was killed) holds the stack's ports."""
+
+
 class Stack:
     def __init__(self, config: StackConfig) -> None:
         self.config = config
@@ -68,7 +72,20 @@ class Stack:
             **self.config.env,
         }
 
+    def check_ports(self) -> None:
+        """Refuse to start beside something that holds our ports, naming them, before starting anything."""
+        wanted = {"broker": self.config.broker_port, "database": self.config.db_port, **self.config.ports}
+        taken = [f"{name} {port}" for name, port in wanted.items() if port_in_use(port)]
+        if taken:
+            raise PortsInUse(
+                "ports already in use on 127.0.0.1: "
+                + ", ".join(taken)
+                + ". Another GridLoop may still be running, or what is left of one whose launcher was killed:"
+                " stop it (Ctrl-C in its terminal, or `pkill -f gridloop; pkill -f secantus`), then start again."
+            )
+
     def start(self, timeout: float = 120.0) -> None:
+        self.check_ports()
         if self.config.log_dir:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
         self.servers = start_servers(
