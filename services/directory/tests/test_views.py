@@ -6,21 +6,11 @@ import pytest
 from fastapi.encoders import jsonable_encoder
 
 from gridloop.directory import domain
-from gridloop.directory.app import create_app
 from gridloop.directory.handlers import SEED_ACTOR, demo_seed
 from gridloop.directory.views import AreaTree, GridView, RecordHistory, RecordList
 from gridloop.shared.directory import Kind
 
 pytestmark = pytest.mark.unit
-
-
-def test_every_json_answer_has_a_schema() -> None:
-    for path, operations in create_app().openapi()["paths"].items():
-        for method, operation in operations.items():
-            for status, response in operation["responses"].items():
-                json = response.get("content", {}).get("application/json")
-                if path.startswith("/v1") and status.startswith("2") and json is not None:
-                    assert "$ref" in json["schema"], (method, path, status)
 
 
 def test_the_demo_directory_reads_as_it_did_before_it_had_a_model() -> None:

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.encoders import jsonable_encoder
 
-from gridloop.feedback.app import create_app
 from gridloop.feedback.handlers import notification_view, verification_view
 from gridloop.feedback.views import NotificationList, VerificationList
 
@@ -33,15 +32,6 @@ RATED = {
     "rating": {"rating": "satisfied", "comment": "", "at": AT},
 }
 UNRECORDED = {k: v for k, v in PENDING.items() if k != "verifier"}
-
-
-def test_every_json_answer_has_a_schema() -> None:
-    for path, operations in create_app().openapi()["paths"].items():
-        for method, operation in operations.items():
-            for status, response in operation["responses"].items():
-                json = response.get("content", {}).get("application/json")
-                if path.startswith("/v1") and status.startswith("2") and json is not None:
-                    assert "$ref" in json["schema"], (method, path, status)
 
 
 def test_tasks_and_notifications_read_as_they_did_before_they_had_a_model() -> None:

@@ -5,7 +5,6 @@ from datetime import UTC, datetime
 import pytest
 from fastapi.encoders import jsonable_encoder
 
-from gridloop.intake.app import create_app
 from gridloop.intake.handlers import report_view
 from gridloop.intake.views import ReportPage, ReportView
 
@@ -32,15 +31,6 @@ REPORT = {
     "history": [{"event_type": "ticket.reported", "status": "reported", "at": AT}],
     "resolve_deadline": AT,
 }
-
-
-def test_every_json_answer_has_a_schema() -> None:
-    for path, operations in create_app().openapi()["paths"].items():
-        for method, operation in operations.items():
-            for status, response in operation["responses"].items():
-                json = response.get("content", {}).get("application/json")
-                if path.startswith("/v1") and status.startswith("2") and json is not None:
-                    assert "$ref" in json["schema"], (method, path, status)
 
 
 @pytest.mark.parametrize("doc", [REPORT, {**REPORT, "location": None, "resolve_deadline": None}])
