@@ -3,12 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SERVICES := directory intake dispatch handling feedback supervision
+SERVICES := directory intake dispatch handling feedback supervision web
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 # promtool checks and unit-tests the alert rules; Debian's prometheus package carries it (unpacked, not installed)
 PROMTOOL := $(VENV)/tools/usr/bin/promtool
+# The gateway of the embedded stack (deploy/gateway/routes.conf, production's routes): Debian's nginx package, unpacked likewise
+NGINX := $(VENV)/tools/usr/sbin/nginx
+# The web service serves its front-end packages itself, pinned in services/web/package-lock.json
+WEB_ASSETS := services/web/node_modules/.package-lock.json
+# Browser tests drive Debian's Chromium (never a browser download) with CJK fonts for the Chinese pages
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run demo test unit integration e2e fuzz reliability bench token dlq directory-export directory-import stats-rebuild lint clean
+.PHONY: install run demo test unit integration e2e browser fuzz reliability bench token dlq directory-export directory-import stats-rebuild lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(PYTHON) -m venv $(VENV)
@@ -16,39 +22,58 @@ $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES))
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(WEB_ASSETS) $(NGINX)
+
+$(WEB_ASSETS): services/web/package.json services/web/package-lock.json
+	cd services/web && npm ci --no-audit --no-fund --loglevel=error
+
+$(CHROMIUM):
+	(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk \
+		|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk)) >/dev/null
+	test -x $(CHROMIUM)
 
 $(PROMTOOL): | $(STAMP)
-	rm -rf $(VENV)/tools && mkdir -p $(VENV)/tools
+	mkdir -p $(VENV)/tools
 	cd $(VENV)/tools && (apt-get download prometheus || (apt-get update -qq && apt-get download prometheus)) >/dev/null \
 		&& dpkg-deb -x prometheus_*.deb . && rm prometheus_*.deb
 	test -x $(PROMTOOL)
 
-run: $(STAMP)           ## start broker, database and the six services with demo data
+# Only the nginx package: the binary needs no module packages, and the stack writes its own whole
+# configuration (no nginx-common /etc/nginx). Its libraries (libssl3, libpcre2, zlib, libcrypt) are Debian's base.
+$(NGINX): | $(STAMP)
+	mkdir -p $(VENV)/tools
+	cd $(VENV)/tools && (apt-get download nginx || (apt-get update -qq && apt-get download nginx)) >/dev/null \
+		&& dpkg-deb -x nginx_*.deb . && rm nginx_*.deb
+	$(NGINX) -v
+
+run: $(STAMP) $(WEB_ASSETS) $(NGINX) ## start broker, database, the services and the web front door with demo data
 	$(BIN)/gridloop-stack --data var
 
 demo: $(STAMP)          ## drive realistic traffic through a running `make run`
 	$(BIN)/gridloop-demo
 
-test: lint $(PROMTOOL)  ## lint, then unit, integration and end-to-end tests
+test: lint $(PROMTOOL) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## lint, then unit, integration, end-to-end and browser tests
 	$(BIN)/pytest -q --durations=12
 
-unit: $(STAMP) $(PROMTOOL)
+unit: $(STAMP) $(PROMTOOL) $(NGINX)
 	$(BIN)/pytest -q -m unit
 
-integration: $(STAMP)
+integration: $(STAMP) $(NGINX)
 	$(BIN)/pytest -q -m integration
 
-e2e: $(STAMP)
+e2e: $(STAMP) $(NGINX) $(WEB_ASSETS)
 	$(BIN)/pytest -q -m e2e
 
-fuzz: $(STAMP)
+browser: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## the apps in a real browser (Playwright + Debian's Chromium); screenshots in var/screenshots
+	$(BIN)/pytest -q -m browser
+
+fuzz: $(STAMP) $(NGINX) $(WEB_ASSETS)
 	$(BIN)/pytest -q -s -m fuzz
 
-reliability: $(STAMP)   ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
+reliability: $(STAMP) $(NGINX) $(WEB_ASSETS) ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
 	GRIDLOOP_FAULT_FORM=long GRIDLOOP_FAULT_LOGS=var/reliability-logs $(BIN)/pytest -q -s -m reliability -k faults
 
-bench: $(STAMP)         ## report-to-inbox latency; indicator queries over 1,000,000 tickets and the rebuild's replay rate
+bench: $(STAMP) $(NGINX) $(WEB_ASSETS) ## report-to-inbox latency; indicator queries over 1,000,000 tickets and the rebuild's replay rate
 	$(BIN)/python -m tests.load.bench_loop
 	$(BIN)/python -m tests.load.bench_stats $(ARGS)
 
@@ -73,4 +98,4 @@ lint: $(STAMP)          ## ruff, and mypy strict on shared/ and every service
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var services/web/node_modules

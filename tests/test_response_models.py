@@ -4,12 +4,12 @@ import importlib
 
 import pytest
 
-from gridloop.stack.stack import SERVICES
+from gridloop.stack.stack import API_SERVICES
 
 pytestmark = pytest.mark.unit
 
 
-@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("service", API_SERVICES)
 def test_every_json_answer_has_a_schema(service: str) -> None:
     app = importlib.import_module(f"gridloop.{service}.app").create_app()
     described = 0

@@ -18,7 +18,7 @@ import pytest
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
-from gridloop.stack.stack import SERVICES
+from gridloop.stack.stack import API_SERVICES
 from gridloop.stack.testing import eventually
 
 pytestmark = pytest.mark.e2e
@@ -187,7 +187,7 @@ def test_every_route_is_in_the_matrix(urls: dict[str, str]) -> None:
     listed = {(r.service, r.method, r.path) for r in MATRIX}
     served = {
         (service, method.upper(), path)
-        for service in SERVICES
+        for service in API_SERVICES
         for path, operations in httpx.get(f"{urls[service]}/openapi.json").json()["paths"].items()
         if path not in OPS
         for method in operations

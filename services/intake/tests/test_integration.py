@@ -128,6 +128,32 @@ def test_photos_are_checked_by_content_and_can_be_attached(intake: RunningServic
     assert worker.call("intake", "GET", f"/v1/attachments/{photo['attachment_id']}").content == PNG_1PX
 
 
+def test_a_photo_uploaded_again_with_its_client_id_is_stored_once(intake: RunningService) -> None:
+    """The app names each photo; after a lost answer it uploads the photo again with that name."""
+    worker = intake.user(sub="gw-int-photo-retry", role=Role.GRID_WORKER, org="LJ01")
+    other = intake.user(sub="gw-int-photo-other", role=Role.GRID_WORKER, org="LJ01")
+    key = {"Idempotency-Key": "photo-client-id-1"}
+    upload = {"file": ("p.png", PNG_1PX, "image/png")}
+    first = ok(worker.call("intake", "POST", "/v1/attachments", files=upload, headers=key), 201)
+    again = ok(worker.call("intake", "POST", "/v1/attachments", files=upload, headers=key), 200)
+    assert again == first
+    # Another worker's photo with the same client id is a different photo, and only theirs.
+    theirs = ok(other.call("intake", "POST", "/v1/attachments", files=upload, headers=key), 201)
+    assert theirs["attachment_id"] != first["attachment_id"]
+    stolen = worker.call(
+        "intake",
+        "POST",
+        "/v1/reports",
+        json={
+            "category_code": "SJ-0101",
+            "description": "别人的照片",
+            "location": IN_LJ01_G1,
+            "photos": [theirs["attachment_id"]],
+        },
+    )
+    assert stolen.status_code == 422 and stolen.json()["error"]["code"] == "unknown_photos"
+
+
 def test_an_oversized_photo_is_refused_and_stored_nowhere(intake: RunningService) -> None:
     worker = intake.user(sub="gw-int-big", role=Role.GRID_WORKER, org="LJ01")
     huge = PNG_1PX + b"\0" * (10 * 1024 * 1024)

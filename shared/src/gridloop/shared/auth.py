@@ -32,7 +32,13 @@ class TokenVerifier:
         if self.algorithm == "HS256":
             return self.secret
         if self.jwks is not None:
-            return self.jwks.get_signing_key_from_jwt(token).key
+            if "kid" in jwt.get_unverified_header(token):
+                return self.jwks.get_signing_key_from_jwt(token).key
+            # A provider with one signing key may leave `kid` out; with several, a token must name its key.
+            keys = self.jwks.get_signing_keys()
+            if len(keys) != 1:
+                raise jwt.InvalidTokenError("the token names no key (kid) and the provider has several")
+            return keys[0].key
         return self.public_key
 
     def verify(self, token: str) -> Principal:

@@ -8,7 +8,8 @@ from pathlib import Path
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
-from gridloop.stack.stack import SERVICES, PortsInUse, Stack, StackConfig
+from gridloop.stack.servers import GatewayMissing
+from gridloop.stack.stack import API_SERVICES, PortsInUse, Stack, StackConfig
 
 DEMO_USERS = [
     ("grid_worker", "gw-lj01", "网格员小林", Role.GRID_WORKER, "LJ01"),
@@ -26,17 +27,21 @@ def main() -> None:
     args = parser.parse_args()
     config = StackConfig(storage=(args.data / "mongo").resolve(), log_dir=(args.data / "log").resolve())
     stack = Stack(config)
-    print("Starting the Tansu broker, SecantusDB and the six services ...", flush=True)
+    print("Starting the Tansu broker, SecantusDB, the seven services and the gateway ...", flush=True)
     try:
         stack.start()
-    except PortsInUse as exc:
+    except (PortsInUse, GatewayMissing) as exc:
         raise SystemExit(f"GridLoop did not start: {exc}") from None
     verifier = TokenVerifier(ServiceSettings())
     print("\nGridLoop is running.\n")
+    print(f"  app (grid workers) {stack.gateway_url}/app/")
+    print(f"  sign-in {stack.gateway_url}/signin")
+    print("  (one origin, nginx from deploy/gateway: /v1/... to each service below, the rest to web)\n")
     print(f"  broker    127.0.0.1:{config.broker_port} (Tansu, Kafka protocol, in memory)")
     print(f"  database  127.0.0.1:{config.db_port} (SecantusDB, MongoDB protocol, data in {config.storage})")
-    for name in SERVICES:
+    for name in API_SERVICES:
         print(f"  {name:<12} {stack.url(name)}  (API docs: {stack.url(name)}/docs)")
+    print(f"  {'web':<12} {stack.url('web')}  (sign-in and the apps' pages, behind {stack.gateway_url})")
     print(f"\n  logs in {config.log_dir}\n\nDevelopment tokens (valid 12 h):")
     for label, sub, name, role, org in DEMO_USERS:
         print(f"  {label}: {verifier.mint(sub=sub, name=name, role=role, org=org)}")
@@ -49,6 +54,9 @@ def main() -> None:
             if process.proc.poll() is not None:
                 print(f"{name} exited ({process.proc.returncode}); restarting it", flush=True)
                 stack.start_service(name)
+        if stack.gateway and stack.gateway.proc.poll() is not None:
+            print(f"the gateway exited ({stack.gateway.proc.returncode}); restarting it", flush=True)
+            stack.start_gateway()
     print("\nStopping ...", flush=True)
     stack.stop()
     print("Stopped.")

@@ -1,4 +1,5 @@
-"""Start and stop the embedded Kafka-protocol broker (Tansu) and MongoDB-protocol server (SecantusDB)."""
+"""Start and stop the embedded Kafka-protocol broker (Tansu), MongoDB-protocol server (SecantusDB)
+and gateway (Debian's nginx, unpacked by `make` into .venv/tools)."""
 
 import os
 import signal
@@ -8,6 +9,24 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# The gateway's routes (deploy/gateway/routes.conf) are production's; only the server block differs.
+GATEWAY_DIR = Path(__file__).resolve().parents[4] / "deploy/gateway"
+NGINX = Path(sys.prefix) / "tools/usr/sbin/nginx"
+
+
+class GatewayMissing(RuntimeError):
+    """nginx is not unpacked into the virtual environment yet."""
+
+
+def nginx_binary() -> Path:
+    """Debian's nginx, which `make` unpacks into .venv/tools (never a system install)."""
+    if not NGINX.is_file():
+        raise GatewayMissing(
+            f"the gateway's nginx is missing ({NGINX}): `make install`, `make run` or `make test` unpacks it"
+            " from Debian's nginx package into .venv/tools"
+        )
+    return NGINX
 
 
 def free_port() -> int:
@@ -161,3 +180,33 @@ def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | 
     """One service instance; several instances of a service share its consumer group."""
     full_env = {**os.environ, **env, "GRIDLOOP_PORT": str(port), "GRIDLOOP_HOST": "127.0.0.1"}
     return _spawn(label or name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)
+
+
+def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path) -> Path:
+    """deploy/gateway/embedded.conf.in filled in: listen on 127.0.0.1:`port`, each service of
+    `upstreams` at its loopback port, pid, logs and buffers in `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "gateway-temp").mkdir(exist_ok=True)
+    # As root, nginx's workers would run as nobody, who cannot enter a private test folder.
+    user = "user root;" if os.geteuid() == 0 else ""
+    sets = "\n".join(f"        set $svc_{name} 127.0.0.1:{p};" for name, p in upstreams.items())
+    text = (GATEWAY_DIR / "embedded.conf.in").read_text()
+    for marker, value in {
+        "@DIR@": str(folder),
+        "@USER@": user,
+        "@PORT@": str(port),
+        "@UPSTREAMS@": sets,
+        "@ROUTES@": str(GATEWAY_DIR / "routes.conf"),
+    }.items():
+        text = text.replace(marker, value)
+    path = folder / "gateway.conf"
+    path.write_text(text)
+    return path
+
+
+def start_gateway(*, port: int, upstreams: dict[str, int], folder: Path, log_dir: Path | None) -> Process:
+    """nginx in the foreground on 127.0.0.1:`port`, routing to the services' loopback ports."""
+    config = render_gateway_config(port=port, upstreams=upstreams, folder=folder)
+    process = _spawn("gateway", [str(nginx_binary()), "-p", f"{folder}/", "-c", str(config)], port, log_dir)
+    wait_for_port(port, proc=process.proc)
+    return process

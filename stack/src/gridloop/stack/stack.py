@@ -1,13 +1,25 @@
-"""The whole system on one machine: servers, topics and the six services, started in order."""
+"""The whole system on one machine: servers, topics, the six API services and web, started in
+order, then the gateway in front of them (one origin for browsers, as in production)."""
 
 import asyncio
+import shutil
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
-from gridloop.stack.servers import Process, Servers, free_port, port_in_use, start_servers, start_service
+from gridloop.stack.servers import (
+    Process,
+    Servers,
+    free_port,
+    nginx_binary,
+    port_in_use,
+    start_gateway,
+    start_servers,
+    start_service,
+)
 from gridloop.stack.topics import create_topics
 
 TEST_ENV = {
@@ -15,7 +27,9 @@ TEST_ENV = {
     "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5",
     "GRIDLOOP_REPORT_RATE_LIMIT": "100000/minute",  # load tests file hundreds of reports per user
 }
-SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
+# The services behind /v1 (each with its OpenAPI document), then web: sign-in and the apps' pages.
+API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
+SERVICES = [*API_SERVICES, "web"]
 DEFAULT_PORTS = {
     "intake": 8001,
     "dispatch": 8002,
@@ -23,6 +37,7 @@ DEFAULT_PORTS = {
     "feedback": 8004,
     "supervision": 8005,
     "directory": 8006,
+    "web": 8008,
 }
 
 
@@ -34,6 +49,7 @@ class StackConfig:
     log_dir: Path | None = None
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     env: dict[str, str] = field(default_factory=dict)
+    gateway_port: int = 8000
 
     @classmethod
     def ephemeral(cls, log_dir: Path | None = None, env: dict[str, str] | None = None) -> "StackConfig":
@@ -47,6 +63,7 @@ class StackConfig:
             log_dir=log_dir,
             ports={name: free_port() for name in SERVICES},
             env={**TEST_ENV, **(env or {})},
+            gateway_port=free_port(),
         )
 
 
@@ -59,9 +76,16 @@ class Stack:
         self.config = config
         self.servers: Servers | None = None
         self.services: dict[str, Process] = {}
+        self.gateway: Process | None = None
+        self._gateway_folder: Path | None = None
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.config.ports[service]}"
+
+    @property
+    def gateway_url(self) -> str:
+        """The one origin browsers use: every /v1 API and the web service, through nginx."""
+        return f"http://127.0.0.1:{self.config.gateway_port}"
 
     @property
     def service_env(self) -> dict[str, str]:
@@ -74,7 +98,12 @@ class Stack:
 
     def check_ports(self) -> None:
         """Refuse to start beside something that holds our ports, naming them, before starting anything."""
-        wanted = {"broker": self.config.broker_port, "database": self.config.db_port, **self.config.ports}
+        wanted = {
+            "broker": self.config.broker_port,
+            "database": self.config.db_port,
+            **self.config.ports,
+            "gateway": self.config.gateway_port,
+        }
         taken = [f"{name} {port}" for name, port in wanted.items() if port_in_use(port)]
         if taken:
             raise PortsInUse(
@@ -86,6 +115,7 @@ class Stack:
 
     def start(self, timeout: float = 120.0) -> None:
         self.check_ports()
+        nginx_binary()  # before anything starts: say how to get it
         if self.config.log_dir:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
         self.servers = start_servers(
@@ -99,9 +129,38 @@ class Stack:
             for name in SERVICES:
                 self.start_service(name)
             self.wait_ready(SERVICES, timeout=timeout)
+            self.start_gateway()
         except BaseException:
             self.stop()
             raise
+
+    def start_gateway(self, timeout: float = 30.0) -> Process:
+        """nginx with deploy/gateway/routes.conf in front of the services; ready once web's /healthz
+        answers through it. Its configuration, pid and logs go to the log folder (or a temporary one)."""
+        if self._gateway_folder is None:
+            self._gateway_folder = (
+                self.config.log_dir / "gateway" if self.config.log_dir else Path(tempfile.mkdtemp(prefix="gateway-"))
+            )
+        self.gateway = start_gateway(
+            port=self.config.gateway_port,
+            upstreams={name: self.config.ports[name] for name in SERVICES},
+            folder=self._gateway_folder,
+            log_dir=self.config.log_dir,
+        )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.gateway.proc.poll() is not None:
+                raise RuntimeError(
+                    f"the gateway exited with {self.gateway.proc.returncode}; see {self.gateway.log_path}"
+                )
+            try:
+                if httpx.get(f"{self.gateway_url}/healthz", timeout=3).status_code == 200:
+                    return self.gateway
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"web's /healthz does not answer through the gateway; see {self.gateway.log_path}")
+            time.sleep(0.1)
 
     def start_service(self, name: str) -> Process:
         process = start_service(name, port=self.config.ports[name], env=self.service_env, log_dir=self.config.log_dir)
@@ -126,18 +185,26 @@ class Stack:
             url = f"http://127.0.0.1:{self.config.ports[name]}"
             if process.proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with {process.proc.returncode}; see its log {process.log_path}")
+            answer = ""
             try:
-                if httpx.get(f"{url}/readyz", timeout=3).status_code == 200:
+                response = httpx.get(f"{url}/readyz", timeout=3)
+                if response.status_code == 200:
                     pending.pop(0)
                     continue
+                answer = f" (/readyz: {response.text[:300]})"
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{name} not ready after {timeout}s; see {process.log_path}")
+                raise TimeoutError(f"{name} not ready after {timeout}s{answer}; see {process.log_path}")
             time.sleep(0.2)
 
     def stop(self) -> None:
-        # Every service drains at once (they do not wait for one another), then the servers stop.
+        # The gateway first (no new requests), then every service drains at once (they do not wait
+        # for one another), then the servers stop.
+        if self.gateway:
+            self.gateway.stop()
+        if self._gateway_folder and not self.config.log_dir:
+            shutil.rmtree(self._gateway_folder, ignore_errors=True)
         services = list(reversed(self.services.values()))
         for process in services:
             process.terminate()

@@ -1,5 +1,6 @@
 """Pytest fixtures for tests that need the real broker and database: they start Tansu and
-SecantusDB on free loopback ports, and stop them when the session ends."""
+SecantusDB on free loopback ports, and stop them when the session ends; and the whole stack
+(services, web and gateway) for the end-to-end tests, one per session."""
 
 import asyncio
 import time
@@ -27,7 +28,7 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, connect, ensure_common_indexes
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
-from gridloop.stack.stack import TEST_ENV
+from gridloop.stack.stack import SERVICES, TEST_ENV, Stack, StackConfig
 from gridloop.stack.topics import create_topics
 
 T = TypeVar("T")
@@ -258,6 +259,26 @@ def bus(servers: Servers) -> Bus:
 @pytest.fixture(scope="session")
 def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("service-logs")
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The whole system on free loopback ports with in-memory storage, stopped at the end: the
+    services, web, and the gateway in front of them (`stack.gateway_url`)."""
+    running = Stack(
+        StackConfig.ephemeral(
+            log_dir=tmp_path_factory.mktemp("stack-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+        )
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def urls(stack: Stack) -> dict[str, str]:
+    """Each service's own address (web's too); browsers use `stack.gateway_url` instead."""
+    return {name: stack.url(name) for name in SERVICES}
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:

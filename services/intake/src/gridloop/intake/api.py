@@ -100,22 +100,36 @@ async def list_reports(
 @router.post(
     "/attachments",
     status_code=201,
-    summary="Upload a photo (JPEG, PNG, WebP, HEIC; at most 10 MB)",
-    responses={413: {"description": "too large"}, 422: {"description": "not an image"}},
+    summary="Upload a photo (JPEG, PNG, WebP, HEIC; at most 10 MB); safe to retry with Idempotency-Key",
+    responses={
+        200: {"model": AttachmentView, "description": "replay: this Idempotency-Key already uploaded a photo"},
+        413: {"description": "too large"},
+        422: {"description": "not an image"},
+    },
 )
-async def upload_attachment(user: CurrentUser, database: ServiceDatabase, file: UploadFile) -> AttachmentView:
+async def upload_attachment(
+    user: CurrentUser,
+    database: ServiceDatabase,
+    file: UploadFile,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None, Header(min_length=1, max_length=128, description="the app's own id for this photo")
+    ] = None,
+) -> AttachmentView:
     require_role(user, *PHOTO_USERS)
     data = await file.read(MAX_PHOTO_BYTES + 1)
     try:
-        stored = await handlers.store_photo(
+        stored, replay = await handlers.store_photo(
             database=database,
             data=data,
             filename=file.filename or "",
             owner=user,
             max_bytes=MAX_PHOTO_BYTES,
+            client_id=idempotency_key,
         )
     except ReportRefused as exc:
         raise _refused(exc) from exc
+    response.status_code = 200 if replay else 201
     return AttachmentView.model_validate(stored)
 
 

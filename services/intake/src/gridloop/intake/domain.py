@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import GeoPoint, Priority, TicketReported
 
+PHOTO_NAMESPACE = uuid.UUID("5b0f7c1e-3d4a-4c7e-9a51-2f1b8e6d9c03")  # names photos by their app-given ids
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
 
 
@@ -143,6 +145,12 @@ def image_type(head: bytes) -> str | None:
     if kind is None or kind.mime not in ALLOWED_IMAGE_TYPES:
         return None
     return str(kind.mime)
+
+
+def photo_id(owner: str, client_id: str) -> str:
+    """The attachment id of a photo the app named itself: the same for the same owner and client id,
+    so a retried upload finds the first one; different owners never collide."""
+    return str(uuid.uuid5(PHOTO_NAMESPACE, f"{owner}\x00{client_id}"))
 
 
 def check_photo(data: bytes, *, max_bytes: int) -> str:

@@ -222,20 +222,36 @@ async def follow_status(payload: Payload, event: Envelope, uow: UnitOfWork) -> N
 
 
 async def store_photo(
-    *, database: Database, data: bytes, filename: str, owner: Actor, max_bytes: int
-) -> dict[str, Any]:
-    """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take."""
+    *, database: Database, data: bytes, filename: str, owner: Actor, max_bytes: int, client_id: str | None = None
+) -> tuple[dict[str, Any], bool]:
+    """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take.
+
+    With the app's own id for the photo (`client_id`, sent as Idempotency-Key), an upload sent
+    again after a lost answer stores nothing new and answers with the first upload. Returns the
+    attachment and whether it was such a replay."""
     content_type = domain.check_photo(data, max_bytes=max_bytes)
-    attachment_id = new_id()
-    await store.save_photo(
-        database.db,
-        photo_id=attachment_id,
-        filename=filename[:200] or "photo",
-        data=data,
-        owner=owner.sub,
-        content_type=content_type,
-    )
-    return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}
+    attachment_id = domain.photo_id(owner.sub, client_id) if client_id else new_id()
+    if client_id and (kept := await store.photo_info(database.db, attachment_id)) is not None:
+        return _attachment(attachment_id, kept), True
+    try:
+        await store.save_photo(
+            database.db,
+            photo_id=attachment_id,
+            filename=filename[:200] or "photo",
+            data=data,
+            owner=owner.sub,
+            content_type=content_type,
+        )
+    except DuplicateKeyError:  # the same upload, sent twice at once: the other one stored it
+        kept = await store.photo_info(database.db, attachment_id)
+        if kept is None:
+            raise
+        return _attachment(attachment_id, kept), True
+    return {"attachment_id": attachment_id, "content_type": content_type, "size": len(data)}, False
+
+
+def _attachment(attachment_id: str, metadata: Doc) -> dict[str, Any]:
+    return {"attachment_id": attachment_id, "content_type": metadata["content_type"], "size": metadata["size"]}
 
 
 async def photo(*, database: Database, attachment_id: str) -> tuple[bytes, str]:

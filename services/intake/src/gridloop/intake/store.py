@@ -134,6 +134,12 @@ async def save_photo(
     )
 
 
+async def photo_info(db: AsyncDatabase[Doc], photo_id: str) -> Doc | None:
+    """A stored photo's metadata (owner, content type, size), or None."""
+    found: Doc | None = await db[f"{ATTACHMENTS_BUCKET}.files"].find_one({"_id": photo_id}, {"metadata": 1})
+    return found["metadata"] if found else None
+
+
 async def load_photo(db: AsyncDatabase[Doc], photo_id: str) -> tuple[bytes, str] | None:
     bucket = AsyncGridFSBucket(db, bucket_name=ATTACHMENTS_BUCKET)
     try:

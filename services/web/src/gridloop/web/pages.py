@@ -1,0 +1,120 @@
+"""Routes of the web service: sign-in, the session the app reads, the app shell and its manifest.
+No ticket data passes through here: the pages call the services' APIs through the gateway."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from authlib.integrations.base_client.errors import OAuthError
+from authlib.integrations.starlette_client import OAuth
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from gridloop.shared.errors import ApiError
+from gridloop.shared.settings import ServiceSettings
+from gridloop.web import signin
+
+# URL name → folder under node_modules (pinned in package-lock.json).
+VENDORED = {"leaflet": "leaflet/dist", "idb-keyval": "idb-keyval/dist"}
+STATIC = Path(__file__).parent / "static"
+SESSION_KEY = "gridloop"
+
+
+def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_dir: Path) -> APIRouter:
+    r = APIRouter()
+    development = settings.sign_in == "development"
+
+    def keep(request: Request, session: signin.Session) -> RedirectResponse:
+        request.session[SESSION_KEY] = session.model_dump(mode="json")
+        return RedirectResponse("/app/", status_code=303)
+
+    @r.get("/", include_in_schema=False)
+    async def home() -> RedirectResponse:
+        return RedirectResponse("/app/", status_code=303)
+
+    @r.get("/signin", include_in_schema=False, response_model=None)
+    async def signin_page(request: Request, error: str = "") -> Response:
+        if not development:
+            redirect_uri = str(request.url_for("signin_callback"))
+            response: Response = await oauth.city.authorize_redirect(request, redirect_uri)
+            return response
+        return templates.TemplateResponse(
+            request, "signin.html", {"users": signin.DEMO_USERS, "error": error}, status_code=400 if error else 200
+        )
+
+    @r.post("/signin/dev", include_in_schema=False)
+    async def signin_development(request: Request, sub: Annotated[str, Form(max_length=64)]) -> RedirectResponse:
+        if not development:
+            raise ApiError(404, "not_found", "未启用开发登录 (development sign-in is off)")
+        user = signin.demo_user(sub)
+        if user is None:
+            return RedirectResponse("/signin?error=unknown_user", status_code=303)
+        return keep(request, signin.development_session(_as_service(settings), user, datetime.now(UTC)))
+
+    @r.get("/signin/callback", include_in_schema=False, response_model=None)
+    async def signin_callback(request: Request) -> Response:
+        if development:
+            raise ApiError(404, "not_found", "未启用统一身份认证 (OIDC sign-in is off)")
+        try:
+            token = await oauth.city.authorize_access_token(request)
+            session = signin.provider_session(dict(token), api_token=settings.oidc_api_token)
+        except OAuthError as exc:
+            return templates.TemplateResponse(
+                request, "signin_failed.html", {"message": f"登录未完成：{exc.description or exc.error}"}, 400
+            )
+        except signin.SignInRefused as exc:
+            return templates.TemplateResponse(request, "signin_failed.html", {"message": exc.message}, 403)
+        return keep(request, session)
+
+    @r.post("/signout", include_in_schema=False)
+    async def signout(request: Request) -> RedirectResponse:
+        request.session.clear()
+        return RedirectResponse("/signin", status_code=303)
+
+    @r.get("/session", summary="The signed-in person's bearer token, its expiry and who they are")
+    async def current_session(request: Request) -> signin.Session:
+        stored = request.session.get(SESSION_KEY)
+        session = signin.Session.model_validate(stored) if stored else None
+        if session is None or session.expires_at <= datetime.now(UTC):
+            raise ApiError(401, "not_signed_in", "请先登录 (please sign in)")
+        return session
+
+    @r.get("/app/", include_in_schema=False)
+    async def app_shell(request: Request) -> Response:
+        return templates.TemplateResponse(
+            request,
+            "app.html",
+            {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution},
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    @r.get("/app/sw.js", include_in_schema=False)
+    async def service_worker() -> FileResponse:
+        return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
+
+    @r.get("/app/manifest.webmanifest", include_in_schema=False)
+    async def manifest() -> FileResponse:
+        return FileResponse(STATIC / "manifest.webmanifest", media_type="application/manifest+json")
+
+    @r.get("/healthz", tags=["ops"], summary="Liveness: the process answers")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @r.get("/readyz", tags=["ops"], summary="Readiness: the pinned front-end packages are in place")
+    async def readyz() -> JSONResponse:
+        checks = {name: (vendor_dir / folder).is_dir() for name, folder in VENDORED.items()}
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    @r.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return r
+
+
+def _as_service(settings: Any) -> ServiceSettings:
+    assert isinstance(settings, ServiceSettings)
+    return settings

@@ -1,0 +1,211 @@
+"""The browser layer: Playwright driving Debian's Chromium (never a downloaded browser) against a
+whole stack reached through its gateway, as a phone would. Every page visited is checked with
+axe-core (WCAG 2.1 AA) and for console errors; screenshots go to var/screenshots/."""
+
+import base64
+import os
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import SERVICES, Stack, StackConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+AXE = ROOT / "services/web/node_modules/axe-core/axe.min.js"
+SCREENSHOTS = ROOT / "var/screenshots"
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1366, "height": 768}
+# Inside 江畔社区第1网格 (LJ01-G1); each report gets its own point so no duplicate hint holds it.
+GRID_ORIGIN = (120.1005, 30.2005)
+
+
+def point(n: int) -> dict[str, float]:
+    """The n-th report's own place: 120 m apart, all inside LJ01-G1."""
+    return {
+        "longitude": GRID_ORIGIN[0] + 0.0012 * (n % 8),
+        "latitude": GRID_ORIGIN[1] + 0.0012 * (n // 8),
+        "accuracy": 8,
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    running = Stack(
+        StackConfig.ephemeral(
+            log_dir=tmp_path_factory.mktemp("browser-stack-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+        )
+    )
+    running.start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def gateway(stack: Stack) -> str:
+    return stack.gateway_url
+
+
+def api_user(stack: Stack, sub: str, role: Role, org: str) -> ApiUser:
+    return ApiUser(urls={name: stack.url(name) for name in SERVICES}, sub=sub, role=role, org=org)
+
+
+@pytest.fixture(scope="session")
+def playwright(stack: Stack) -> Iterator[Playwright]:
+    """Started after the stack (sync Playwright runs an event loop in this thread, and the stack's
+    start uses asyncio), stopped before it."""
+    # Requests a service worker makes are seen (and can be cut) only with this set.
+    os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
+    with sync_playwright() as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    launched = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-component-update",
+            "--disable-background-networking",
+            "--disable-quic",
+            "--disable-gpu",
+        ],
+    )
+    yield launched
+    launched.close()
+
+
+@dataclass
+class Phone:
+    """One grid worker's phone: a browser context with its own storage, GPS and network."""
+
+    context: BrowserContext
+    page: Page
+    gateway: str
+    errors: list[str] = field(default_factory=list)
+    offline: bool = False
+    # HTTP answers a scenario provokes on purpose (a refusal, an expired token): the browser logs them.
+    expected_statuses: set[int] = field(default_factory=set)
+    expected_network_errors: set[str] = field(default_factory=set)
+
+    def go(self, path: str) -> None:
+        self.page.goto(f"{self.gateway}{path}")
+
+    def sign_in(self, sub: str) -> None:
+        self.go("/signin")
+        self.page.click(f"button[data-sub='{sub}']")
+        self.page.wait_for_url("**/app/**")
+        self.page.wait_for_selector("#who:not(:empty)")
+        self.page.wait_for_selector("#category option")  # the form's reference data, now kept on the phone
+
+    def locate(self, n: int) -> None:
+        self.context.set_geolocation(point(n))
+        self.page.click("#locate")
+        self.page.wait_for_selector("#accuracy:has-text('精度')")
+
+    def set_offline(self, offline: bool) -> None:
+        """Cut the network for the page and its service worker alike."""
+        if offline and not self.offline:
+            self.context.route("**/*", lambda route: route.abort("internetdisconnected"))
+        if not offline and self.offline:
+            self.context.unroute("**/*")
+        self.context.set_offline(offline)
+        self.offline = offline
+
+    def check(self, name: str, *, desktop: bool = False) -> None:
+        """The screen as it stands: no console errors, every field labelled, axe-core finds no
+        WCAG 2.1 AA violation; a screenshot is saved for a person to look at."""
+        assert not self.errors, f"console errors on {name}: {self.errors}"
+        unlabelled = self.page.evaluate(
+            """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+                 .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+                 .map((el) => el.id || el.name || el.outerHTML.slice(0, 60))"""
+        )
+        assert unlabelled == [], f"fields without a label on {name}: {unlabelled}"
+        violations = axe(self.page)
+        assert violations == [], f"accessibility violations on {name}: {violations}"
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        # A full-page picture would show the sticky menu wherever the viewport stood: put it at the end.
+        self.page.add_style_tag(content=".tabs { position: static !important; }")
+        self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+        if desktop:
+            self.page.set_viewport_size(DESKTOP)
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
+            self.page.set_viewport_size(PHONE)
+
+
+def axe(page: Page) -> list[dict[str, Any]]:
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(AXE))
+    result: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document, {runOnly: {type: 'tag',
+                values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
+            .map((v) => ({id: v.id, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5)}))"""
+    )
+    return result
+
+
+@pytest.fixture
+def phone(browser: Browser, gateway: str) -> Iterator[Phone]:
+    context = browser.new_context(
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        geolocation=point(0),
+        permissions=["geolocation"],
+        service_workers="allow",
+    )
+    page = context.new_page()
+    device = Phone(context=context, page=page, gateway=gateway)
+
+    def console(message: ConsoleMessage) -> None:
+        if message.type != "error":
+            return
+        text = message.text
+        provoked = any(f"status of {status}" in text for status in device.expected_statuses) or any(
+            error in text for error in device.expected_network_errors
+        )
+        if not (provoked or (device.offline and "ERR_INTERNET_DISCONNECTED" in text)):
+            device.errors.append(text)
+
+    page.on("console", console)
+    page.on("pageerror", lambda exc: device.errors.append(f"uncaught: {exc}"))
+    yield device
+    context.close()
+
+
+def photo_file(page: Page, path: Path, width: int, height: int, hue: int = 200) -> Path:
+    """A camera-sized JPEG drawn by the browser itself (a gradient, so it does not compress to nothing)."""
+    data_url = page.evaluate(
+        """([w, h, hue]) => { const c = document.createElement('canvas'); c.width = w; c.height = h;
+             const g = c.getContext('2d'); const grad = g.createLinearGradient(0, 0, w, h);
+             grad.addColorStop(0, `hsl(${hue},70%,40%)`); grad.addColorStop(1, `hsl(${hue + 90},70%,70%)`);
+             g.fillStyle = grad; g.fillRect(0, 0, w, h); return c.toDataURL('image/jpeg', 0.92); }""",
+        [width, height, hue],
+    )
+    path.write_bytes(base64.b64decode(data_url.split(",", 1)[1]))
+    return path
+
+
+def jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a JPEG's start-of-frame marker."""
+    i = 2
+    while i < len(data):
+        marker, length = data[i + 1], struct.unpack(">H", data[i + 2 : i + 4])[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            height, width = struct.unpack(">HH", data[i + 5 : i + 9])
+            return width, height
+        i += 2 + length
+    raise ValueError("no start-of-frame marker")

@@ -1,0 +1,286 @@
+"""The grid worker's app on a phone: file with a photo, file without signal, verify and rate."""
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gridloop.shared.auth import TokenVerifier
+from gridloop.shared.events import Role
+from gridloop.shared.settings import ServiceSettings
+from gridloop.stack.stack import Stack
+from gridloop.stack.testing import eventually
+from tests.browser.conftest import Phone, api_user, jpeg_size, photo_file
+
+pytestmark = pytest.mark.browser
+
+
+def fill_report(phone: Phone, *, search: str, category: str, description: str, place: int) -> None:
+    page = phone.page
+    phone.go("/app/#/new")
+    page.wait_for_selector("#category option")
+    page.fill("#category-search", search)
+    page.select_option("#category", category)
+    page.fill("#description", description)
+    phone.locate(place)
+    page.wait_for_selector("#grid-name:has-text('江畔社区第1网格')")
+
+
+def inbox(stack: Stack, department: str, agent: str) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = api_user(stack, agent, Role.DEPARTMENT_AGENT, department).ok(
+        "handling", "GET", "/v1/work-orders?limit=200"
+    )["items"]
+    return items
+
+
+def test_a_grid_worker_signs_in_and_files_a_report_with_a_photo_that_reaches_the_inbox(
+    phone: Phone, stack: Stack, tmp_path: Path
+) -> None:
+    page = phone.page
+    phone.go("/signin")
+    phone.check("01-signin", desktop=True)
+    phone.sign_in("gw-lj01")
+    fill_report(phone, search="垃圾", category="SJ-0101", description="江畔路口垃圾堆积，无人清运", place=1)
+    assert "精度约 ±8 米" in page.inner_text("#accuracy")
+    camera_photo = photo_file(page, tmp_path / "camera.jpg", 4000, 3000)
+    page.set_input_files("#album", str(camera_photo))
+    page.wait_for_selector("#thumbs img")
+    phone.check("02-new-report", desktop=True)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h2:has-text('上报成功')")
+    number = page.inner_text(".card strong")
+    assert number.startswith("QH-")
+    phone.check("03-receipt")
+
+    order = eventually(
+        lambda: next((o for o in inbox(stack, "CG", "agent-cg") if o["ticket_number"] == number), None),
+        timeout=30,
+        what=f"{number} in 城管's inbox",
+    )
+    # The photo travelled shrunk: long side at most 2048 px.
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+    report = worker.ok("intake", "GET", f"/v1/reports/{order['ticket_id']}")
+    [photo_id] = report["photos"]
+    stored = worker.call("intake", "GET", f"/v1/attachments/{photo_id}").content
+    assert max(jpeg_size(stored)) == 2048 and len(stored) < camera_photo.stat().st_size
+
+    page.click("a:has-text('查看进展')")
+    page.wait_for_selector("#photos img")
+    page.wait_for_selector(".timeline li")
+    phone.check("04-report-detail")
+    page.click("nav a[data-tab=mine]")
+    page.wait_for_selector(f".card:has-text('{number}')")
+    phone.check("05-my-reports", desktop=True)
+
+
+def test_reports_filed_without_signal_wait_through_a_reload_and_each_reaches_the_inbox_exactly_once(
+    phone: Phone, stack: Stack, tmp_path: Path
+) -> None:
+    page = phone.page
+    phone.sign_in("gw-lj01")
+    phone.go("/app/#/new")
+    page.wait_for_selector("#category option")  # categories and grids are now kept on the phone
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+
+    phone.set_offline(True)
+    page.reload()  # the shell now comes from the service worker's cache
+    page.wait_for_selector("#offline:not([hidden])")
+    reports = [
+        ("井盖", "BJ-0101", "上水井盖破损，有坠落风险", 2, [(3000, 2000, 30), (2000, 3000, 120)]),
+        ("垃圾", "SJ-0101", "绿化带内暴露垃圾", 3, []),
+        ("井盖", "BJ-0101", "井盖缺失，已放置警示", 4, [(1600, 1200, 260)]),
+    ]
+    for n, (search, category, description, place, photos) in enumerate(reports):
+        fill_report(phone, search=search, category=category, description=description, place=place)
+        if photos:
+            files = [
+                str(photo_file(page, tmp_path / f"p{n}-{i}.jpg", w, h, hue)) for i, (w, h, hue) in enumerate(photos)
+            ]
+            page.set_input_files("#album", files)
+            page.wait_for_function(f"() => document.querySelectorAll('#thumbs img').length === {len(files)}")
+        page.click("button[type=submit]")
+        page.wait_for_selector("h2:has-text('已保存在本机')")
+    assert "3 条上报待发送" in page.inner_text("#queue-text")
+    phone.check("06-saved-offline")
+
+    page.reload()  # closing the app loses nothing
+    page.wait_for_selector("#queue-text:has-text('3 条上报待发送')")
+    page.click("nav a[data-tab=outbox]")
+    page.wait_for_selector(".card:has-text('上水井盖破损')")
+    phone.check("07-outbox-offline", desktop=True)
+
+    # Signal returns, but the answer to the first filing is lost on the way back: intake filed it,
+    # the phone never heard. The phone sends it again with the same key; intake answers the first answer.
+    lost: list[str] = []
+
+    def lose_first_answer(route: Any) -> None:
+        if not lost:
+            route.fetch()
+            lost.append(route.request.headers["idempotency-key"])
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    phone.expected_network_errors.add("ERR_CONNECTION_RESET")
+    phone.context.route("**/v1/reports", lose_first_answer)
+    phone.set_offline(False)
+    # The app notices by itself (it tries again every 10 s) and sends; the first answer is lost.
+    for _ in range(150):
+        if lost:
+            break
+        page.wait_for_timeout(100)
+    assert lost, "the app sent what waited once the network returned"
+    page.wait_for_selector("#queue-text:has-text('3 条上报待发送')")  # no answer, so nothing left the outbox
+    page.click("#send-now")  # the grid worker does not wait for the next try
+    page.wait_for_selector("#queue", state="hidden", timeout=30000)
+
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+    mine = worker.ok("intake", "GET", "/v1/reports?mine=true&limit=200")["items"]
+    assert sum(r["description"] == reports[0][2] for r in mine) == 1, "the filing whose answer was lost"
+    for _, category, description, _, photos in reports:
+        filed = [r for r in mine if r["description"] == description]
+        assert len(filed) == 1, f"{description!r} filed {len(filed)} times"
+        assert len(filed[0]["photos"]) == len(photos)
+        department, agent = ("SW", "agent-sw") if category == "BJ-0101" else ("CG", "agent-cg")
+        ticket_id = filed[0]["ticket_id"]
+        eventually(
+            lambda d=department, a=agent, t=ticket_id: any(o["ticket_id"] == t for o in inbox(stack, d, a)),
+            timeout=30,
+            what=f"{description} in {department}'s inbox",
+        )
+    phone.check("08-outbox-sent")
+
+
+def test_a_resolved_ticket_is_verified_failed_then_passed_after_rework_and_rated(phone: Phone, stack: Stack) -> None:
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+    agent = api_user(stack, "agent-cg", Role.DEPARTMENT_AGENT, "CG")
+    lon, lat = 120.1085, 30.2085
+    ticket = worker.ok(
+        "intake",
+        "POST",
+        "/v1/reports",
+        json={"category_code": "SJ-0102", "description": "沿街乱堆物料", "location": {"lon": lon, "lat": lat}},
+    )
+    ticket_id = ticket["ticket_id"]
+
+    def fix() -> None:
+        eventually(lambda: any(o["ticket_id"] == ticket_id for o in inbox(stack, "CG", "agent-cg")), timeout=30)
+        agent.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/accept")
+        agent.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已清理完毕"})
+
+    def pending() -> bool:
+        tasks = worker.ok("feedback", "GET", "/v1/verifications?status=pending")["items"]
+        return any(t["ticket_id"] == ticket_id for t in tasks)
+
+    fix()
+    eventually(pending, timeout=30, what="a verification task")
+    page = phone.page
+    phone.sign_in("gw-lj01")
+    page.click("nav a[data-tab=tasks]")
+    page.click(f"a.card:has-text('{ticket['ticket_number']}')")
+    page.wait_for_selector("#verify")
+    page.check("#fail")
+    page.click("#verify button[type=submit]")
+    page.wait_for_selector("#comment-error:has-text('请写明原因')")  # a failed check needs its reason
+    phone.check("09-verify")
+    page.fill("#comment", "仍有部分物料未清理")
+    page.click("#verify button[type=submit]")
+    page.wait_for_selector("text=核查未通过，工单已退回部门返工")
+    eventually(lambda: worker.ok("intake", "GET", f"/v1/reports/{ticket_id}")["status"] == "reopened", what="reopened")
+
+    fix()  # the department takes it up again and resolves it
+    eventually(pending, timeout=30, what="a second verification task")
+    page.click("nav a[data-tab=tasks]")
+    page.click(f"a.card:has-text('{ticket['ticket_number']}')")
+    page.check("#pass")
+    page.fill("#comment", "已清理干净")
+    page.click("#verify button[type=submit]")
+    page.wait_for_selector("text=核查通过，工单已结案")
+
+    def unrated() -> bool:
+        return any(
+            t["ticket_id"] == ticket_id for t in worker.ok("feedback", "GET", "/v1/verifications?rated=false")["items"]
+        )
+
+    eventually(unrated, timeout=30, what="the rating task")
+    page.click("nav a[data-tab=tasks]")
+    page.click(f"a.card:has-text('{ticket['ticket_number']}')")
+    page.wait_for_selector("#rate")
+    phone.check("10-rate")
+    page.check("#r-satisfied")
+    page.click("#rate button[type=submit]")
+    page.wait_for_selector("text=感谢评价")
+    rated = worker.ok("feedback", "GET", "/v1/verifications?rated=true")["items"]
+    assert any(t["ticket_id"] == ticket_id and t["rating"]["rating"] == "satisfied" for t in rated)
+    assert next(t for t in rated if t["ticket_id"] == ticket_id)["reworks"] == 1
+
+    page.click("nav a[data-tab=notifications]")
+    page.wait_for_selector(".card")
+    phone.check("11-notifications")
+
+
+def test_a_refused_report_shows_the_reason_beside_its_field_and_is_kept_to_correct(phone: Phone, stack: Stack) -> None:
+    page = phone.page
+    phone.expected_statuses.add(403)
+    phone.sign_in("gw-lj01")
+    phone.go("/app/#/new")
+    page.wait_for_selector("#category option")
+    page.click("button[type=submit]")  # nothing filled in: told what is missing, field by field
+    assert "请选择问题类别" in page.inner_text("#category-error")
+    assert "请填写问题描述" in page.inner_text("#description-error")
+    page.select_option("#category", "SJ-0101")
+    page.fill("#description", "临河社区的垃圾")
+    phone.context.set_geolocation({"longitude": 120.105, "latitude": 30.225, "accuracy": 10})  # LJ02, not theirs
+    page.click("#locate")
+    page.wait_for_selector("#grid-name:has-text('网格')")
+    page.click("button[type=submit]")
+    page.wait_for_selector("#location-error:has-text('只能在本人负责的范围内上报')")
+    assert page.get_attribute("#address", "aria-invalid") == "true"
+    phone.check("12-refused")
+    page.click("nav a[data-tab=outbox]")
+    page.wait_for_selector(".card:has-text('未能上报')")
+    phone.check("13-outbox-refused")
+    # Corrected (their own grid), it is filed under a new key and leaves the outbox.
+    page.click("a:has-text('修改后重新提交')")
+    page.wait_for_selector("#location-error:has-text('只能在本人负责的范围内上报')")
+    phone.locate(9)
+    page.click("button[type=submit]")
+    page.wait_for_selector("h2:has-text('上报成功')")
+    page.wait_for_selector("#queue", state="hidden")
+
+
+def test_an_expired_session_asks_to_sign_in_again_and_keeps_what_waits(phone: Phone, stack: Stack) -> None:
+    page = phone.page
+    phone.expected_statuses.add(401)
+    phone.sign_in("gw-lj01")
+    # The server's session ends (signed out elsewhere, or its cookie gone); the phone still holds
+    # a token, which has expired by the time it is used: intake answers 401.
+    expired = TokenVerifier(ServiceSettings()).mint(
+        sub="gw-lj01", name="网格员小林", role=Role.GRID_WORKER, org="LJ01", ttl=timedelta(seconds=-120)
+    )
+    phone.context.clear_cookies()
+    page.evaluate(
+        """async (token) => { const { get, set } = await import('/app/vendor/idb-keyval/index.js');
+             const s = await get('session'); await set('session', { ...s, token }); }""",
+        expired,
+    )
+    page.reload()
+    fill_report(phone, search="垃圾", category="SJ-0101", description="过期会话期间的上报", place=12)
+    page.click("button[type=submit]")
+    page.wait_for_selector("#expired:not([hidden])")
+    page.wait_for_selector("#queue-text:has-text('1 条上报待发送')")
+    phone.check("14-session-expired")
+    page.click("#expired a")
+    page.click("button[data-sub='gw-lj01']")
+    page.wait_for_url("**/app/**")
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+
+    def filed() -> list[str]:
+        mine = worker.ok("intake", "GET", "/v1/reports?mine=true&limit=200")["items"]
+        return [r["ticket_id"] for r in mine if r["description"] == "过期会话期间的上报"]
+
+    assert len(eventually(filed, timeout=30, what="the report that waited, filed")) == 1
+    page.wait_for_selector("#queue", state="hidden")
+    page.wait_for_selector("#expired", state="hidden")
