@@ -32,7 +32,7 @@ def test_a_demo_user_signs_in_and_the_app_gets_a_token_every_service_accepts() -
     client = TestClient(create_app(WebSettings()))
     assert client.get("/session").status_code == 401
     page = client.get("/signin")
-    assert page.status_code == 200 and "网格员小林" in page.text and "部门受理员 · 城管 CG" in page.text
+    assert page.status_code == 200 and "网格员小林" in page.text and "部门受理员 · 区城市管理局 CG" in page.text
     signed_in = client.post("/signin/dev", data={"sub": "gw-lj01"}, follow_redirects=False)
     assert signed_in.status_code == 303 and signed_in.headers["location"] == "/app/"
     session = client.get("/session").json()

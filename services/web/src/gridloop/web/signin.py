@@ -20,15 +20,18 @@ class DemoUser(BaseModel):
     label: str = Field(description="角色与单位, as the sign-in page shows it")
 
 
-# The demo data's people (directory seed: district QH, street 临江 LJ, community LJ01, departments CG, SW).
+# The demo data's people (directory seed: district 青禾区 QH, street 临江街道 LJ, community 江畔社区 LJ01,
+# departments 区城市管理局 CG and 区水务局 SW).
 DEMO_USERS: tuple[DemoUser, ...] = (
-    DemoUser(sub="gw-lj01", name="网格员小林", role=Role.GRID_WORKER, org="LJ01", label="网格员 · 临江社区 LJ01"),
+    DemoUser(sub="gw-lj01", name="网格员小林", role=Role.GRID_WORKER, org="LJ01", label="网格员 · 江畔社区 LJ01"),
     DemoUser(
         sub="sd-lj", name="临江街道派遣员", role=Role.STREET_DISPATCHER, org="LJ", label="街道派遣员 · 临江街道 LJ"
     ),
-    DemoUser(sub="agent-cg", name="城管受理员", role=Role.DEPARTMENT_AGENT, org="CG", label="部门受理员 · 城管 CG"),
-    DemoUser(sub="agent-sw", name="水务受理员", role=Role.DEPARTMENT_AGENT, org="SW", label="部门受理员 · 水务 SW"),
-    DemoUser(sub="sup-qh", name="区指挥中心", role=Role.SUPERVISOR, org="QH", label="指挥中心 · 清河区 QH"),
+    DemoUser(
+        sub="agent-cg", name="城管受理员", role=Role.DEPARTMENT_AGENT, org="CG", label="部门受理员 · 区城市管理局 CG"
+    ),
+    DemoUser(sub="agent-sw", name="水务受理员", role=Role.DEPARTMENT_AGENT, org="SW", label="部门受理员 · 区水务局 SW"),
+    DemoUser(sub="sup-qh", name="区指挥中心", role=Role.SUPERVISOR, org="QH", label="指挥中心 · 青禾区 QH"),
     DemoUser(sub="admin", name="系统管理员", role=Role.ADMIN, org="QH", label="系统管理员"),
 )
 

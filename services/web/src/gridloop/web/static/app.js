@@ -344,16 +344,22 @@ async function viewReport(id) {
 }
 
 // ---------------------------------------------------------------- verification and rating
+async function departmentNames() {
+  const departments = await reference('departments', '/v1/directory/departments').catch(() => []);
+  return Object.fromEntries(departments.map((d) => [d.code, d.name]));
+}
+
 async function viewTasks() {
   let pending;
   let unrated;
+  let names;
   try {
-    [pending, unrated] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false')]);
+    [pending, unrated, names] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false'), departmentNames()]);
   } catch (err) {
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
   }
   const row = (v, action) => h`<li><a class="card link" href="#/task/${v.ticket_id}">
-    <strong>${v.ticket_number}</strong> ${v.category_name}<br><span class="hint">${v.department || ''} · ${action}${v.reworks ? ` · 已返工 ${v.reworks} 次` : ''}</span></a></li>`;
+    <strong>${v.ticket_number}</strong> ${v.category_name}<br><span class="hint">${names[v.department] || v.department || ''} · ${action}${v.reworks ? ` · 已返工 ${v.reworks} 次` : ''}</span></a></li>`;
   show(h`<h2>核查评价</h2>
     <h3>待核查</h3>${raw(pending.items.length ? `<ul class="list">${pending.items.map((v) => row(v, '部门已办结，请到现场核查')).join('')}</ul>` : '<p class="note">没有待核查的工单。</p>')}
     <h3>待评价</h3>${raw(unrated.items.length ? `<ul class="list">${unrated.items.map((v) => row(v, '已结案，请评价')).join('')}</ul>` : '<p class="note">没有待评价的工单。</p>')}`, '核查评价');
@@ -361,8 +367,10 @@ async function viewTasks() {
 
 async function viewTask(id) {
   let v;
+  let names;
   try {
     const [pending, unrated] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false')]);
+    names = await departmentNames();
     v = [...pending.items, ...unrated.items].find((x) => x.ticket_id === id);
   } catch (err) {
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
@@ -370,7 +378,7 @@ async function viewTask(id) {
   if (!v) { show('<h2>核查评价</h2><p class="note">该工单已核查或已评价。</p><p><a class="button" href="#/tasks">返回</a></p>', '核查评价'); return; }
   const verifying = v.status === 'resolved';
   show(h`<h2>${v.ticket_number}</h2>
-    <div class="card"><p>${v.category_name} · ${v.department || ''}</p><p>${v.description}</p>
+    <div class="card"><p>${v.category_name} · ${names[v.department] || v.department || ''}</p><p>${v.description}</p>
       ${raw(v.verification ? h`<p>处置说明：${v.verification.resolution_note}</p>` : '')}</div>
     <ul class="thumbs" id="evidence"></ul>
     ${raw(verifying ? h`<form id="verify" novalidate>
