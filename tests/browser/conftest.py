@@ -36,7 +36,10 @@ def point(n: int) -> dict[str, float]:
     }
 
 
-@pytest.fixture(scope="session")
+# Package scope: this layer's stack, Playwright and browser stop when its tests are done. (Sync
+# Playwright holds an event loop open in this thread while it runs, so the stack is started before
+# it, and later layers, which start stacks of their own with asyncio, must not find it still open.)
+@pytest.fixture(scope="package")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running = Stack(
         StackConfig.ephemeral(
@@ -48,7 +51,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     running.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def gateway(stack: Stack) -> str:
     return stack.gateway_url
 
@@ -57,17 +60,15 @@ def api_user(stack: Stack, sub: str, role: Role, org: str) -> ApiUser:
     return ApiUser(urls={name: stack.url(name) for name in SERVICES}, sub=sub, role=role, org=org)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def playwright(stack: Stack) -> Iterator[Playwright]:
-    """Started after the stack (sync Playwright runs an event loop in this thread, and the stack's
-    start uses asyncio), stopped before it."""
     # Requests a service worker makes are seen (and can be cut) only with this set.
     os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
     with sync_playwright() as p:
         yield p
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     launched = playwright.chromium.launch(
         executable_path=CHROMIUM,

@@ -73,6 +73,30 @@ def test_a_grid_worker_signs_in_and_files_a_report_with_a_photo_that_reaches_the
     page.wait_for_selector(f".card:has-text('{number}')")
     phone.check("05-my-reports", desktop=True)
 
+    # The same problem reported again at the same place: intake flags it, and the app says so.
+    fill_report(phone, search="垃圾", category="SJ-0101", description="江畔路口垃圾堆积（再次上报）", place=1)
+    page.click("button[type=submit]")
+    page.wait_for_selector(f".warning:has-text('可能重复：{number}')")
+    phone.check("05b-duplicate-hint")
+
+
+def test_the_app_is_installable_and_its_shell_is_served_by_its_service_worker(phone: Phone) -> None:
+    page = phone.page
+    phone.sign_in("gw-lj01")
+    manifest = page.evaluate("async () => (await fetch(document.querySelector('link[rel=manifest]').href)).json()")
+    assert manifest["display"] == "standalone" and manifest["start_url"].startswith("/app/")
+    assert {"192x192", "512x512"} <= {icon["sizes"] for icon in manifest["icons"]}
+    for icon in manifest["icons"]:
+        assert page.evaluate("async (src) => (await fetch(src)).ok", icon["src"]), icon["src"]
+    page.evaluate("() => navigator.serviceWorker.ready")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    assert page.evaluate("() => navigator.serviceWorker.controller.scriptURL").endswith("/app/sw.js")
+    # Nothing the app loads comes from another origin (no CDN).
+    origins = page.evaluate(
+        "() => [...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))]"
+    )
+    assert origins == [phone.gateway]
+
 
 def test_reports_filed_without_signal_wait_through_a_reload_and_each_reaches_the_inbox_exactly_once(
     phone: Phone, stack: Stack, tmp_path: Path

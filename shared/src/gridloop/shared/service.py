@@ -6,13 +6,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 
@@ -191,15 +195,40 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             await client.close()
             log.info("service_stopped")
 
-    app = FastAPI(title=spec.title, version="1.0.0", lifespan=lifespan, max_body_size=settings.max_body_bytes)
+    app = FastAPI(
+        title=spec.title,
+        version="1.0.0",
+        lifespan=lifespan,
+        max_body_size=settings.max_body_bytes,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service_name)
     app.state.verifier = TokenVerifier(settings)
     install_error_handlers(app)
     _install_observability(app, spec)
+    install_api_docs(app)
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+def install_api_docs(app: FastAPI) -> None:
+    """`/docs` with Swagger UI's files served by the service itself (from the pinned fastapi-swagger
+    package): the page works without internet, where FastAPI's default loads them from a CDN."""
+    assets = Path(str(resources.files("fastapi_swagger") / "resources"))
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json",
+            title=f"{app.title} · API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        )
 
 
 def _install_observability(app: FastAPI, spec: ServiceSpec) -> None:

@@ -208,7 +208,7 @@ async function viewNew(refused) {
     const outcome = navigator.onLine ? await outbox.flush() : null; // tries; no signal leaves it waiting
     const filed = outcome?.filed.find((f) => f.draft.id === saved.id);
     const rejected = outcome?.refused.find((d) => d.id === saved.id);
-    if (filed) { receipt(filed.ticket); return; }
+    if (filed) { await receipt(filed.ticket); return; }
     if (rejected) { refused = rejected; form.querySelector('button[type=submit]').disabled = false; showRefusal(rejected.refused); return; }
     show(h`<h2>已保存在本机</h2><p class="ok" role="status">暂时无法发送，这条上报已保存在本机，有网络时会自动发送。</p>
       <p><a class="button" href="#/outbox">查看待发送</a> <a class="button secondary" href="#/new">继续上报</a></p>`, '已保存', '#/new/saved');
@@ -255,14 +255,16 @@ function showRefusal(refusal) {
   fieldError(FIELD_OF[refusal.code] || 'form', chinese(refusal.message));
 }
 
-function receipt(ticket) {
-  const duplicates = ticket.possible_duplicates || [];
+async function receipt(ticket) {
+  const duplicates = await Promise.all((ticket.possible_duplicates || []).map(async (id) => {
+    try { const other = await api(`/v1/reports/${id}`); return { id, label: `${other.ticket_number}（${STATUS[other.status] || other.status}）` }; } catch { return { id, label: '另一工单' }; }
+  }));
   show(h`<h2>上报成功</h2>
     <div class="card" role="status">
       <p>工单编号 <strong>${ticket.ticket_number}</strong></p>
       <p>${ticket.category_name} · ${STATUS[ticket.status] || ticket.status}</p>
     </div>
-    ${raw(duplicates.length ? h`<p class="warning" role="alert">附近已有同类未办结工单，可能重复：${duplicates.join('、')}。街道会核实并合并。</p>` : '')}
+    ${raw(duplicates.length ? h`<p class="warning" role="alert">附近已有同类未办结工单，可能重复：${raw(duplicates.map((d) => h`<a href="#/report/${d.id}">${d.label}</a>`).join('、'))}。街道会核实，如重复将合并。</p>` : '')}
     <p><a class="button" href="#/report/${ticket.ticket_id}">查看进展</a> <a class="button secondary" href="#/new">继续上报</a></p>`, '上报成功', '#/new/filed');
 }
 

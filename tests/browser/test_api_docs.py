@@ -1,0 +1,29 @@
+"""Every service's API docs page works on a machine without internet: Swagger UI's files come from
+the service itself, and the page renders the service's OpenAPI document."""
+
+import pytest
+from playwright.sync_api import Browser
+
+from gridloop.stack.stack import API_SERVICES, Stack
+
+pytestmark = pytest.mark.browser
+
+
+def test_each_services_api_docs_render_from_the_service_alone(browser: Browser, stack: Stack) -> None:
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="zh-CN")
+    page = context.new_page()
+    requested: list[str] = []
+    errors: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    for name in API_SERVICES:
+        base = stack.url(name)
+        requested.clear()
+        page.goto(f"{base}/docs")
+        page.wait_for_selector(".swagger-ui .information-container .title")
+        assert "GridLoop" in page.inner_text(".swagger-ui .information-container .title")
+        assert page.locator(".opblock").count() > 3, f"{name}: its operations are listed"
+        elsewhere = [url for url in requested if not url.startswith(base)]
+        assert elsewhere == [], f"{name}'s /docs loaded {elsewhere}"
+    assert errors == []
+    context.close()
