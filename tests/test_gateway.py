@@ -314,5 +314,5 @@ def test_everything_else_is_the_web_service(stack: Stack) -> None:
     assert httpx.get(f"{gateway}/healthz").json() == httpx.get(f"{stack.url('web')}/healthz").json()
     signin = httpx.get(f"{gateway}/signin")
     assert signin.status_code == 200 and signin.headers["content-type"].startswith("text/html")
-    assert httpx.get(f"{gateway}/").headers["location"] == "/app/"
+    assert httpx.get(f"{gateway}/").headers["location"] == "/signin"  # signed in: the app or the console
     assert httpx.get(f"{gateway}/session").json()["error"]["code"] == "not_signed_in"

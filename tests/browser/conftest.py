@@ -5,7 +5,7 @@ axe-core (WCAG 2.1 AA) and for console errors; screenshots go to var/screenshots
 import base64
 import os
 import struct
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "services/web/node_modules/axe-core/axe.min.js"
 SCREENSHOTS = ROOT / "var/screenshots"
+LAST_PAGES = ROOT / "var/browser-last-pages"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 768}
 # Inside 江畔社区第1网格 (LJ01-G1); each report gets its own point so no duplicate hint holds it.
@@ -122,7 +123,7 @@ class Phone:
         self.context.set_offline(offline)
         self.offline = offline
 
-    def check(self, name: str, *, desktop: bool = False) -> None:
+    def check(self, name: str, *, desktop: bool = False, phone: bool = False) -> None:
         """The screen as it stands: no console errors, every field labelled, axe-core finds no
         WCAG 2.1 AA violation; a screenshot is saved for a person to look at."""
         assert not self.errors, f"console errors on {name}: {self.errors}"
@@ -142,6 +143,14 @@ class Phone:
             self.page.set_viewport_size(DESKTOP)
             self.page.screenshot(path=str(SCREENSHOTS / f"{name}-desktop.png"), full_page=True)
             self.page.set_viewport_size(PHONE)
+        if phone:  # a console page, also on a phone: no console errors there either
+            size = self.page.viewport_size
+            self.page.set_viewport_size(PHONE)
+            self.page.wait_for_timeout(150)
+            assert not self.errors, f"console errors on {name} at 360×740: {self.errors}"
+            self.page.screenshot(path=str(SCREENSHOTS / f"{name}-phone.png"), full_page=True)
+            if size:
+                self.page.set_viewport_size(size)
 
 
 def axe(page: Page) -> list[dict[str, Any]]:
@@ -155,18 +164,19 @@ def axe(page: Page) -> list[dict[str, Any]]:
     return result
 
 
-@pytest.fixture
-def phone(browser: Browser, gateway: str) -> Iterator[Phone]:
+def open_device(browser: Browser, gateway: str, *, viewport: dict[str, int], mobile: bool) -> Phone:
+    """A person's browser: its own storage, GPS and network; console errors and failures recorded."""
     context = browser.new_context(
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
+        viewport=viewport,
+        device_scale_factor=2 if mobile else 1,
+        is_mobile=mobile,
+        has_touch=mobile,
         locale="zh-CN",
         timezone_id="Asia/Shanghai",
         geolocation=point(0),
         permissions=["geolocation"],
         service_workers="allow",
+        accept_downloads=True,
     )
     page = context.new_page()
     device = Phone(context=context, page=page, gateway=gateway)
@@ -183,8 +193,35 @@ def phone(browser: Browser, gateway: str) -> Iterator[Phone]:
 
     page.on("console", console)
     page.on("pageerror", lambda exc: device.errors.append(f"uncaught: {exc}"))
+    return device
+
+
+@pytest.fixture
+def phone(browser: Browser, gateway: str) -> Iterator[Phone]:
+    device = open_device(browser, gateway, viewport=PHONE, mobile=True)
     yield device
-    context.close()
+    device.context.close()
+
+
+@pytest.fixture
+def desks(browser: Browser, gateway: str) -> Iterator[Callable[[str], Phone]]:
+    """Staff at their desks (1366×768), one browser each, signed in by their demo user id."""
+    opened: list[Phone] = []
+
+    def sign_in(sub: str) -> Phone:
+        device = open_device(browser, gateway, viewport=DESKTOP, mobile=False)
+        device.go("/signin")
+        device.page.click(f"button[data-sub='{sub}']")
+        device.page.wait_for_url("**/console/**")
+        opened.append(device)
+        return device
+
+    yield sign_in
+    for n, device in enumerate(opened):
+        # Where each person's page stood at the end: what to look at when a scenario fails.
+        LAST_PAGES.mkdir(parents=True, exist_ok=True)
+        device.page.screenshot(path=str(LAST_PAGES / f"desk-{n}.png"), full_page=True)
+        device.context.close()
 
 
 def photo_file(page: Page, path: Path, width: int, height: int, hue: int = 200) -> Path:

@@ -55,6 +55,8 @@ class Route:
     ticket: str = "T"  # which prepared ticket fills {ticket_id}
     body: dict[str, Any] | None = None
     list_key: str = ""  # for lists: the field naming the prepared ticket in each item
+    list_field: str = "items"  # for lists: where the answer lists them
+    params: dict[str, Any] | None = None  # for lists: the query (default: a page large enough)
     inside: dict[Role, tuple[str, str]] = field(default_factory=dict)  # a different caller inside scope
 
 
@@ -99,6 +101,14 @@ MATRIX = [
     ),
     Route(
         "dispatch",
+        "GET",
+        "/v1/dispatch/extensions",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="E",
+        list_key="ticket_id",
+    ),
+    Route(
+        "dispatch",
         "POST",
         "/v1/dispatch/extensions/{ticket_id}/decide",
         {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
@@ -111,6 +121,12 @@ MATRIX = [
         "/v1/work-orders",
         {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY},
         list_key="ticket_id",
+    ),
+    Route(
+        "handling",
+        "GET",
+        "/v1/work-orders/{ticket_id}",
+        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY},
     ),
     Route("handling", "POST", "/v1/work-orders/{ticket_id}/accept", AGENT_ONLY),
     Route("handling", "POST", "/v1/work-orders/{ticket_id}/progress", AGENT_ONLY, body={"note": "到场"}),
@@ -168,6 +184,16 @@ MATRIX = [
     Route(
         "supervision", "GET", "/v1/supervision/evaluation/{month}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}
     ),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/map",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="M",
+        list_key="ticket_id",
+        list_field="points",
+        params={"grid": "LJ01-G2", "limit": 2000},
+    ),
     Route("directory", "GET", "/v1/directory/tree", READ_ALL),
     Route("directory", "GET", "/v1/directory/grids/locate", READ_ALL),
     Route("directory", "GET", "/v1/directory/{collection}", READ_ALL),
@@ -200,8 +226,10 @@ def _user(urls: dict[str, str], role: Role, who: tuple[str, str]) -> ApiUser:
     return ApiUser(urls=urls, sub=who[0], role=role, org=who[1])
 
 
-def _report(worker: ApiUser, category: str, grid: str) -> str:
-    body = {"category_code": category, "description": f"权限矩阵 {category}", "grid_code": grid}
+def _report(worker: ApiUser, category: str, grid: str, location: dict[str, float] | None = None) -> str:
+    body: dict[str, Any] = {"category_code": category, "description": f"权限矩阵 {category}", "grid_code": grid}
+    if location:
+        body["location"] = location
     return str(worker.ok("intake", "POST", "/v1/reports", json=body)["ticket_id"])
 
 
@@ -212,7 +240,8 @@ def _order(agent: ApiUser, ticket_id: str) -> dict[str, Any] | None:
 
 def _prepare(urls: dict[str, str]) -> dict[str, str]:
     """T: 违法建设, 住建 leads and 城管 assists; Q: waits in 临江's queue; C: to be cancelled;
-    V: resolved, waiting for its reporter's check; E: with an extension request waiting."""
+    V: resolved, waiting for its reporter's check; E: with an extension request waiting;
+    M: filed with a GPS point, on the command centre's map (群租房: it waits in the queue)."""
     worker = _user(urls, GW, INSIDE[GW])
     zj, cg, sw = (_user(urls, AG, (f"agent-{d.lower()}-m", d)) for d in ("ZJ", "CG", "SW"))
     ids = {
@@ -221,6 +250,7 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
         "C": _report(worker, "SJ-0101", "LJ01-G3"),
         "V": _report(worker, "SJ-0102", "LJ01-G1"),
         "E": _report(worker, "BJ-0101", "LJ01-G2"),
+        "M": _report(worker, "SJ-0701", "LJ01-G2", {"lon": 120.115, "lat": 30.205}),
     }
     eventually(lambda: _order(zj, ids["T"]), what="T in 住建's inbox")
     eventually(lambda: _order(cg, ids["C"]), what="C dispatched")
@@ -248,8 +278,18 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
     ids["notification_id"] = notices[0]["notification_id"]
     upload = worker.http.post(f"{urls['intake']}/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
     ids["attachment_id"] = upload.json()["attachment_id"]
+    desk = _user(urls, SD, INSIDE[SD])
+    eventually(lambda: desk.ok("dispatch", "GET", "/v1/dispatch/queue")["items"], what="Q queued")
     eventually(
-        lambda: _user(urls, SD, INSIDE[SD]).ok("dispatch", "GET", "/v1/dispatch/queue")["items"], what="Q queued"
+        lambda: any(i["ticket_id"] == ids["E"] for i in desk.ok("dispatch", "GET", "/v1/dispatch/extensions")["items"]),
+        what="E's extension request at the street desk",
+    )
+    eventually(
+        lambda: any(
+            p["ticket_id"] == ids["M"]
+            for p in desk.ok("supervision", "GET", "/v1/supervision/map", params={"grid": "LJ01-G2"})["points"]
+        ),
+        what="M on the map",
     )
     return ids
 
@@ -272,7 +312,9 @@ def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx
         }
     if route.method == "PUT":
         body = user.ok("directory", "GET", path)["data"] if role == ADM else {"code": "SJ-0101"}
-    params = {"lon": 120.105, "lat": 30.205} if path.endswith("/locate") else {"limit": 200} if route.list_key else None
+    params = route.params or ({"limit": 200} if route.list_key else None)
+    if path.endswith("/locate"):
+        params = {"lon": 120.105, "lat": 30.205}
     if route.path == "/v1/attachments":
         return user.http.post(f"{user.urls[route.service]}{path}", files={"file": ("p.png", PNG, "image/png")})
     return user.call(route.service, route.method, path, json=body, params=params)
@@ -303,7 +345,7 @@ def test_every_role_against_every_route_inside_and_outside_its_scope(
                     ok = response.status_code == 404
                 elif kind == SCOPED and route.list_key:
                     listed = response.status_code == 200 and any(
-                        i[route.list_key] == ids[route.ticket] for i in response.json()["items"]
+                        i[route.list_key] == ids[route.ticket] for i in response.json()[route.list_field]
                     )
                     ok = listed if where == "inside" else response.status_code == 200 and not listed
                 else:

@@ -1,12 +1,20 @@
 """Dispatch against the real broker and database: routing, the street queue, 退单 and 吹哨."""
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from gridloop.shared.events import Actor, Role, TicketRejected
+from gridloop.shared.events import (
+    Actor,
+    Role,
+    TicketAccepted,
+    TicketExtensionRequested,
+    TicketRejected,
+    TicketResolved,
+)
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
@@ -221,3 +229,146 @@ def test_the_third_rejection_sends_the_ticket_to_the_district(dispatch: RunningS
             bus.wait_for(ticket_id, "ticket.dispatched", count=round_ + 1)
     [escalated] = bus.wait_for(ticket_id, "ticket.escalated")
     assert escalated.payload.level == "district" and "3" in escalated.payload.reason
+
+
+def _queued_report(bus: Bus, category: str, grid: str, at: datetime, duplicates: list[str] | None = None) -> str:
+    ticket_id = new_id()
+    event = reported(
+        ticket_id,
+        reporter=WORKER,
+        category=category,
+        category_name="测试",
+        grid=grid,
+        at=at,
+        possible_duplicates=duplicates,
+    )
+    bus.publish_events([event])
+    return ticket_id
+
+
+def _pages(user, **params: str) -> list[list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    pages: list[list[dict[str, Any]]] = []
+    cursor = None
+    while True:
+        body = ok(
+            user.call(
+                "dispatch", "GET", "/v1/dispatch/queue", params={**params, **({"cursor": cursor} if cursor else {})}
+            )
+        )
+        pages.append(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 100, "paging does not end"
+
+
+def _ids(pages: list[list[dict[str, Any]]]) -> list[str]:
+    return [item["ticket_id"] for page in pages for item in page]
+
+
+def test_the_queue_pages_oldest_first_with_every_ticket_once_and_filters_by_reason(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    t = datetime.now(UTC).replace(microsecond=0)
+    # 派遣队列 of a street of its own (PQ): three kinds of waiting, two tickets queued in the same second
+    sent_back = _queued_report(bus, "SJ-0101", "PQ01-G1", t - timedelta(minutes=60))
+    bus.wait_for(sent_back, "ticket.dispatched")
+    first, second = (_queued_report(bus, "SJ-0701", "PQ01-G1", t - timedelta(minutes=m)) for m in (50, 40))
+    same_second = [_queued_report(bus, "SJ-0701", "PQ01-G2", t - timedelta(minutes=30)) for _ in range(2)]
+    duplicate = _queued_report(bus, "SJ-0101", "PQ01-G1", t - timedelta(minutes=45), duplicates=[sent_back])
+    rejection = TicketRejected(department="CG", round=1, reason="不属本部门职责")
+    bus.publish_events([make_event(rejection, ticket_id=sent_back, at=t - timedelta(minutes=20))])
+    desk = dispatch.user(sub="sd-pq", role=Role.STREET_DISPATCHER, org="PQ")
+    eventually(lambda: len(_ids(_pages(desk))) == 6, what="six tickets in the PQ queue")
+
+    expected = [first, duplicate, second, *sorted(same_second), sent_back]
+    pages = _pages(desk, limit="2")
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert _ids(pages) == expected
+    reasons = {i["ticket_id"]: i["queue_reason"] for p in pages for i in p}
+    assert (reasons[duplicate], reasons[sent_back]) == ("possible_duplicate", "rejected")
+
+    assert _ids(_pages(desk, reason="no_rule", limit="3")) == [first, second, *sorted(same_second)]
+    assert _ids(_pages(desk, reason="rejected")) == [sent_back]
+    assert _ids(_pages(desk, reason="possible_duplicate")) == [duplicate]
+    for wrong in ("other", "NO_RULE", ""):
+        refused = desk.call("dispatch", "GET", "/v1/dispatch/queue", params={"reason": wrong})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error", wrong
+    for wrong in ("nonsense", "W10", "eyJxIjoxfQ"):
+        refused = desk.call("dispatch", "GET", "/v1/dispatch/queue", params={"cursor": wrong})
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_cursor", wrong
+
+    other_desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    assert not set(_ids(_pages(other_desk, limit="50"))) & set(expected)
+    district = _ids(_pages(dispatch.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH"), limit="7"))
+    assert len(district) == len(set(district)) and [i for i in district if i in expected] == expected
+
+
+def _asking(bus: Bus, grid: str, asked_at: datetime, *, resolved: bool = False) -> tuple[str, datetime]:
+    """A ticket its department took on and asked more time for; returns it and the day asked for."""
+    ticket_id = _queued_report(bus, "SJ-0101", grid, asked_at - timedelta(minutes=5))
+    bus.wait_for(ticket_id, "ticket.dispatched")
+    until = asked_at + timedelta(days=2)
+    agent = Actor(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    events = [
+        make_event(TicketAccepted(department="CG", round=1), ticket_id=ticket_id, actor=agent, at=asked_at),
+        make_event(
+            TicketExtensionRequested(department="CG", requested_resolve_deadline=until, reason="等待配件"),
+            ticket_id=ticket_id,
+            actor=agent,
+            at=asked_at,
+        ),
+    ]
+    if resolved:
+        events.append(make_event(TicketResolved(department="CG", round=1, note="已处置"), ticket_id=ticket_id))
+    bus.publish_events(events)
+    return ticket_id, until
+
+
+def test_pending_extensions_wait_in_their_streets_list_oldest_first_until_decided(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    t = datetime.now(UTC).replace(microsecond=0)
+    later, until = _asking(bus, "PX01-G1", t - timedelta(minutes=10))
+    earlier, _ = _asking(bus, "PX01-G2", t - timedelta(minutes=20))
+    elsewhere, _ = _asking(bus, "PY01-G1", t - timedelta(minutes=15))
+    moot, _ = _asking(bus, "PX01-G1", t - timedelta(minutes=30), resolved=True)  # resolved while waiting
+    desk = dispatch.user(sub="sd-px", role=Role.STREET_DISPATCHER, org="PX")
+
+    def listed(user) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
+        return ok(user.call("dispatch", "GET", "/v1/dispatch/extensions"))["items"]
+
+    eventually(lambda: len(listed(desk)) == 2, what="two requests waiting in PX")
+    bus.wait_for(moot, "ticket.resolved")
+    items = listed(desk)
+    assert [i["ticket_id"] for i in items] == [earlier, later]
+    [dispatched] = [e for e in bus.events(later) if e.event_type == "ticket.dispatched"]
+    item = items[1]
+    assert (item["department"], item["reason"], item["category_name"], item["street_code"]) == (
+        "CG",
+        "等待配件",
+        "测试",
+        "PX",
+    )
+    assert item["ticket_number"] == f"QH-T-{later[-5:]}"
+    assert datetime.fromisoformat(item["requested_resolve_deadline"]) == until
+    current = datetime.fromisoformat(item["resolve_deadline"])  # the database keeps milliseconds
+    assert abs(current - dispatched.payload.resolve_deadline) < timedelta(milliseconds=1)
+    assert datetime.fromisoformat(item["requested_at"]) == t - timedelta(minutes=10)
+
+    chief = dispatch.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+    mine = [i["ticket_id"] for i in listed(chief) if i["ticket_id"] in (later, earlier, elsewhere, moot)]
+    assert mine == [earlier, elsewhere, later]
+    assert elsewhere in [
+        i["ticket_id"] for i in listed(dispatch.user(sub="sd-py", role=Role.STREET_DISPATCHER, org="PY"))
+    ]
+    assert [i["ticket_id"] for i in listed(dispatch.user(sub="sup-px", role=Role.SUPERVISOR, org="PX"))] == [
+        earlier,
+        later,
+    ]
+    for role, org in ((Role.GRID_WORKER, "PX01"), (Role.DEPARTMENT_AGENT, "CG"), (Role.ADMIN, "QH")):
+        user = dispatch.user(sub="x", role=role, org=org)
+        assert user.call("dispatch", "GET", "/v1/dispatch/extensions").status_code == 403
+
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/extensions/{later}/decide", json={"approved": True}))
+    assert [i["ticket_id"] for i in listed(desk)] == [earlier]

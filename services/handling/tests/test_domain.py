@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gridloop.handling import domain
+from gridloop.shared.events import Actor, Role
 from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed, is_overdue
 
 pytestmark = pytest.mark.unit
@@ -137,3 +138,20 @@ def test_a_category_that_requires_evidence_cannot_be_resolved_without_photos() -
         order=order, status=TicketStatus.ACCEPTED, department="CG", note="好了", photos=["p1"], pending_parts=[]
     )
     assert ok.photos == ["p1"]
+
+
+def test_a_department_sees_its_own_latest_order_and_a_supervisor_the_leads() -> None:
+    first_round = {**LEAD, "round": 1, "department": "SCJG", "status": "rejected"}
+    both = {**ASSIST, "department": "CG"}  # a department named lead and assisting in one round
+    orders = [first_round, ASSIST, LEAD, both]
+
+    def reader(role: Role, org: str) -> Actor:
+        return Actor(sub="u", role=role, org=org)
+
+    assert domain.shown_order(orders, reader=reader(Role.DEPARTMENT_AGENT, "CG")) is LEAD
+    assert domain.shown_order(orders, reader=reader(Role.DEPARTMENT_AGENT, "SCJG")) is ASSIST
+    assert domain.shown_order([first_round], reader=reader(Role.DEPARTMENT_AGENT, "SCJG")) is first_round
+    assert domain.shown_order(orders, reader=reader(Role.SUPERVISOR, "QH")) is LEAD
+    assert domain.shown_order([ASSIST], reader=reader(Role.SUPERVISOR, "QH")) is None
+    assert domain.shown_order(orders, reader=reader(Role.DEPARTMENT_AGENT, "JJ")) is None
+    assert domain.shown_order(orders, reader=reader(Role.STREET_DISPATCHER, "LJ")) is None

@@ -3,11 +3,14 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
+from pydantic import AwareDatetime, TypeAdapter
 
 from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched
 from gridloop.shared.ids import new_id
+from gridloop.shared.paging import Cursor
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
@@ -28,9 +31,10 @@ def _dispatched(
     assisting: list[str] | None = None,
     accept_in: timedelta = timedelta(hours=1),
     category: str = "SJ-0101",
+    now: datetime | None = None,
 ) -> str:
     ticket_id = new_id()
-    now = datetime.now(UTC)
+    now = now or datetime.now(UTC)
     # 消防栓 (BJ-0104): the demo directory asks for photos of the result.
     report = reported(
         ticket_id, reporter=WORKER, address="江边路", category=category, evidence_required=category == "BJ-0104"
@@ -175,3 +179,109 @@ def test_a_category_that_requires_evidence_is_resolved_only_with_photos(handling
     assert ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json=body))["status"] == "resolved"
     [done] = bus.wait_for(ticket_id, "ticket.resolved")
     assert done.payload.photos == ["photo-after-1"]
+
+
+def _order(user, ticket_id: str):  # type: ignore[no-untyped-def]
+    return user.call("handling", "GET", f"/v1/work-orders/{ticket_id}")
+
+
+def test_one_work_order_is_shown_to_its_own_departments_and_the_supervisor_and_no_one_else(
+    handling: RunningService, bus: Bus
+) -> None:
+    ticket_id = _dispatched(bus, "CG", ["SCJG"])
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    scjg = handling.user(sub="agent-scjg", role=Role.DEPARTMENT_AGENT, org="SCJG")
+    chief = handling.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+    eventually(lambda: _order(scjg, ticket_id).status_code == 200, what="assisting order")
+    lead = ok(_order(cg, ticket_id))
+    assert (lead["department"], lead["role"], lead["round"], lead["status"]) == ("CG", "lead", 1, "dispatched")
+    assert (lead["overdue"], lead["ticket_status"], lead["address"]) == (False, "dispatched", "江边路")
+    assert ok(_order(scjg, ticket_id))["role"] == "assisting"
+    assert (ok(_order(chief, ticket_id))["department"], ok(_order(chief, ticket_id))["role"]) == ("CG", "lead")
+    for outsider in (
+        handling.user(sub="agent-jj", role=Role.DEPARTMENT_AGENT, org="JJ"),
+        handling.user(sub="sup-wh", role=Role.SUPERVISOR, org="WH"),  # another street's supervisor
+    ):
+        hidden = _order(outsider, ticket_id)
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+    assert _order(cg, new_id()).status_code == 404
+    for role, org in ((Role.GRID_WORKER, "LJ01"), (Role.STREET_DISPATCHER, "LJ"), (Role.ADMIN, "QH")):
+        assert _order(handling.user(sub="x", role=role, org=org), ticket_id).status_code == 403
+
+    # 退单 and a second round to another department: each sees its own latest order, the supervisor the new lead.
+    ok(cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/reject", json={"reason": "不属于城管职责"}))
+    now = datetime.now(UTC)
+    redispatch = TicketDispatched(
+        round=2,
+        lead_department="ZJ",
+        accept_deadline=now + timedelta(minutes=-5),
+        resolve_deadline=now + timedelta(hours=4),
+        manual=True,
+    )
+    bus.publish_events([make_event(redispatch, ticket_id=ticket_id)])
+    zj = handling.user(sub="agent-zj", role=Role.DEPARTMENT_AGENT, org="ZJ")
+    second = eventually(
+        lambda: (lambda r: r.json() if r.status_code == 200 else None)(_order(zj, ticket_id)), what="round 2"
+    )
+    assert (second["round"], second["role"], second["overdue"]) == (2, "lead", True)
+    assert (ok(_order(chief, ticket_id))["department"], ok(_order(chief, ticket_id))["round"]) == ("ZJ", 2)
+    assert (ok(_order(cg, ticket_id))["round"], ok(_order(cg, ticket_id))["status"]) == (1, "rejected")
+
+
+def _pages(agent, **params: str) -> list[list[dict[str, object]]]:  # type: ignore[no-untyped-def]
+    pages, cursor = [], None
+    while True:
+        query = {**params, **({"cursor": cursor} if cursor else {})}
+        body = ok(agent.call("handling", "GET", "/v1/work-orders", params=query))
+        pages.append(body["items"])
+        cursor = body["next_cursor"]
+        if cursor is None:
+            return pages
+        assert len(pages) < 50, "paging does not end"
+
+
+def test_the_inbox_pages_by_the_deadline_owed_next_with_every_order_once(handling: RunningService, bus: Bus) -> None:
+    department = f"PG{new_id()[-6:]}"  # a department of its own, so the inbox holds only this test's orders
+    agent = handling.user(sub="agent-pg", role=Role.DEPARTMENT_AGENT, org=department)
+    now = datetime.now(UTC).replace(microsecond=0)
+    accept_in = [timedelta(hours=3), timedelta(hours=-2), timedelta(hours=1), timedelta(hours=-1), timedelta(hours=2)]
+    waiting = {_dispatched(bus, department, accept_in=delta, now=now): now + delta for delta in accept_in}
+    twins = [_dispatched(bus, department, accept_in=timedelta(minutes=30), now=now) for _ in range(2)]
+    taken_on, done = _dispatched(bus, department, now=now), _dispatched(bus, department, now=now)
+    eventually(lambda: len(_pages(agent)[0]) == 9, what="nine orders in the inbox")
+    for ticket_id in (taken_on, done):
+        ok(agent.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept"))
+    ok(agent.call("handling", "POST", f"/v1/work-orders/{done}/resolve", json={"note": "已清运"}))
+
+    owed = {**waiting, **dict.fromkeys(twins, now + timedelta(minutes=30)), taken_on: now + timedelta(hours=4)}
+    expected = [t for t, _ in sorted(owed.items(), key=lambda item: (item[1], item[0]))] + [done]
+    pages = _pages(agent, limit="2")
+    assert [len(p) for p in pages] == [2, 2, 2, 2, 1]
+    shown = [item["ticket_id"] for p in pages for item in p]
+    assert shown == expected  # every order once, by the deadline owed: the overdue first, the resolved one last
+    flags = {item["ticket_id"]: item["overdue"] for p in pages for item in p}
+    assert [t for t in shown if flags[t]] == shown[:2]
+
+    late = [i["ticket_id"] for p in _pages(agent, limit="1", overdue="true") for i in p]
+    assert late == shown[:2]
+    on_time = [i["ticket_id"] for p in _pages(agent, limit="3", overdue="false") for i in p]
+    assert on_time == shown[2:]
+    still_to_accept = [i["ticket_id"] for p in _pages(agent, limit="4", status="dispatched") for i in p]
+    assert still_to_accept == [t for t in shown if t not in (taken_on, done)]
+    both = [i["ticket_id"] for p in _pages(agent, status=["accepted", "resolved"], limit="1") for i in p]  # type: ignore[arg-type]
+    assert both == [taken_on, done]
+    late_and_waiting = [i["ticket_id"] for p in _pages(agent, status="dispatched", overdue="true") for i in p]
+    assert late_and_waiting == shown[:2]
+
+
+def test_a_cursor_the_inbox_did_not_hand_out_is_refused(handling: RunningService) -> None:
+    agent = handling.user(sub="agent-yllh", role=Role.DEPARTMENT_AGENT, org="YLLH")
+    # the street queue's kind of cursor: a time and a ticket id, without the owed deadline
+    another_list = Cursor(TypeAdapter(tuple[Literal["queue"], AwareDatetime, str])).encode(
+        ("queue", datetime.now(UTC), new_id())
+    )
+    for wrong in ("nonsense", "eyJ4IjoxfQ", "W10", "!!!!", another_list, "x" * 201):
+        refused = agent.call("handling", "GET", "/v1/work-orders", params={"cursor": wrong})
+        assert refused.status_code == 422, wrong
+        code = refused.json()["error"]["code"]
+        assert code == ("validation_error" if len(wrong) > 200 else "invalid_cursor"), wrong

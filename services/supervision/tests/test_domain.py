@@ -111,3 +111,38 @@ def test_stage_durations_time_each_step_once_for_the_lead_department() -> None:
     again = {**ticket, "accepted_at": dispatched_at + timedelta(minutes=7)}
     assert domain.stage_durations(again, accepted) == []  # accepting again after rework is not a new response
     assert domain.stage_durations({**ticket, "lead_department": None}, accepted) == []
+
+
+def _open(ticket_id: str, grid: str, status: str, owed: timedelta | None, located: bool = True) -> dict[str, Any]:
+    deadline = AT + owed if owed is not None else None
+    return {
+        "_id": ticket_id,
+        "ticket_number": f"QH-{ticket_id}",
+        "category_name": "暴露垃圾",
+        "grid_code": grid,
+        "status": status,
+        "accept_deadline": deadline,
+        "resolve_deadline": deadline,
+        "location": {"lon": 120.1, "lat": 30.2} if located else None,
+    }
+
+
+def test_the_map_counts_every_open_ticket_per_grid_and_places_the_most_urgent_first() -> None:
+    records = [
+        _open("t-waiting", "G1", "accepted", timedelta(hours=2)),
+        _open("t-new", "G1", "reported", None),
+        _open("t-late", "G1", "dispatched", timedelta(hours=-1)),
+        _open("t-unplaced", "G1", "dispatched", timedelta(hours=-3), located=False),
+        _open("t-later", "G2", "reopened", timedelta(hours=-0.5)),
+    ]
+    view = domain.command_map(records, now=AT, grid=None, limit=10)
+    assert view["grids"] == [
+        {"grid_code": "G1", "open": 4, "overdue": 2},
+        {"grid_code": "G2", "open": 1, "overdue": 1},
+    ]
+    assert [p["ticket_id"] for p in view["points"]] == ["t-late", "t-later", "t-waiting", "t-new"]
+    assert [p["overdue"] for p in view["points"]] == [True, True, False, False]
+    assert view["truncated"] is False
+    one_grid = domain.command_map(records, now=AT, grid="G1", limit=2)
+    assert ([p["ticket_id"] for p in one_grid["points"]], one_grid["truncated"]) == (["t-late", "t-waiting"], True)
+    assert one_grid["grids"] == view["grids"]

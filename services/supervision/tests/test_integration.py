@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from gridloop.shared.events import (
     Actor,
+    Envelope,
+    GeoPoint,
     Rating,
     Role,
     TicketAccepted,
@@ -290,3 +293,94 @@ def test_the_evaluation_sheet_names_departments_as_the_directory_announces_them(
     # departments with open tickets from other tests are listed too, with nothing in this window
     named = {i["code"]: i["name"] for i in stats["items"] if i["dispatched"]}
     assert named == {"SW": "区水务局", "TEST-NN": "TEST-NN"}
+
+
+def _placed(event: Envelope, lon: float, lat: float) -> Envelope:
+    """A report as filed with a GPS point."""
+    payload = event.payload.model_copy(update={"location": GeoPoint(lon=lon, lat=lat)})
+    return event.model_copy(update={"payload": payload})
+
+
+def _dispatch(ticket_id: str, *, accept_in: timedelta, now: datetime) -> Envelope:
+    return make_event(
+        TicketDispatched(
+            round=1,
+            lead_department="CG",
+            accept_deadline=now + accept_in,
+            resolve_deadline=now + timedelta(hours=4),
+            manual=False,
+        ),
+        ticket_id=ticket_id,
+    )
+
+
+def test_the_map_counts_open_tickets_per_grid_and_places_them_within_the_readers_scope(
+    supervision: RunningService, bus: Bus
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    worker = Actor(sub="gw-map", role=Role.GRID_WORKER, org="MQ01")
+    late, waiting, fresh, unplaced, closed, next_grid, next_street = (new_id() for _ in range(7))
+    agent = AGENT["CG"]
+    events = [
+        _placed(reported(late, reporter=worker, grid="MQ01-G1"), 120.101, 30.201),
+        _dispatch(late, accept_in=timedelta(hours=-1), now=now),
+        _placed(reported(waiting, reporter=worker, grid="MQ01-G1"), 120.102, 30.202),
+        _dispatch(waiting, accept_in=timedelta(hours=1), now=now),
+        _placed(reported(fresh, reporter=worker, grid="MQ01-G1"), 120.103, 30.203),
+        reported(unplaced, reporter=worker, grid="MQ01-G1"),  # filed by grid code only: counted, not placed
+        _placed(reported(closed, reporter=worker, grid="MQ01-G1"), 120.104, 30.204),
+        _dispatch(closed, accept_in=timedelta(hours=1), now=now),
+        make_event(TicketAccepted(department="CG", round=1), ticket_id=closed, actor=agent),
+        make_event(TicketResolved(department="CG", round=1, note="好了"), ticket_id=closed, actor=agent),
+        make_event(TicketClosed(), ticket_id=closed),
+        _placed(reported(next_grid, reporter=worker, grid="MQ01-G2"), 120.111, 30.201),
+        _dispatch(next_grid, accept_in=timedelta(minutes=-30), now=now),
+        _placed(reported(next_street, reporter=worker, grid="MR01-G1"), 120.121, 30.201),
+    ]
+    bus.publish_events(events)
+    chief = supervision.user(sub="sup-mq", role=Role.SUPERVISOR, org="MQ")  # a street's supervisor
+
+    def shown(user, **params: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+        return ok(user.call("supervision", "GET", "/v1/supervision/map", params=params))  # type: ignore[no-any-return]
+
+    grids = [
+        {"grid_code": "MQ01-G1", "open": 4, "overdue": 1},
+        {"grid_code": "MQ01-G2", "open": 1, "overdue": 1},
+    ]
+    eventually(lambda: shown(chief)["grids"] == grids, what="MQ's open tickets on the map")
+    view = shown(chief)
+    # the overdue first (longest overdue leading), then by the deadline owed; a ticket owing no step last
+    assert [p["ticket_id"] for p in view["points"]] == [late, next_grid, waiting, fresh]
+    assert view["points"][0] == {
+        "ticket_id": late,
+        "ticket_number": f"QH-T-{late[-5:]}",
+        "status": "dispatched",
+        "overdue": True,
+        "category_name": "暴露垃圾",
+        "grid_code": "MQ01-G1",
+        "lon": 120.101,
+        "lat": 30.201,
+    }
+    assert view["truncated"] is False
+    drilled = shown(chief, grid="MQ01-G2")
+    assert ([p["ticket_id"] for p in drilled["points"]], drilled["grids"]) == ([next_grid], grids)
+    first_two = shown(chief, limit="2")
+    assert ([p["ticket_id"] for p in first_two["points"]], first_two["truncated"]) == ([late, next_grid], True)
+    assert shown(chief, grid="MR01-G1")["points"] == []  # another street's grid shows nothing
+
+    desk = supervision.user(sub="sd-mr", role=Role.STREET_DISPATCHER, org="MR")
+    other = shown(desk)
+    assert other["grids"] == [{"grid_code": "MR01-G1", "open": 1, "overdue": 0}]
+    assert [p["ticket_id"] for p in other["points"]] == [next_street]
+    district = shown(supervision.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH"), limit="2000")
+    assert {late, waiting, fresh, next_grid, next_street} <= {p["ticket_id"] for p in district["points"]}
+    assert closed not in {p["ticket_id"] for p in district["points"]}
+    away = shown(supervision.user(sub="sup-wh", role=Role.SUPERVISOR, org="WH"), limit="2000")
+    assert not {p["grid_code"] for p in away["points"]} & {"MQ01-G1", "MQ01-G2", "MR01-G1"}
+    for role, org in ((Role.GRID_WORKER, "MQ01"), (Role.DEPARTMENT_AGENT, "CG"), (Role.ADMIN, "QH")):
+        user = supervision.user(sub="x", role=role, org=org)
+        assert user.call("supervision", "GET", "/v1/supervision/map").status_code == 403
+    for wrong in ("0", "2001", "many"):
+        assert chief.call("supervision", "GET", "/v1/supervision/map", params={"limit": wrong}).status_code == 422
+    record = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{late}"))["ticket"]
+    assert record["location"] == {"lon": 120.101, "lat": 30.201}

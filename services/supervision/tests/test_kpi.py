@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from pydantic import ValidationError
@@ -213,6 +213,11 @@ def test_a_window_defaults_to_the_last_30_days_and_must_start_before_it_ends() -
         kpi.window(None, datetime(1999, 12, 31, tzinfo=UTC), now=NOW)
     with pytest.raises(kpi.WindowOutOfRange):
         kpi.window(datetime(2100, 1, 1, tzinfo=UTC), None, now=NOW)
+    # offsets that put an instant before year 1 or past 9999 in UTC are out of range too, not a crash
+    with pytest.raises(kpi.WindowOutOfRange):
+        kpi.window(None, datetime(1, 1, 1, 0, 35, tzinfo=timezone(timedelta(hours=16, minutes=14))), now=NOW)
+    with pytest.raises(kpi.WindowOutOfRange):
+        kpi.window(datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5))), None, now=NOW)
 
 
 def test_units_below_the_minimum_volume_are_unranked_and_the_sheet_lists_them_after_the_ranked() -> None:

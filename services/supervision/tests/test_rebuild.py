@@ -9,6 +9,7 @@ import pytest
 
 from gridloop.shared.events import (
     Actor,
+    GeoPoint,
     Rating,
     Role,
     TicketAccepted,
@@ -68,16 +69,28 @@ def _department(service: RunningService) -> dict:  # type: ignore[type-arg]
     return next((i for i in items if i["code"] == DEPARTMENT), {})
 
 
+def _points(service: RunningService) -> list[dict]:  # type: ignore[type-arg]
+    """The map of a street of its own (RB), where one open ticket was filed with a GPS point."""
+    chief = service.user(sub="sup-rb", role=Role.SUPERVISOR, org="RB")
+    return ok(chief.call("supervision", "GET", "/v1/supervision/map"))["points"]  # type: ignore[no-any-return]
+
+
 def test_a_rebuilt_projection_equals_the_live_one_and_the_service_carries_on(
     servers: Servers, bus: Bus, service_logs: Path
 ) -> None:
     live = launch("supervision", servers, service_logs)
+    placed = reported(new_id(), reporter=Actor(sub="gw-rb", role=Role.GRID_WORKER, org="RB01"), grid="RB01-G1")
+    placed = placed.model_copy(
+        update={"payload": placed.payload.model_copy(update={"location": GeoPoint(lon=120.15, lat=30.25)})}
+    )
     try:
         events = _ticket(T0, Rating.SATISFIED) + _ticket(T0 + timedelta(hours=3), Rating.UNSATISFIED)
-        bus.publish_events(events)
+        bus.publish_events([*events, placed])
         before = eventually(lambda: (lambda d: d if d.get("rated") == 2 else None)(_department(live)), what="projected")
+        on_map = eventually(lambda: _points(live), what="the placed ticket on the map")
     finally:
         live.process.stop()
+    assert [(p["ticket_id"], p["lon"], p["lat"]) for p in on_map] == [(placed.ticket_id, 120.15, 30.25)]
     assert (before["responded_on_time"], before["satisfaction_rate"]) == (1, 0.5)
     settings = SupervisionSettings(
         kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri, work_calendar="always_open"
@@ -89,6 +102,7 @@ def test_a_rebuilt_projection_equals_the_live_one_and_the_service_carries_on(
         assert {k: v for k, v in _department(again).items() if k not in ("open_now", "overdue_now")} == {
             k: v for k, v in before.items() if k not in ("open_now", "overdue_now")
         }
+        assert _points(again) == on_map  # the replay keeps where each report was filed
         # the service resumes after the replay's end: a new ticket counts once, the old ones are not added again
         bus.publish_events(_ticket(T0 + timedelta(hours=6), Rating.SATISFIED))
         after = eventually(

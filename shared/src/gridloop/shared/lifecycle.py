@@ -106,3 +106,10 @@ def overdue_filters(now: datetime) -> list[dict[str, Any]]:
     for status, field in OWED_DEADLINE.items():
         by_field.setdefault(field, []).append(status)
     return [{"status": {"$in": sorted(states)}, field: {"$lt": now}} for field, states in by_field.items()]
+
+
+def owed_deadline_expression() -> dict[str, Any]:
+    """`owed_deadline` as a MongoDB aggregation expression (null when no step is owed), for lists
+    sorted by the deadline a department owes next."""
+    branches = [{"case": {"$eq": ["$status", status]}, "then": f"${field}"} for status, field in OWED_DEADLINE.items()]
+    return {"$ifNull": [{"$switch": {"branches": branches, "default": None}}, None]}

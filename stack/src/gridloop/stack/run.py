@@ -6,19 +6,10 @@ import threading
 from pathlib import Path
 
 from gridloop.shared.auth import TokenVerifier
-from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.servers import GatewayMissing
 from gridloop.stack.stack import API_SERVICES, PortsInUse, Stack, StackConfig
-
-DEMO_USERS = [
-    ("grid_worker", "gw-lj01", "网格员小林", Role.GRID_WORKER, "LJ01"),
-    ("street_dispatcher", "sd-lj", "临江街道派遣员", Role.STREET_DISPATCHER, "LJ"),
-    ("department_agent (城管 CG)", "agent-cg", "城管受理员", Role.DEPARTMENT_AGENT, "CG"),
-    ("department_agent (水务 SW)", "agent-sw", "水务受理员", Role.DEPARTMENT_AGENT, "SW"),
-    ("supervisor", "sup-qh", "区指挥中心", Role.SUPERVISOR, "QH"),
-    ("admin", "admin", "系统管理员", Role.ADMIN, "QH"),
-]
+from gridloop.web.signin import DEMO_USERS
 
 
 def main() -> None:
@@ -35,6 +26,9 @@ def main() -> None:
     verifier = TokenVerifier(ServiceSettings())
     print("\nGridLoop is running.\n")
     print(f"  app (grid workers) {stack.gateway_url}/app/")
+    print(
+        f"  staff console (street desk, department workbench, command centre, directory) {stack.gateway_url}/console/"
+    )
     print(f"  sign-in {stack.gateway_url}/signin")
     print("  (one origin, nginx from deploy/gateway: /v1/... to each service below, the rest to web)\n")
     print(f"  broker    127.0.0.1:{config.broker_port} (Tansu, Kafka protocol, in memory)")
@@ -43,8 +37,10 @@ def main() -> None:
         print(f"  {name:<12} {stack.url(name)}  (API docs: {stack.url(name)}/docs)")
     print(f"  {'web':<12} {stack.url('web')}  (sign-in and the apps' pages, behind {stack.gateway_url})")
     print(f"\n  logs in {config.log_dir}\n\nDevelopment tokens (valid 12 h):")
-    for label, sub, name, role, org in DEMO_USERS:
-        print(f"  {label}: {verifier.mint(sub=sub, name=name, role=role, org=org)}")
+    for user in DEMO_USERS:
+        print(
+            f"  {user.label} ({user.sub}): {verifier.mint(sub=user.sub, name=user.name, role=user.role, org=user.org)}"
+        )
     print("\nTry `make demo` in another terminal. Ctrl-C stops everything.", flush=True)
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

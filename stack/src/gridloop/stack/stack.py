@@ -2,6 +2,7 @@
 order, then the gateway in front of them (one origin for browsers, as in production)."""
 
 import asyncio
+import json
 import shutil
 import tempfile
 import time
@@ -93,6 +94,8 @@ class Stack:
         return {
             "GRIDLOOP_KAFKA_BOOTSTRAP": self.servers.kafka_bootstrap,
             "GRIDLOOP_MONGO_URI": self.servers.mongo_uri,
+            # The web service's console calls the services directly, on this stack's ports.
+            "GRIDLOOP_SERVICE_URLS": json.dumps({name: self.url(name) for name in API_SERVICES}),
             **self.config.env,
         }
 

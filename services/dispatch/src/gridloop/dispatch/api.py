@@ -8,11 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gridloop.dispatch import handlers
 from gridloop.dispatch.deps import CurrentUser, ReferenceData, ServiceDatabase, WorkingCalendar
-from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension
+from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension, QueueReason
 from gridloop.dispatch.handlers import UnknownTicket
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import CancelReason, Priority, Role
+from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
@@ -52,7 +53,31 @@ class QueuedTicket(BaseModel):
 
 
 class Queue(BaseModel):
-    items: list[QueuedTicket]
+    items: list[QueuedTicket] = Field(
+        description="最早进入队列的在前，同一时刻按工单号 (oldest queued first, ties by ticket)"
+    )
+    next_cursor: str | None = Field(
+        description="下一页游标，传给 cursor 参数；最后一页为 null "
+        "(pass as `cursor` for the next page; null on the last page)"
+    )
+
+
+class PendingExtension(BaseModel):
+    """延期申请: a department's request for a later resolve deadline, waiting for the street."""
+
+    ticket_id: str = Field(description="工单编号 (ticket id)")
+    ticket_number: str = Field(description="工单号 (ticket number, e.g. QH-20261122-00042)")
+    category_name: str = Field(description="问题类别 (category name)")
+    street_code: str = Field(description="所属街道 (the ticket's street)")
+    department: str = Field(description="申请部门 (the lead department asking)")
+    reason: str = Field(description="延期理由 (the reason given)")
+    requested_resolve_deadline: datetime = Field(description="申请延至 (the resolve deadline asked for)")
+    resolve_deadline: datetime = Field(description="当前处置时限 (the resolve deadline now)")
+    requested_at: datetime = Field(description="申请时间 (when it was asked)")
+
+
+class PendingExtensions(BaseModel):
+    items: list[PendingExtension] = Field(description="最早的申请在前 (oldest request first)")
 
 
 class Assigned(BaseModel):
@@ -86,10 +111,35 @@ class ExtensionDecided(BaseModel):
 
 @router.get("/queue", summary="Tickets waiting for a person to dispatch: no rule matched, or sent back (退单)")
 async def queue(
-    database: ServiceDatabase, user: CurrentUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
+    database: ServiceDatabase,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500, description="每页条数 (tickets per page)")] = 100,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="上一页的 next_cursor (the next_cursor of the previous page)"),
+    ] = None,
+    reason: Annotated[
+        QueueReason | None,
+        Query(description="只看此原因 (only tickets waiting for this reason: no_rule, rejected, possible_duplicate)"),
+    ] = None,
 ) -> Queue:
     require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
-    return Queue.model_validate({"items": await handlers.street_queue(database=database, reader=user, limit=limit)})
+    try:
+        found = await handlers.street_queue(database=database, reader=user, reason=reason, limit=limit, cursor=cursor)
+    except InvalidCursor as exc:
+        raise ApiError(422, "invalid_cursor", "翻页游标无效 (the cursor is not one this list gave out)") from exc
+    return Queue.model_validate(found)
+
+
+@router.get("/extensions", summary="延期申请: extension requests waiting for the street's decision, oldest first")
+async def extensions(
+    database: ServiceDatabase,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=500, description="最多返回条数 (at most this many requests)")] = 100,
+) -> PendingExtensions:
+    require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
+    items = await handlers.pending_extensions(database=database, reader=user, limit=limit)
+    return PendingExtensions.model_validate({"items": items})
 
 
 @router.post("/tickets/{ticket_id}/assign", summary="Dispatch by hand to a lead and assisting departments (吹哨)")

@@ -2,6 +2,7 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from gridloop.shared.clock import as_utc
@@ -18,6 +19,14 @@ from gridloop.shared.events import (
 )
 from gridloop.shared.lifecycle import ACTIVE_STATES, OPEN_STATES, TicketStatus, next_status
 from gridloop.shared.worktime import TimeUnit, WorkCalendar
+
+
+class QueueReason(StrEnum):
+    """Why a ticket waits at the street desk."""
+
+    NO_RULE = "no_rule"  # no routing rule took it
+    REJECTED = "rejected"  # a department sent it back (退单)
+    POSSIBLE_DUPLICATE = "possible_duplicate"  # 疑似重复: the street merges it or sends it on
 
 
 @dataclass(frozen=True)

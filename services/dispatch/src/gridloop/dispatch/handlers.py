@@ -2,7 +2,9 @@
 and carry out the street desk's assignments and cancellations."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, TypeAdapter
 
 from gridloop.dispatch import domain, store
 from gridloop.shared.access import in_scope, scope_filter
@@ -26,6 +28,7 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import ACTIVE_STATES, TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.paging import Cursor, page
 from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.service import Runtime
 from gridloop.shared.settings import CalendarSettings
@@ -78,7 +81,7 @@ async def on_reported(
     if reported.possible_duplicates:
         # 疑似重复: the street decides whether to merge it or send it on, before a department gets it twice.
         doc.update(
-            queue_reason="possible_duplicate",
+            queue_reason=domain.QueueReason.POSSIBLE_DUPLICATE.value,
             queued_at=event.occurred_at,
             possible_duplicates=reported.possible_duplicates,
         )
@@ -94,7 +97,7 @@ async def on_reported(
         departments={d["code"]: d for d in await refdata.all("department")},
     )
     if match is None:
-        doc.update(queue_reason="no_rule", queued_at=event.occurred_at)
+        doc.update(queue_reason=domain.QueueReason.NO_RULE.value, queued_at=event.occurred_at)
         await store.insert(uow.db, doc, uow.session)
         return
     sla = domain.sla_for(reported.category_code, await _slas(refdata))
@@ -160,7 +163,7 @@ async def on_rejected(rejected: TicketRejected, event: Envelope, uow: UnitOfWork
         doc,
         {
             "status": next_status(TicketStatus(doc["status"]), event.event_type).value,
-            "queue_reason": "rejected",
+            "queue_reason": domain.QueueReason.REJECTED.value,
             "queued_at": event.occurred_at,
             "rejections": [*doc["rejections"], rejection],
             "escalated": doc.get("escalated", False) or escalation is not None,
@@ -291,10 +294,51 @@ async def _ticket(uow: UnitOfWork, ticket_id: str, actor: Actor) -> Doc:
     return doc
 
 
-async def street_queue(*, database: Database, reader: Actor, limit: int) -> list[dict[str, Any]]:
-    """The tickets waiting for a person at the reader's desk, oldest first."""
-    docs = await store.queue(database.db, scope=scope_filter(reader, store.TICKET_SCOPE), limit=limit)
-    return [queue_view(d) for d in docs]
+QueueKey = tuple[Literal["queue"], AwareDatetime, str]
+QUEUE_CURSOR = Cursor(TypeAdapter(QueueKey))
+"""A queue page ends at a ticket: when it was queued, and its id."""
+
+
+async def street_queue(
+    *, database: Database, reader: Actor, reason: domain.QueueReason | None, limit: int, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of the tickets waiting for a person at the reader's desk, oldest first (ties by
+    ticket); InvalidCursor for a cursor this listing did not hand out."""
+    after = QUEUE_CURSOR.decode(cursor)[1:] if cursor else None
+    docs, next_cursor = page(
+        await store.queue(
+            database.db,
+            scope=scope_filter(reader, store.TICKET_SCOPE),
+            reason=reason.value if reason else None,
+            after=after,
+            limit=limit + 1,
+        ),
+        limit=limit,
+        key=lambda d: QUEUE_CURSOR.encode(("queue", d["queued_at"], d["_id"])),
+    )
+    return {"items": [queue_view(d) for d in docs], "next_cursor": next_cursor}
+
+
+async def pending_extensions(*, database: Database, reader: Actor, limit: int) -> list[dict[str, Any]]:
+    """延期申请 waiting for the street's decision in the reader's scope, oldest first: those it can
+    decide now (the ticket still being worked on)."""
+    docs = await store.pending_extensions(database.db, scope=scope_filter(reader, store.TICKET_SCOPE), limit=limit)
+    return [extension_view(d) for d in docs]
+
+
+def extension_view(doc: Doc) -> dict[str, Any]:
+    request = doc["extension"]
+    return {
+        "ticket_id": doc["_id"],
+        "ticket_number": doc["ticket_number"],
+        "category_name": doc["category_name"],
+        "street_code": doc["street_code"],
+        "department": request["department"],
+        "reason": request["reason"],
+        "requested_resolve_deadline": request["until"],
+        "resolve_deadline": doc["resolve_deadline"],
+        "requested_at": request["at"],
+    }
 
 
 async def watch_deadlines(*, database: Database, limit: int = 200) -> int:

@@ -8,7 +8,8 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.access import Fields
-from gridloop.shared.lifecycle import ACTIVE_STATES, QUEUED_STATES
+from gridloop.shared.events import TicketExtensionDecided
+from gridloop.shared.lifecycle import ACTIVE_STATES, QUEUED_STATES, TRANSITIONS
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
@@ -16,12 +17,14 @@ TICKET_SCOPE = Fields()
 """Dispatch's tickets keep their street and district (street_code, district_code)."""
 ACTIVE = sorted(ACTIVE_STATES)
 QUEUED = sorted(QUEUED_STATES)
+DECIDABLE = sorted(state.value for state in TRANSITIONS[TicketExtensionDecided.EVENT_TYPE][0] if state)
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index([("status", ASCENDING), ("street_code", ASCENDING), ("queued_at", ASCENDING)])
     await db[TICKETS].create_index([("status", ASCENDING), ("resolve_deadline", ASCENDING)])
     await db[TICKETS].create_index([("calendar_basis", ASCENDING)])
+    await db[TICKETS].create_index([("extension.status", ASCENDING), ("extension.at", ASCENDING)])
 
 
 async def get(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -50,6 +53,24 @@ async def counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) ->
     return await db[TICKETS].find(query, {"_id": 1}).limit(limit).to_list(None)
 
 
-async def queue(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[dict[str, Any]]:
-    query: Doc = {"$and": [{"status": {"$in": QUEUED}, "queue_reason": {"$ne": None}}, scope]}
-    return await db[TICKETS].find(query).sort("queued_at", ASCENDING).limit(limit).to_list(None)
+async def queue(
+    db: AsyncDatabase[Doc], *, scope: Doc, reason: str | None, after: tuple[datetime, str] | None, limit: int
+) -> list[dict[str, Any]]:
+    """The street queue in `scope`, oldest first, ties by ticket; `after`: past that (queued_at, id)."""
+    clauses: list[Doc] = [{"status": {"$in": QUEUED}, "queue_reason": reason or {"$ne": None}}, scope]
+    if after is not None:
+        queued_at, ticket_id = after
+        clauses.append(
+            {"$or": [{"queued_at": {"$gt": queued_at}}, {"queued_at": queued_at, "_id": {"$gt": ticket_id}}]}
+        )
+    query: Doc = {"$and": clauses}
+    return await db[TICKETS].find(query).sort([("queued_at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list(None)
+
+
+async def pending_extensions(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[Doc]:
+    """Tickets whose extension request waits for a decision while the ticket is being worked on
+    (the one state a decision is taken in), oldest request first."""
+    query: Doc = {"$and": [{"extension.status": "pending", "status": {"$in": DECIDABLE}}, scope]}
+    return (
+        await db[TICKETS].find(query).sort([("extension.at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list(None)
+    )

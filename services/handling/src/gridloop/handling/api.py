@@ -22,6 +22,7 @@ from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import GeoPoint, Priority, Role
+from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
 
 router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
 
@@ -76,20 +77,57 @@ class InboxItem(WorkOrder):
 
 
 class Inbox(BaseModel):
-    items: list[InboxItem]
+    items: list[InboxItem] = Field(
+        description="按部门当前应办时限排序，最早的在前（超期的在前），同一时限按工单号 "
+        "(by the deadline owed next: acceptance while dispatched, the fix while accepted or "
+        "reopened; earliest first, so the overdue first; orders owing nothing last; ties by ticket)"
+    )
+    next_cursor: str | None = Field(
+        description="下一页游标，传给 cursor 参数；最后一页为 null "
+        "(pass as `cursor` for the next page; null on the last page)"
+    )
+
+
+Cursor = Annotated[
+    str | None,
+    Query(
+        max_length=MAX_CURSOR_LENGTH,
+        description="上一页返回的 next_cursor (the next_cursor of the previous page)",
+    ),
+]
 
 
 @router.get("", summary="The department's inbox (supervisors: every department in their district or street)")
 async def inbox(
     database: ServiceDatabase,
     user: CurrentUser,
-    status: Annotated[list[OrderStatus] | None, Query(description="only orders in these states")] = None,
-    overdue: bool | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    status: Annotated[list[OrderStatus] | None, Query(description="只看这些状态 (only orders in these states)")] = None,
+    overdue: Annotated[
+        bool | None, Query(description="true 只看超期，false 只看未超期 (true: only the overdue; false: the rest)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500, description="每页条数 (orders per page)")] = 100,
+    cursor: Cursor = None,
 ) -> Inbox:
     require_role(user, Role.DEPARTMENT_AGENT, Role.SUPERVISOR)
-    items = await handlers.inbox(database=database, reader=user, statuses=status, overdue=overdue, limit=limit)
-    return Inbox.model_validate({"items": items})
+    try:
+        found = await handlers.inbox(
+            database=database, reader=user, statuses=status, overdue=overdue, limit=limit, cursor=cursor
+        )
+    except InvalidCursor as exc:
+        raise ApiError(422, "invalid_cursor", "翻页游标无效 (the cursor is not one this list gave out)") from exc
+    return Inbox.model_validate(found)
+
+
+@router.get(
+    "/{ticket_id}",
+    summary="One work order of the caller's: the department's own of the latest round (supervisors: the lead's)",
+)
+async def work_order(database: ServiceDatabase, user: CurrentUser, ticket_id: str) -> InboxItem:
+    require_role(user, Role.DEPARTMENT_AGENT, Role.SUPERVISOR)
+    try:
+        return InboxItem.model_validate(await handlers.work_order(database=database, reader=user, ticket_id=ticket_id))
+    except UnknownWorkOrder as exc:
+        raise NotFound("work order", ticket_id) from exc
 
 
 async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> WorkOrder:

@@ -5,6 +5,8 @@ from enum import StrEnum
 from typing import Any
 
 from gridloop.shared.events import (
+    Actor,
+    Role,
     TicketAccepted,
     TicketExtensionRequested,
     TicketProgressed,
@@ -34,6 +36,20 @@ class OrderRole(StrEnum):
 
 class NotYourOrder(PermissionError):
     """The work order belongs to another department, or the department only assists."""
+
+
+def shown_order(orders: list[dict[str, Any]], *, reader: Actor) -> dict[str, Any] | None:
+    """The one work order a reader sees of a ticket, among the orders in their scope: a department
+    its own of the latest round it was given (the lead order where it holds both roles), a
+    supervisor the lead department's; nobody else any."""
+    match reader.role:
+        case Role.DEPARTMENT_AGENT:
+            candidates = [o for o in orders if o["department"] == reader.org]
+        case Role.SUPERVISOR:
+            candidates = [o for o in orders if o["role"] == OrderRole.LEAD]
+        case _:
+            candidates = []
+    return max(candidates, key=lambda o: (o["round"], o["role"] == OrderRole.LEAD), default=None)
 
 
 def _lead_check(order: dict[str, Any], department: str) -> None:

@@ -3,7 +3,9 @@ department accepts or sends it back (退单), reports progress and resolves it."
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, TypeAdapter
 
 from gridloop.handling import domain, store
 from gridloop.handling.domain import OrderRole, OrderStatus
@@ -26,26 +28,55 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import TicketStatus, can_apply, is_overdue, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.paging import Cursor, page
 
 
 class UnknownWorkOrder(LookupError):
     pass
 
 
+InboxKey = tuple[Literal["inbox"], AwareDatetime | None, str]
+INBOX_CURSOR = Cursor(TypeAdapter(InboxKey))
+"""An inbox page ends at an order: the deadline it owes (None: none) and its id."""
+
+
 async def inbox(
-    *, database: Database, reader: Actor, statuses: list[OrderStatus] | None, overdue: bool | None, limit: int
-) -> list[dict[str, Any]]:
-    """The inbox in the reader's scope, newest first, each order marked overdue (超期) or not;
-    `overdue` keeps only those that are, or only those that are not."""
-    scope = scope_filter(reader, store.INBOX_SCOPE)
+    *,
+    database: Database,
+    reader: Actor,
+    statuses: list[OrderStatus] | None,
+    overdue: bool | None,
+    limit: int,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """A page of the inbox in the reader's scope, by the deadline owed next (the overdue first),
+    each order marked overdue (超期) or not; `overdue` keeps only those that are, or only those
+    that are not. InvalidCursor for a cursor this listing did not hand out."""
+    after = INBOX_CURSOR.decode(cursor)[1:] if cursor else None
     now = database.clock.now()
-    if overdue:
-        docs = await store.overdue_candidates(database.db, scope=scope, now=now, limit=limit)
-    else:
-        wanted = [s.value for s in statuses] if statuses else None
-        docs = await store.inbox(database.db, scope=scope, statuses=wanted, limit=limit)
-    items = [order_view(d) | {"overdue": is_overdue(d, now)} for d in docs]
-    return [i for i in items if overdue is None or i["overdue"] == overdue]
+    query = store.inbox_query(
+        scope=scope_filter(reader, store.INBOX_SCOPE),
+        statuses=[s.value for s in statuses] if statuses else None,
+        overdue=overdue,
+        now=now,
+    )
+    docs, next_cursor = page(
+        await store.inbox(database.db, query=query, after=after, limit=limit + 1),
+        limit=limit,
+        key=lambda d: INBOX_CURSOR.encode(("inbox", d["_due"], d["_id"])),
+    )
+    return {"items": [order_view(d) | {"overdue": is_overdue(d, now)} for d in docs], "next_cursor": next_cursor}
+
+
+async def work_order(*, database: Database, reader: Actor, ticket_id: str) -> dict[str, Any]:
+    """One ticket's work order as the reader may see it (domain.shown_order); none for a ticket
+    outside the reader's scope, which for them does not exist."""
+    orders = await store.orders_of_ticket(database.db, ticket_id, scope=scope_filter(reader, store.INBOX_SCOPE))
+    order = domain.shown_order(orders, reader=reader)
+    if order is None:
+        raise UnknownWorkOrder(ticket_id)
+    ticket = await store.get_ticket(database.db, ticket_id)
+    return order_view(order, ticket) | {"overdue": is_overdue(order, database.clock.now())}
 
 
 def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:

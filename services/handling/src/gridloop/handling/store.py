@@ -1,14 +1,13 @@
 """Handling's collections: the tickets it knows of, and one work order per department and round."""
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.access import Fields
-from gridloop.shared.lifecycle import overdue_filters
+from gridloop.shared.lifecycle import overdue_filters, owed_deadline_expression
 from gridloop.shared.mongo import Doc
 
 TICKETS = "tickets"
@@ -50,13 +49,48 @@ INBOX_SCOPE = Fields(departments="department")
 supervisors their district's or street's."""
 
 
-async def inbox(db: AsyncDatabase[Doc], *, scope: Doc, statuses: list[str] | None, limit: int) -> list[Doc]:
-    query: dict[str, Any] = dict(scope)
+async def inbox(
+    db: AsyncDatabase[Doc], *, query: Doc, after: tuple[datetime | None, str] | None, limit: int
+) -> list[Doc]:
+    """Work orders matching `query`, by the deadline the department owes next (earliest first, so
+    the overdue lead; orders that owe nothing last), ties by ticket; each with `_due`, its owed
+    deadline, for the page cursor. `after`: only orders past that (deadline, order id)."""
+    pipeline: list[Doc] = [
+        {"$match": query},
+        {"$addFields": {"_due": owed_deadline_expression()}},
+        {"$addFields": {"_owes": {"$cond": [{"$eq": ["$_due", None]}, 1, 0]}}},
+    ]
+    if after is not None:
+        pipeline.append({"$match": _after(*after)})
+    pipeline += [{"$sort": {"_owes": 1, "_due": 1, "_id": 1}}, {"$limit": limit}]
+    cursor = await db[WORK_ORDERS].aggregate(pipeline)
+    return await cursor.to_list(None)
+
+
+def _after(due: datetime | None, order_id: str) -> Doc:
+    """The orders that sort after an order owing `due` (None: owing nothing)."""
+    if due is None:
+        return {"_owes": 1, "_id": {"$gt": order_id}}
+    return {
+        "$or": [
+            {"_owes": 1},
+            {"_owes": 0, "_due": {"$gt": due}},
+            {"_owes": 0, "_due": due, "_id": {"$gt": order_id}},
+        ]
+    }
+
+
+def inbox_query(*, scope: Doc, statuses: list[str] | None, overdue: bool | None, now: datetime) -> Doc:
+    """The inbox filters in the reader's scope: states, and overdue (超期) or not, by the one rule."""
+    clauses: list[Doc] = [scope]
     if statuses:
-        query["status"] = {"$in": statuses}
-    return await db[WORK_ORDERS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)
+        clauses.append({"status": {"$in": statuses}})
+    if overdue is True:
+        clauses.append({"$or": overdue_filters(now)})
+    elif overdue is False:
+        clauses.append({"$nor": overdue_filters(now)})
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
-async def overdue_candidates(db: AsyncDatabase[Doc], *, scope: Doc, now: datetime, limit: int) -> list[Doc]:
-    query: dict[str, Any] = {"$and": [{"$or": overdue_filters(now)}, scope]}
-    return await db[WORK_ORDERS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)
+async def orders_of_ticket(db: AsyncDatabase[Doc], ticket_id: str, *, scope: Doc) -> list[Doc]:
+    return await db[WORK_ORDERS].find({"$and": [{"ticket_id": ticket_id}, scope]}).to_list(None)

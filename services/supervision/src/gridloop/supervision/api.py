@@ -11,7 +11,7 @@ from gridloop.supervision import handlers
 from gridloop.supervision.deps import IndicatorModel, Reader, ReferenceData, RequestedWindow, Scoring, ServiceDatabase
 from gridloop.supervision.evaluation import CSV_TYPE, XLSX_TYPE, SheetFormat
 from gridloop.supervision.kpi import Unit
-from gridloop.supervision.schemas import OverdueTickets, Ranking, Stats, TicketTimeline
+from gridloop.supervision.schemas import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 FILE = {"schema": {"type": "string", "format": "binary"}}
@@ -121,3 +121,17 @@ async def overdue(
     reader: Reader, database: ServiceDatabase, limit: Annotated[int, Query(ge=1, le=1000)] = 200
 ) -> OverdueTickets:
     return OverdueTickets.model_validate(await handlers.overdue(database=database, reader=reader, limit=limit))
+
+
+@router.get("/map", summary="指挥中心地图: open and overdue tickets per grid, and open tickets as points")
+async def command_map(
+    reader: Reader,
+    database: ServiceDatabase,
+    model: IndicatorModel,
+    grid: Annotated[
+        str | None, Query(max_length=64, description="只看该网格的点 (only this grid's points: drill-down)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=2000, description="最多返回的点数 (at most this many points)")] = 500,
+) -> CommandMap:
+    found = await handlers.command_map(database=database, model=model, reader=reader, grid=grid, limit=limit)
+    return CommandMap.model_validate(found)

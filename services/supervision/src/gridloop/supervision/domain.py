@@ -20,7 +20,7 @@ from gridloop.shared.events import (
     TicketReported,
     TicketResolved,
 )
-from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
+from gridloop.shared.lifecycle import TicketStatus, can_apply, is_overdue, next_status, owed_deadline
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import kpi
 
@@ -36,6 +36,7 @@ def new_ticket(event: Envelope, p: TicketReported) -> dict[str, Any]:
         "community_code": p.community_code,
         "grid_code": p.grid_code,
         "district_code": p.district_code,
+        "location": p.location.model_dump() if p.location else None,  # for the command centre's map
         "priority": p.priority.value,
         "reporter": event.actor.sub,
         "status": TicketStatus.REPORTED.value,
@@ -210,3 +211,40 @@ def recount(row: dict[str, Any], calendar: WorkCalendar) -> Recount:
     start, end = as_utc(row["timed_from"]), as_utc(row["occurred_at"])
     tally, difference = kpi.recounted(kpi.Tally.from_doc(row["tally"]), kpi.working_minutes(calendar, start, end))
     return Recount(tally=tally, difference=difference, basis=calendar.basis(start, end))
+
+
+def command_map(records: list[dict[str, Any]], *, now: datetime, grid: str | None, limit: int) -> dict[str, Any]:
+    """The command centre's map of open tickets: how many are open and overdue in each grid, and
+    the tickets with a location as points (only `grid`'s, when given): at most `limit`, by the
+    deadline owed, earliest first, so the overdue lead and those owing no step come last."""
+    counts: dict[str, tuple[int, int]] = {}
+    located: list[tuple[dict[str, Any], bool]] = []
+    for record in records:
+        overdue = is_overdue(record, now)
+        open_, late = counts.get(record["grid_code"], (0, 0))
+        counts[record["grid_code"]] = (open_ + 1, late + int(overdue))
+        if record.get("location") and (grid is None or record["grid_code"] == grid):
+            located.append((record, overdue))
+    located.sort(key=lambda point: _by_deadline_owed(point[0], now))
+    return {
+        "grids": [{"grid_code": code, "open": o, "overdue": late} for code, (o, late) in sorted(counts.items())],
+        "points": [
+            {
+                "ticket_id": record["_id"],
+                "ticket_number": record["ticket_number"],
+                "status": record["status"],
+                "overdue": overdue,
+                "category_name": record["category_name"],
+                "grid_code": record["grid_code"],
+                "lon": record["location"]["lon"],
+                "lat": record["location"]["lat"],
+            }
+            for record, overdue in located[:limit]
+        ],
+        "truncated": len(located) > limit,
+    }
+
+
+def _by_deadline_owed(record: dict[str, Any], now: datetime) -> tuple[bool, datetime, str]:
+    deadline = owed_deadline(record)
+    return deadline is None, deadline or now, str(record["_id"])

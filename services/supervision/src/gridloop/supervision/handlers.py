@@ -252,6 +252,15 @@ async def overdue(*, database: Database, reader: Actor, limit: int) -> dict[str,
     return {"items": [record_view(d) for d in docs]}
 
 
+async def command_map(
+    *, database: Database, model: ReadModel, reader: Actor, grid: str | None, limit: int
+) -> dict[str, Any]:
+    """The map of the open tickets in the reader's scope, from the records held in memory."""
+    now = database.clock.now()
+    records = await model.open_records(database.db, reader=reader, now=now)
+    return domain.command_map(records, now=now, grid=grid, limit=limit)
+
+
 # Routing ---------------------------------------------------------------------------------
 
 

@@ -25,6 +25,7 @@ from gridloop.shared.worktime import WorkCalendar
 
 
 class Unit(StrEnum):
+    DISTRICTS = "districts"  # the whole district: the command centre's headline figures
     DEPARTMENTS = "departments"
     STREETS = "streets"
     COMMUNITIES = "communities"
@@ -32,6 +33,7 @@ class Unit(StrEnum):
 
 
 DIRECTORY_KINDS = {
+    Unit.DISTRICTS: "district",
     Unit.DEPARTMENTS: "department",
     Unit.STREETS: "street",
     Unit.COMMUNITIES: "community",
@@ -39,6 +41,7 @@ DIRECTORY_KINDS = {
 }
 """The directory's kind of record that names each unit."""
 UNIT_FIELDS = {
+    "districts": "district_code",
     "departments": "department",
     "streets": "street_code",
     "communities": "community_code",
@@ -220,14 +223,22 @@ class InvalidWindow(ValueError):
 def window(start: datetime | None, end: datetime | None, *, now: datetime) -> Window:
     """The window [start, end) a reader asked for: `end` defaults to now, `start` to 30 days
     before `end`; what the reader gives must lie in 2000–2099 and start before it ends."""
-    until = as_utc(end) if end else now
-    for value in (start, until):
-        if value is not None and not EARLIEST <= as_utc(value) <= LATEST:
-            raise WindowOutOfRange(f"{value.isoformat()} lies outside {EARLIEST.year}–{LATEST.year}")
-    since = as_utc(start) if start else until - DEFAULT_WINDOW
+    until = _in_range(end or now)
+    since = _in_range(start) if start else until - DEFAULT_WINDOW
     if since >= until:
         raise InvalidWindow(f"{since.isoformat()} is not before {until.isoformat()}")
     return since, until
+
+
+def _in_range(value: datetime) -> datetime:
+    """The instant in UTC, if it lies in the years readers may ask about."""
+    try:
+        utc = as_utc(value)
+    except OverflowError:  # an offset that takes it before year 1 or past 9999 in UTC
+        utc = None
+    if utc is None or not EARLIEST <= utc <= LATEST:
+        raise WindowOutOfRange(f"{value.isoformat()} lies outside {EARLIEST.year}–{LATEST.year}")
+    return utc
 
 
 def month_window(month: str, zone: ZoneInfo = ZONE) -> Window:

@@ -31,6 +31,9 @@ TICKET_FIELDS = sorted(
         "status",
         "accept_deadline",
         "resolve_deadline",
+        "ticket_number",  # the map's points: what a marker shows, and where
+        "category_name",
+        "location",
         *store.TICKET_FIELDS.values(),
         *store.scope_paths(store.TICKET_RECORD),
     }
@@ -110,11 +113,7 @@ class ReadModel:
                     result.setdefault(row[field_name], kpi.Tally()).add(kpi.Tally.from_doc(row["tally"]))
         return result
 
-    async def backlog(
-        self, db: AsyncDatabase[Doc], *, unit: str, reader: Actor | None, now: datetime
-    ) -> dict[str, tuple[int, int]]:
-        """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
-        past the deadline of the step owed (departments count the tickets they lead)."""
+    async def _open(self, db: AsyncDatabase[Doc], now: datetime) -> dict[str, Doc]:
         async with self.lock:
             await self._sync(db, now)
             if self.open_tickets is None:
@@ -122,11 +121,24 @@ class ReadModel:
                     doc["_id"]: doc
                     async for doc in db[store.TICKETS].find({"status": {"$in": store.OPEN}}, TICKET_FIELDS)
                 }
+            return self.open_tickets
+
+    async def open_records(self, db: AsyncDatabase[Doc], *, reader: Actor | None, now: datetime) -> list[Doc]:
+        """The tickets not yet closed or cancelled in the reader's scope, with the fields
+        TICKET_FIELDS names, as held in memory."""
+        held = await self._open(db, now)
+        return [doc for doc in held.values() if visible(reader, doc, store.TICKET_RECORD)]
+
+    async def backlog(
+        self, db: AsyncDatabase[Doc], *, unit: str, reader: Actor | None, now: datetime
+    ) -> dict[str, tuple[int, int]]:
+        """{unit code: (open, overdue)} now: tickets not yet closed or cancelled, and those of them
+        past the deadline of the step owed (departments count the tickets they lead)."""
         field_name = store.TICKET_FIELDS[unit]
         result: dict[str, tuple[int, int]] = {}
-        for doc in self.open_tickets.values():
+        for doc in await self.open_records(db, reader=reader, now=now):
             code = doc.get(field_name)
-            if code and visible(reader, doc, store.TICKET_RECORD):
+            if code:
                 open_, overdue = result.get(code, (0, 0))
                 result[code] = (open_ + 1, overdue + int(is_overdue(doc, now)))
         return result

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from gridloop.shared.events import Actor
+from gridloop.shared.events import Actor, GeoPoint
 from gridloop.supervision.kpi import ScoreWeights
 
 
@@ -22,6 +22,9 @@ class TicketRecord(BaseModel):
     community_code: str
     grid_code: str
     district_code: str
+    location: GeoPoint | None = Field(
+        default=None, description="上报位置 (the reported point; records projected before it was kept lack it)"
+    )
     priority: str
     reporter: str = Field(description="the reporter's user id")
     status: str
@@ -136,3 +139,37 @@ class Ranking(BaseModel):
 
 class OverdueTickets(BaseModel):
     items: list[TicketRecord]
+
+
+class GridLoad(BaseModel):
+    """One grid's open tickets now."""
+
+    grid_code: str = Field(description="网格编码 (grid code)")
+    open: int = Field(description="在办数 (tickets not yet closed or cancelled)")
+    overdue: int = Field(description="超期数 (of them, past the deadline of the step owed)")
+
+
+class MapPoint(BaseModel):
+    """An open ticket where it was reported."""
+
+    ticket_id: str = Field(description="工单编号 (ticket id)")
+    ticket_number: str = Field(description="工单号 (ticket number)")
+    status: str = Field(description="工单状态 (the ticket's state)")
+    overdue: bool = Field(description="是否超期 (past the deadline of the step owed)")
+    category_name: str = Field(description="问题类别 (category name)")
+    grid_code: str = Field(description="网格编码 (grid code)")
+    lon: float = Field(description="经度 (longitude, WGS 84)")
+    lat: float = Field(description="纬度 (latitude, WGS 84)")
+
+
+class CommandMap(BaseModel):
+    """指挥中心地图: the open tickets in the reader's scope, by grid and as points."""
+
+    grids: list[GridLoad] = Field(description="有在办工单的网格，按编码排序 (grids with open tickets, by code)")
+    points: list[MapPoint] = Field(
+        description="有定位的在办工单，按应办时限排序，超期的在前 "
+        "(open tickets with a location, by the deadline owed, earliest first, so the overdue first)"
+    )
+    truncated: bool = Field(
+        description="点数超过 limit，仅返回前 limit 个 (more points than `limit`; the rest left out)"
+    )

@@ -20,6 +20,7 @@ HOURS = "stats_hours"  # one document per street and hour: every unit's tally (p
 DAYS = "stats_days"  # the same per street and day, days starting at the city's midnight
 OPEN = sorted(state.value for state in OPEN_STATES)
 TICKET_FIELDS = {
+    "districts": "district_code",
     "departments": "lead_department",
     "streets": "street_code",
     "communities": "community_code",

@@ -5,8 +5,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Literal, Self
 
+import httpx
 from authlib.integrations.starlette_client import OAuth
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from pydantic import model_validator
@@ -16,6 +18,10 @@ from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.logging import configure_logging
 from gridloop.shared.settings import ServiceSettings
 from gridloop.web import pages
+from gridloop.web.console import admin, command, common, desk, workbench
+from gridloop.web.console.client import ServiceError, Services
+from gridloop.web.console.deps import BadForm, SignInNeeded, WrongDesk, staff
+from gridloop.web.console.render import HOME, install_filters, page
 
 PACKAGE = Path(__file__).parent
 DEV_SESSION_SECRET = "gridloop-development-session-secret"
@@ -40,6 +46,16 @@ class WebSettings(ServiceSettings):
     # A base-map tile address (e.g. the city's own tile server, with {z}/{x}/{y}); empty: grids only.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
+    # Where the console finds each service's API (the embedded stack's ports by default).
+    service_urls: dict[str, str] = {  # noqa: RUF012 - pydantic copies defaults
+        "directory": "http://127.0.0.1:8006",
+        "intake": "http://127.0.0.1:8001",
+        "dispatch": "http://127.0.0.1:8002",
+        "handling": "http://127.0.0.1:8003",
+        "feedback": "http://127.0.0.1:8004",
+        "supervision": "http://127.0.0.1:8005",
+    }
+    service_timeout_seconds: float = 15.0
 
     @model_validator(mode="after")
     def _sign_in_fits_environment(self) -> Self:
@@ -56,10 +72,15 @@ class WebSettings(ServiceSettings):
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
 
+    templates = Jinja2Templates(directory=PACKAGE / "templates")
+    install_filters(templates)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level)
-        yield
+        async with httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http:
+            app.state.services = Services(settings.service_urls, http)
+            yield
 
     app = FastAPI(title="GridLoop web", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
     oauth = OAuth()
@@ -75,11 +96,13 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 "token_endpoint_auth_method": "client_secret_basic" if settings.oidc_client_secret else "none",
             },
         )
-    templates = Jinja2Templates(directory=PACKAGE / "templates")
+    app.state.templates = templates
     app.include_router(
         pages.router(settings=settings, templates=templates, oauth=oauth, vendor_dir=settings.vendor_dir)
     )
     app.mount("/app/static", StaticFiles(directory=PACKAGE / "static"), name="static")
+    for router in (common.router, desk.router, workbench.router, command.router, admin.router):
+        app.include_router(router)
     for name, folder in pages.VENDORED.items():
         app.mount(
             f"/app/vendor/{name}", StaticFiles(directory=settings.vendor_dir / folder, check_dir=False), name=name
@@ -93,4 +116,38 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         max_age=12 * 3600,
     )
     install_error_handlers(app)
+    _console_errors(app, templates)
     return app
+
+
+def _console_errors(app: FastAPI, templates: Jinja2Templates) -> None:
+    """How the console answers when a page cannot be shown: sign in, your own desk, or the reason."""
+
+    def go(request: Request, url: str) -> Response:
+        if request.headers.get("hx-request"):
+            return Response(status_code=204, headers={"HX-Redirect": url})
+        return RedirectResponse(url, status_code=303)
+
+    @app.exception_handler(SignInNeeded)
+    async def sign_in(request: Request, _: SignInNeeded) -> Response:
+        return go(request, "/signin")
+
+    @app.exception_handler(WrongDesk)
+    async def own_desk(request: Request, exc: WrongDesk) -> Response:
+        return go(request, HOME.get(exc.role, "/signin"))
+
+    @app.exception_handler(BadForm)
+    async def forged(request: Request, _: BadForm) -> Response:
+        return Response("表单已过期，请刷新页面后重试。", status_code=403, media_type="text/plain; charset=utf-8")
+
+    @app.exception_handler(ServiceError)
+    async def refused(request: Request, exc: ServiceError) -> Response:
+        if exc.status == 401:
+            request.session.clear()
+            return go(request, "/signin")
+        heading = {403: "无权查看", 404: "未找到", 503: "服务暂时不可用"}.get(exc.status, "无法完成")
+        message = exc.chinese if exc.status != 404 else "未找到该记录，或它不在您的管辖范围内。"
+        return page(
+            request, templates, staff(request), "console/error.html", {"heading": heading, "message": message},
+            status=exc.status if 400 <= exc.status < 600 else 502,
+        )  # fmt: skip

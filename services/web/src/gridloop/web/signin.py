@@ -30,6 +30,9 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser(
         sub="agent-cg", name="城管受理员", role=Role.DEPARTMENT_AGENT, org="CG", label="部门受理员 · 区城市管理局 CG"
     ),
+    DemoUser(
+        sub="sd-wh", name="望湖街道派遣员", role=Role.STREET_DISPATCHER, org="WH", label="街道派遣员 · 望湖街道 WH"
+    ),
     DemoUser(sub="agent-sw", name="水务受理员", role=Role.DEPARTMENT_AGENT, org="SW", label="部门受理员 · 区水务局 SW"),
     DemoUser(sub="sup-qh", name="区指挥中心", role=Role.SUPERVISOR, org="QH", label="指挥中心 · 青禾区 QH"),
     DemoUser(sub="admin", name="系统管理员", role=Role.ADMIN, org="QH", label="系统管理员"),

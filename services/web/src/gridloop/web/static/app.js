@@ -13,8 +13,9 @@ const STATUS = {
 };
 const STEP = {
   'ticket.reported': '上报立案', 'ticket.dispatched': '派遣', 'ticket.accepted': '接单', 'ticket.rejected': '退单',
-  'ticket.resolved': '办结', 'ticket.verified': '核查通过', 'ticket.reopened': '核查未通过，返工',
-  'ticket.closed': '结案', 'ticket.cancelled': '作废', 'ticket.merged': '合并', 'ticket.extension_decided': '延期审批',
+  'ticket.progressed': '处置进展', 'ticket.resolved': '办结', 'ticket.reopened': '核查未通过，返工',
+  'ticket.closed': '结案', 'ticket.cancelled': '作废', 'ticket.extension_decided': '延期审批', 'ticket.rated': '评价',
+  'ticket.deadlines_revised': '期限重算',
 };
 const RATINGS = [['satisfied', '满意'], ['basically_satisfied', '基本满意'], ['unsatisfied', '不满意']];
 // Where intake's refusals belong on the form.
@@ -225,8 +226,10 @@ function drawMap(grids, onPick) {
   const layer = window.L.geoJSON(grids.map((g) => ({ type: 'Feature', geometry: g.geometry, properties: { name: g.name } })), {
     style: { color: '#0b5394', weight: 2, fillOpacity: 0.08 },
     onEachFeature: (feature, shape) => shape.bindTooltip(feature.properties.name),
-  }).addTo(map);
-  if (grids.length) map.fitBounds(layer.getBounds()); else map.setView([31.23, 121.47], 13);
+  });
+  // The view first: Leaflet cannot draw vector layers on a map without one.
+  if (grids.length) map.fitBounds(layer.getBounds()); else map.setView([30.2, 120.1], 13);
+  layer.addTo(map);
   const pick = (e) => onPick([Number(e.latlng.lng.toFixed(6)), Number(e.latlng.lat.toFixed(6))]);
   map.on('click', pick);
   layer.on('click', pick);

@@ -1,0 +1,68 @@
+"""What the console shows people: Chinese names of states, reasons and indicators, times in the
+city's zone, and how long is left before a deadline."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from gridloop.shared.clock import CITY_ZONE
+
+TICKET_STATUS = {
+    "reported": "已上报", "pending_dispatch": "待派遣", "dispatched": "已派遣", "accepted": "处置中",
+    "resolved": "待核查", "reopened": "返工", "closed": "已办结", "cancelled": "已作废",
+}  # fmt: skip
+ORDER_STATUS = {
+    "dispatched": "待接单", "accepted": "处置中", "part_done": "协办已反馈", "resolved": "已办结待核查",
+    "reopened": "返工", "rejected": "已退单", "closed": "已结案", "cancelled": "已作废",
+}  # fmt: skip
+QUEUE_REASON = {"no_rule": "无匹配规则", "rejected": "部门退单", "possible_duplicate": "疑似重复"}
+CANCEL_REASON = {"invalid": "无效上报", "out_of_scope": "不属于受理范围", "duplicate": "重复上报（合并）"}
+REJECT_REASONS = ("非本部门职责", "定位不准，无法找到现场", "信息不全，无法处置", "已由其他部门处置", "其他")
+ORDER_ROLE = {"lead": "主办", "assisting": "协办"}
+EVENT = {
+    "ticket.reported": "上报立案", "ticket.dispatched": "派遣", "ticket.accepted": "接单", "ticket.rejected": "退单",
+    "ticket.progressed": "处置进展", "ticket.extension_requested": "申请延期", "ticket.extension_decided": "延期审批",
+    "ticket.resolved": "办结", "ticket.reopened": "核查未通过，返工", "ticket.closed": "结案", "ticket.rated": "评价",
+    "ticket.cancelled": "作废", "ticket.overdue": "超期", "ticket.escalated": "升级督办",
+    "ticket.deadlines_revised": "期限按节假日安排重算",
+}  # fmt: skip
+RATING = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+KPIS = (
+    ("response_rate", "响应率"),
+    ("on_time_resolution_rate", "按期处置率"),
+    ("resolution_rate", "解决率"),
+    ("satisfaction_rate", "满意率"),
+    ("rework_rate", "返工率"),
+    ("rejection_rate", "退单率"),
+)
+UNITS = {"departments": "部门", "streets": "街道", "communities": "社区", "grids": "网格"}
+
+
+def _instant(value: Any) -> datetime | None:
+    if value is None or value == "":
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def local(value: Any, fmt: str = "%m-%d %H:%M") -> str:
+    """An instant in the city's time zone."""
+    moment = _instant(value)
+    return moment.astimezone(CITY_ZONE).strftime(fmt) if moment else ""
+
+
+def countdown(value: Any, now: datetime | None = None) -> dict[str, Any]:
+    """How long until a deadline (or how long past it), as the desk shows it."""
+    moment = _instant(value)
+    if moment is None:
+        return {"text": "", "late": False}
+    seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
+    late = seconds < 0
+    minutes = abs(seconds) // 60
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    span = (f"{days}天" if days else "") + (f"{hours}小时" if hours or days else "") + f"{mins}分"
+    return {"text": f"超期 {span}" if late else f"剩 {span}", "late": late}
+
+
+def percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,57 @@
+// The console's maps and charts, drawn from data the server put in the page (no inline script).
+function pointMap(el) {
+  const [lon, lat] = el.dataset.point.split(',').map(Number);
+  const map = window.L.map(el, { zoomAnimation: false }).setView([lat, lon], 16);
+  window.L.marker([lat, lon], { alt: '上报位置', title: '上报位置' }).addTo(map);
+}
+
+function districtMap(el) {
+  const grids = JSON.parse(el.dataset.grids);
+  const counts = JSON.parse(el.dataset.counts);
+  const points = JSON.parse(el.dataset.points);
+  const map = window.L.map(el, { zoomAnimation: false });
+  const shade = (code) => {
+    const c = counts[code] || { open: 0, overdue: 0 };
+    if (c.overdue) return '#b3261e';
+    return c.open ? '#e69138' : '#6aa84f';
+  };
+  const layer = window.L.geoJSON(grids.map((g) => ({ type: 'Feature', geometry: g.geometry, properties: g })), {
+    style: (f) => ({ color: '#0b5394', weight: 1, fillColor: shade(f.properties.code), fillOpacity: 0.45, className: `grid-${f.properties.code}` }),
+    onEachFeature: (f, shape) => {
+      const c = counts[f.properties.code] || { open: 0, overdue: 0 };
+      shape.bindTooltip(`${f.properties.name}：在办 ${c.open}，超期 ${c.overdue}`);
+      shape.on('click', () => { window.location.href = `/console/command/grids/${encodeURIComponent(f.properties.code)}`; });
+    },
+  });
+  // The view first: Leaflet cannot draw vector layers on a map without one.
+  if (grids.length) map.fitBounds(layer.getBounds()); else map.setView([30.2, 120.1], 12);
+  layer.addTo(map);
+  for (const p of points) {
+    window.L.circleMarker([p.lat, p.lon], { radius: 6, color: p.overdue ? '#b3261e' : '#0b5394', fillOpacity: 0.9, className: `ticket-${p.ticket_id}` })
+      .bindTooltip(`${p.ticket_number} ${p.category_name}`)
+      .on('click', () => { window.location.href = `/console/command/tickets/${encodeURIComponent(p.ticket_id)}`; })
+      .addTo(map);
+  }
+}
+
+function barChart(el) {
+  const data = JSON.parse(el.dataset.chart);
+  const chart = window.echarts.init(el, null, { renderer: 'svg' });
+  chart.setOption({
+    aria: { enabled: true },
+    tooltip: { trigger: 'axis' },
+    legend: { top: 0 },
+    grid: { left: 60, right: 20, top: 40, bottom: 60 },
+    xAxis: { type: 'category', data: data.names, axisLabel: { interval: 0, rotate: data.names.length > 6 ? 30 : 0 } },
+    yAxis: { type: 'value', name: '工作分钟' },
+    series: data.series.map((s) => ({ name: s.name, type: 'bar', data: s.values })),
+  });
+  chart.on('click', (params) => { window.location.href = data.links[params.dataIndex]; });
+  window.addEventListener('resize', () => chart.resize());
+}
+
+window.addEventListener('DOMContentLoaded', () => {
+  document.querySelectorAll('[data-map][data-point]').forEach(pointMap);
+  document.querySelectorAll('[data-map][data-grids]').forEach(districtMap);
+  document.querySelectorAll('[data-chart]').forEach(barChart);
+});
