@@ -7,7 +7,7 @@ from pathlib import Path
 
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.settings import ServiceSettings
-from gridloop.stack.servers import GatewayMissing
+from gridloop.stack.servers import GatewayMissing, tie_children_to_launcher
 from gridloop.stack.stack import API_SERVICES, PortsInUse, Stack, StackConfig
 from gridloop.web.signin import DEMO_USERS
 
@@ -18,6 +18,7 @@ def main() -> None:
     args = parser.parse_args()
     config = StackConfig(storage=(args.data / "mongo").resolve(), log_dir=(args.data / "log").resolve())
     stack = Stack(config)
+    tie_children_to_launcher()  # a killed launcher takes its servers and services with it
     print("Starting the Tansu broker, SecantusDB, the seven services and the gateway ...", flush=True)
     try:
         stack.start()

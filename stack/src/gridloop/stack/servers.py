@@ -1,6 +1,7 @@
 """Start and stop the embedded Kafka-protocol broker (Tansu), MongoDB-protocol server (SecantusDB)
 and gateway (Debian's nginx, unpacked by `make` into .venv/tools)."""
 
+import ctypes
 import os
 import signal
 import socket
@@ -117,13 +118,40 @@ class Servers:
             process.stop()
 
 
+PR_SET_PDEATHSIG = 1
+_tied_to_launcher = False
+
+
+def tie_children_to_launcher() -> None:
+    """For `make run`: every server and service started from now on is sent SIGTERM when the
+    launcher dies, even by SIGKILL, so no orphan is left holding the ports (Linux's parent-death
+    signal; elsewhere nothing changes). Tests do not tie: their stacks stop in their fixtures."""
+    global _tied_to_launcher
+    _tied_to_launcher = sys.platform.startswith("linux")
+
+
+def _die_with(parent: int) -> None:
+    """Run in the child between fork and exec."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    if os.getppid() != parent:  # the launcher died before the signal was armed
+        os._exit(1)
+
+
 def _spawn(name: str, args: list[str], port: int, log_dir: Path | None, env: dict[str, str] | None = None) -> Process:
     if log_dir:
         log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{name}.log" if log_dir else None
     out = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - owned by the child
     # A new session, so Ctrl-C in the terminal reaches the launcher, which stops children in order.
-    proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    launcher = os.getpid()
+    proc = subprocess.Popen(
+        args,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        env=env,
+        start_new_session=True,
+        preexec_fn=(lambda: _die_with(launcher)) if _tied_to_launcher else None,
+    )
     return Process(name=name, proc=proc, port=port, log_path=log_path)
 
 
