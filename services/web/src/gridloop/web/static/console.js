@@ -40,8 +40,8 @@ function barChart(el) {
   chart.setOption({
     aria: { enabled: true },
     tooltip: { trigger: 'axis' },
-    legend: { top: 0 },
-    grid: { left: 60, right: 20, top: 40, bottom: 60 },
+    legend: { top: 0, right: 10 },
+    grid: { left: 60, right: 20, top: 56, bottom: 60 },
     xAxis: { type: 'category', data: data.names, axisLabel: { interval: 0, rotate: data.names.length > 6 ? 30 : 0 } },
     yAxis: { type: 'value', name: '工作分钟' },
     series: data.series.map((s) => ({ name: s.name, type: 'bar', data: s.values })),
