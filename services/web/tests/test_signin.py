@@ -34,7 +34,8 @@ def test_a_demo_user_signs_in_and_the_app_gets_a_token_every_service_accepts() -
     page = client.get("/signin")
     assert page.status_code == 200 and "网格员小林" in page.text and "部门受理员 · 区城市管理局 CG" in page.text
     signed_in = client.post("/signin/dev", data={"sub": "gw-lj01"}, follow_redirects=False)
-    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/app/"
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/console/"
+    assert client.get("/console/", follow_redirects=False).headers["location"] == "/app/"  # a grid worker's page
     session = client.get("/session").json()
     who = TokenVerifier(ServiceSettings()).verify(session["token"])
     assert (who.sub, who.role, who.org) == ("gw-lj01", Role.GRID_WORKER, "LJ01")
@@ -123,7 +124,8 @@ def test_a_grid_worker_signs_in_through_the_citys_provider_and_services_accept_t
 ) -> None:
     browser = sign_in_at_provider(web, "gw-oidc")
     assert browser.landed.status_code == 303, browser.landed.text  # type: ignore[attr-defined]
-    assert browser.landed.headers["location"] == "/app/"  # type: ignore[attr-defined]
+    assert browser.landed.headers["location"] == "/console/"  # type: ignore[attr-defined]
+    assert browser.get(f"{web}/console/").headers["location"] == "/app/"
     session = browser.get(f"{web}/session").json()
     assert session["user"] == {"sub": "gw-oidc", "name": "网格员小周", "role": "grid_worker", "org": "LJ02"}
     # The services verify it as they do in production: RS256, the provider's JWKS, issuer, audience.

@@ -13,7 +13,6 @@ from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gridloop.shared.errors import ApiError
-from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
 from gridloop.web import signin
 
@@ -34,17 +33,13 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
 
     def keep(request: Request, session: signin.Session) -> RedirectResponse:
         request.session[SESSION_KEY] = session.model_dump(mode="json")
-        # Grid workers to their app, everyone else to their desk in the console.
-        home = "/app/" if session.user.role is Role.GRID_WORKER else "/console/"
-        return RedirectResponse(home, status_code=303)
+        return RedirectResponse("/console/", status_code=303)  # which sends each role to its own page
 
     @r.get("/", include_in_schema=False)
     async def home(request: Request) -> RedirectResponse:
         stored = request.session.get(SESSION_KEY)
         signed_in = signin.Session.model_validate(stored) if stored else None
-        if signed_in is None:
-            return RedirectResponse("/signin", status_code=303)
-        return RedirectResponse("/app/" if signed_in.user.role is Role.GRID_WORKER else "/console/", status_code=303)
+        return RedirectResponse("/signin" if signed_in is None else "/console/", status_code=303)
 
     @r.get("/signin", include_in_schema=False, response_model=None)
     async def signin_page(request: Request, error: str = "") -> Response:

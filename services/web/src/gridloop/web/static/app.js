@@ -476,7 +476,8 @@ function drawQueue(drafts) {
   const banner = document.getElementById('queue');
   banner.hidden = drafts.length === 0;
   const oldest = drafts[0] ? `，最早一条保存于 ${when(drafts[0].created_at)}` : '';
-  document.getElementById('queue-text').textContent = `${waiting} 条上报待发送${refused ? `，${refused} 条需修改` : ''}${oldest}`;
+  const parts = [waiting ? `${waiting} 条上报待发送` : '', refused ? `${refused} 条需修改后重新提交` : ''].filter(Boolean);
+  document.getElementById('queue-text').textContent = `${parts.join('，')}${oldest}`;
   document.getElementById('send-now').hidden = waiting === 0;
 }
 
