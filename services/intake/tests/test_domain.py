@@ -1,11 +1,19 @@
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from gridloop.intake import domain
-from gridloop.intake.domain import ReportRequest
+from gridloop.intake.domain import (
+    DuplicatePolicy,
+    ReportRequest,
+    distance_m,
+    duplicate_key,
+    duplicate_filter,
+    duplicates_within,
+)
+from gridloop.shared.events import GeoPoint
 
 pytestmark = pytest.mark.unit
 PNG_1PX = base64.b64decode(
@@ -73,3 +81,41 @@ def test_a_report_is_numbered_in_its_streets_district_and_never_in_a_guessed_one
         domain.district_of(GRID, None)
     assert refused.value.code == "unknown_street"
     assert refused.value.details == {"grid_code": "LJ01-G1", "street_code": "LJ"}
+
+
+def test_the_duplicate_hint_names_every_report_within_reach_and_keeps_only_the_close_open_recent_ones() -> None:
+    policy = DuplicatePolicy(radius_m=50.0, window=timedelta(hours=72))
+    here = GeoPoint(lon=120.10099, lat=30.20099)  # a corner shared by four cells
+    now = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    query = duplicate_filter(category_code="SJ-0101", location=here, now=now, policy=policy)
+    assert query is not None
+    keys = set(query["duplicate_key"]["$in"])
+    assert len(keys) <= 9 * 4  # cells the radius touches, times the days the window touches
+
+    def report(n: int, point: GeoPoint, *, hours_ago: float, status: str = "dispatched") -> dict[str, object]:
+        at = now - timedelta(hours=hours_ago)
+        return {
+            "_id": f"t{n}",
+            "location": point.model_dump(),
+            "status": status,
+            "created_at": at,
+            "key": duplicate_key("SJ-0101", point.lon, point.lat, at),
+        }
+
+    # 45 m away in each direction: each in a neighbouring cell, and filed up to three days ago
+    nearby = [
+        report(0, GeoPoint(lon=here.lon, lat=here.lat + 0.000405), hours_ago=71),
+        report(1, GeoPoint(lon=here.lon, lat=here.lat - 0.000405), hours_ago=1),
+        report(2, GeoPoint(lon=here.lon + 0.00047, lat=here.lat), hours_ago=30),
+        report(3, GeoPoint(lon=here.lon - 0.00047, lat=here.lat), hours_ago=50),
+    ]
+    assert all(r["key"] in keys for r in nearby)
+    assert all(40 < distance_m(here, GeoPoint.model_validate(r["location"])) < 50 for r in nearby)
+    others = [
+        report(4, GeoPoint(lon=here.lon, lat=here.lat + 0.00063), hours_ago=1),  # 70 m: a cell in reach, too far
+        report(5, here, hours_ago=1, status="closed"),
+        report(6, here, hours_ago=73),  # on a day in reach, older than the window
+    ]
+    assert duplicate_key("SJ-0102", here.lon, here.lat, now) not in keys
+    assert duplicate_key("SJ-0101", here.lon, here.lat, now - timedelta(days=4)) not in keys
+    assert duplicates_within(here, [*nearby, *others], now=now, policy=policy) == ["t3", "t2", "t1", "t0"]

@@ -1,7 +1,9 @@
 """Intake against the real broker and database: what a grid worker's app sees, and what goes on the topic."""
 
 import base64
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -260,3 +262,31 @@ def test_reports_are_filed_only_inside_the_reporters_own_area(intake: RunningSer
     desk = intake.user(sub="sd-area", role=Role.STREET_DISPATCHER, org="LJ")  # the street desk: the whole street
     ok(desk.call("intake", "POST", "/v1/reports", json={**body, "grid_code": "LJ02-G1"}), 201)
     assert desk.call("intake", "POST", "/v1/reports", json=body).status_code == 403
+
+
+def test_reports_filed_at_the_same_moment_all_get_their_own_number_and_none_fails(
+    intake: RunningService, bus: Bus
+) -> None:
+    """A street's morning: 32 grid workers press 上报 together, in the same district and day."""
+    workers = [intake.user(sub=f"gw-rush-{n}", role=Role.GRID_WORKER, org="LJ01") for n in range(32)]
+    start = threading.Barrier(len(workers))
+
+    def file(n: int) -> tuple[int, dict[str, object]]:
+        body = {
+            "category_code": "SJ-0101",
+            "description": "早高峰巡查发现暴露垃圾",
+            "location": {"lon": 120.1006 + 0.0006 * (n % 8), "lat": 30.2006 + 0.0006 * (n // 8)},
+        }
+        start.wait()
+        answer = workers[n].call("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": f"rush-{n}"})
+        return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(max_workers=len(workers)) as pool:
+        answers = list(pool.map(file, range(len(workers))))
+    assert [status for status, _ in answers] == [201] * len(workers)
+    numbers = [str(report["ticket_number"]) for _, report in answers]
+    assert len(set(numbers)) == len(workers)
+    assert len({n.rsplit("-", 1)[0] for n in numbers}) == 1  # one district, one day
+    for _, report in answers:
+        [event] = bus.wait_for(str(report["ticket_id"]), "ticket.reported")
+        assert event.payload.ticket_number == report["ticket_number"]

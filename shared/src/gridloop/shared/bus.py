@@ -54,6 +54,10 @@ class PermanentFailure(Exception):
 
 
 Handle = Callable[[ConsumerRecord[bytes, bytes]], Awaitable[None]]
+HandleBatch = Callable[[list[ConsumerRecord[bytes, bytes]]], Awaitable[None]]
+"""Handles a partition's fetched records together, durably, all or none (one transaction); when
+it raises, the consumer handles the same records one at a time with `Handle`, which retries and
+dead-letters each on its own."""
 
 
 class _Committer(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -65,6 +69,8 @@ class _Committer(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.owner.commit(only=revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        for tp in assigned:
+            self.owner._handled.pop(tp, None)  # where the last owner stopped: the consumer's position
         log.info("partitions_assigned", partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned))
 
 
@@ -81,16 +87,19 @@ class EventConsumer:
         producer: AIOKafkaProducer,
         metrics: Metrics,
         dead_letter_topic: str,
+        handle_batch: HandleBatch | None = None,
     ) -> None:
         self.settings = settings
         self.group_id = group_id
         self.topics = topics
         self.handle = handle
+        self.handle_batch = handle_batch
         self.producer = producer
         self.metrics = metrics
         self.dead_letter_topic = dead_letter_topic
         self._consumer: AIOKafkaConsumer | None = None
-        self._done: dict[TopicPartition, int] = {}
+        self._done: dict[TopicPartition, int] = {}  # handled, not yet committed
+        self._handled: dict[TopicPartition, int] = {}  # the next offset to handle, for the lag gauge
         self._stopping = asyncio.Event()
         self._lag_reported_at = 0.0
         self.connected = False
@@ -152,12 +161,17 @@ class EventConsumer:
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=300, max_records=200)
             for tp, records in batches.items():
+                if records:
+                    self._handled[tp] = records[0].offset
+                if records and await self._process_batch(records):
+                    self._done[tp] = self._handled[tp] = records[-1].offset + 1
+                    continue
                 for record in records:
                     if self._stopping.is_set():
                         break
                     if not await self._process(record):
                         break
-                    self._done[tp] = record.offset + 1
+                    self._done[tp] = self._handled[tp] = record.offset + 1
             await self.commit()
             if time.monotonic() - self._lag_reported_at > LAG_REPORT_SECONDS:
                 await self._report_lag(consumer)
@@ -171,8 +185,20 @@ class EventConsumer:
             high = consumer.highwater(tp)
             if high is None:
                 continue
-            lag += max(0, high - await consumer.position(tp))
+            # From what is handled, not what was fetched: a record waiting in a retry is still behind.
+            lag += max(0, high - self._handled.get(tp, await consumer.position(tp)))
         self.metrics.consumer_lag.labels(self.metrics.service, self.group_id).set(lag)
+
+    async def _process_batch(self, records: list[ConsumerRecord[bytes, bytes]]) -> bool:
+        """Handle a partition's records at once when the service can; False leaves them to `_process`."""
+        if self.handle_batch is None or self._stopping.is_set():
+            return False
+        try:
+            await self.handle_batch(records)
+            return True
+        except Exception as exc:
+            log.info("batch_handled_one_by_one", group=self.group_id, records=len(records), error=repr(exc))
+            return False
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
         """Handle one record to an end (done or dead-lettered); False when stopped before that."""
@@ -197,6 +223,8 @@ class EventConsumer:
                     log.warning("handler_retry", attempt=attempt, error=repr(exc))
                 if self._stopping.is_set():
                     return False
+                if self._consumer is not None and time.monotonic() - self._lag_reported_at > LAG_REPORT_SECONDS:
+                    await self._report_lag(self._consumer)  # a consumer stuck on a record is behind
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

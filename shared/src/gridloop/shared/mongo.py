@@ -6,7 +6,10 @@ that makes handling idempotent.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager, suppress
+from contextvars import ContextVar
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,7 +18,7 @@ import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
+from pymongo.errors import CollectionInvalid, ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from gridloop.shared.clock import Clock
 from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
@@ -47,13 +50,18 @@ def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:
 
 async def ensure_common_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[OUTBOX].create_index([("status", 1), ("_id", 1)])
+    # Created before any transaction needs it: concurrent transactions that each create a missing
+    # collection collide with one another.
+    if PROCESSED not in await db.list_collection_names(filter={"name": PROCESSED}):
+        with suppress(CollectionInvalid):
+            await db.create_collection(PROCESSED)
 
 
 def is_transient(exc: BaseException) -> bool:
     """Errors worth retrying as they are: the server was away or two transactions collided."""
     if isinstance(exc, ConnectionFailure):
         return True
-    if isinstance(exc, PyMongoError) and exc.has_error_label("TransientTransactionError"):
+    if isinstance(exc, PyMongoError) and (exc.has_error_label("TransientTransactionError") or exc.timeout):
         return True
     return isinstance(exc, OperationFailure) and exc.code == _WRITE_CONFLICT
 
@@ -73,12 +81,14 @@ class UnitOfWork:
         producer: str,
         now: datetime,
         causation: Envelope | None,
+        marks_own_events: Callable[[str], bool] = lambda _: True,
     ) -> None:
         self.db = db
         self.session = session
         self.producer = producer
         self.now = now
         self.causation = causation
+        self.marks_own_events = marks_own_events
         self.emitted: list[Envelope] = []
         self.emitted_rows = 0
         self.committed: list[Callable[[], None]] = []
@@ -107,10 +117,11 @@ class UnitOfWork:
             event_type=event.event_type,
             row_id=event.event_id,
         )
-        # The service's own event comes back to it through the topic; it has already applied it.
-        await self.db[PROCESSED].insert_one(
-            {"_id": f"{self.producer}:{event.event_id}", "at": self.now}, session=self.session
-        )
+        if self.marks_own_events(event.event_type):
+            # The service's own event comes back to it through the topic; it has already applied it.
+            await self.db[PROCESSED].insert_one(
+                {"_id": processed_key(self.producer, event.event_id), "at": self.now}, session=self.session
+            )
         self.emitted.append(event)
         return event
 
@@ -154,8 +165,28 @@ def processed_key(consumer: str, event_id: str) -> str:
     return f"{consumer}:{event_id}"
 
 
+REQUEST_BUDGET_SECONDS = 1.0
+"""How long a transaction a person waits for may take with its retries: past it the caller
+hears 503 at once and retries later, instead of after seconds."""
+_request_deadline: ContextVar[float | None] = ContextVar("request_deadline", default=None)
+
+
+@contextmanager
+def request_budget(seconds: float = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
+    """Bound the transactions of the request this wraps (the service's HTTP middleware) to
+    `seconds`, retries included. Consumers, start-up and periodic jobs run without it."""
+    token = _request_deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _request_deadline.reset(token)
+
+
 class Database:
-    """One service's database, with transactions that retry on collisions and outages."""
+    """One service's database, with transactions that retry on collisions and outages.
+
+    `consumes` names the event types the service itself handles from the tickets topic: only
+    those of its own events need a processed mark when it emits them (default: all)."""
 
     def __init__(
         self,
@@ -173,6 +204,7 @@ class Database:
         self.clock = clock
         self.on_commit = on_commit
         self.max_attempts = max_attempts
+        self.consumes: frozenset[str] | None = None
 
     async def ping(self, within_s: float = 2.0) -> bool:
         try:
@@ -183,31 +215,44 @@ class Database:
             return False
 
     async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, causation: Envelope | None = None) -> T:
-        """Run `work` in one transaction; retried whole on transient errors, never half applied."""
+        """Run `work` in one transaction; retried whole on transient errors, never half applied.
+
+        Inside a `request_budget` it gives up when the budget is spent, each attempt bounded by
+        what is left of it; elsewhere it retries for as long as its attempts last."""
+        deadline = _request_deadline.get()
         delay = 0.05
         for attempt in range(1, self.max_attempts + 1):
             try:
-                async with self.client.start_session() as session, await session.start_transaction():
-                    uow = UnitOfWork(
-                        db=self.db,
-                        session=session,
-                        producer=self.producer,
-                        now=self.clock.now(),
-                        causation=causation,
-                    )
-                    result = await work(uow)
+                with pymongo.timeout(None if deadline is None else max(0.05, deadline - time.monotonic())):
+                    result, uow = await self._attempt(work, causation)
                 if uow.emitted_rows:
                     self.on_commit()
                 for effect in uow.committed:
                     effect()
                 return result
             except PyMongoError as exc:
-                if not is_transient(exc) or attempt == self.max_attempts:
+                out_of_time = deadline is not None and time.monotonic() + delay >= deadline
+                if not is_transient(exc) or attempt == self.max_attempts or out_of_time:
                     raise
                 log.warning("transaction_retry", attempt=attempt, error=str(exc))
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
         raise AssertionError("unreachable")
+
+    async def _attempt(
+        self, work: Callable[[UnitOfWork], Awaitable[T]], causation: Envelope | None
+    ) -> tuple[T, UnitOfWork]:
+        consumes = self.consumes
+        async with self.client.start_session() as session, await session.start_transaction():
+            uow = UnitOfWork(
+                db=self.db,
+                session=session,
+                producer=self.producer,
+                now=self.clock.now(),
+                causation=causation,
+                marks_own_events=(lambda _: True) if consumes is None else consumes.__contains__,
+            )
+            return await work(uow), uow
 
 
 class ConcurrentChange(Exception):

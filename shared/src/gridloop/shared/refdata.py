@@ -2,19 +2,22 @@
 
 Services never read the directory's database; they keep what they need in their own."""
 
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from typing import Any, Literal
 
 from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
-from pymongo import ASCENDING, GEOSPHERE
+from pymongo import ASCENDING
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
+from shapely import STRtree
+from shapely.geometry import Point, shape
 
 from gridloop.shared.bus import Handle, PermanentFailure
 from gridloop.shared.directory import DirectoryRecord
-from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
+from gridloop.shared.mongo import Doc
 from gridloop.shared.worktime import WorkCalendar, YearSchedule, around_the_clock, china_calendar
 
 REF_DATA = "ref_data"
@@ -23,14 +26,34 @@ Calendars = Callable[[], Awaitable[WorkCalendar]]
 """The working calendar as the directory last announced it (it changes when a year's schedule arrives)."""
 
 
+class GridIndex:
+    """Grids' polygons in an R-tree (shapely's STRtree), for the grid a point falls in."""
+
+    def __init__(self, grids: list[dict[str, Any]]) -> None:
+        placed = sorted((g for g in grids if isinstance(g.get("geometry"), dict)), key=lambda g: str(g["code"]))
+        self.grids = placed
+        self.tree = STRtree([shape(g["geometry"]) for g in placed])
+
+    def at(self, lon: float, lat: float) -> dict[str, Any] | None:
+        hits = self.tree.query(Point(lon, lat), predicate="intersects")
+        return self.grids[int(min(hits))] if len(hits) else None
+
+
 class RefData:
-    def __init__(self, db: AsyncDatabase[Doc]) -> None:
+    """Reads of categories, streets and grids are answered from memory, loaded once per
+    `cache_seconds`: a filing then costs no database round trip for them, and finding a point's
+    grid is a spatial index lookup however many grids the city has. A record this instance applies
+    clears its copy at once; other instances of the service see it within `cache_seconds`."""
+
+    def __init__(self, db: AsyncDatabase[Doc], *, cache_seconds: float = 5.0) -> None:
         self.collection = db[REF_DATA]
+        self.cache_seconds = cache_seconds
         self._calendar: tuple[tuple[tuple[str, int], ...], WorkCalendar] | None = None
+        self._records: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
+        self._grids: tuple[float, GridIndex] | None = None
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("kind", ASCENDING), ("code", ASCENDING)])
-        await self.collection.create_index([("geometry", GEOSPHERE)], **GEO_INDEX_OPTIONS)
 
     async def apply(self, record: DirectoryRecord) -> None:
         """Newer revisions win; replaying the topic from the start changes nothing."""
@@ -41,29 +64,36 @@ class RefData:
             "deleted": record.deleted,
             "data": record.data,
         }
-        if record.kind == "grid" and isinstance(record.data.get("geometry"), dict):
-            doc["geometry"] = record.data["geometry"]
         with suppress(DuplicateKeyError):  # we already hold this revision or a newer one
             await self.collection.update_one(
                 {"_id": record.key, "revision": {"$lt": record.revision}}, {"$set": doc}, upsert=True
             )
+        self._records.pop(record.kind, None)
+        if record.kind == "grid":
+            self._grids = None
 
     async def get(self, kind: str, code: str) -> dict[str, Any] | None:
-        doc = await self.collection.find_one({"_id": f"{kind}:{code}", "deleted": False})
-        return doc["data"] if doc else None
+        return (await self._of_kind(kind)).get(code)
+
+    async def _of_kind(self, kind: str) -> dict[str, dict[str, Any]]:
+        cached = self._records.get(kind)
+        if cached is not None and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        loaded_at = time.monotonic()
+        found = self.collection.find({"kind": kind, "deleted": False}, {"code": 1, "data": 1})
+        records = {d["code"]: d["data"] async for d in found}
+        self._records[kind] = (loaded_at, records)
+        return records
 
     async def all(self, kind: str) -> list[dict[str, Any]]:
         return [d["data"] async for d in self.collection.find({"kind": kind, "deleted": False}).sort("code", 1)]
 
     async def grid_at(self, lon: float, lat: float) -> dict[str, Any] | None:
-        doc = await self.collection.find_one(
-            {
-                "kind": "grid",
-                "deleted": False,
-                "geometry": {"$geoIntersects": {"$geometry": {"type": "Point", "coordinates": [lon, lat]}}},
-            }
-        )
-        return doc["data"] if doc else None
+        """The grid whose polygon holds the point (a point on a shared edge: the lower code)."""
+        if self._grids is None or time.monotonic() - self._grids[0] > self.cache_seconds:
+            loaded_at = time.monotonic()
+            self._grids = (loaded_at, GridIndex(list((await self._of_kind("grid")).values())))
+        return self._grids[1].at(lon, lat)
 
     async def working_calendar(self, kind: CalendarKind) -> WorkCalendar:
         """The city's working calendar from the holiday schedules (`calendar` records) as last

@@ -29,7 +29,7 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.logging import bound, configure_logging
 from gridloop.shared.messagebus import Routes, event_handler
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import Database, connect, ensure_common_indexes
+from gridloop.shared.mongo import Database, connect, ensure_common_indexes, request_budget
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.refdata import RefData
 from gridloop.shared.settings import ServiceSettings
@@ -154,7 +154,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                     dead_letter_topic=dead_letter_topic(f"{settings.service_name}.directory"),
                 )
             )
-        if spec.ticket_routes:
+        ticket_routes = spec.ticket_routes(runtime) if spec.ticket_routes else {}
+        database.consumes = frozenset(ticket_routes)
+        if ticket_routes:
             runtime.consumers.append(
                 EventConsumer(
                     settings=settings,
@@ -162,7 +164,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                     topics=[TICKETS_TOPIC],
                     handle=event_handler(
                         database=database,
-                        routes=spec.ticket_routes(runtime),
+                        routes=ticket_routes,
                         metrics=metrics,
                         group=settings.service_name,
                     ),
@@ -207,7 +209,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
     app.state.metrics = Metrics(settings.service_name)
     app.state.verifier = TokenVerifier(settings)
     install_error_handlers(app)
-    _install_observability(app, spec)
+    _install_observability(app, spec, settings)
     install_api_docs(app)
     for router in spec.routers:
         app.include_router(router)
@@ -231,14 +233,14 @@ def install_api_docs(app: FastAPI) -> None:
         )
 
 
-def _install_observability(app: FastAPI, spec: ServiceSpec) -> None:
+def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
     metrics: Metrics = app.state.metrics
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get("x-correlation-id") or new_id()
         started = time.perf_counter()
-        with bound(correlation_id=correlation_id):
+        with bound(correlation_id=correlation_id), request_budget(settings.request_budget_seconds):
             response = await call_next(request)
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")

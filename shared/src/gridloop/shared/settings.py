@@ -25,6 +25,9 @@ class ServiceSettings(BaseSettings):
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_db: str = ""
     mongo_timeout_ms: int = 5000
+    request_budget_seconds: float = Field(
+        default=1.0, gt=0, description="a request's transactions, retries included, give up (503) after this"
+    )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
     # Real Kafka: on. The embedded Tansu broker cannot do InitProducerId, so it runs with it off.

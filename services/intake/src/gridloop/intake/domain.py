@@ -2,6 +2,7 @@
 
 import hashlib
 import json
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -117,26 +118,84 @@ class DuplicatePolicy:
     window: timedelta = timedelta(hours=72)
 
 
-EARTH_RADIUS_M = 6_378_100.0  # the radius MongoDB's $centerSphere measures with
+EARTH_RADIUS_M = 6_371_008.8  # the mean radius, for the exact distance
 CLOSED_STATES = ["closed", "cancelled"]
+CELL_DEGREES = 0.001
+"""The side of a duplicate-hint cell (格): about 111 m north-south, 96 m east-west in the Yangtze delta."""
+DAY_SECONDS = 86_400
+
+
+def cell_of(lon: float, lat: float) -> str:
+    """The cell a point falls in."""
+    return f"{math.floor(lat / CELL_DEGREES)}:{math.floor(lon / CELL_DEGREES)}"
+
+
+def duplicate_key(category_code: str, lon: float, lat: float, at: datetime) -> str:
+    """What a report is indexed by for the duplicate hint: its category, cell and (UTC) day. The
+    hint's query is then an indexed `$in` over a handful of keys, whose work is bounded by the
+    reports of those cells and days on any MongoDB-compatible server, however many are held."""
+    return f"{category_code}|{cell_of(lon, lat)}|{int(at.timestamp() // DAY_SECONDS)}"
+
+
+def cells_near(location: GeoPoint, radius_m: float) -> list[str]:
+    """Every cell a circle of `radius_m` around the point touches (4 for 50 m, at most 9 for ~100 m)."""
+    dlat = math.degrees(radius_m / EARTH_RADIUS_M)
+    dlon = dlat / max(math.cos(math.radians(location.lat)), 0.01)
+    rows = range(math.floor((location.lat - dlat) / CELL_DEGREES), math.floor((location.lat + dlat) / CELL_DEGREES) + 1)
+    columns = range(
+        math.floor((location.lon - dlon) / CELL_DEGREES), math.floor((location.lon + dlon) / CELL_DEGREES) + 1
+    )
+    return [f"{row}:{column}" for row in rows for column in columns]
+
+
+def distance_m(a: GeoPoint, b: GeoPoint) -> float:
+    """Great-circle distance (haversine) in metres."""
+    phi1, phi2 = math.radians(a.lat), math.radians(b.lat)
+    dphi, dlambda = phi2 - phi1, math.radians(b.lon - a.lon)
+    h = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlambda / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
 
 
 def duplicate_filter(
     *, category_code: str, location: GeoPoint | None, now: datetime, policy: DuplicatePolicy
 ) -> dict[str, Any] | None:
-    """The query for open tickets a new report may duplicate; None when the report has no point."""
+    """The query for the reports a new one may duplicate: those of its category in the cells its
+    radius touches, on the days its window touches; None when the report has no point. What it
+    finds is then kept only if open, recent and within the radius (`duplicates_within`)."""
     if location is None:
         return None
+    first = int((now - policy.window).timestamp() // DAY_SECONDS)
+    last = int(now.timestamp() // DAY_SECONDS)
+    keys = [
+        f"{category_code}|{cell}|{day}" for cell in cells_near(location, policy.radius_m) for day in range(first, last + 1)
+    ]
+    return {"duplicate_key": {"$in": keys}}
+
+
+def duplicates_within(
+    location: GeoPoint, candidates: list[dict[str, Any]], *, now: datetime, policy: DuplicatePolicy, limit: int = 5
+) -> list[str]:
+    """The candidates' ids that are open, filed within the window and lie within the radius,
+    newest first (ids sort by time), at most `limit`."""
+    near = [
+        c["_id"]
+        for c in candidates
+        if c["status"] not in CLOSED_STATES
+        and c["created_at"] >= now - policy.window
+        and distance_m(location, GeoPoint.model_validate(c["location"])) <= policy.radius_m
+    ]
+    return sorted(near, reverse=True)[:limit]
+
+
+def indexed_place(category_code: str, location: GeoPoint | None, at: datetime) -> dict[str, Any]:
+    """What a report keeps of its point besides `location`: GeoJSON for map queries on a real
+    MongoDB, and the key the duplicate hint finds it by."""
+    if location is None:
+        return {}
     return {
-        "category_code": category_code,
-        "status": {"$nin": CLOSED_STATES},
-        "created_at": {"$gte": now - policy.window},
-        "point": {"$geoWithin": {"$centerSphere": [[location.lon, location.lat], policy.radius_m / EARTH_RADIUS_M]}},
+        "point": {"type": "Point", "coordinates": [location.lon, location.lat]},
+        "duplicate_key": duplicate_key(category_code, location.lon, location.lat, at),
     }
-
-
-def geo_point(location: GeoPoint | None) -> dict[str, Any] | None:
-    return None if location is None else {"type": "Point", "coordinates": [location.lon, location.lat]}
 
 
 def image_type(head: bytes) -> str | None:

@@ -118,31 +118,36 @@ async def file_report(
             {"grid_code": grid["code"]},
         )
     district = domain.district_of(grid, await refdata.get("street", grid["street"]))
-    missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
-    if missing:
-        raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
+    if request.photos:
+        missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
+        if missing:
+            raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
 
-    query = domain.duplicate_filter(
-        category_code=category["code"],
-        location=request.location,
-        now=database.clock.now(),
-        policy=duplicates or domain.DuplicatePolicy(),
+    now = database.clock.now()
+    policy = duplicates or domain.DuplicatePolicy()
+    query = domain.duplicate_filter(category_code=category["code"], location=request.location, now=now, policy=policy)
+    candidates = (
+        domain.duplicates_within(
+            request.location, await store.possible_duplicates(database.db, query), now=now, policy=policy
+        )
+        if query and request.location
+        else []
     )
-    candidates = await store.possible_duplicates(database.db, query) if query else []
+    # The number comes first, in a step of its own: a filing that then fails leaves a gap in the
+    # day's numbers, and concurrent filings never collide on the counter (docs/decisions.md).
+    day = domain.ticket_day(now)
+    seq = await store.next_seq(database.db, f"ticket:{district}:{day}")
+    number = domain.ticket_number(district=district, day=day, seq=seq)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        day = domain.ticket_day(uow.now)
-        seq = await store.next_seq(uow.db, f"ticket:{district}:{day}", uow.session)
-        number = domain.ticket_number(district=district, day=day, seq=seq)
         reported = domain.build_report(
             request, number=number, category=category, grid=grid, district=district, possible_duplicates=candidates
         )
         ticket_id = new_id()
-        point = domain.geo_point(request.location)
         doc: Doc = {
             "_id": ticket_id,
             **reported.model_dump(mode="json"),
-            **({"point": point} if point else {}),
+            **domain.indexed_place(category["code"], request.location, uow.now),
             "status": TicketStatus.REPORTED.value,
             "reporter": reporter.model_dump(mode="json"),
             "created_at": uow.now,

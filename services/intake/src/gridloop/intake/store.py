@@ -5,12 +5,13 @@ from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, DESCENDING, GEOSPHERE, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.access import Fields
-from gridloop.shared.mongo import GEO_INDEX_OPTIONS, Doc
+from gridloop.intake.domain import duplicate_key
+from gridloop.shared.mongo import Doc
 
 REPORTS = "reports"
 IDEMPOTENCY = "idempotency_keys"
@@ -24,18 +25,33 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[REPORTS].create_index([("reporter.sub", ASCENDING), ("_id", DESCENDING)])
     await db[REPORTS].create_index([("ticket_number", ASCENDING)], unique=True)
     await db[REPORTS].create_index([("status", ASCENDING)])
-    await db[REPORTS].create_index([("point", GEOSPHERE)], **GEO_INDEX_OPTIONS)
+    await db[REPORTS].create_index([("duplicate_key", ASCENDING)])  # domain.duplicate_filter
+    await _index_for_duplicates(db)
 
 
-async def possible_duplicates(db: AsyncDatabase[Doc], query: Doc, limit: int = 5) -> list[str]:
-    """Ticket ids matching a duplicate query, newest first."""
-    docs = await db[REPORTS].find(query, {"_id": 1}).sort("_id", DESCENDING).limit(limit).to_list(None)
-    return [d["_id"] for d in docs]
+async def _index_for_duplicates(db: AsyncDatabase[Doc]) -> None:
+    """Reports kept from before the hint was indexed by key get theirs; the geo index it replaces
+    goes (a geo search's work grew with the reports held, and each filing paid for its upkeep)."""
+    missing = {"duplicate_key": {"$exists": False}, "location": {"$ne": None}}
+    async for doc in db[REPORTS].find(missing, {"location": 1, "category_code": 1, "created_at": 1}):
+        location = doc["location"]
+        key = duplicate_key(doc["category_code"], location["lon"], location["lat"], doc["created_at"])
+        await db[REPORTS].update_one({"_id": doc["_id"]}, {"$set": {"duplicate_key": key}})
+    if "point_2dsphere" in await db[REPORTS].index_information():
+        await db[REPORTS].drop_index("point_2dsphere")
 
 
-async def next_seq(db: AsyncDatabase[Doc], key: str, session: AsyncClientSession) -> int:
+async def possible_duplicates(db: AsyncDatabase[Doc], query: Doc) -> list[Doc]:
+    """The reports a duplicate query names, with what the hint then checks of each."""
+    found = db[REPORTS].find(query, {"_id": 1, "location": 1, "status": 1, "created_at": 1})
+    return await found.to_list(None)
+
+
+async def next_seq(db: AsyncDatabase[Doc], key: str) -> int:
+    """The next number of a counter, by one atomic step of its own (never inside a filing's
+    transaction, where every concurrent filing of the district and day would collide on it)."""
     doc = await db[COUNTERS].find_one_and_update(
-        {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER, session=session
+        {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
     )
     assert doc is not None
     seq: int = doc["seq"]
