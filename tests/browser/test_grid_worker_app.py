@@ -1,5 +1,6 @@
 """The grid worker's app on a phone: file with a photo, file without signal, verify and rate."""
 
+import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -308,3 +309,51 @@ def test_an_expired_session_asks_to_sign_in_again_and_keeps_what_waits(phone: Ph
     assert len(eventually(filed, timeout=30, what="the report that waited, filed")) == 1
     page.wait_for_selector("#queue", state="hidden")
     page.wait_for_selector("#expired", state="hidden")
+
+
+def test_a_busy_server_keeps_the_report_waiting_and_it_is_filed_once_when_it_answers_again(
+    phone: Phone, stack: Stack
+) -> None:
+    """503 (the database saturated) and 429 (too fast) mean "later", never "refused"."""
+    page = phone.page
+    phone.expected_statuses.update({503, 429})
+    phone.sign_in("gw-lj01")
+    busy = [
+        (503, "unavailable", "服务暂时不可用，请稍后重试 (temporarily unavailable; retry)", "1"),
+        (429, "rate_limited", "操作过于频繁，请 1 秒后再试 (too many requests; retry in 1 s)", "1"),
+    ]
+    keys: list[str] = []
+
+    def answer_busy_twice(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        keys.append(route.request.header_value("idempotency-key") or "")
+        if len(keys) > len(busy):
+            route.continue_()
+            return
+        status, code, message, retry_after = busy[len(keys) - 1]
+        route.fulfill(
+            status=status,
+            headers={"Retry-After": retry_after},
+            content_type="application/json",
+            body=json.dumps({"error": {"code": code, "message": message, "details": None}}),
+        )
+
+    phone.context.route("**/v1/reports", answer_busy_twice)
+    fill_report(phone, search="垃圾", category="SJ-0101", description="服务繁忙时的上报", place=13)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("h2:has-text('已保存在本机')")
+    assert page.inner_text("#queue-text").startswith("1 条上报待发送")
+    page.click("nav a[data-tab=outbox]")
+    page.wait_for_selector(".card:has-text('服务繁忙时的上报')")
+    assert page.locator(".card:has-text('未能上报')").count() == 0
+    phone.check("15-server-busy")
+    page.click("#send-now")  # 429 this time: still waiting
+    eventually(lambda: len(keys) >= 2, timeout=15, what="a second try")
+    page.click("#send-now")
+    page.wait_for_selector("#queue", state="hidden", timeout=30000)
+    assert len(set(keys)) == 1, "every try carries the report's own Idempotency-Key"
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+    mine = worker.ok("intake", "GET", "/v1/reports?mine=true&limit=200")["items"]
+    assert sum(r["description"] == "服务繁忙时的上报" for r in mine) == 1
