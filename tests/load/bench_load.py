@@ -873,6 +873,8 @@ async def top_up(bench: Bench, *, have: int, want: int, now: datetime, batch: in
                 )
             )
         await reports.insert_many(docs, ordered=False)
+        if (start - have) // batch % 10 == 9:
+            print(f"  [accumulation] {start + batch - have:,} of {want - have:,} written", flush=True)
     return time.perf_counter() - started
 
 
@@ -967,7 +969,7 @@ async def phase_accumulation(bench: Bench, *, held: list[int], filings: int, bud
         )
         if tally.answers:
             notes.append(f"{want:,} held, answers other than 2xx: {tally.other_answers()}")
-        print(f"  [accumulation] {want:,} held done ({tally.elapsed:.0f} s of filings)", flush=True)
+        print(f"  [accumulation] {' | '.join(rows[-1])} ({tally.elapsed:.0f} s of filings)", flush=True)
         if want > 0 and not notes:
             notes.extend(await shape_check(bench))
     biggest = max(held)
