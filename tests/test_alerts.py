@@ -1,8 +1,10 @@
 """The alert rules as Prometheus reads them: promtool checks them, and evaluates one on series."""
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 from gridloop.stack.promtool import ALERTS, firing, promtool, rule_test
 
@@ -21,3 +23,57 @@ def test_the_holiday_schedule_alert_starts_on_the_first_of_december(tmp_path: Pa
     series = 'gridloop_calendar_published_ahead_seconds{job="gridloop",instance="directory:8006"}'
     rule_test(tmp_path, series={series: 31 * DAY}, alert=ALERT, firing=firing(ALERT))
     rule_test(tmp_path, series={series: 31 * DAY + 60}, alert=ALERT, firing=[])
+
+
+LAG = "GridLoopConsumerLag"
+
+
+def lag_test(tmp_path: Path, *, series: dict[str, str], at: str, firing: list[dict[str, Any]]) -> None:
+    """`promtool test rules` on the real rules with series given minute by minute (promtool's
+    expanding notation), expecting `firing` at `at`."""
+    test = {
+        "rule_files": [str(ALERTS)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": name, "values": values} for name, values in series.items()],
+                "alert_rule_test": [{"eval_time": at, "alertname": LAG, "exp_alerts": firing}],
+            }
+        ],
+    }
+    path = tmp_path / "lag_test.yml"
+    path.write_text(yaml.safe_dump(test, allow_unicode=True), encoding="utf-8")
+    result = promtool("test", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _lag(instance: str, group: str = "supervision") -> str:
+    return f'gridloop_consumer_lag{{service="{group}",group="{group}",instance="{instance}"}}'
+
+
+def _behind(group: str, messages: int) -> list[dict[str, Any]]:
+    """The alert as the on-call person reads it."""
+    [alert] = firing(LAG)
+    return [
+        {
+            "exp_labels": {**alert["exp_labels"], "service": group, "group": group},
+            "exp_annotations": {"summary": f"{group} is {messages} messages behind the broker (消费滞后)"},
+        }
+    ]
+
+
+def test_a_group_behind_for_ten_minutes_raises_the_lag_alert(tmp_path: Path) -> None:
+    behind = {_lag("supervision:8005"): "1500+0x20"}
+    lag_test(tmp_path, series=behind, at="9m", firing=[])
+    lag_test(tmp_path, series=behind, at="11m", firing=_behind("supervision", 1500))
+
+
+def test_the_lag_of_a_groups_instances_adds_up(tmp_path: Path) -> None:
+    two = {_lag("supervision-1:8005"): "600+0x20", _lag("supervision-2:8005"): "600+0x20"}
+    lag_test(tmp_path, series=two, at="11m", firing=_behind("supervision", 1200))
+
+
+def test_a_burst_that_drains_and_a_group_caught_up_raise_nothing(tmp_path: Path) -> None:
+    burst = {_lag("supervision:8005"): "5000 2000 0+0x20", _lag("dispatch:8002", "dispatch"): "0+0x20"}
+    lag_test(tmp_path, series=burst, at="11m", firing=[])

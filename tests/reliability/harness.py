@@ -3,6 +3,7 @@ killed, the broker and the database are frozen, and a second instance of a servi
 Afterwards every acknowledged report must be closed and rated exactly once, supervision must
 match the ground truth, and no dead letters may be left."""
 
+import asyncio
 import threading
 import time
 from collections import Counter, defaultdict
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
-from gridloop.shared.events import TICKETS_TOPIC, Envelope, Role
+from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Envelope, Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack
 from gridloop.stack.testing import Bus
@@ -36,6 +39,10 @@ RETRYABLE = (httpx.HTTPError, OSError)
 # fault left, so under the long form's load this is minutes rather than seconds.
 PROBE_DEADLINE_S = 900
 IDLE_S = 1.5  # how long a person with nothing to do waits before looking at their list again
+# How long the check waits for every consumer group to reach the end of its topics once the
+# people have stopped; a projection that keeps up needs seconds, one that fell behind fails here.
+CATCH_UP_S = 600.0
+RATE_WINDOW_S = 10.0  # the loop's peak rate is the busiest window of this length
 
 
 @dataclass
@@ -69,6 +76,7 @@ class Outcome:
     faults: list[Fault]
     seconds: float
     refused: int = 0
+    consumer_lag: dict[str, int] = field(default_factory=dict)  # groups still behind when the check gave up
     notes: list[str] = field(default_factory=list)
 
     def table(self) -> str:
@@ -90,6 +98,7 @@ class Outcome:
             f"duplicated effects   {len(self.duplicated)}",
             f"dead letters left    {self.dead_letters}",
             f"supervision mismatch {len(self.stats_mismatch)}",
+            f"groups behind        {len(self.consumer_lag)}",
             f"total seconds        {self.seconds:.0f}",
         ]
         return "\n".join(lines + self.notes)
@@ -305,31 +314,107 @@ def probe_recovery(stack: Stack, started: float) -> float:
     raise AssertionError(f"a new report did not reach an inbox within {PROBE_DEADLINE_S} s of the fault")
 
 
-def supervision_caught_up(stack: Stack, sim: Simulation, started_at: datetime, *, timeout_s: float = 120.0) -> bool:
-    """Wait until supervision has counted a rating for every acknowledged report (its consumer
-    may still be draining what the faults held back), or `timeout_s` passes: then `check` reports
-    what it is short of."""
-    chief = ApiUser(urls={n: stack.url(n) for n in SERVICES}, sub="sup", role=Role.SUPERVISOR, org="QH")
-    window = {
-        "from": (started_at - timedelta(seconds=1)).isoformat(),
-        "to": (datetime.now(UTC) + timedelta(minutes=5)).isoformat(),
-    }
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        items = chief.ok("supervision", "GET", "/v1/supervision/stats/departments", params=window)["items"]
-        if sum(i.get("rated", 0) for i in items) >= len(sim.by_ticket):
-            return True
+def group_topic(group: str) -> str:
+    """The topic a consumer group reads: `<service>.directory` groups the directory, the rest tickets."""
+    return DIRECTORY_TOPIC if group.endswith(".directory") else TICKETS_TOPIC
+
+
+async def _consumer_lag(bootstrap: str, wanted: list[str]) -> dict[str, dict[int, int]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        known = {group for group, *_ in await admin.list_consumer_groups()}
+    finally:
+        await admin.close()
+    # Every service reads the tickets topic; only some read the directory (handling and feedback
+    # do not), and the broker knows the directory groups that run.
+    groups = [g for g in wanted if group_topic(g) == TICKETS_TOPIC or g in known]
+    # The end of a partition is taken from a fetch's high watermark: the embedded broker answers
+    # ListOffsets with the last batch's base offset, short of the end when a batch holds several
+    # records, which would show a group as caught up while records are still waiting.
+    reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await reader.start()
+    try:
+        tps: list[TopicPartition] = []
+        for topic in {group_topic(g) for g in groups}:
+            for _ in range(50):
+                await reader.topics()
+                partitions = reader.partitions_for_topic(topic) or set()
+                if partitions:
+                    break
+                await asyncio.sleep(0.1)
+            tps += [TopicPartition(topic, p) for p in sorted(partitions)]
+        reader.assign(tps)
+        listed = await reader.end_offsets(tps)
+        for tp in tps:
+            reader.seek(tp, max(0, listed[tp] - 1))
+        give_up = time.monotonic() + 10
+        while any(reader.highwater(tp) is None for tp in tps) and time.monotonic() < give_up:
+            await reader.getmany(timeout_ms=200)
+        ends = {tp: reader.highwater(tp) or listed[tp] for tp in tps}
+    finally:
+        await reader.stop()
+    lags: dict[str, dict[int, int]] = {}
+    for group in groups:
+        committed_reader = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+        await committed_reader.start()
+        try:
+            mine = [tp for tp in tps if tp.topic == group_topic(group)]
+            lags[group] = {tp.partition: ends[tp] - (await committed_reader.committed(tp) or 0) for tp in mine}
+        finally:
+            await committed_reader.stop()
+    return lags
+
+
+def consumer_lag(stack: Stack, groups: list[str] = CONSUMER_GROUPS) -> dict[str, dict[int, int]]:
+    """Each running group's lag per partition, as the broker holds it: the partition's end less
+    the group's committed offset (what it has durably handled), for every partition of its topic."""
+    return asyncio.run(_consumer_lag(stack.servers.kafka_bootstrap, groups))  # type: ignore[union-attr]
+
+
+def behind(lags: dict[str, dict[int, int]]) -> dict[str, int]:
+    """The groups not yet at the end of their topics, with how many messages they have left."""
+    return {group: sum(p.values()) for group, p in lags.items() if any(p.values())}
+
+
+@dataclass
+class CatchUp:
+    """How the consumers stood when the people stopped, and how long they took to finish."""
+
+    at_stop: dict[str, int]
+    left: dict[str, int]  # empty once every group reached the end
+    seconds: float
+
+
+def consumers_caught_up(stack: Stack, *, timeout_s: float = CATCH_UP_S) -> CatchUp:
+    """Wait until every consumer group has committed the end of every partition it reads (lag
+    zero on the broker), or `timeout_s` passes: then `left` says how far behind each group was."""
+    started = time.monotonic()
+    left = at_stop = behind(consumer_lag(stack))
+    while left and time.monotonic() - started < timeout_s:
         time.sleep(0.5)
-    return False
+        left = behind(consumer_lag(stack))
+    return CatchUp(at_stop=at_stop, left=left, seconds=time.monotonic() - started)
 
 
-def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: datetime, seconds: float) -> Outcome:
+def peak_rate(events: list[Envelope], window_s: float = RATE_WINDOW_S) -> float:
+    """The loop's busiest rate in events/s: most events that occurred within one window."""
+    times = sorted(e.occurred_at.timestamp() for e in events)
+    most, first = 0, 0
+    for last, at in enumerate(times):
+        while at - times[first] >= window_s:
+            first += 1
+        most = max(most, last - first + 1)
+    return most / window_s
+
+
+def check(
+    stack: Stack, sim: Simulation, faults: list[Fault], started_at: datetime, seconds: float, caught_up: CatchUp
+) -> Outcome:
     bus = Bus(stack.servers.kafka_bootstrap)  # type: ignore[union-attr]
     events: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for _, value, _ in bus.read(TICKETS_TOPIC):
-        if value is None:
-            continue
-        event = Envelope.from_wire(value)
+    published = [Envelope.from_wire(value) for _, value, _ in bus.read(TICKETS_TOPIC) if value is not None]
+    for event in published:
         kind = event.event_type
         round_ = getattr(event.payload, "round", None)
         events[event.ticket_id][f"{kind}#{round_}" if kind == "ticket.dispatched" else kind].add(event.event_id)
@@ -378,6 +463,9 @@ def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: dateti
                 continue
             if got.get(name) != value:
                 mismatch[f"{dept}.{name}"] = (got.get(name), value)
+    unprojected = missing_from_timelines(chief, sim, events)
+    if unprojected:
+        mismatch["timeline.missing"] = unprojected
     return Outcome(
         acked=len(sim.by_ticket),
         lost=lost,
@@ -387,4 +475,26 @@ def check(stack: Stack, sim: Simulation, faults: list[Fault], started_at: dateti
         faults=faults,
         seconds=seconds,
         refused=sim.refused,
+        consumer_lag=caught_up.left,
+        notes=[
+            "",
+            f"loop peak rate       {peak_rate(published):.1f} events/s (busiest {RATE_WINDOW_S:.0f} s)",
+            f"lag when users stop  {fmt_lag(caught_up.at_stop)}",
+            f"lag zero after       {'never' if caught_up.left else f'{caught_up.seconds:.1f} s'}",
+        ],
     )
+
+
+def fmt_lag(lags: dict[str, int]) -> str:
+    return ", ".join(f"{group} {n}" for group, n in sorted(lags.items())) or "0 in every group"
+
+
+def missing_from_timelines(chief: ApiUser, sim: Simulation, events: dict[str, dict[str, set[str]]]) -> int:
+    """Events on the topic that the ticket's supervision timeline does not show (0: none lost)."""
+    missing = 0
+    for ticket_id in sim.by_ticket:
+        on_topic = set().union(*events.get(ticket_id, {}).values())
+        response = chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}")
+        shown = {e["event_id"] for e in response.json()["timeline"]} if response.status_code == 200 else set()
+        missing += len(on_topic - shown)
+    return missing

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from gridloop.stack.stack import Stack
-from tests.reliability.harness import Fault, Outcome, Simulation, check, probe_recovery, supervision_caught_up
+from tests.reliability.harness import Fault, Outcome, Simulation, check, consumers_caught_up, probe_recovery
 
 PAUSE_S = 6.0
 
@@ -82,8 +82,8 @@ def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) 
     settle(sim, stall_s=stall_s)
     sim.stop.set()
     users.join(timeout=30)
-    supervision_caught_up(stack, sim, started_at)
-    return check(stack, sim, faults, started_at, time.monotonic() - t0)
+    caught_up = consumers_caught_up(stack)
+    return check(stack, sim, faults, started_at, time.monotonic() - t0, caught_up)
 
 
 def settle(sim: Simulation, *, stall_s: float) -> None:

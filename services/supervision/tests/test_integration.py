@@ -186,6 +186,25 @@ def test_a_malformed_message_goes_to_dead_letters_and_the_projection_keeps_going
     assert any("unknown event ticket.closed v7" in e for e in errors)
 
 
+def test_the_lag_gauge_reads_zero_once_a_burst_is_projected(supervision: RunningService, bus: Bus) -> None:
+    tickets = [new_id() for _ in range(20)]
+    start = T0 + timedelta(days=4)
+    bus.publish_events([e for t in tickets for e in _loop(t, lead="CG", start=start, rating=Rating.SATISFIED)])
+    chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
+    for ticket_id in tickets:
+        eventually(
+            lambda t=ticket_id: chief.call("supervision", "GET", f"/v1/supervision/tickets/{t}").status_code == 200,
+            what="burst projected",
+        )
+
+    def lag() -> str | None:
+        metrics = httpx.get(f"{supervision.url}/metrics", timeout=5).text
+        line = re.search(r'^gridloop_consumer_lag\{group="supervision",service="supervision"\} (\S+)$', metrics, re.M)
+        return line.group(1) if line and float(line.group(1)) == 0 else None
+
+    assert eventually(lag, timeout=30, interval=0.5, what="the supervision group's lag gauge at 0") == "0.0"
+
+
 def test_an_inverted_window_is_refused(supervision: RunningService) -> None:
     chief = supervision.user(sub="sup", role=Role.SUPERVISOR, org="QH")
     response = chief.call(

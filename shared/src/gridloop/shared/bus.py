@@ -2,6 +2,7 @@
 offsets whose handling is durable, retry, and send what keeps failing to a dead-letter topic."""
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
@@ -197,7 +198,7 @@ class EventConsumer:
             await self.handle_batch(records)
             return True
         except Exception as exc:
-            log.info("batch_handled_one_by_one", group=self.group_id, records=len(records), error=repr(exc))
+            log.warning("batch_handled_one_by_one", group=self.group_id, records=len(records), error=repr(exc))
             return False
 
     async def _process(self, record: ConsumerRecord[bytes, bytes]) -> bool:
@@ -224,7 +225,8 @@ class EventConsumer:
                 if self._stopping.is_set():
                     return False
                 if self._consumer is not None and time.monotonic() - self._lag_reported_at > LAG_REPORT_SECONDS:
-                    await self._report_lag(self._consumer)  # a consumer stuck on a record is behind
+                    with contextlib.suppress(KafkaError):  # the gauge must not restart the consumer
+                        await self._report_lag(self._consumer)  # a consumer stuck on a record is behind
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 

@@ -1,13 +1,18 @@
 """Composition root of the supervision service."""
 
+from collections.abc import Awaitable, Callable
+
 import structlog
 from fastapi import FastAPI
 from pydantic import Field
 
+from gridloop.shared.bus import EventConsumer
+from gridloop.shared.events import TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.messagebus import event_handler
 from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
-from gridloop.supervision import handlers, store
+from gridloop.supervision import batches, handlers, store
 from gridloop.supervision.api import router
 from gridloop.supervision.kpi import Evaluation, ScoreWeights
 from gridloop.supervision.readmodel import ReadModel
@@ -26,12 +31,42 @@ class SupervisionSettings(ServiceSettings, CalendarSettings):
     recount_interval_seconds: float = 10.0
 
 
-async def _setup(runtime: Runtime) -> None:
-    await store.ensure_indexes(runtime.database.db)
-
-
 def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> Calendars:
     return runtime.refdata.calendars(settings.work_calendar)
+
+
+def tickets_consumer(runtime: Runtime, settings: SupervisionSettings) -> EventConsumer:
+    """The projection's consumer: the usual per-event path, and a batch path in front of it that
+    takes a partition's fetched events in one transaction (batches.py)."""
+    group = settings.service_name
+    calendars = calendars_of(runtime, settings)
+    return EventConsumer(
+        settings=settings,
+        group_id=group,
+        topics=[TICKETS_TOPIC],
+        handle=event_handler(
+            database=runtime.database,
+            routes=handlers.routing(calendars, runtime.metrics),
+            metrics=runtime.metrics,
+            group=group,
+        ),
+        handle_batch=batches.batch_handler(
+            database=runtime.database, calendars=calendars, metrics=runtime.metrics, group=group
+        ),
+        producer=runtime.producer,
+        metrics=runtime.metrics,
+        dead_letter_topic=dead_letter_topic(group),
+    )
+
+
+def setup(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
+    async def prepare(runtime: Runtime) -> None:
+        await store.ensure_indexes(runtime.database.db)
+        # The runtime starts, stops and watches (readiness) every consumer in this list.
+        if not any(c.group_id == settings.service_name for c in runtime.consumers):
+            runtime.consumers.append(tickets_consumer(runtime, settings))
+
+    return prepare
 
 
 def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
@@ -42,9 +77,10 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
         ServiceSpec(
             title="GridLoop supervision 监督评价",
             routers=[router],
-            ticket_routes=lambda runtime: handlers.routing(calendars_of(runtime, settings), runtime.metrics),
+            # The tickets consumer is supervision's own (tickets_consumer), registered by setup.
+            ticket_routes=None,
             uses_directory=True,  # the holiday schedules its working minutes are counted on
-            setup=_setup,
+            setup=setup(settings),
             periodic=[
                 Periodic(
                     "gauges",

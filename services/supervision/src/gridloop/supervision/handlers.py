@@ -11,7 +11,7 @@ from gridloop.shared.access import in_scope
 from gridloop.shared.events import Actor, Envelope, Payload, payload_types
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.mongo import PROCESSED, Database, Doc, UnitOfWork, processed_key, update_versioned
 from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
@@ -41,6 +41,49 @@ async def project(event: Envelope, uow: UnitOfWork, calendar: WorkCalendar, metr
         await update_versioned(uow, store.TICKETS, before, step.changes)
     await uow.db[store.TIMELINE].insert_one(step.row(), session=uow.session)
     await store.add_to_buckets(uow, step.event.occurred_at, step.place, step.tally)
+
+
+async def project_batch(events: list[Envelope], uow: UnitOfWork, calendar: WorkCalendar, metrics: Metrics) -> set[str]:
+    """Project a partition's fetched events in one transaction with their processed marks, by
+    the rules `project` applies one at a time: eight round trips for the whole batch instead of
+    seven per event. Returns the ids of the events that were new (the others were handled
+    before). Anything `project` would refuse (an event of an unknown ticket, a second report)
+    fails the whole batch, and the consumer then takes its events one by one."""
+    marks = {processed_key(uow.producer, e.event_id): e for e in events}
+    seen = uow.db[PROCESSED].find({"_id": {"$in": list(marks)}}, {"_id": 1}, session=uow.session)
+    done = {d["_id"] async for d in seen}
+    new_marks = [key for key in marks if key not in done]
+    if not new_marks:
+        return set()
+    await uow.db[PROCESSED].insert_many([{"_id": key, "at": uow.now} for key in new_marks], session=uow.session)
+    fresh = [marks[key] for key in new_marks]
+    read = await store.get_tickets(uow.db, sorted({e.ticket_id for e in fresh}), session=uow.session)
+    held: dict[str, Doc] = dict(read)
+    changes: dict[str, Doc] = {}
+    rows: list[Doc] = []
+    buckets: dict[tuple[str, str], Doc] = {}
+    for event in fresh:
+        before = held.get(event.ticket_id)
+        if (event.event_type == "ticket.reported") == (before is not None):
+            known = "a known" if before else "an unknown"
+            raise LookupError(f"{event.event_type} for {known} ticket {event.ticket_id}")
+        if before is not None:
+            for stage, department, seconds in domain.stage_durations(before, event):
+                uow.after_commit(partial(metrics.stage_seconds.labels(stage, department).observe, seconds))
+        step = domain.project(before, event, calendar)
+        version = 0 if before is None else before["version"] + 1
+        held[event.ticket_id] = {**step.ticket, "version": version}
+        changes.setdefault(event.ticket_id, {}).update(step.changes, version=version)
+        rows.append(step.row())
+        store.merge_increments(buckets, store.bucket_increments(step.event.occurred_at, step.place, step.tally))
+    await store.write_tickets(
+        uow,
+        new=[held[t] for t in changes if t not in read],
+        changed=[(read[t], changes[t]) for t in changes if t in read],
+    )
+    await uow.db[store.TIMELINE].insert_many(rows, session=uow.session)
+    await store.write_buckets(uow, buckets)
+    return {e.event_id for e in fresh}
 
 
 PROJECTED = frozenset(event_type for event_type, _ in payload_types())

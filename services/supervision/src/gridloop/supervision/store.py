@@ -3,7 +3,7 @@
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -11,7 +11,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gridloop.shared.access import Fields, scope_filter
 from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import OPEN_STATES, overdue_filters, owed_deadline
-from gridloop.shared.mongo import Doc, UnitOfWork
+from gridloop.shared.mongo import ConcurrentChange, Doc, UnitOfWork
 from gridloop.supervision import kpi
 
 TIMELINE = "timeline"
@@ -57,29 +57,78 @@ async def timeline(db: AsyncDatabase[Doc], ticket_id: str) -> list[Doc]:
     return await db[TIMELINE].find({"ticket_id": ticket_id}).sort("_id", ASCENDING).to_list(None)
 
 
-async def add_to_buckets(uow: UnitOfWork, at: datetime, place: Doc, tally: kpi.Tally) -> None:
-    """Add an event's tally to the hour and the day it happened in, for every unit it counts for
-    (one bucket document per street and period; see docs/metrics.md §Pre-aggregation)."""
+async def get_tickets(
+    db: AsyncDatabase[Doc], ticket_ids: list[str], session: AsyncClientSession | None = None
+) -> dict[str, Doc]:
+    """The records of these tickets (those that exist), in one read."""
+    return {d["_id"]: d async for d in db[TICKETS].find({"_id": {"$in": ticket_ids}}, session=session)}
+
+
+async def write_tickets(uow: UnitOfWork, *, new: list[Doc], changed: list[tuple[Doc, Doc]]) -> None:
+    """New records, and (record as read, changes) for the others, in one round trip; a record
+    changed by someone else since it was read fails the whole write (optimistic concurrency)."""
+    writes: list[InsertOne[Doc] | UpdateOne] = [InsertOne({**doc, "updated_at": uow.now}) for doc in new]
+    writes += [
+        UpdateOne({"_id": read["_id"], "version": read["version"]}, {"$set": {**changes, "updated_at": uow.now}})
+        for read, changes in changed
+    ]
+    if not writes:
+        return
+    result = await uow.db[TICKETS].bulk_write(writes, ordered=True, session=uow.session)
+    if result.matched_count != len(changed):
+        raise ConcurrentChange(f"{len(changed) - result.matched_count} ticket record(s) changed since read")
+
+
+def bucket_increments(at: datetime, place: Doc, tally: kpi.Tally) -> dict[tuple[str, str], Doc]:
+    """Where an event's tally goes: its hour's and its day's bucket of the street, each with the
+    `$inc` paths of every unit it counts for (see docs/metrics.md §Pre-aggregation)."""
     increments: dict[str, int] = {}
     for unit, code in kpi.unit_codes(place).items():
         increments |= tally.increments(f"units.{unit}.{code}")
     if not increments:
-        return
-    for collection, start in ((HOURS, kpi.hour_start(at)), (DAYS, kpi.day_start(at))):
-        await uow.db[collection].update_one(
-            {"_id": bucket_id(place["street_code"], start)},
-            {
-                "$inc": increments,
-                "$set": {"updated_at": uow.now},  # what the in-memory read model re-reads
-                "$setOnInsert": {
-                    "street_code": place["street_code"],
-                    "district_code": place["district_code"],
-                    "at": start,
+        return {}
+    return {
+        (collection, bucket_id(place["street_code"], start)): {
+            "increments": increments,
+            "street_code": place["street_code"],
+            "district_code": place["district_code"],
+            "at": start,
+        }
+        for collection, start in ((HOURS, kpi.hour_start(at)), (DAYS, kpi.day_start(at)))
+    }
+
+
+def merge_increments(into: dict[tuple[str, str], Doc], more: dict[tuple[str, str], Doc]) -> None:
+    """Add one event's bucket increments to those gathered for a batch of events."""
+    for key, bucket in more.items():
+        held = into.setdefault(key, {**bucket, "increments": {}})
+        for path, n in bucket["increments"].items():
+            held["increments"][path] = held["increments"].get(path, 0) + n
+
+
+async def add_to_buckets(uow: UnitOfWork, at: datetime, place: Doc, tally: kpi.Tally) -> None:
+    """Add an event's tally to the hour and the day it happened in, for every unit it counts for."""
+    await write_buckets(uow, bucket_increments(at, place, tally))
+
+
+async def write_buckets(uow: UnitOfWork, buckets: dict[tuple[str, str], Doc]) -> None:
+    """Apply gathered increments: one round trip per collection, however many events they add up."""
+    for collection in (HOURS, DAYS):
+        writes = [
+            UpdateOne(
+                {"_id": _id},
+                {
+                    "$inc": bucket["increments"],
+                    "$set": {"updated_at": uow.now},  # what the in-memory read model re-reads
+                    "$setOnInsert": {k: bucket[k] for k in ("street_code", "district_code", "at")},
                 },
-            },
-            upsert=True,
-            session=uow.session,
-        )
+                upsert=True,
+            )
+            for (name, _id), bucket in buckets.items()
+            if name == collection
+        ]
+        if writes:
+            await uow.db[collection].bulk_write(writes, ordered=False, session=uow.session)
 
 
 async def rows_counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) -> list[Doc]:
