@@ -10,7 +10,7 @@ import pytest
 
 from gridloop.shared.events import Role
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, demo_records, launch, ok
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, ok
 
 pytestmark = pytest.mark.integration
 PNG_1PX = base64.b64decode(
@@ -290,3 +290,33 @@ def test_reports_filed_at_the_same_moment_all_get_their_own_number_and_none_fail
     for _, report in answers:
         [event] = bus.wait_for(str(report["ticket_id"]), "ticket.reported")
         assert event.payload.ticket_number == report["ticket_number"]
+
+
+def test_a_filing_while_the_database_is_stalled_is_answered_503_at_once_and_filed_once_when_retried(
+    intake: RunningService, servers: Servers
+) -> None:
+    worker = intake.user(sub="gw-int-stall", role=Role.GRID_WORKER, org="LJ01")
+    body = {
+        "category_code": "SJ-0101",
+        "description": "数据库停顿时的上报",
+        "location": {"lon": 120.1043, "lat": 30.2061},
+    }
+    headers = {"Idempotency-Key": "stall-1"}
+    servers.database.pause()
+    try:
+        # The worker's phone gives up after 5 s; intake must have answered by then.
+        answer = worker.http.post(f"{intake.url}/v1/reports", json=body, headers=headers, timeout=5.0)
+    finally:
+        servers.database.resume()
+    assert answer.status_code == 503 and answer.json()["error"]["code"] == "unavailable"
+    assert int(answer.headers["Retry-After"]) >= 1
+    filed = eventually(
+        lambda: (
+            (r := worker.call("intake", "POST", "/v1/reports", json=body, headers=headers)).status_code in (200, 201)
+            and r.json()
+        ),
+        timeout=30,
+        what="the retried filing accepted",
+    )
+    mine = ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"]
+    assert [r["ticket_id"] for r in mine if r["description"] == body["description"]] == [filed["ticket_id"]]

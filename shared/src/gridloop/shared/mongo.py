@@ -45,16 +45,24 @@ def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:
         serverSelectionTimeoutMS=timeout_ms,
         connectTimeoutMS=timeout_ms,
         uuidRepresentation="standard",
+        # A burst of requests (a street's morning) opens connections several at a time, not two.
+        maxConnecting=8,
     )
 
 
 async def ensure_common_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[OUTBOX].create_index([("status", 1), ("_id", 1)])
-    # Created before any transaction needs it: concurrent transactions that each create a missing
-    # collection collide with one another.
-    if PROCESSED not in await db.list_collection_names(filter={"name": PROCESSED}):
-        with suppress(CollectionInvalid):
-            await db.create_collection(PROCESSED)
+    await ensure_collections(db, PROCESSED)
+
+
+async def ensure_collections(db: AsyncDatabase[Doc], *names: str) -> None:
+    """Create the collections transactions write to before any transaction does: concurrent
+    transactions that each create a missing collection collide, and all but one start again."""
+    existing = set(await db.list_collection_names())
+    for name in names:
+        if name not in existing:
+            with suppress(CollectionInvalid):
+                await db.create_collection(name)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -172,12 +180,17 @@ _request_deadline: ContextVar[float | None] = ContextVar("request_deadline", def
 
 
 @contextmanager
-def request_budget(seconds: float = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
-    """Bound the transactions of the request this wraps (the service's HTTP middleware) to
-    `seconds`, retries included. Consumers, start-up and periodic jobs run without it."""
+def request_budget(seconds: float | None = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
+    """Bound every database operation of the request this wraps (the service's HTTP middleware)
+    to `seconds` in all, transactions and their retries included; None: no bound. Consumers,
+    start-up and periodic jobs run without it."""
+    if seconds is None:
+        yield
+        return
     token = _request_deadline.set(time.monotonic() + seconds)
     try:
-        yield
+        with pymongo.timeout(seconds):
+            yield
     finally:
         _request_deadline.reset(token)
 

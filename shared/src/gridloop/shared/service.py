@@ -233,6 +233,14 @@ def install_api_docs(app: FastAPI) -> None:
         )
 
 
+def _budget(request: Request, settings: ServiceSettings) -> float | None:
+    """A person waiting for a change hears within the budget whether it was made (or 503, and
+    retries); reads and uploads of photos, whose size decides their time, are not bounded."""
+    changes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+    upload = request.headers.get("content-type", "").startswith("multipart/")
+    return settings.request_budget_seconds if changes and not upload else None
+
+
 def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
     metrics: Metrics = app.state.metrics
 
@@ -240,7 +248,7 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get("x-correlation-id") or new_id()
         started = time.perf_counter()
-        with bound(correlation_id=correlation_id), request_budget(settings.request_budget_seconds):
+        with bound(correlation_id=correlation_id), request_budget(_budget(request, settings)):
             response = await call_next(request)
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")

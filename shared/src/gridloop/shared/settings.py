@@ -26,7 +26,9 @@ class ServiceSettings(BaseSettings):
     mongo_db: str = ""
     mongo_timeout_ms: int = 5000
     request_budget_seconds: float = Field(
-        default=1.0, gt=0, description="a request's transactions, retries included, give up (503) after this"
+        default=1.0,
+        gt=0,
+        description="a request that changes something gets 503 if its database work, retries included, takes longer",
     )
 
     kafka_bootstrap: str = "127.0.0.1:9092"

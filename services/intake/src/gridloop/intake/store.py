@@ -1,5 +1,6 @@
 """Intake's collections: reports, idempotency records, daily counters; photos in GridFS."""
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
@@ -8,10 +9,11 @@ from gridfs.errors import NoFile
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
-from gridloop.shared.access import Fields
 from gridloop.intake.domain import duplicate_key
-from gridloop.shared.mongo import Doc
+from gridloop.shared.access import Fields
+from gridloop.shared.mongo import Doc, ensure_collections
 
 REPORTS = "reports"
 IDEMPOTENCY = "idempotency_keys"
@@ -22,6 +24,7 @@ REPORT_SCOPE = Fields(community="community_code", reporter="reporter.sub")
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
+    await ensure_collections(db, REPORTS, IDEMPOTENCY)
     await db[REPORTS].create_index([("reporter.sub", ASCENDING), ("_id", DESCENDING)])
     await db[REPORTS].create_index([("ticket_number", ASCENDING)], unique=True)
     await db[REPORTS].create_index([("status", ASCENDING)])
@@ -49,13 +52,19 @@ async def possible_duplicates(db: AsyncDatabase[Doc], query: Doc) -> list[Doc]:
 
 async def next_seq(db: AsyncDatabase[Doc], key: str) -> int:
     """The next number of a counter, by one atomic step of its own (never inside a filing's
-    transaction, where every concurrent filing of the district and day would collide on it)."""
-    doc = await db[COUNTERS].find_one_and_update(
-        {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
-    )
-    assert doc is not None
-    seq: int = doc["seq"]
-    return seq
+    transaction, where every concurrent filing of the district and day would collide on it).
+
+    The first steps of a day race to create its counter; a server may let the loser fail on the
+    unique id or answer it with nothing, and the counter then exists: it steps again."""
+    for _ in range(3):
+        with suppress(DuplicateKeyError):
+            doc = await db[COUNTERS].find_one_and_update(
+                {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                seq: int = doc["seq"]
+                return seq
+    raise RuntimeError(f"counter {key} could not be stepped")
 
 
 async def find_idempotent(db: AsyncDatabase[Doc], key: str, session: AsyncClientSession | None = None) -> Doc | None:
