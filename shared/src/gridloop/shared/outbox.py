@@ -41,6 +41,7 @@ class OutboxRelay:
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self.owner = new_id()
+        self._lease_until: datetime | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
 
@@ -52,7 +53,11 @@ class OutboxRelay:
         self._wake.set()
 
     async def _hold_lease(self) -> bool:
+        """Take or renew the lease; while more than half of it is left, holding it costs no write."""
         now = self.database.clock.now()
+        if self._lease_until is not None and self._lease_until - now > timedelta(seconds=self.lease_seconds / 2):
+            return True
+        self._lease_until = None
         db = self.database.db
         try:
             lease = await db[LEASES].find_one_and_update(
@@ -63,7 +68,10 @@ class OutboxRelay:
             )
         except DuplicateKeyError:
             return False  # another instance holds it
-        return lease is not None and lease["owner"] == self.owner
+        if lease is None or lease["owner"] != self.owner:
+            return False
+        self._lease_until = lease["until"]
+        return True
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows the broker acknowledged.
@@ -73,14 +81,15 @@ class OutboxRelay:
         growing pause, while every other ticket's rows go on."""
         outbox = self.database.db[OUTBOX]
         # An idle poll is one indexed read; the lease (a write) is taken only when there is work.
-        if await outbox.find_one({"status": "pending"}, {"_id": 1}) is None:
+        rows = await outbox.find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
+        if not rows:
             self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
             return 0
         if not await self._hold_lease():
             return 0
         now = self.database.clock.now()
-        waiting = set(await outbox.distinct("key", {"status": "pending", "retry_after": {"$gt": now}}))
-        rows = await outbox.find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
+        # A key's pausing row is its oldest, so it is in the batch whenever any of its later rows is.
+        waiting = {row["key"] for row in rows if row.get("retry_after") is not None and row["retry_after"] > now}
         queues: dict[str, list[Doc]] = {}
         for row in rows:
             if row["key"] not in waiting:
@@ -145,6 +154,7 @@ class OutboxRelay:
         await self._release()
 
     async def _release(self) -> None:
+        self._lease_until = None
         with contextlib.suppress(PyMongoError):
             await self.database.db[LEASES].update_one(
                 {"_id": "outbox-relay", "owner": self.owner}, {"$set": {"until": self.database.clock.now()}}
