@@ -9,8 +9,8 @@ from gridloop.intake.domain import (
     DuplicatePolicy,
     ReportRequest,
     distance_m,
-    duplicate_key,
     duplicate_filter,
+    duplicate_key,
     duplicates_within,
 )
 from gridloop.shared.events import GeoPoint

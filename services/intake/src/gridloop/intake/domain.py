@@ -167,7 +167,9 @@ def duplicate_filter(
     first = int((now - policy.window).timestamp() // DAY_SECONDS)
     last = int(now.timestamp() // DAY_SECONDS)
     keys = [
-        f"{category_code}|{cell}|{day}" for cell in cells_near(location, policy.radius_m) for day in range(first, last + 1)
+        f"{category_code}|{cell}|{day}"
+        for cell in cells_near(location, policy.radius_m)
+        for day in range(first, last + 1)
     ]
     return {"duplicate_key": {"$in": keys}}
 

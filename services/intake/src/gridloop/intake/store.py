@@ -9,8 +9,8 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.access import Fields
 from gridloop.intake.domain import duplicate_key
+from gridloop.shared.access import Fields
 from gridloop.shared.mongo import Doc
 
 REPORTS = "reports"
