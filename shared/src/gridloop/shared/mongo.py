@@ -173,26 +173,29 @@ def processed_key(consumer: str, event_id: str) -> str:
     return f"{consumer}:{event_id}"
 
 
-REQUEST_BUDGET_SECONDS = 1.0
-"""How long a transaction a person waits for may take with its retries: past it the caller
-hears 503 at once and retries later, instead of after seconds."""
-_request_deadline: ContextVar[float | None] = ContextVar("request_deadline", default=None)
+REQUEST_RETRY_SECONDS = 1.0
+"""How long a request's transaction may go on retrying (collisions, a failover): past it the
+caller hears 503 at once and retries later, instead of after six seconds of retries."""
+REQUEST_TIMEOUT_SECONDS = 5.0
+"""How long a request's database work may take in all: a stalled database is answered with 503
+then, never a hang. Work that is merely queued on a busy server is not cut short before it."""
+_retry_deadline: ContextVar[float | None] = ContextVar("retry_deadline", default=None)
 
 
 @contextmanager
-def request_budget(seconds: float | None = REQUEST_BUDGET_SECONDS) -> Iterator[None]:
-    """Bound every database operation of the request this wraps (the service's HTTP middleware)
-    to `seconds` in all, transactions and their retries included; None: no bound. Consumers,
-    start-up and periodic jobs run without it."""
-    if seconds is None:
-        yield
-        return
-    token = _request_deadline.set(time.monotonic() + seconds)
+def request_budget(
+    *, retry_s: float = REQUEST_RETRY_SECONDS, timeout_s: float | None = REQUEST_TIMEOUT_SECONDS
+) -> Iterator[None]:
+    """The database budget of the request this wraps (the service's HTTP middleware): no retry
+    of a transaction begins after `retry_s`, and every operation ends by `timeout_s` (None: no
+    bound, for uploads whose size decides their time). Consumers, start-up and periodic jobs run
+    without it and retry for as long as their attempts last."""
+    token = _retry_deadline.set(time.monotonic() + retry_s)
     try:
-        with pymongo.timeout(seconds):
+        with pymongo.timeout(timeout_s):
             yield
     finally:
-        _request_deadline.reset(token)
+        _retry_deadline.reset(token)
 
 
 class Database:
@@ -230,14 +233,12 @@ class Database:
     async def transaction(self, work: Callable[[UnitOfWork], Awaitable[T]], *, causation: Envelope | None = None) -> T:
         """Run `work` in one transaction; retried whole on transient errors, never half applied.
 
-        Inside a `request_budget` it gives up when the budget is spent, each attempt bounded by
-        what is left of it; elsewhere it retries for as long as its attempts last."""
-        deadline = _request_deadline.get()
+        Inside a `request_budget` no retry begins once its retry time is spent."""
+        deadline = _retry_deadline.get()
         delay = 0.05
         for attempt in range(1, self.max_attempts + 1):
             try:
-                with pymongo.timeout(None if deadline is None else max(0.05, deadline - time.monotonic())):
-                    result, uow = await self._attempt(work, causation)
+                result, uow = await self._attempt(work, causation)
                 if uow.emitted_rows:
                     self.on_commit()
                 for effect in uow.committed:

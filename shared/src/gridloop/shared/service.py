@@ -233,12 +233,12 @@ def install_api_docs(app: FastAPI) -> None:
         )
 
 
-def _budget(request: Request, settings: ServiceSettings) -> float | None:
-    """A person waiting for a change hears within the budget whether it was made (or 503, and
-    retries); reads and uploads of photos, whose size decides their time, are not bounded."""
-    changes = request.method in ("POST", "PUT", "PATCH", "DELETE")
+def _timeout(request: Request, settings: ServiceSettings) -> float | None:
+    """A change's database work ends by `request_timeout_seconds` (503, and the caller retries
+    with its key), except an upload's, whose size decides its time; reads are not cut short."""
     upload = request.headers.get("content-type", "").startswith("multipart/")
-    return settings.request_budget_seconds if changes and not upload else None
+    changes = request.method in ("POST", "PUT", "PATCH", "DELETE") and not upload
+    return settings.request_timeout_seconds if changes else None
 
 
 def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSettings) -> None:
@@ -248,7 +248,10 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
     async def observe(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         correlation_id = request.headers.get("x-correlation-id") or new_id()
         started = time.perf_counter()
-        with bound(correlation_id=correlation_id), request_budget(_budget(request, settings)):
+        with (
+            bound(correlation_id=correlation_id),
+            request_budget(retry_s=settings.request_retry_seconds, timeout_s=_timeout(request, settings)),
+        ):
             response = await call_next(request)
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")

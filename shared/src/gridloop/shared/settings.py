@@ -25,10 +25,11 @@ class ServiceSettings(BaseSettings):
     mongo_uri: str = "mongodb://127.0.0.1:27017/?directConnection=true"
     mongo_db: str = ""
     mongo_timeout_ms: int = 5000
-    request_budget_seconds: float = Field(
-        default=1.0,
-        gt=0,
-        description="a request that changes something gets 503 if its database work, retries included, takes longer",
+    request_retry_seconds: float = Field(
+        default=1.0, gt=0, description="a request's transaction is not retried after this: 503, retry later"
+    )
+    request_timeout_seconds: float = Field(
+        default=5.0, gt=0, description="a request that changes something gets 503 if its database work takes longer"
     )
 
     kafka_bootstrap: str = "127.0.0.1:9092"
