@@ -39,9 +39,10 @@ import httpx
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.intake.domain import indexed_place
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import Role
+from gridloop.shared.events import GeoPoint, Role
 from gridloop.shared.mongo import OUTBOX, connect
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.servers import Process, free_port, wait_for_port
@@ -835,7 +836,8 @@ def held_report(
         "priority": "normal",
         "evidence_required": bool(category.get("evidence_required", False)),
         "possible_duplicates": [],
-        "point": {"type": "Point", "coordinates": [lon, lat]},
+        # the point as GeoJSON and the key the duplicate hint finds the report by
+        **indexed_place(category["code"], GeoPoint(lon=lon, lat=lat), at),
         "status": status,
         "reporter": {"sub": f"gw-held-{n % 40:02d}", "name": "", "role": "grid_worker", "org": grid.community},
         "created_at": at,

@@ -6,7 +6,7 @@ from typing import Any
 
 from gridfs import AsyncGridFSBucket
 from gridfs.errors import NoFile
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
@@ -36,10 +36,16 @@ async def _index_for_duplicates(db: AsyncDatabase[Doc]) -> None:
     """Reports kept from before the hint was indexed by key get theirs; the geo index it replaces
     goes (a geo search's work grew with the reports held, and each filing paid for its upkeep)."""
     missing = {"duplicate_key": {"$exists": False}, "location": {"$ne": None}}
+    keyed: list[UpdateOne] = []
     async for doc in db[REPORTS].find(missing, {"location": 1, "category_code": 1, "created_at": 1}):
         location = doc["location"]
         key = duplicate_key(doc["category_code"], location["lon"], location["lat"], doc["created_at"])
-        await db[REPORTS].update_one({"_id": doc["_id"]}, {"$set": {"duplicate_key": key}})
+        keyed.append(UpdateOne({"_id": doc["_id"]}, {"$set": {"duplicate_key": key}}))
+        if len(keyed) == 1000:
+            await db[REPORTS].bulk_write(keyed, ordered=False)
+            keyed = []
+    if keyed:
+        await db[REPORTS].bulk_write(keyed, ordered=False)
     if "point_2dsphere" in await db[REPORTS].index_information():
         await db[REPORTS].drop_index("point_2dsphere")
 
