@@ -4,6 +4,7 @@ by `make` into .venv/tools)."""
 
 import ctypes
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,11 +34,30 @@ def nginx_binary() -> Path:
     return NGINX
 
 
+LISTEN_PORTS = range(20000, 32000)
+"""Where tests' servers listen: below Linux's ephemeral range (32768-60999), from which every
+outgoing connection takes its local port. A port picked there could be taken by a connection (the
+object store alone opens dozens) between being picked and being listened on."""
+
+
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
+    """A loopback port nothing listens on now, outside the ephemeral range, and not one this
+    process has handed out before (two servers of one stack never get the same)."""
+    for _ in range(200):
+        port = random.choice(LISTEN_PORTS)
+        if port in _handed_out:
+            continue
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
         return port
+    raise RuntimeError(f"no free port in {LISTEN_PORTS.start}-{LISTEN_PORTS.stop - 1}")
 
 
 def port_in_use(port: int) -> bool:
