@@ -6,6 +6,7 @@ that makes handling idempotent.
 """
 
 import asyncio
+import contextvars
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -266,7 +267,32 @@ class Database:
                 causation=causation,
                 marks_own_events=(lambda _: True) if consumes is None else consumes.__contains__,
             )
-            return await work(uow), uow
+            try:
+                return await work(uow), uow
+            except BaseException:
+                await abort_beyond_budget(session)
+                raise
+
+
+ABORT_SECONDS = 10.0
+"""How long the abort of a failed transaction may take, apart from the request's budget."""
+
+
+async def abort_beyond_budget(session: AsyncClientSession) -> None:
+    """Abort a failed transaction even when the request's time is spent.
+
+    PyMongo aborts on the way out, but within the request's timeout: once that has run out (a
+    stalled database) the abort is never sent, and the server keeps the transaction and its
+    locks until its lifetime limit (60 s) ends it. A retry of the same filing meanwhile meets a
+    WriteConflict on its own idempotency key for that minute. So the abort runs in a context of
+    its own, with a bound of its own."""
+
+    async def abort() -> None:
+        with pymongo.timeout(ABORT_SECONDS):
+            await session.abort_transaction()  # errors are ignored: the server ends it at its limit
+
+    if session.in_transaction:
+        await asyncio.create_task(abort(), context=contextvars.Context())
 
 
 class ConcurrentChange(Exception):
