@@ -3,6 +3,7 @@ production nginx (docker-compose) and the embedded stack's; nginx itself checks 
 configurations, and a running stack is reached through it."""
 
 import datetime
+import json
 import re
 import shutil
 import subprocess
@@ -131,6 +132,19 @@ def test_nginx_accepts_the_embedded_gateway(tmp_path: Path) -> None:
     result = nginx_test(config, tmp_path)
     assert result.returncode == 0, result.stderr
     assert "daemon off;" in config.read_text()
+
+
+@unit
+def test_the_embedded_gateway_starts_from_a_relative_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `make reliability` keeps its logs in var/reliability-logs, a path relative to the checkout
+    monkeypatch.chdir(tmp_path)
+    gateway = start_gateway(
+        port=free_port(), upstreams={n: free_port() for n in SERVICES}, folder=Path("logs/gw"), log_dir=None
+    )
+    try:
+        assert gateway.proc.poll() is None
+    finally:
+        gateway.stop()
 
 
 def location_rules() -> list[tuple[re.Pattern[str], str]]:
@@ -316,3 +330,7 @@ def test_everything_else_is_the_web_service(stack: Stack) -> None:
     assert signin.status_code == 200 and signin.headers["content-type"].startswith("text/html")
     assert httpx.get(f"{gateway}/").headers["location"] == "/signin"  # signed in: the app or the console
     assert httpx.get(f"{gateway}/session").json()["error"]["code"] == "not_signed_in"
+    # The event contract other teams read: the committed document, served as the models generate it
+    contract = httpx.get(f"{gateway}/asyncapi.json")
+    assert contract.status_code == 200 and contract.headers["content-type"] == "application/json"
+    assert contract.json() == json.loads((ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8"))

@@ -286,7 +286,9 @@ def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | 
 
 def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path) -> Path:
     """deploy/gateway/embedded.conf.in filled in: listen on 127.0.0.1:`port`, each service of
-    `upstreams` at its loopback port, pid, logs and buffers in `folder`."""
+    `upstreams` at its loopback port, pid, logs and buffers in `folder` (made absolute: nginx
+    reads the paths in its configuration from its prefix, `make reliability` gives a relative one)."""
+    folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "gateway-temp").mkdir(exist_ok=True)
     # As root, nginx's workers would run as nobody, who cannot enter a private test folder.
@@ -309,6 +311,6 @@ def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path)
 def start_gateway(*, port: int, upstreams: dict[str, int], folder: Path, log_dir: Path | None) -> Process:
     """nginx in the foreground on 127.0.0.1:`port`, routing to the services' loopback ports."""
     config = render_gateway_config(port=port, upstreams=upstreams, folder=folder)
-    process = _spawn("gateway", [str(nginx_binary()), "-p", f"{folder}/", "-c", str(config)], port, log_dir)
+    process = _spawn("gateway", [str(nginx_binary()), "-p", f"{config.parent}/", "-c", str(config)], port, log_dir)
     wait_for_port(port, proc=process.proc)
     return process
