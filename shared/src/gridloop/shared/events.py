@@ -291,6 +291,12 @@ def envelope(
     correlation_id: str,
     causation_id: str | None = None,
 ) -> Envelope:
+    """An event around `payload`. Only a registered payload travels: the registry is the contract
+    the AsyncAPI document lists, so nothing can be published that it does not describe."""
+    if _REGISTRY.get((payload.EVENT_TYPE, payload.VERSION)) is not type(payload):
+        raise UnknownEventType(
+            f"{type(payload).__name__} is not a registered event ({payload.EVENT_TYPE} v{payload.VERSION})"
+        )
     return Envelope(
         event_id=event_id,
         event_type=payload.EVENT_TYPE,

@@ -1,7 +1,9 @@
-"""Routes of the web service: sign-in, the session the app reads, the app shell and its manifest.
+"""Routes of the web service: sign-in, the session the app reads, the app shell and its manifest,
+and the event contract (AsyncAPI) for other teams.
 No ticket data passes through here: the pages call the services' APIs through the gateway."""
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,6 +14,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from gridloop.shared import asyncapi
 from gridloop.shared.errors import ApiError
 from gridloop.shared.settings import ServiceSettings
 from gridloop.web import signin
@@ -115,11 +118,25 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
+    @r.get(
+        "/asyncapi.json",
+        tags=["contract"],
+        summary="The event contract (AsyncAPI 3.0): every event type and version on GridLoop's topics",
+    )
+    async def asyncapi_document() -> Response:
+        return Response(_asyncapi(), media_type="application/json")
+
     @r.get("/metrics", tags=["ops"], summary="Prometheus metrics", response_class=Response)
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return r
+
+
+@cache
+def _asyncapi() -> bytes:
+    """Generated from the models on first request (never at import), then kept."""
+    return asyncapi.render().encode()
 
 
 def _as_service(settings: Any) -> ServiceSettings:
