@@ -163,7 +163,7 @@ def test_every_api_path_of_every_service_is_routed_to_that_service() -> None:
     assert {service for _, service in rules} == set(API_SERVICES)
     for service in API_SERVICES:
         paths = importlib.import_module(f"gridloop.{service}.app").create_app().openapi()["paths"]
-        api = [re.sub(r"\{[^}]+\}", "x", p) for p in paths if p.startswith("/v1/")]
+        api = [re.sub(r"\{[^}]+\}", "x", p) for p in paths if p.startswith(("/v1/", "/open311/"))]
         assert api, service
         for path in api:
             routed = next((to for pattern, to in rules if pattern.search(path)), "web")

@@ -25,6 +25,7 @@ class Role(StrEnum):
     SUPERVISOR = "supervisor"
     ADMIN = "admin"
     SYSTEM = "system"
+    CLIENT_APP = "client_app"  # 第三方应用: a registered Open311 client application, never a person's token
 
 
 class Actor(BaseModel):

@@ -10,7 +10,9 @@ from gridloop.shared.settings import ServiceSettings
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Print a GridLoop development bearer token")
-    parser.add_argument("--role", required=True, choices=[r.value for r in Role if r != Role.SYSTEM])
+    parser.add_argument(
+        "--role", required=True, choices=[r.value for r in Role if r not in (Role.SYSTEM, Role.CLIENT_APP)]
+    )
     parser.add_argument("--org", default="")
     parser.add_argument("--sub", required=True)
     parser.add_argument("--name", default="")

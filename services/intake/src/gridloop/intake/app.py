@@ -9,6 +9,8 @@ from gridloop.intake import deps, handlers, store
 from gridloop.intake.api import router
 from gridloop.intake.domain import DuplicatePolicy
 from gridloop.intake.limits import RateLimit
+from gridloop.intake.open311 import api as open311_api
+from gridloop.intake.open311 import store as open311_store
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import ServiceSettings
 
@@ -20,6 +22,10 @@ class IntakeSettings(ServiceSettings):
     report_rate_limit: str = Field(default="30/minute", description="reports one user may file, e.g. 30/minute")
     duplicate_radius_m: float = Field(default=50.0, gt=0, description="疑似重复: how close counts as the same place")
     duplicate_window_hours: float = Field(default=72.0, gt=0, description="疑似重复: how recent counts")
+    open311_rate_limit: str = Field(
+        default="600/minute", description="requests one Open311 client application may file (it speaks for many people)"
+    )
+    open311_jurisdiction_id: str = Field(default="gridloop", description="the jurisdiction_id Open311 clients may name")
 
     def duplicate_policy(self) -> DuplicatePolicy:
         return DuplicatePolicy(radius_m=self.duplicate_radius_m, window=timedelta(hours=self.duplicate_window_hours))
@@ -27,6 +33,7 @@ class IntakeSettings(ServiceSettings):
 
 async def _setup(runtime: Runtime) -> None:
     await store.ensure_indexes(runtime.database.db)
+    await open311_store.ensure_indexes(runtime.database.db)
 
 
 async def _ready(runtime: Runtime) -> bool:
@@ -39,7 +46,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop intake 信息采集",
-            routers=[router],
+            routers=[router, open311_api.router, open311_api.clients_router],
             ticket_routes=lambda _: handlers.ROUTES,
             uses_directory=True,
             setup=_setup,
@@ -49,6 +56,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     deps.install(
         app,
         report_limit=RateLimit("report", settings.report_rate_limit),
+        client_limit=RateLimit("open311", settings.open311_rate_limit),
         duplicate_policy=settings.duplicate_policy(),
+        jurisdiction=settings.open311_jurisdiction_id,
     )
     return app

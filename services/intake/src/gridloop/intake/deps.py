@@ -11,13 +11,41 @@ from gridloop.intake.limits import RateLimit
 from gridloop.shared.auth import CurrentUser
 from gridloop.shared.deps import ReferenceData, ServiceDatabase
 
-__all__ = ["CurrentUser", "DuplicateRule", "ReferenceData", "ReportLimit", "ServiceDatabase", "install"]
+__all__ = [
+    "ClientLimit",
+    "CurrentUser",
+    "DuplicateRule",
+    "Jurisdiction",
+    "ReferenceData",
+    "ReportLimit",
+    "ServiceDatabase",
+    "install",
+]
 
 
-def install(app: FastAPI, *, report_limit: RateLimit, duplicate_policy: DuplicatePolicy) -> None:
+def install(
+    app: FastAPI,
+    *,
+    report_limit: RateLimit,
+    client_limit: RateLimit,
+    duplicate_policy: DuplicatePolicy,
+    jurisdiction: str,
+) -> None:
     """Called once by the composition root: one limiter per instance, so every request counts in it."""
     app.state.report_limit = report_limit
+    app.state.client_limit = client_limit
     app.state.duplicate_policy = duplicate_policy
+    app.state.jurisdiction = jurisdiction
+
+
+def client_limit(request: Request) -> RateLimit:
+    limit: RateLimit = request.app.state.client_limit
+    return limit
+
+
+def jurisdiction(request: Request) -> str:
+    value: str = request.app.state.jurisdiction
+    return value
 
 
 def report_limit(request: Request) -> RateLimit:
@@ -32,5 +60,9 @@ def duplicate_policy(request: Request) -> DuplicatePolicy:
 
 ReportLimit = Annotated[RateLimit, Depends(report_limit)]
 """How many reports one user may file in a window (GRIDLOOP_REPORT_RATE_LIMIT)."""
+ClientLimit = Annotated[RateLimit, Depends(client_limit)]
+"""How many requests one Open311 client application may file in a window (GRIDLOOP_OPEN311_RATE_LIMIT)."""
+Jurisdiction = Annotated[str, Depends(jurisdiction)]
+"""The jurisdiction_id Open311 clients may name (GRIDLOOP_OPEN311_JURISDICTION_ID)."""
 DuplicateRule = Annotated[DuplicatePolicy, Depends(duplicate_policy)]
 """疑似重复: how close and how recent an open ticket of the category must be (GRIDLOOP_DUPLICATE_*)."""

@@ -96,6 +96,23 @@ def build_report(
     )
 
 
+@dataclass(frozen=True)
+class Area:
+    """Where a filer that is not a person may file (an Open311 client application): district,
+    street or community codes. People file by the one rule of `shared.access.files_in`."""
+
+    codes: frozenset[str]
+
+    def covers(self, grid: dict[str, Any], district: str) -> bool:
+        return bool(self.codes & {grid["community"], grid["street"], district})
+
+    def as_filter(self) -> dict[str, Any]:
+        """The reports of the area, as a MongoDB filter."""
+        codes = sorted(self.codes)
+        fields = ("community_code", "street_code", "district_code")
+        return {"$or": [{field: {"$in": codes}} for field in fields]}
+
+
 def district_of(grid: dict[str, Any], street: dict[str, Any] | None) -> str:
     """The district a report is numbered in, from its grid's street as the directory announced it.
     Never guessed: a grid can arrive before its street, and a ticket numbered in the wrong

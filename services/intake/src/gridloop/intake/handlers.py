@@ -95,9 +95,13 @@ async def file_report(
     reporter: Actor,
     idempotency_key: str | None,
     duplicates: domain.DuplicatePolicy | None = None,
+    area: domain.Area | None = None,
+    extra: Doc | None = None,
 ) -> tuple[dict[str, Any], bool]:
     """Register a report as a ticket and announce it; a retried request gets the first answer back.
 
+    `area`: where a client application may file (people: `files_in`); `extra`: fields the report
+    keeps beside the event's (an Open311 request's media_url and channel).
     Returns the report view and whether it is a replay."""
     # A retry is recognised by its key's record, written first in the filing's transaction: the
     # retry's own transaction then fails at once on the unique key and answers as the first did.
@@ -112,13 +116,17 @@ async def file_report(
             {"category_code": request.category_code},
         )
     grid = await _place(refdata, request)
-    if not files_in(reporter, community=grid["community"], street=grid["street"]):
+    district = domain.district_of(grid, await refdata.get("street", grid["street"]))
+    if not (
+        area.covers(grid, district)
+        if area is not None
+        else files_in(reporter, community=grid["community"], street=grid["street"])
+    ):
         raise ReportRefused(
             "outside_your_area",
             f"只能在本人负责的范围内上报 (grid {grid['code']} is outside your community or street)",
             {"grid_code": grid["code"]},
         )
-    district = domain.district_of(grid, await refdata.get("street", grid["street"]))
     if request.photos:
         missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
         if missing:
@@ -154,6 +162,7 @@ async def file_report(
             "created_at": uow.now,
             "updated_at": uow.now,
             "history": [{"event_type": reported.EVENT_TYPE, "status": "reported", "at": uow.now}],
+            **(extra or {}),
         }
         view = report_view(doc)
         if key:
@@ -223,8 +232,19 @@ async def follow_status(payload: Payload, event: Envelope, uow: UnitOfWork) -> N
         at=event.occurred_at,
         event_type=event.event_type,
         session=uow.session,
-        extra={"duplicate_of": payload.duplicate_of} if isinstance(payload, TicketCancelled) else None,
+        extra=_kept_from(payload),
     )
+
+
+def _kept_from(payload: Payload) -> Doc | None:
+    """What a status change leaves on the report beside its status: whom it went to (Open311's
+    agency_responsible), why it was cancelled and into which ticket it was merged."""
+    match payload:
+        case TicketDispatched(lead_department=lead):
+            return {"lead_department": lead}
+        case TicketCancelled(reason=reason, duplicate_of=merged):
+            return {"cancel_reason": reason.value, "duplicate_of": merged}
+    return None
 
 
 async def store_photo(
