@@ -75,7 +75,7 @@ def provider_session(token: dict[str, Any], *, api_token: str) -> Session:
     the person's GridLoop role and organisation come from the `role` and `org` claims."""
     claims: dict[str, Any] = token.get("userinfo") or {}
     role = claims.get("role")
-    if role not in {r.value for r in Role if r is not Role.SYSTEM}:
+    if role not in {r.value for r in Role if r not in (Role.SYSTEM, Role.CLIENT_APP)}:
         raise SignInRefused("您的账号尚未分配 GridLoop 角色，请联系系统管理员 (no GridLoop role for this account)")
     bearer = token.get(api_token)
     if not isinstance(bearer, str) or not bearer:
