@@ -44,6 +44,7 @@ PNG = base64.b64decode(
 )
 READ_ALL = dict.fromkeys(ROLES, ANY)
 AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY}
+HOOKS = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: ANY}  # a department's own webhook endpoints; the admin's all
 
 
 @dataclass
@@ -203,6 +204,27 @@ MATRIX = [
         list_field="points",
         params={"grid": "LJ01-G2", "limit": 2000},
     ),
+    Route(
+        "handling",
+        "POST",
+        "/v1/webhooks/endpoints",
+        {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY},
+        body={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.dispatched"], "department": "ZJ"},
+    ),
+    Route("handling", "GET", "/v1/webhooks/endpoints", HOOKS, ticket="W", list_key="endpoint_id"),
+    Route("handling", "GET", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS),
+    Route("handling", "GET", "/v1/webhooks/endpoints/{endpoint_id}/deliveries", HOOKS),
+    Route("handling", "PATCH", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS, body={"enabled": True}),
+    Route("handling", "POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", HOOKS),
+    Route(
+        "handling",
+        "POST",
+        "/v1/webhooks/endpoints/{endpoint_id}/replay",
+        HOOKS,
+        body={"since": "2026-01-01T00:00:00+08:00"},
+    ),
+    # Last of the endpoint's routes: it deletes the prepared endpoint (again: the same answer)
+    Route("handling", "DELETE", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS),
     Route("directory", "GET", "/v1/directory/tree", READ_ALL),
     Route("directory", "GET", "/v1/directory/grids/locate", READ_ALL),
     Route("directory", "GET", "/v1/directory/{collection}", READ_ALL),
@@ -289,6 +311,12 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
     upload = worker.http.post(f"{urls['intake']}/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
     ids["attachment_id"] = upload.json()["attachment_id"]
     admin = _user(urls, ADM, INSIDE[ADM])
+    ids["W"] = admin.ok(
+        "handling",
+        "POST",
+        "/v1/webhooks/endpoints",
+        json={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.overdue"], "department": "ZJ"},
+    )["endpoint_id"]
     ids["client_id"] = admin.ok("intake", "POST", "/v1/open311-clients", json={"name": "待停用应用", "area": ["LJ"]})[
         "client_id"
     ]
@@ -314,6 +342,7 @@ def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx
         attachment_id=ids["attachment_id"],
         notification_id=ids["notification_id"],
         client_id=ids["client_id"],
+        endpoint_id=ids["W"],
         unit="departments",
         month=datetime.now().strftime("%Y-%m"),
         collection="categories",

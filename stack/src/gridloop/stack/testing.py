@@ -267,7 +267,13 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     services, web, and the gateway in front of them (`stack.gateway_url`)."""
     running = Stack(
         StackConfig.ephemeral(
-            log_dir=tmp_path_factory.mktemp("stack-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
+            log_dir=tmp_path_factory.mktemp("stack-logs"),
+            env={
+                "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
+                # a webhook receiver that was down is tried again within seconds, not minutes
+                "GRIDLOOP_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",
+                "GRIDLOOP_WEBHOOK_RETRY_LONGEST_SECONDS": "2",
+            },
         )
     )
     running.start()

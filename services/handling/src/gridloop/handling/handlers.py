@@ -9,6 +9,7 @@ from pydantic import AwareDatetime, TypeAdapter
 
 from gridloop.handling import domain, store
 from gridloop.handling.domain import OrderRole, OrderStatus
+from gridloop.handling.webhooks.handlers import queue_deliveries
 from gridloop.shared.access import scope_filter
 from gridloop.shared.events import (
     Actor,
@@ -19,7 +20,10 @@ from gridloop.shared.events import (
     TicketClosed,
     TicketDeadlinesRevised,
     TicketDispatched,
+    TicketEscalated,
     TicketExtensionDecided,
+    TicketOverdue,
+    TicketRated,
     TicketRejected,
     TicketReopened,
     TicketReported,
@@ -400,13 +404,18 @@ async def on_deadlines_revised(revised: TicketDeadlinesRevised, event: Envelope,
 
 ROUTES: Routes = routes(
     on(TicketReported, on_reported),
-    on(TicketDispatched, on_dispatched),
-    on(TicketReopened, on_reopened),
-    on(TicketClosed, close_orders),
-    on(TicketCancelled, close_orders),
-    on(TicketAccepted, follow_ticket),
-    on(TicketRejected, follow_ticket),
-    on(TicketResolved, follow_ticket),
-    on(TicketExtensionDecided, on_extension_decided),
-    on(TicketDeadlinesRevised, on_deadlines_revised),
+    # Then each event goes to the webhooks of the departments it concerns (webhooks/), in the same
+    # transaction: queued once per endpoint and event, never lost.
+    on(TicketDispatched, on_dispatched, queue_deliveries),
+    on(TicketReopened, on_reopened, queue_deliveries),
+    on(TicketClosed, close_orders, queue_deliveries),
+    on(TicketCancelled, close_orders, queue_deliveries),
+    on(TicketAccepted, follow_ticket, queue_deliveries),
+    on(TicketRejected, follow_ticket, queue_deliveries),
+    on(TicketResolved, follow_ticket, queue_deliveries),
+    on(TicketExtensionDecided, on_extension_decided, queue_deliveries),
+    on(TicketDeadlinesRevised, on_deadlines_revised, queue_deliveries),
+    on(TicketOverdue, queue_deliveries),
+    on(TicketEscalated, queue_deliveries),
+    on(TicketRated, queue_deliveries),
 )

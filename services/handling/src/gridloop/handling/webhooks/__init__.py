@@ -1,0 +1,1 @@
+"""Webhooks: ticket events delivered into departments' own systems (Standard Webhooks)."""

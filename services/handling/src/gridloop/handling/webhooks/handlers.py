@@ -1,0 +1,300 @@
+"""Webhooks into departments' own systems: endpoints registered by a department (or the admin),
+deliveries queued from the event log in the same transaction as the event's processed mark (so
+each event is queued once per endpoint, and never lost), and a sender that works the queue with
+retries and exponential backoff, at least once."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from gridloop.handling.store import WORK_ORDERS
+from gridloop.handling.webhooks import domain, store
+from gridloop.handling.webhooks.domain import RetryPolicy
+from gridloop.shared.events import Actor, Envelope, Payload, Role
+from gridloop.shared.ids import new_id
+from gridloop.shared.mongo import Database, Doc, UnitOfWork
+
+log = structlog.get_logger()
+LEASE = timedelta(seconds=60)  # one attempt's hold on a delivery; a sender that dies frees it then
+SENDS_AT_ONCE = 8
+
+
+class UnknownEndpoint(LookupError):
+    """No such endpoint, or another department's: the same answer."""
+
+
+class EndpointRefused(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+# ---- from the event log ----------------------------------------------------------------------------
+
+
+async def queue_deliveries(payload: Payload, event: Envelope, uow: UnitOfWork) -> None:
+    """Queue the event for every endpoint of the departments it concerns that asked for its type."""
+    orders = uow.db[WORK_ORDERS].find({"ticket_id": event.ticket_id}, {"department": 1}, session=uow.session)
+    departments = domain.departments_involved(event, {o["department"] async for o in orders})
+    if not departments:
+        return
+    for endpoint in await store.endpoints_of(uow.db, departments, session=uow.session):
+        if not domain.wants(endpoint, event.event_type):
+            continue
+        await store.queue_delivery(
+            uow.db,
+            {
+                "_id": domain.webhook_id(endpoint["_id"], event.event_id),
+                "endpoint_id": endpoint["_id"],
+                "department": endpoint["department"],
+                "event_id": event.event_id,
+                "event_type": event.event_type,
+                "ticket_id": event.ticket_id,
+                "body": domain.body(event),
+                "status": "pending",
+                "attempts": 0,
+                "next_attempt_at": uow.now,
+                "created_at": uow.now,
+            },
+            uow.session,
+        )
+
+
+# ---- the sender --------------------------------------------------------------------------------------
+
+
+async def deliver_due(*, database: Database, client: httpx.AsyncClient, policy: RetryPolicy, limit: int = 200) -> int:
+    """One pass: try every due delivery of an enabled endpoint once; returns how many arrived."""
+    now = database.clock.now()
+    enabled = await store.enabled_ids(database.db)
+    due = await store.due(database.db, now, limit, enabled) if enabled else []
+    if not due:
+        return 0
+    gate = asyncio.Semaphore(SENDS_AT_ONCE)
+
+    async def one(delivery: Doc) -> bool:
+        async with gate:
+            return await _attempt(database=database, client=client, policy=policy, delivery=delivery)
+
+    return sum(await asyncio.gather(*(one(d) for d in due)))
+
+
+async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: RetryPolicy, delivery: Doc) -> bool:
+    endpoint = await store.endpoint(database.db, delivery["endpoint_id"], with_secrets=True)
+    if endpoint is None or not endpoint.get("enabled"):
+        return False  # waits: an endpoint switched off gets its backlog once it is on again
+    now = database.clock.now()
+    if not await store.claim(database.db, delivery, until=now + LEASE):
+        return False
+    headers = domain.headers(
+        message_id=delivery["_id"],
+        body_text=delivery["body"],
+        secrets_=domain.signing_secrets(endpoint, now),
+        # The signature's timestamp is the receiver's guard against replayed requests, checked
+        # against its own clock: the moment of sending, not the service's business clock.
+        at=datetime.now(UTC),
+    )
+    try:
+        response = await client.post(endpoint["url"], content=delivery["body"].encode(), headers=headers)
+        status_code: int | None = response.status_code
+        error = "" if domain.delivered(response.status_code) else f"HTTP {response.status_code}"
+    except (httpx.HTTPError, ValueError) as exc:  # no answer, refused, timed out, an address httpx cannot use
+        status_code, error = None, f"{type(exc).__name__}: {exc}"[:300]
+    done = database.clock.now()
+    entry = {"at": done, "status_code": status_code, "error": error}
+    if not error:
+        await store.record_attempt(
+            database.db, delivery["_id"], {"status": "delivered", "delivered_at": done, "last_error": ""}, entry
+        )
+        await store.endpoint_result(
+            database.db,
+            endpoint["_id"],
+            {"failures_in_row": 0, "failing_since": None, "last_delivered_at": done},
+        )
+        return True
+    attempts = int(delivery.get("attempts", 0)) + 1
+    await store.record_attempt(
+        database.db,
+        delivery["_id"],
+        {"next_attempt_at": policy.next_attempt(attempts, done), "last_error": error},
+        entry,
+    )
+    after = await store.endpoint_result(
+        database.db,
+        endpoint["_id"],
+        {"failing_since": endpoint.get("failing_since") or done, "last_error": error},
+        inc={"failures_in_row": 1},
+    )
+    if after and after.get("enabled") and policy.disables(after["failures_in_row"], after["failing_since"], done):
+        reason = f"连续 {after['failures_in_row']} 次投递失败，已自动停用 (disabled after repeated failure: {error})"
+        await store.endpoint_result(
+            database.db, endpoint["_id"], {"enabled": False, "disabled_at": done, "disabled_reason": reason}
+        )
+        log.warning(
+            "webhook_endpoint_disabled", endpoint_id=endpoint["_id"], department=endpoint["department"], error=error
+        )
+    return False
+
+
+# ---- the departments' and the admin's commands -------------------------------------------------------
+
+
+def endpoint_view(doc: Doc) -> dict[str, Any]:
+    return {
+        "endpoint_id": doc["_id"],
+        "department": doc["department"],
+        "url": doc["url"],
+        "description": doc.get("description", ""),
+        "event_types": doc["event_types"],
+        "enabled": doc["enabled"],
+        "disabled_reason": doc.get("disabled_reason") or "",
+        "failures_in_row": doc.get("failures_in_row", 0),
+        "last_delivered_at": doc.get("last_delivered_at"),
+        "last_error": doc.get("last_error") or "",
+        "created_at": doc["created_at"],
+    }
+
+
+def delivery_view(doc: Doc) -> dict[str, Any]:
+    return {
+        "webhook_id": doc["_id"],
+        "event_id": doc["event_id"],
+        "event_type": doc["event_type"],
+        "ticket_id": doc["ticket_id"],
+        "status": doc["status"],
+        "attempts": doc.get("attempts", 0),
+        "next_attempt_at": doc["next_attempt_at"] if doc["status"] == "pending" else None,
+        "delivered_at": doc.get("delivered_at"),
+        "last_error": doc.get("last_error") or "",
+        "created_at": doc["created_at"],
+        "log": doc.get("log", []),
+    }
+
+
+def _department_of(user: Actor, requested: str | None) -> str:
+    if user.role == Role.DEPARTMENT_AGENT:
+        if requested not in (None, user.org):
+            raise EndpointRefused(
+                "other_department", "只能为本部门登记 (you may register endpoints for your own department)"
+            )
+        return user.org
+    if not requested:
+        raise EndpointRefused("department_required", "请指定部门 (name the department)")
+    return requested
+
+
+def _check_types(event_types: list[str]) -> list[str]:
+    unknown = sorted(set(event_types) - domain.subscribable())
+    if unknown:
+        raise EndpointRefused(
+            "unknown_event_types", f"不能订阅的事件类型 (event types one cannot subscribe to): {unknown}"
+        )
+    return sorted(set(event_types))
+
+
+async def register(
+    *, database: Database, user: Actor, department: str | None, url: str, event_types: list[str], description: str
+) -> dict[str, Any]:
+    doc: Doc = {
+        "_id": new_id(),
+        "department": _department_of(user, department),
+        "url": url,
+        "description": description,
+        "event_types": _check_types(event_types),
+        "enabled": True,
+        "secret": domain.new_secret(),
+        "failures_in_row": 0,
+        "failing_since": None,
+        "created_at": database.clock.now(),
+        "created_by": user.sub,
+        "deleted_at": None,
+    }
+    await store.insert_endpoint(database.db, doc)
+    return {**endpoint_view(doc), "secret": doc["secret"]}
+
+
+def _scope(user: Actor) -> Doc:
+    return {} if user.role == Role.ADMIN else {"department": user.org}
+
+
+async def _owned(database: Database, user: Actor, endpoint_id: str) -> Doc:
+    doc = await store.endpoint(database.db, endpoint_id)
+    if doc is None or (user.role != Role.ADMIN and doc["department"] != user.org):
+        raise UnknownEndpoint(endpoint_id)
+    return doc
+
+
+async def list_endpoints(*, database: Database, user: Actor) -> list[dict[str, Any]]:
+    return [endpoint_view(d) for d in await store.endpoints(database.db, _scope(user))]
+
+
+async def get_endpoint(*, database: Database, user: Actor, endpoint_id: str) -> dict[str, Any]:
+    return endpoint_view(await _owned(database, user, endpoint_id))
+
+
+async def change_endpoint(
+    *,
+    database: Database,
+    user: Actor,
+    endpoint_id: str,
+    enabled: bool | None,
+    url: str | None,
+    event_types: list[str] | None,
+) -> dict[str, Any]:
+    await _owned(database, user, endpoint_id)
+    changes: Doc = {}
+    if url is not None:
+        changes["url"] = url
+    if event_types is not None:
+        changes["event_types"] = _check_types(event_types)
+    if enabled is not None:
+        changes["enabled"] = enabled
+        if enabled:  # switched on again: its backlog goes out, the failure count starts over
+            changes |= {"failures_in_row": 0, "failing_since": None, "disabled_reason": "", "disabled_at": None}
+    doc = await store.update_endpoint(database.db, endpoint_id, changes) if changes else None
+    return endpoint_view(doc or await _owned(database, user, endpoint_id))
+
+
+async def delete_endpoint(*, database: Database, user: Actor, endpoint_id: str) -> None:
+    """Idempotent: deleting one's endpoint again answers as the first time did."""
+    doc = await store.endpoint_even_deleted(database.db, endpoint_id)
+    if doc is None or (user.role != Role.ADMIN and doc["department"] != user.org):
+        raise UnknownEndpoint(endpoint_id)
+    if doc.get("deleted_at") is None:
+        await store.delete_endpoint(database.db, endpoint_id, database.clock.now())
+
+
+async def rotate_secret(*, database: Database, user: Actor, endpoint_id: str) -> dict[str, Any]:
+    await _owned(database, user, endpoint_id)
+    current = await store.endpoint(database.db, endpoint_id, with_secrets=True)
+    assert current is not None
+    now = database.clock.now()
+    secret = domain.new_secret()
+    doc = await store.update_endpoint(
+        database.db,
+        endpoint_id,
+        {
+            "secret": secret,
+            "previous_secret": current["secret"],
+            "previous_secret_until": now + domain.ROTATION_OVERLAP,
+        },
+    )
+    assert doc is not None
+    return {**endpoint_view(doc), "secret": secret, "previous_secret_valid_until": now + domain.ROTATION_OVERLAP}
+
+
+async def delivery_log(
+    *, database: Database, user: Actor, endpoint_id: str, status: str | None, limit: int
+) -> list[dict[str, Any]]:
+    await _owned(database, user, endpoint_id)
+    return [delivery_view(d) for d in await store.deliveries(database.db, endpoint_id, status, limit)]
+
+
+async def replay(*, database: Database, user: Actor, endpoint_id: str, since: datetime) -> int:
+    """Send again everything queued for the endpoint since `since`, under the same webhook-ids."""
+    await _owned(database, user, endpoint_id)
+    return await store.requeue_since(database.db, endpoint_id, since, database.clock.now())

@@ -1,0 +1,144 @@
+"""Webhooks into a department's own system, end to end: the department registers its receiver,
+every delivery verifies with the `standardwebhooks` library, a receiver that is down for a
+while gets every delivery once it is back (none lost, duplicates recognisable by webhook-id), a
+replay sends the same ids again, and after a secret rotation both secrets verify for a day. The
+department's system then accepts a ticket through the API with its own service account."""
+
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.servers import free_port
+from gridloop.stack.testing import eventually
+
+pytestmark = pytest.mark.e2e
+WANTED = ["ticket.dispatched", "ticket.reopened", "ticket.closed", "ticket.overdue", "ticket.extension_decided"]
+
+
+class Receiver:
+    """A department system's webhook receiver on 127.0.0.1 that can be taken down and brought back."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.server: ThreadingHTTPServer | None = None
+
+    def start(self) -> None:
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        assert self.server is not None
+        self.server.shutdown()
+        self.server.server_close()
+
+    def verified(self, secret: str, since: int = 0) -> dict[str, dict[str, Any]]:
+        """Every delivery from the `since`-th on, verified with the library (it raises on any that
+        does not verify); by webhook-id, so duplicates collapse."""
+        hook = Webhook(secret)
+        return {headers["webhook-id"]: hook.verify(body, headers) for headers, body in self.received[since:]}
+
+    def tickets(self, secret: str, event_type: str, since: int = 0) -> set[str]:
+        return {m["data"]["ticket_id"] for m in self.verified(secret, since).values() if m["type"] == event_type}
+
+
+def _file(worker: ApiUser, n: int) -> str:
+    body = {"category_code": "SJ-0101", "description": f"网络钩子测试 {n}", "grid_code": "LJ02-G1"}
+    return str(
+        worker.ok("intake", "POST", "/v1/reports", json=body, headers={"Idempotency-Key": f"hook-{n}"})["ticket_id"]
+    )
+
+
+def test_a_department_system_gets_every_delivery_verified_once_it_is_back(urls: dict[str, str]) -> None:
+    receiver = Receiver(free_port())
+    receiver.start()
+    agent = ApiUser(urls=urls, sub="agent-cg-hooks", role=Role.DEPARTMENT_AGENT, org="CG")
+    registered = agent.ok(
+        "handling",
+        "POST",
+        "/v1/webhooks/endpoints",
+        json={
+            "url": f"http://127.0.0.1:{receiver.port}/gridloop",
+            "event_types": WANTED,
+            "description": "城管业务系统",
+        },
+    )
+    secret, endpoint = registered["secret"], registered["endpoint_id"]
+    assert secret.startswith("whsec_") and registered["department"] == "CG"
+    started = datetime.now(UTC)
+    worker = ApiUser(urls=urls, sub="gw-lj02-hooks", role=Role.GRID_WORKER, org="LJ02")
+
+    first = _file(worker, 1)
+    eventually(lambda: first in receiver.tickets(secret, "ticket.dispatched"), what="the first dispatch delivered")
+
+    # The department's system is down while two more tickets are dispatched to it
+    receiver.stop()
+    while_down = [_file(worker, 2), _file(worker, 3)]
+
+    def failing() -> bool:
+        log = agent.ok("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}/deliveries")["items"]
+        waiting = [d for d in log if d["ticket_id"] in while_down and d["status"] == "pending" and d["attempts"] >= 2]
+        return len(waiting) == 2
+
+    eventually(failing, what="deliveries failing and retried while the receiver is down")
+    assert agent.ok("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}")["failures_in_row"] >= 4
+    receiver.start()
+    eventually(
+        lambda: set(while_down) <= receiver.tickets(secret, "ticket.dispatched"),
+        what="every delivery once the receiver is back",
+    )
+    log = agent.ok("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}/deliveries")["items"]
+    retried = [d for d in log if d["ticket_id"] in while_down]
+    assert all(d["status"] == "delivered" and d["attempts"] >= 3 for d in retried), retried
+    assert any(a["status_code"] is None and a["error"] for d in retried for a in d["log"])
+    assert agent.ok("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}")["failures_in_row"] == 0
+
+    # A replay sends the same deliveries again under the same ids: the receiver sees duplicates it can drop
+    before = len(receiver.received)
+    ids = set(receiver.verified(secret))
+    queued = agent.ok(
+        "handling", "POST", f"/v1/webhooks/endpoints/{endpoint}/replay", json={"since": started.isoformat()}
+    )
+    assert queued["queued"] == 3
+    eventually(lambda: len(receiver.received) >= before + 3, what="the replayed deliveries")
+    assert set(receiver.verified(secret)) == ids  # nothing new: every replayed webhook-id was seen before
+    assert len(receiver.received) > len(ids)
+
+    # After a rotation deliveries carry both signatures: the new secret verifies, the old still does
+    rotated = agent.ok("handling", "POST", f"/v1/webhooks/endpoints/{endpoint}/rotate-secret")
+    assert rotated["secret"] != secret
+    since_rotation = len(receiver.received)
+    after_rotation = _file(worker, 4)
+    eventually(
+        lambda: after_rotation in receiver.tickets(rotated["secret"], "ticket.dispatched", since_rotation),
+        what="a delivery signed with the new secret",
+    )
+    assert after_rotation in receiver.tickets(secret, "ticket.dispatched", since_rotation)
+
+    # The department's own system answers through the API with a service account of its department
+    system = ApiUser(urls=urls, sub="svc-cg-business-system", role=Role.DEPARTMENT_AGENT, org="CG", name="城管业务系统")
+    system.ok("handling", "POST", f"/v1/work-orders/{first}/accept")
+    other = ApiUser(urls=urls, sub="svc-jj-business-system", role=Role.DEPARTMENT_AGENT, org="JJ")
+    assert other.call("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}").status_code == 404
+    assert agent.call("handling", "DELETE", f"/v1/webhooks/endpoints/{endpoint}").status_code == 204
+    assert agent.call("handling", "DELETE", f"/v1/webhooks/endpoints/{endpoint}").status_code == 204  # idempotent
+    assert agent.call("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}").status_code == 404
+    receiver.stop()
