@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from gridloop.directory.app import DirectorySettings
 from gridloop.dispatch.app import DispatchSettings
+from gridloop.feedback.app import FeedbackSettings
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import API_SERVICES, DEFAULT_PORTS
 from gridloop.stack.topics import topic_specs
@@ -40,6 +41,7 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         set(ServiceSettings.model_fields)
         | set(DirectorySettings.model_fields)
         | set(DispatchSettings.model_fields)
+        | set(FeedbackSettings.model_fields)
         | set(SupervisionSettings.model_fields)
     )
     images = set()

@@ -115,3 +115,16 @@ def notification_text(ticket_number: str, payload: Payload) -> str | None:
 
 def original_closed_text(duplicate_number: str, original_number: str) -> str:
     return f"与您上报的问题 {duplicate_number} 合并处理的工单 {original_number} 已结案"
+
+
+OUTGOING_FIRST_RETRY = timedelta(seconds=5)
+OUTGOING_LONGEST_WAIT = timedelta(minutes=10)
+OUTGOING_MAX_AGE = timedelta(hours=24)
+"""A notification not out through the gateway within a day is no longer news: it stays in the
+app and is not sent (nor is the history sent when a city first connects its gateway)."""
+
+
+def next_outgoing_try(attempts: int, now: datetime) -> datetime:
+    """After a gateway failure: 5 s, doubling, at most 10 minutes apart."""
+    delay: timedelta = OUTGOING_FIRST_RETRY * (2 ** min(max(attempts - 1, 0), 20))
+    return now + min(delay, OUTGOING_LONGEST_WAIT)

@@ -6,6 +6,7 @@ from datetime import timedelta
 from typing import Any
 
 from gridloop.feedback import domain, store
+from gridloop.feedback.channels import Channel, ChannelUnavailable
 from gridloop.shared.access import scope_filter
 from gridloop.shared.events import (
     Actor,
@@ -28,6 +29,7 @@ from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 
+OUTGOING_LEASE = timedelta(seconds=60)  # one try's hold on a notification; a sender that dies frees it then
 AUTO_CLOSE_ACTOR = Actor(sub="auto-close", name="逾期自动结案", role=Role.SYSTEM, org="")
 
 
@@ -157,16 +159,17 @@ async def notify_reporter(payload: Payload, event: Envelope, uow: UnitOfWork) ->
         return
     text = domain.notification_text(doc["ticket_number"], payload)
     if text:
-        await _notify(uow, doc["reporter"], doc, event, text)
+        await notify(uow, doc["reporter"], doc, event, text)
     if event.event_type == "ticket.closed":
         for duplicate in doc.get("duplicates", []):
             message = domain.original_closed_text(duplicate["ticket_number"], doc["ticket_number"])
-            await _notify(uow, duplicate["reporter"], doc, event, message, about=duplicate["ticket_id"])
+            await notify(uow, duplicate["reporter"], doc, event, message, about=duplicate["ticket_id"])
 
 
-async def _notify(
+async def notify(
     uow: UnitOfWork, recipient: str, doc: Doc, event: Envelope, text: str, about: str | None = None
 ) -> None:
+    """通知: the reporter's notification, read in the app, and queued for the city's gateway."""
     await uow.db[store.NOTIFICATIONS].insert_one(
         {
             "_id": new_id(),
@@ -177,9 +180,40 @@ async def _notify(
             "text": text,
             "at": event.occurred_at,
             "read": False,
+            # and, when the city has a gateway (SMS, WeChat), out through it: channels.py
+            "outgoing": "pending",
+            "outgoing_attempts": 0,
+            "outgoing_next_at": event.occurred_at,
         },
         session=uow.session,
     )
+
+
+async def send_notifications(*, database: Database, channel: Channel, limit: int = 200) -> int:
+    """One pass of the outgoing channel: every due notification tried once; a failure is tried
+    again later (domain.next_outgoing_try), nothing is dropped until it is a day old."""
+    now = database.clock.now()
+    await store.expire_outgoing(database.db, older_than=now - domain.OUTGOING_MAX_AGE)
+    sent = 0
+    for notification in await store.outgoing_due(database.db, now=now, limit=limit):
+        if not await store.claim_outgoing(database.db, notification, until=now + OUTGOING_LEASE):
+            continue
+        try:
+            await channel.send(notification)
+        except ChannelUnavailable as exc:
+            attempts = int(notification.get("outgoing_attempts", 0)) + 1
+            retry_at = domain.next_outgoing_try(attempts, database.clock.now())
+            await store.outgoing_result(
+                database.db, notification["_id"], {"outgoing_next_at": retry_at, "outgoing_error": str(exc)}
+            )
+            continue
+        await store.outgoing_result(
+            database.db,
+            notification["_id"],
+            {"outgoing": "sent", "outgoing_sent_at": database.clock.now(), "outgoing_channel": channel.name},
+        )
+        sent += 1
+    return sent
 
 
 async def on_cancelled(cancelled: TicketCancelled, event: Envelope, uow: UnitOfWork) -> None:

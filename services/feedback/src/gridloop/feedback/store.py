@@ -26,6 +26,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index([("verifier.community", ASCENDING), ("verification.status", ASCENDING)])
     await db[TICKETS].create_index([("verification.status", ASCENDING), ("verification.since", ASCENDING)])
     await db[NOTIFICATIONS].create_index([("recipient", ASCENDING), ("_id", DESCENDING)])
+    await db[NOTIFICATIONS].create_index([("outgoing", ASCENDING), ("outgoing_next_at", ASCENDING)])
 
 
 async def unverified_since(db: AsyncDatabase[Doc], *, before: datetime, limit: int) -> list[Doc]:
@@ -68,3 +69,28 @@ async def verifications(
     if status:
         query["verification.status"] = status
     return await db[TICKETS].find(query).sort("verification.since", ASCENDING).limit(limit).to_list(None)
+
+
+async def outgoing_due(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
+    query: Doc = {"outgoing": "pending", "outgoing_next_at": {"$lte": now}}
+    return await db[NOTIFICATIONS].find(query).sort("outgoing_next_at", ASCENDING).limit(limit).to_list(None)
+
+
+async def claim_outgoing(db: AsyncDatabase[Doc], notification: Doc, *, until: datetime) -> bool:
+    """Take one notification for one try; another instance that read it too gets False."""
+    result = await db[NOTIFICATIONS].update_one(
+        {"_id": notification["_id"], "outgoing": "pending", "outgoing_next_at": notification["outgoing_next_at"]},
+        {"$set": {"outgoing_next_at": until}},
+    )
+    return result.modified_count == 1
+
+
+async def outgoing_result(db: AsyncDatabase[Doc], notification_id: str, changes: Doc) -> None:
+    await db[NOTIFICATIONS].update_one({"_id": notification_id}, {"$set": changes, "$inc": {"outgoing_attempts": 1}})
+
+
+async def expire_outgoing(db: AsyncDatabase[Doc], *, older_than: datetime) -> int:
+    result = await db[NOTIFICATIONS].update_many(
+        {"outgoing": "pending", "at": {"$lt": older_than}}, {"$set": {"outgoing": "expired"}}
+    )
+    return result.modified_count

@@ -8,17 +8,24 @@ replays, so a receiver deduplicates by it), `webhook-timestamp` (Unix seconds of
 one signature per valid secret, space-separated); the body is `{"type", "timestamp", "data"}`
 with the event's envelope as data."""
 
-import base64
-import hashlib
 import json
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from standardwebhooks import Webhook
-
 from gridloop.shared.events import Envelope, TicketDispatched, payload_types
+from gridloop.shared.webhooks import message_id, new_secret
+
+__all__ = [
+    "RetryPolicy",
+    "body",
+    "departments_involved",
+    "new_secret",
+    "signing_secrets",
+    "subscribable",
+    "wants",
+    "webhook_id",
+]
 
 
 def subscribable() -> frozenset[str]:
@@ -26,7 +33,6 @@ def subscribable() -> frozenset[str]:
     return frozenset(t for t, _ in payload_types() if t != "ticket.reported")
 
 
-SECRET_PREFIX = "whsec_"
 ROTATION_OVERLAP = timedelta(hours=24)
 """How long the previous secret still signs after a rotation, so the receiver can switch over."""
 
@@ -53,13 +59,9 @@ class RetryPolicy:
         )
 
 
-def new_secret() -> str:
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(24)).decode()
-
-
 def webhook_id(endpoint_id: str, event_id: str) -> str:
     """One id per endpoint and event: the same on every retry and replay."""
-    return "msg_" + hashlib.sha256(f"{endpoint_id}:{event_id}".encode()).hexdigest()[:32]
+    return message_id(endpoint_id, event_id)
 
 
 def departments_involved(event: Envelope, order_departments: set[str]) -> set[str]:
@@ -92,20 +94,3 @@ def signing_secrets(endpoint: dict[str, Any], now: datetime) -> list[str]:
     if previous and endpoint.get("previous_secret_until") and now < endpoint["previous_secret_until"]:
         valid.append(previous)
     return valid
-
-
-def headers(*, message_id: str, body_text: str, secrets_: list[str], at: datetime) -> dict[str, str]:
-    """The Standard Webhooks headers of one attempt at `at` (UTC)."""
-    signatures = " ".join(Webhook(s).sign(message_id, at, body_text) for s in secrets_)
-    return {
-        "webhook-id": message_id,
-        "webhook-timestamp": str(int(at.timestamp())),
-        "webhook-signature": signatures,
-        "content-type": "application/json",
-        "user-agent": "GridLoop-Webhooks/1",
-    }
-
-
-def delivered(status_code: int) -> bool:
-    """Any 2xx is a delivery; everything else (and no answer) is tried again."""
-    return 200 <= status_code < 300

@@ -16,6 +16,7 @@ from gridloop.handling.webhooks.domain import RetryPolicy
 from gridloop.shared.events import Actor, Envelope, Payload, Role
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
+from gridloop.shared.webhooks import delivered, signed_headers
 
 log = structlog.get_logger()
 LEASE = timedelta(seconds=60)  # one attempt's hold on a delivery; a sender that dies frees it then
@@ -90,9 +91,9 @@ async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: Ret
     now = database.clock.now()
     if not await store.claim(database.db, delivery, until=now + LEASE):
         return False
-    headers = domain.headers(
-        message_id=delivery["_id"],
-        body_text=delivery["body"],
+    headers = signed_headers(
+        message=delivery["_id"],
+        body=delivery["body"],
         secrets_=domain.signing_secrets(endpoint, now),
         # The signature's timestamp is the receiver's guard against replayed requests, checked
         # against its own clock: the moment of sending, not the service's business clock.
@@ -101,7 +102,7 @@ async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: Ret
     try:
         response = await client.post(endpoint["url"], content=delivery["body"].encode(), headers=headers)
         status_code: int | None = response.status_code
-        error = "" if domain.delivered(response.status_code) else f"HTTP {response.status_code}"
+        error = "" if delivered(response.status_code) else f"HTTP {response.status_code}"
     except (httpx.HTTPError, ValueError) as exc:  # no answer, refused, timed out, an address httpx cannot use
         status_code, error = None, f"{type(exc).__name__}: {exc}"[:300]
     done = database.clock.now()
