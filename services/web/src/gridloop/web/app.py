@@ -18,7 +18,7 @@ from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.logging import configure_logging
 from gridloop.shared.settings import ServiceSettings
 from gridloop.web import pages
-from gridloop.web.console import admin, command, common, desk, workbench
+from gridloop.web.console import admin, command, common, desk, integrations, workbench
 from gridloop.web.console.client import ServiceError, Services
 from gridloop.web.console.deps import BadForm, SignInNeeded, WrongDesk, staff
 from gridloop.web.console.render import HOME, install_filters, page
@@ -101,7 +101,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         pages.router(settings=settings, templates=templates, oauth=oauth, vendor_dir=settings.vendor_dir)
     )
     app.mount("/app/static", StaticFiles(directory=PACKAGE / "static"), name="static")
-    for router in (common.router, desk.router, workbench.router, command.router, admin.router):
+    for router in (common.router, desk.router, workbench.router, command.router, admin.router, integrations.router):
         app.include_router(router)
     for name, folder in pages.VENDORED.items():
         app.mount(

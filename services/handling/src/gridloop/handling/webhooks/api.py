@@ -76,6 +76,7 @@ class DeliveryView(BaseModel):
     event_id: str
     event_type: str
     ticket_id: str
+    ticket_number: str = Field(description="工单编号, e.g. QH-20261201-00027")
     status: Literal["pending", "delivered"]
     attempts: int
     next_attempt_at: Instant | None

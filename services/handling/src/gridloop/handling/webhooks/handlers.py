@@ -39,8 +39,13 @@ class EndpointRefused(ValueError):
 
 async def queue_deliveries(payload: Payload, event: Envelope, uow: UnitOfWork) -> None:
     """Queue the event for every endpoint of the departments it concerns that asked for its type."""
-    orders = uow.db[WORK_ORDERS].find({"ticket_id": event.ticket_id}, {"department": 1}, session=uow.session)
-    departments = domain.departments_involved(event, {o["department"] async for o in orders})
+    orders = (
+        await uow.db[WORK_ORDERS]
+        .find({"ticket_id": event.ticket_id}, {"department": 1, "ticket_number": 1}, session=uow.session)
+        .to_list(None)
+    )
+    departments = domain.departments_involved(event, {o["department"] for o in orders})
+    number = next((o["ticket_number"] for o in orders if o.get("ticket_number")), "")
     if not departments:
         return
     for endpoint in await store.endpoints_of(uow.db, departments, session=uow.session):
@@ -55,6 +60,7 @@ async def queue_deliveries(payload: Payload, event: Envelope, uow: UnitOfWork) -
                 "event_id": event.event_id,
                 "event_type": event.event_type,
                 "ticket_id": event.ticket_id,
+                "ticket_number": number,
                 "body": domain.body(event),
                 "status": "pending",
                 "attempts": 0,
@@ -166,6 +172,7 @@ def delivery_view(doc: Doc) -> dict[str, Any]:
         "event_id": doc["event_id"],
         "event_type": doc["event_type"],
         "ticket_id": doc["ticket_id"],
+        "ticket_number": doc.get("ticket_number", ""),
         "status": doc["status"],
         "attempts": doc.get("attempts", 0),
         "next_attempt_at": doc["next_attempt_at"] if doc["status"] == "pending" else None,

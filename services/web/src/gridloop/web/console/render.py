@@ -20,9 +20,9 @@ HOME = {
 }
 MENU = {
     Role.STREET_DISPATCHER: [("/console/desk", "派遣队列"), ("/console/desk/hotline", "热线/来访登记")],
-    Role.DEPARTMENT_AGENT: [("/console/inbox", "部门工单")],
+    Role.DEPARTMENT_AGENT: [("/console/inbox", "部门工单"), ("/console/integrations", "系统对接")],
     Role.SUPERVISOR: [("/console/command", "指挥中心"), ("/console/command/overdue", "超期与督办")],
-    Role.ADMIN: [("/console/admin", "目录管理")],
+    Role.ADMIN: [("/console/admin", "目录管理"), ("/console/integrations", "系统对接")],
 }
 
 
