@@ -77,3 +77,37 @@ def test_the_lag_of_a_groups_instances_adds_up(tmp_path: Path) -> None:
 def test_a_burst_that_drains_and_a_group_caught_up_raise_nothing(tmp_path: Path) -> None:
     burst = {_lag("supervision:8005"): "5000 2000 0+0x20", _lag("dispatch:8002", "dispatch"): "0+0x20"}
     lag_test(tmp_path, series=burst, at="11m", firing=[])
+
+
+def test_a_webhook_endpoint_switched_off_raises_an_alert_naming_its_department(tmp_path: Path) -> None:
+    name = "GridLoopWebhookEndpointDisabled"
+    counter = 'gridloop_webhook_endpoints_disabled_total{service="handling",department="CG",instance="handling:8003"}'
+    [alert] = firing(name)
+    expected = [
+        {
+            "exp_labels": {**alert["exp_labels"], "service": "handling", "department": "CG"},
+            "exp_annotations": {
+                "summary": "CG's webhook endpoint was switched off after repeated failure;"
+                " its deliveries wait (接收地址已停用)"
+            },
+        }
+    ]
+    test = {
+        "rule_files": [str(ALERTS)],
+        "evaluation_interval": "1m",
+        "tests": [
+            {
+                "interval": "1m",
+                "input_series": [{"series": counter, "values": "0 0 0 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1 1"}],
+                "alert_rule_test": [
+                    {"eval_time": "2m", "alertname": name, "exp_alerts": []},
+                    {"eval_time": "5m", "alertname": name, "exp_alerts": expected},
+                    {"eval_time": "24m", "alertname": name, "exp_alerts": []},
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "webhook_test.yml"
+    path.write_text(yaml.safe_dump(test, allow_unicode=True), encoding="utf-8")
+    result = promtool("test", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr

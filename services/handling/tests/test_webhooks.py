@@ -16,6 +16,7 @@ from standardwebhooks import Webhook
 from gridloop.handling.webhooks import domain, handlers, store
 from gridloop.handling.webhooks.domain import RetryPolicy
 from gridloop.shared.events import Actor, Role, TicketDispatched, envelope
+from gridloop.shared.metrics import Metrics
 from gridloop.stack.servers import Servers, free_port
 from gridloop.stack.testing import SetClock, service_database
 
@@ -53,12 +54,13 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_switched_off_and_
     event = _dispatched("t-new-year", NEW_YEARS_EVE)
     await database.transaction(lambda uow: handlers.queue_deliveries(event.payload, event, uow))
     attempts_at: list[datetime] = []
+    metrics = Metrics("handling")
     async with httpx.AsyncClient(timeout=2.0) as client:
         for _ in range(6):  # nothing listens on the port: every attempt fails
             [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
             clock.value = delivery["next_attempt_at"]
             attempts_at.append(clock.value)
-            assert await handlers.deliver_due(database=database, client=client, policy=POLICY) == 0
+            assert await handlers.deliver_due(database=database, client=client, policy=POLICY, metrics=metrics) == 0
         [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
         assert delivery["status"] == "pending" and delivery["attempts"] == 4  # then switched off: no more tries
         waits = [(b - a).total_seconds() for a, b in itertools.pairwise(attempts_at[:4])]
@@ -66,6 +68,14 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_switched_off_and_
         after = await store.endpoint(database.db, endpoint["endpoint_id"])
         # 4 failures in a row over 35 s (at least 30): switched off, and the agent reads why
         assert after is not None and after["enabled"] is False and "连续 4 次投递失败" in after["disabled_reason"]
+        counted = metrics.registry.get_sample_value
+        assert (
+            counted(
+                "gridloop_webhook_deliveries_total", {"service": "handling", "channel": "webhook", "outcome": "failed"}
+            )
+            == 4
+        )
+        assert counted("gridloop_webhook_endpoints_disabled_total", {"service": "handling", "department": "CG"}) == 1
 
         # Still queued, not lost: switched on again with the receiver up, it arrives, signed
         got: list[tuple[dict[str, str], bytes]] = []

@@ -48,6 +48,18 @@ class Metrics:
             ["service", "group"],
             registry=self.registry,
         )
+        self.webhook_deliveries = Counter(
+            "gridloop_webhook_deliveries_total",
+            "Attempts to deliver a webhook or a notification out of GridLoop, by what became of them",
+            ["service", "channel", "outcome"],
+            registry=self.registry,
+        )
+        self.webhook_endpoints_disabled = Counter(
+            "gridloop_webhook_endpoints_disabled_total",
+            "Departments' webhook endpoints switched off after repeated failure",
+            ["service", "department"],
+            registry=self.registry,
+        )
         self.commit_failures = Counter(
             "gridloop_consumer_commit_failures_total",
             "Offset commits refused by the broker",

@@ -72,6 +72,8 @@ def _gateway(settings: FeedbackSettings) -> list[Periodic]:
             channels.append(
                 WebhookGateway(url=settings.notify_gateway_url, secret=settings.notify_gateway_secret, client=client)
             )
-        return await handlers.send_notifications(database=runtime.database, channel=channels[0])
+        return await handlers.send_notifications(
+            database=runtime.database, channel=channels[0], metrics=runtime.metrics
+        )
 
     return [Periodic("notification-gateway", settings.notify_gateway_interval_seconds, send)]

@@ -27,6 +27,7 @@ from gridloop.shared.events import (
 from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes, on, routes
+from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
 
 OUTGOING_LEASE = timedelta(seconds=60)  # one try's hold on a notification; a sender that dies frees it then
@@ -189,7 +190,9 @@ async def notify(
     )
 
 
-async def send_notifications(*, database: Database, channel: Channel, limit: int = 200) -> int:
+async def send_notifications(
+    *, database: Database, channel: Channel, metrics: Metrics | None = None, limit: int = 200
+) -> int:
     """One pass of the outgoing channel: every due notification tried once; a failure is tried
     again later (domain.next_outgoing_try), nothing is dropped until it is a day old."""
     now = database.clock.now()
@@ -201,6 +204,8 @@ async def send_notifications(*, database: Database, channel: Channel, limit: int
         try:
             await channel.send(notification)
         except ChannelUnavailable as exc:
+            if metrics:
+                metrics.webhook_deliveries.labels(metrics.service, channel.name, "failed").inc()
             attempts = int(notification.get("outgoing_attempts", 0)) + 1
             retry_at = domain.next_outgoing_try(attempts, database.clock.now())
             await store.outgoing_result(
@@ -212,6 +217,8 @@ async def send_notifications(*, database: Database, channel: Channel, limit: int
             notification["_id"],
             {"outgoing": "sent", "outgoing_sent_at": database.clock.now(), "outgoing_channel": channel.name},
         )
+        if metrics:
+            metrics.webhook_deliveries.labels(metrics.service, channel.name, "delivered").inc()
         sent += 1
     return sent
 

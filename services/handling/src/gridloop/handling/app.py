@@ -52,7 +52,9 @@ def _sender(settings: HandlingSettings) -> Periodic:
     async def send(runtime: Runtime) -> int:
         if not clients:
             clients.append(httpx.AsyncClient(timeout=settings.webhook_timeout_seconds, follow_redirects=False))
-        return await webhooks.deliver_due(database=runtime.database, client=clients[0], policy=policy)
+        return await webhooks.deliver_due(
+            database=runtime.database, client=clients[0], policy=policy, metrics=runtime.metrics
+        )
 
     return Periodic("webhook-sender", settings.webhook_interval_seconds, send)
 

@@ -15,6 +15,7 @@ from gridloop.handling.webhooks import domain, store
 from gridloop.handling.webhooks.domain import RetryPolicy
 from gridloop.shared.events import Actor, Envelope, Payload, Role
 from gridloop.shared.ids import new_id
+from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
 from gridloop.shared.webhooks import delivered, signed_headers
 
@@ -74,7 +75,14 @@ async def queue_deliveries(payload: Payload, event: Envelope, uow: UnitOfWork) -
 # ---- the sender --------------------------------------------------------------------------------------
 
 
-async def deliver_due(*, database: Database, client: httpx.AsyncClient, policy: RetryPolicy, limit: int = 200) -> int:
+async def deliver_due(
+    *,
+    database: Database,
+    client: httpx.AsyncClient,
+    policy: RetryPolicy,
+    metrics: Metrics | None = None,
+    limit: int = 200,
+) -> int:
     """One pass: try every due delivery of an enabled endpoint once; returns how many arrived."""
     now = database.clock.now()
     enabled = await store.enabled_ids(database.db)
@@ -85,12 +93,14 @@ async def deliver_due(*, database: Database, client: httpx.AsyncClient, policy: 
 
     async def one(delivery: Doc) -> bool:
         async with gate:
-            return await _attempt(database=database, client=client, policy=policy, delivery=delivery)
+            return await _attempt(database=database, client=client, policy=policy, delivery=delivery, metrics=metrics)
 
     return sum(await asyncio.gather(*(one(d) for d in due)))
 
 
-async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: RetryPolicy, delivery: Doc) -> bool:
+async def _attempt(
+    *, database: Database, client: httpx.AsyncClient, policy: RetryPolicy, delivery: Doc, metrics: Metrics | None
+) -> bool:
     endpoint = await store.endpoint(database.db, delivery["endpoint_id"], with_secrets=True)
     if endpoint is None or not endpoint.get("enabled"):
         return False  # waits: an endpoint switched off gets its backlog once it is on again
@@ -113,6 +123,9 @@ async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: Ret
         status_code, error = None, f"{type(exc).__name__}: {exc}"[:300]
     done = database.clock.now()
     entry = {"at": done, "status_code": status_code, "error": error}
+    if metrics:
+        outcome = "delivered" if not error else "failed"
+        metrics.webhook_deliveries.labels(metrics.service, "webhook", outcome).inc()
     if not error:
         await store.record_attempt(
             database.db, delivery["_id"], {"status": "delivered", "delivered_at": done, "last_error": ""}, entry
@@ -141,6 +154,8 @@ async def _attempt(*, database: Database, client: httpx.AsyncClient, policy: Ret
         await store.endpoint_result(
             database.db, endpoint["_id"], {"enabled": False, "disabled_at": done, "disabled_reason": reason}
         )
+        if metrics:
+            metrics.webhook_endpoints_disabled.labels(metrics.service, endpoint["department"]).inc()
         log.warning(
             "webhook_endpoint_disabled", endpoint_id=endpoint["_id"], department=endpoint["department"], error=error
         )
