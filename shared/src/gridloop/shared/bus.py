@@ -66,7 +66,8 @@ class _Committer(ConsumerRebalanceListener):  # type: ignore[misc]
         self.owner = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
-        # Handling runs in the same task as getmany, so nothing is in flight here: commit what is done.
+        # Handling runs between fetches (the partitions' tasks are awaited before the next getmany),
+        # so nothing is in flight here: commit what is done.
         await self.owner.commit(only=revoked)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -159,24 +160,37 @@ class EventConsumer:
                     log.warning("consumer_stop_failed", error=repr(exc))
 
     async def _loop(self, consumer: AIOKafkaConsumer) -> None:
+        at_once = asyncio.Semaphore(max(1, self.settings.consumer_partition_concurrency))
         while not self._stopping.is_set():
             batches = await consumer.getmany(timeout_ms=300, max_records=200)
-            for tp, records in batches.items():
-                if records:
-                    self._handled[tp] = records[0].offset
-                if records and await self._process_batch(records):
-                    self._done[tp] = self._handled[tp] = records[-1].offset + 1
-                    continue
-                for record in records:
-                    if self._stopping.is_set():
-                        break
-                    if not await self._process(record):
-                        break
-                    self._done[tp] = self._handled[tp] = record.offset + 1
-            await self.commit()
+            # Partitions side by side, each in its own order (one ticket's events share a partition):
+            # one partition's slow record or retry no longer holds up the others.
+            outcomes = await asyncio.gather(
+                *(self._partition(tp, records, at_once) for tp, records in batches.items() if records),
+                return_exceptions=True,
+            )
+            await self.commit()  # what each partition finished, before any failure rebuilds the consumer
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome
             if time.monotonic() - self._lag_reported_at > LAG_REPORT_SECONDS:
                 await self._report_lag(consumer)
         await self.commit()
+
+    async def _partition(
+        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], at_once: asyncio.Semaphore
+    ) -> None:
+        async with at_once:
+            self._handled[tp] = records[0].offset
+            if await self._process_batch(records):
+                self._done[tp] = self._handled[tp] = records[-1].offset + 1
+                return
+            for record in records:
+                if self._stopping.is_set():
+                    return
+                if not await self._process(record):
+                    return
+                self._done[tp] = self._handled[tp] = record.offset + 1
 
     async def _report_lag(self, consumer: AIOKafkaConsumer) -> None:
         """How far behind the broker this group is, for the consumer-lag gauge and its alert."""

@@ -42,6 +42,8 @@ class ServiceSettings(BaseSettings):
     kafka_ssl_cafile: Path | None = None  # the CA that signed the brokers' certificates (else the system's)
     tickets_partitions: int = 6
     consumer_max_attempts: int = 5
+    # How many partitions a consumer handles at the same time (each in its own order)
+    consumer_partition_concurrency: int = Field(default=6, ge=1)
 
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="larger request bodies get 413")
 

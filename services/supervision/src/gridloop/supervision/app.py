@@ -23,6 +23,9 @@ log = structlog.get_logger()
 class SupervisionSettings(ServiceSettings, CalendarSettings):
     service_name: str = "supervision"
     port: int = 8005
+    # One partition at a time: the hour and day buckets are shared by unrelated tickets inside the
+    # projection's transaction (docs/reliability.md, "Keeping up"); batches keep it fast.
+    consumer_partition_concurrency: int = 1
     # GRIDLOOP_SCORE_WEIGHTS='{"response": 0.3, "resolution": 0.35, "satisfaction": 0.35}'
     score_weights: ScoreWeights = Field(default_factory=ScoreWeights)
     ranking_min_volume: int = Field(default=10, ge=1, description="dispatches in the window before a unit is ranked")
