@@ -61,6 +61,7 @@ RETRY_LINE = "transaction_retry"
 UNAVAILABLE_LINE = "dependency_unavailable"
 
 GOAL_RATIO = "goal: intake at 16 clients >= 0.6 x bare"
+DOWNSTREAM = ("dispatch", "handling", "feedback", "supervision", "directory")
 GOAL_5XX = "goal: 0 answers 5xx up to 64 clients"
 GOAL_HELD = "goal: p50 with 100,000 held <= 1.5 x with none"
 
@@ -469,6 +470,17 @@ async def phase_filing(bench: Bench, *, levels: list[int], duration: float, work
             intake = await closed_loop(clients, duration, to_intake)
             retries, unavailable = marks.count("intake", RETRY_LINE), marks.count("intake", UNAVAILABLE_LINE)
             waited = await bench.settle()
+            # The same filings with the rest of the loop frozen: what intake costs on its own, apart
+            # from the work each filing sets off downstream on the same database.
+            frozen = [p for name, p in bench.stack.services.items() if name in DOWNSTREAM]
+            for process in frozen:
+                process.pause()
+            try:
+                alone = await closed_loop(clients, duration, to_intake)
+            finally:
+                for process in frozen:
+                    process.resume()
+            waited += await bench.settle()
             results[clients] = (intake, bare)
             rows.append(
                 [
@@ -484,6 +496,7 @@ async def phase_filing(bench: Bench, *, levels: list[int], duration: float, work
                     f"{bare.ms(0.5):.0f} / {bare.ms(0.95):.0f}",
                     str(bare.server_errors),
                     f"{intake.rate / bare.rate:.2f}" if bare.rate else "-",
+                    f"{alone.rate:.1f} ({alone.rate / bare.rate:.2f})" if bare.rate else f"{alone.rate:.1f}",
                     f"{intake.cpu / intake.elapsed:.0%} / {bare.cpu / bare.elapsed:.0%}",
                 ]
             )
@@ -510,6 +523,10 @@ async def phase_filing(bench: Bench, *, levels: list[int], duration: float, work
         f" bare endpoint's transaction retries over the phase: {bare_retry_lines}"
     )
     notes.append("4xx/none: answers 3xx-4xx and requests with no answer (timeout, reset); bench cpu: this process")
+    notes.append(
+        "alone: the same filings with dispatch, handling, feedback, supervision and directory frozen (SIGSTOP):"
+        " intake's own cost, without the downstream work each filing sets off on the same database"
+    )
     table(
         "1. Concurrent filing: intake POST /v1/reports beside a bare transaction on the same SecantusDB",
         [
@@ -525,6 +542,7 @@ async def phase_filing(bench: Bench, *, levels: list[int], duration: float, work
             "bare p50 / p95",
             "bare 5xx",
             "ratio",
+            "alone/s (ratio)",
             "bench cpu",
         ],
         rows,
