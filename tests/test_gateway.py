@@ -195,6 +195,9 @@ def test_compose_runs_web_from_the_one_image_behind_the_gateway_only(compose: di
     assert env["GRIDLOOP_SESSION_SECRET"].startswith("${GRIDLOOP_SESSION_SECRET:?")
     settings = {k.removeprefix("GRIDLOOP_").lower() for k in env if k.startswith("GRIDLOOP_")}
     assert settings <= set(WebSettings.model_fields), settings - set(WebSettings.model_fields)
+    # the console reaches every service by its compose name, not the embedded stack's loopback ports
+    urls = WebSettings.model_validate({"service_urls": json.loads(env["GRIDLOOP_SERVICE_URLS"])}).service_urls
+    assert urls == {name: f"http://{name}:{DEFAULT_PORTS[name]}" for name in API_SERVICES}
     # uvicorn trusts the gateway's X-Forwarded-Proto (the https of the OIDC redirect address)
     assert "FORWARDED_ALLOW_IPS" in env and "ports" not in web
     dockerfile = (ROOT / "Dockerfile").read_text()

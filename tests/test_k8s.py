@@ -360,8 +360,7 @@ def test_the_environment_is_composes_and_only_settings_the_code_reads(
         assert not unknown, f"{name} sets settings no code reads: {unknown}"
         assert set(env) - gridloop <= ({"FORWARDED_ALLOW_IPS"} if name == "web" else set()), name
         ours = compose["services"][name]["environment"]
-        # compose's web has no GRIDLOOP_SERVICE_URLS: its console would call 127.0.0.1 (the default)
-        assert set(env) == set(ours) | ({"GRIDLOOP_SERVICE_URLS"} if name == "web" else set()), name
+        assert set(env) == set(ours), name
         for key, wanted in ours.items():
             got = env[key]
             required = re.fullmatch(r".*\$\{[A-Z_]+:\?.*", wanted) is not None
