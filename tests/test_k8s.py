@@ -73,7 +73,8 @@ def kustomization() -> Doc:
 
 @pytest.fixture(scope="module")
 def documents(kustomization: Doc) -> list[Doc]:
-    return [doc for name in kustomization["resources"] for doc in load(K8S / name)]
+    """The manifests of this folder (the sibling folders it lists only generate ConfigMaps)."""
+    return [doc for name in kustomization["resources"] if not name.startswith("../") for doc in load(K8S / name)]
 
 
 @pytest.fixture(scope="module")
@@ -151,40 +152,50 @@ def secret_data(secret_example: list[Doc], name: str) -> dict[str, str]:
 # The kustomization -----------------------------------------------------------------------------
 
 
+def _bases(kustomization: Doc) -> dict[str, Doc]:
+    """The sibling folders of deploy/ the kustomization takes ConfigMaps from, with their own kustomizations."""
+    folders = [r for r in kustomization["resources"] if r.startswith("../")]
+    return {r: yaml.safe_load((K8S / r / "kustomization.yaml").read_text()) for r in folders}
+
+
 def test_the_kustomization_names_files_that_exist_and_leaves_the_secret_out(kustomization: Doc) -> None:
-    listed = set(kustomization["resources"])
+    listed = {r for r in kustomization["resources"] if not r.startswith("../")}
     for name in listed:
         assert (K8S / name).is_file(), name
     for entry in kustomization["configMapGenerator"]:
         for path in entry.get("envs", []):
             assert (K8S / path).is_file(), path
-    for name in ("gridloop-gateway", "gridloop-prometheus-rules", "gridloop-grafana-dashboards"):
-        for path in generated_files(kustomization, name).values():
-            assert path.is_file(), path
+        for path in generated_files(kustomization, entry["name"]).values() if "files" in entry else []:
+            assert path.resolve().is_relative_to(K8S), f"{path}: kubectl apply -k reads no file outside the folder"
+    for folder, base in _bases(kustomization).items():
+        for entry in base["configMapGenerator"]:
+            for path in entry["files"]:
+                assert (K8S / folder / path).is_file(), (folder, path)
     # every manifest here is applied, except the example Secret, which must never be
     assert listed == {p.name for p in K8S.glob("*.yaml")} - {"kustomization.yaml", "secret.example.yaml"}
     assert kustomization["namespace"] == "gridloop"
 
 
-def test_the_monitoring_config_maps_are_the_repositorys_files_not_copies(kustomization: Doc) -> None:
-    rules = generated_files(kustomization, "gridloop-prometheus-rules")
-    assert rules == {"alerts.yml": K8S / "../prometheus/alerts.yml"}
-    dashboards = generated_files(kustomization, "gridloop-grafana-dashboards")
-    assert {p.resolve() for p in dashboards.values()} == set((ROOT / "deploy/grafana/dashboards").glob("*.json"))
-    gateway = generated_files(kustomization, "gridloop-gateway")
-    assert gateway["routes.conf"].resolve() == ROOT / "deploy/gateway/routes.conf"
+def test_the_config_maps_are_the_repositorys_files_not_copies(kustomization: Doc) -> None:
+    made = {
+        entry["name"]: {(K8S / folder / f).resolve() for f in entry["files"]}
+        for folder, base in _bases(kustomization).items()
+        for entry in base["configMapGenerator"]
+    }
+    assert made == {
+        "gridloop-gateway-routes": {ROOT / "deploy/gateway/routes.conf"},
+        "gridloop-prometheus-rules": {ROOT / "deploy/prometheus/alerts.yml"},
+        "gridloop-grafana-dashboards": set((ROOT / "deploy/grafana/dashboards").glob("*.json")),
+    }
     assert not list(K8S.rglob("routes.conf")) and not list(K8S.rglob("*.json")) and not list(K8S.rglob("alerts.yml"))
 
 
 @pytest.fixture(scope="module")
 def built() -> list[Doc]:
-    """What kustomize makes of the folder (kubectl's built-in kustomize; it reads ../gateway,
-    ../prometheus and ../grafana, so outside the folder's own root)."""
+    """What `kubectl apply -k deploy/k8s` applies (kubectl's built-in kustomize, as it is: no flags)."""
     kubectl = shutil.which("kubectl")
-    if kubectl is None:
-        pytest.skip("kubectl is not installed")
-    command = [kubectl, "kustomize", "--load-restrictor", "LoadRestrictionsNone", str(K8S)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert kubectl is not None, "kubectl builds the kustomization (this machine has it at /usr/bin/kubectl)"
+    result = subprocess.run([kubectl, "kustomize", str(K8S)], capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
     return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
 
@@ -192,24 +203,36 @@ def built() -> list[Doc]:
 def test_kustomize_builds_the_config_maps_from_the_files_and_points_the_pods_at_them(built: list[Doc]) -> None:
     assert {doc["metadata"].get("namespace") for doc in built if doc["kind"] != "Namespace"} == {"gridloop"}
     maps = {doc["metadata"]["name"]: doc for doc in built if doc["kind"] == "ConfigMap"}
-    gateway_name = next(name for name in maps if name.startswith("gridloop-gateway-"))
-    gateway = maps[gateway_name]["data"]
-    assert gateway["routes.conf"] == (ROOT / "deploy/gateway/routes.conf").read_text()
-    assert gateway["nginx.conf"] == (K8S / "gateway/nginx.conf").read_text()
+
+    def hashed(prefix: str) -> str:
+        [name] = [n for n in maps if n.rsplit("-", 1)[0] == prefix]
+        return name
+
+    gateway_name, routes_name = hashed("gridloop-gateway"), hashed("gridloop-gateway-routes")
+    assert maps[routes_name]["data"]["routes.conf"] == (ROOT / "deploy/gateway/routes.conf").read_text()
+    assert maps[gateway_name]["data"]["nginx.conf"] == (K8S / "gateway/nginx.conf").read_text()
     assert (
         maps["gridloop-prometheus-rules"]["data"]["alerts.yml"] == (ROOT / "deploy/prometheus/alerts.yml").read_text()
     )
     dashboard = maps["gridloop-grafana-dashboards"]
     assert dashboard["metadata"]["labels"]["grafana_dashboard"] == "1"
     assert json.loads(dashboard["data"]["command-centre.json"])["panels"]
-    settings_name = next(name for name in maps if name.startswith("gridloop-settings-"))
+    settings_name = hashed("gridloop-settings")
     for doc in built:
         if doc["kind"] != "Deployment":
             continue
         pod = doc["spec"]["template"]["spec"]
         refs = [s["configMapRef"]["name"] for c in pod["containers"] for s in c.get("envFrom", [])]
         refs += [v["configMap"]["name"] for v in pod.get("volumes", []) if "configMap" in v]
-        assert set(refs) <= {settings_name, gateway_name}, refs
+        refs += [
+            source["configMap"]["name"]
+            for v in pod.get("volumes", [])
+            for source in v.get("projected", {}).get("sources", [])
+            if "configMap" in source
+        ]
+        assert set(refs) <= {settings_name, gateway_name, routes_name}, refs
+        if doc["metadata"]["name"] == "gateway":
+            assert {gateway_name, routes_name} <= set(refs)  # nginx.conf and the routes it includes, side by side
 
 
 # Schemas ---------------------------------------------------------------------------------------
@@ -518,7 +541,13 @@ def gateway_paths(documents: list[Doc]) -> dict[str, str]:
     paths = {}
     for mount in container(deployment)["volumeMounts"]:
         volume = volumes[mount["name"]]
-        source = volume.get("configMap", {}).get("name") or volume.get("secret", {}).get("secretName") or "emptyDir"
+        projected = sorted(s["configMap"]["name"] for s in volume.get("projected", {}).get("sources", []))
+        source = (
+            "+".join(projected)
+            or volume.get("configMap", {}).get("name")
+            or volume.get("secret", {}).get("secretName")
+            or "emptyDir"
+        )
         paths[mount["mountPath"]] = source
     return paths
 
@@ -535,7 +564,8 @@ def test_the_gateways_configuration_reaches_every_service_by_its_kubernetes_name
     assert not re.search(r"^\s*resolver\s", conf, flags=re.MULTILINE)
     # what the file includes and reads is where the Deployment mounts it
     paths = gateway_paths(documents)
-    assert paths["/etc/nginx/gridloop"] == "gridloop-gateway" and paths["/etc/nginx/tls"] == "gridloop-gateway-tls"
+    assert paths["/etc/nginx/gridloop"] == "gridloop-gateway+gridloop-gateway-routes"
+    assert paths["/etc/nginx/tls"] == "gridloop-gateway-tls"
     gateway = container(of_kind(documents, "Deployment")["gateway"])
     assert gateway["command"][2] == "/etc/nginx/gridloop/nginx.conf"
     assert "include /etc/nginx/gridloop/routes.conf;" in conf
@@ -552,6 +582,7 @@ def gateway_config(documents: list[Doc], kustomization: Doc, tmp_path: Path) -> 
     folder.mkdir()
     for key, source in generated_files(kustomization, "gridloop-gateway").items():
         shutil.copy(source, folder / key)
+    shutil.copy(ROOT / "deploy/gateway/routes.conf", folder / "routes.conf")  # gridloop-gateway-routes, beside it
     tls = tmp_path / "tls"
     tls.mkdir()
     self_signed(tls / "tls.crt", tls / "tls.key")
