@@ -311,7 +311,12 @@ def probe_recovery(stack: Stack, started: float) -> float:
         except (AssertionError, *RETRYABLE):
             pass
         time.sleep(0.1)
-    raise AssertionError(f"a new report did not reach an inbox within {PROBE_DEADLINE_S} s of the fault")
+    lags = {group: {p: n for p, n in parts.items() if n} for group, parts in consumer_lag(stack).items()}
+    raise AssertionError(
+        f"a new report did not reach an inbox within {PROBE_DEADLINE_S} s of the fault; filed: {ticket_id};"
+        f" messages left per group and partition (a partition no live member holds keeps its lag): "
+        f"{ {g: p for g, p in lags.items() if p} }"
+    )
 
 
 def group_topic(group: str) -> str:
