@@ -18,7 +18,10 @@ from gridloop.stack.servers import free_port
 from gridloop.stack.testing import eventually
 
 pytestmark = pytest.mark.e2e
-WANTED = ["ticket.dispatched", "ticket.reopened", "ticket.closed", "ticket.overdue", "ticket.extension_decided"]
+WANTED = [
+    "ticket.dispatched", "ticket.accepted", "ticket.reopened", "ticket.closed", "ticket.overdue",
+    "ticket.extension_decided",
+]  # fmt: skip
 
 
 class Receiver:
@@ -136,6 +139,8 @@ def test_a_department_system_gets_every_delivery_verified_once_it_is_back(urls: 
     # The department's own system answers through the API with a service account of its department
     system = ApiUser(urls=urls, sub="svc-cg-business-system", role=Role.DEPARTMENT_AGENT, org="CG", name="城管业务系统")
     system.ok("handling", "POST", f"/v1/work-orders/{first}/accept")
+    # ... and hears of it like of every other event it chose (an agent's accept in the console alike)
+    eventually(lambda: first in receiver.tickets(secret, "ticket.accepted"), what="the accept delivered")
     other = ApiUser(urls=urls, sub="svc-jj-business-system", role=Role.DEPARTMENT_AGENT, org="JJ")
     assert other.call("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}").status_code == 404
     assert agent.call("handling", "DELETE", f"/v1/webhooks/endpoints/{endpoint}").status_code == 204

@@ -279,7 +279,10 @@ async def act(
         changes = order_changes(uow, order)
         await update_versioned(uow, store.WORK_ORDERS, order, changes)
         await update_versioned(uow, store.TICKETS, ticket, {"status": next_status(status, payload.EVENT_TYPE).value})
-        await uow.emit(payload, ticket_id=ticket_id, actor=actor)
+        event = await uow.emit(payload, ticket_id=ticket_id, actor=actor)
+        # Handling marks its own events handled as it writes them, so its consumer will not see
+        # this one: the departments' webhooks get it from here, in the same transaction.
+        await queue_deliveries(payload, event, uow)
         return order_view({**order, **changes}, {"status": next_status(status, payload.EVENT_TYPE).value})
 
     return await database.transaction(work)
