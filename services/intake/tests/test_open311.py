@@ -54,7 +54,7 @@ def test_a_form_becomes_a_report_at_its_point_with_its_priority() -> None:
         {"service_code": "SJ-0101", "lat": "30.2"},
         {"service_code": "SJ-0101", "lat": "95", "long": "120.1"},
         {**POINT, "attribute[colour]": "red"},
-        {**POINT, "media_url": "file:///etc/passwd"},
+        {**POINT, "media_url": "ftp://files.example/photo.jpg"},
         {**POINT, "description": "长" * 2001},
     ],
 )
