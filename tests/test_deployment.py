@@ -70,6 +70,21 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
     assert len(images) == 1
 
 
+def test_every_service_traces_to_the_collector_which_forwards_to_jaeger(compose: dict) -> None:  # type: ignore[type-arg]
+    for name in API_SERVICES:
+        assert compose["services"][name]["environment"]["GRIDLOOP_OTEL_ENDPOINT"].endswith("http://otel-collector:4318}")
+    collector = yaml.safe_load((ROOT / "deploy/otel/collector.yaml").read_text())
+    volume = compose["services"]["otel-collector"]["volumes"][0]
+    assert volume == "./deploy/otel:/etc/otelcol:ro"
+    assert compose["services"]["otel-collector"]["command"] == ["--config=/etc/otelcol/collector.yaml"]
+    assert collector["receivers"]["otlp"]["protocols"]["http"]["endpoint"].endswith(":4318")
+    pipeline = collector["service"]["pipelines"]["traces"]
+    assert pipeline["receivers"] == ["otlp"] and set(pipeline["processors"]) <= set(collector["processors"])
+    (exporter,) = pipeline["exporters"]
+    assert collector["exporters"][exporter]["endpoint"] == "jaeger:4317"  # Jaeger's OTLP receiver
+    assert "16686:16686" in compose["services"]["jaeger"]["ports"]  # its UI
+
+
 def test_prometheus_scrapes_every_service(compose: dict) -> None:  # type: ignore[type-arg]
     assert "prometheus" in compose["services"]
     config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())

@@ -7,12 +7,14 @@ from typing import Any, TypeVar
 
 import structlog
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.trace import SpanKind
 
 from gridloop.shared.bus import Handle, PermanentFailure
 from gridloop.shared.events import Envelope, MalformedEvent, Payload, UnknownEventType
 from gridloop.shared.logging import bound
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import AlreadyProcessed, Database, UnitOfWork
+from gridloop.shared.tracing import context_from_kafka, span
 
 log = structlog.get_logger()
 P = TypeVar("P", bound=Payload)
@@ -68,6 +70,22 @@ async def handle_event(*, database: Database, routes: Routes, event: Envelope) -
     return True
 
 
+def consumed_attributes(record: ConsumerRecord[bytes, bytes], group: str, event: Envelope) -> dict[str, str | int]:
+    """What a consumer span says of the record it handles (OpenTelemetry's messaging conventions)."""
+    return {
+        "messaging.system": "kafka",
+        "messaging.operation.type": "process",
+        "messaging.destination.name": record.topic,
+        "messaging.destination.partition.id": str(record.partition),
+        "messaging.kafka.offset": record.offset,
+        "messaging.consumer.group.name": group,
+        "gridloop.event_type": event.event_type,
+        "gridloop.ticket_id": event.ticket_id,
+        # From the relay's publish (the record's timestamp) to now: the broker and the fetch.
+        "gridloop.queued_ms": max(0, int(time.time() * 1000) - record.timestamp),
+    }
+
+
 def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group: str) -> Handle:
     """Each event is handled once per service: the processed mark and the handlers' writes
     commit together, so a redelivered event finds its mark and changes nothing."""
@@ -82,9 +100,18 @@ def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group
             raise PermanentFailure(str(exc)) from exc
         if event.event_type not in routes:
             return
-        with bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type):
+        with (
+            bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type),
+            span(
+                f"process {record.topic}",
+                kind=SpanKind.CONSUMER,
+                context=context_from_kafka(record.headers),
+                attributes=consumed_attributes(record, group, event),
+            ) as current,
+        ):
             started = time.perf_counter()
             outcome = "handled" if await handle_event(database=database, routes=routes, event=event) else "duplicate"
+            current.set_attribute("gridloop.outcome", outcome)
             metrics.handler_duration.labels(metrics.service, group, event.event_type).observe(
                 time.perf_counter() - started
             )

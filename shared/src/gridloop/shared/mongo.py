@@ -25,6 +25,7 @@ from gridloop.shared.clock import Clock
 from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
 from gridloop.shared.ids import new_id
 from gridloop.shared.logging import current_correlation_id
+from gridloop.shared.tracing import span, with_trace
 
 Doc = dict[str, Any]
 T = TypeVar("T")
@@ -151,7 +152,9 @@ class UnitOfWork:
                 "topic": topic,
                 "key": key,
                 "value": value,
-                "headers": [[k, v] for k, v in headers],
+                # The trace context (while tracing is on) beside the correlation id: the relay's
+                # publish and every consumer downstream join this request's trace.
+                "headers": [[k, v] for k, v in with_trace(headers)],
                 "event_type": event_type,
                 "status": "pending",
                 "created_at": self.now,
@@ -239,7 +242,17 @@ class Database:
         delay = 0.05
         for attempt in range(1, self.max_attempts + 1):
             try:
-                result, uow = await self._attempt(work, causation)
+                duplicate: AlreadyProcessed | None = None
+                with span(
+                    "transaction", attributes={"db.system.name": "mongodb", "gridloop.attempt": attempt}
+                ) as current:
+                    try:
+                        result, uow = await self._attempt(work, causation)
+                    except AlreadyProcessed as exc:  # a redelivery, found and left alone: no failure
+                        current.set_attribute("gridloop.duplicate", True)
+                        duplicate = exc
+                if duplicate is not None:
+                    raise duplicate
                 if uow.emitted_rows:
                     self.on_commit()
                 for effect in uow.committed:

@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from opentelemetry.trace import SpanKind
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import OUTBOX, Database, Doc
+from gridloop.shared.tracing import context_from_kafka, span, with_trace
 
 log = structlog.get_logger()
 LEASES = "leases"
@@ -117,10 +119,25 @@ class OutboxRelay:
         return len(sent)
 
     async def _send(self, row: Doc) -> None:
-        delivery = await self.producer.send(
-            row["topic"], value=row["value"], key=row["key"].encode(), headers=[(k, v) for k, v in row["headers"]]
-        )
-        await delivery
+        headers = [(k, v) for k, v in row["headers"]]
+        waited = (self.database.clock.now() - row["created_at"]).total_seconds()
+        with span(
+            f"publish {row['topic']}",
+            kind=SpanKind.PRODUCER,
+            context=context_from_kafka(headers),  # the trace of the request or event that wrote the row
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": row["topic"],
+                "messaging.kafka.message.key": row["key"],
+                "gridloop.event_type": row["event_type"],
+                "gridloop.outbox.waited_ms": round(waited * 1000, 1),
+            },
+        ):
+            delivery = await self.producer.send(
+                row["topic"], value=row["value"], key=row["key"].encode(), headers=with_trace(headers)
+            )
+            await delivery
 
     async def _postpone(self, row: Doc, error: BaseException, now: datetime) -> None:
         """A refused row is tried again later, each time after a longer pause (up to 5 minutes)."""

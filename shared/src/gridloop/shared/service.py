@@ -1,5 +1,5 @@
 """What every service process is made of, built inside the FastAPI lifespan (nothing at import):
-settings, logging, metrics, the database, the producer, the outbox relay and the consumers."""
+settings, logging, metrics, tracing, the database, the producer, the outbox relay and the consumers."""
 
 import asyncio
 import time
@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
+from opentelemetry import trace
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo.errors import PyMongoError
 
@@ -33,6 +34,7 @@ from gridloop.shared.mongo import Database, connect, ensure_common_indexes, requ
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.refdata import RefData
 from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.tracing import UNTRACED_PATHS, configure_tracing
 
 log = structlog.get_logger()
 
@@ -104,6 +106,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level)
+        tracing = configure_tracing(settings)
         metrics: Metrics = app.state.metrics
         client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
         relay_ref: list[OutboxRelay] = []
@@ -195,6 +198,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             await asyncio.gather(*tasks, return_exceptions=True)
             await producer.stop()
             await client.close()
+            tracing.shutdown()
             log.info("service_stopped")
 
     app = FastAPI(
@@ -204,6 +208,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
         max_body_size=settings.max_body_bytes,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's native OpenTelemetry: server and operation spans while a provider is set
+        # (configure_tracing); metrics stay Prometheus's and logs structlog's.
+        telemetry={"metrics": False, "logs": False, "exclude": lambda scope: scope.get("path") in UNTRACED_PATHS},
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service_name)
@@ -252,6 +259,8 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
             bound(correlation_id=correlation_id),
             request_budget(retry_s=settings.request_retry_seconds, timeout_s=_timeout(request, settings)),
         ):
+            # FastAPI's own server span (while tracing is on) gets the id the logs carry too.
+            trace.get_current_span().set_attribute("gridloop.correlation_id", correlation_id)
             response = await call_next(request)
         route = request.scope.get("route")
         template = getattr(route, "path", "unmatched")

@@ -45,6 +45,11 @@ class ServiceSettings(BaseSettings):
     # How many partitions a consumer handles at the same time (each in its own order)
     consumer_partition_concurrency: int = Field(default=6, ge=1)
 
+    # Tracing (OpenTelemetry): off unless a collector's OTLP/HTTP address is set, e.g. http://otel-collector:4318
+    otel_endpoint: str = ""
+    otel_sample_ratio: float = Field(default=1.0, ge=0, le=1, description="share of new traces kept")
+    otel_export_delay_ms: int = Field(default=2000, gt=0, description="how often finished spans are sent")
+
     max_body_bytes: int = Field(default=1_048_576, gt=0, description="larger request bodies get 413")
 
     # Development and tests only: the service's clock starts at this instant (then runs on), so a

@@ -30,6 +30,7 @@ from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
 from gridloop.stack.stack import SERVICES, TEST_ENV, Stack, StackConfig
 from gridloop.stack.topics import create_topics
+from gridloop.stack.traces import TraceReceiver
 
 T = TypeVar("T")
 # A holiday schedule for 2027 as the State Council might publish it (the real one may not be out):
@@ -262,13 +263,24 @@ def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def traces() -> Iterator[TraceReceiver]:
+    """What the session's stack exports over OTLP: every span of every service."""
+    receiver = TraceReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory, traces: TraceReceiver) -> Iterator[Stack]:
     """The whole system on free loopback ports with in-memory storage, stopped at the end: the
-    services, web, and the gateway in front of them (`stack.gateway_url`)."""
+    services, web, and the gateway in front of them (`stack.gateway_url`). Tracing is on, to
+    the session's trace receiver."""
     running = Stack(
         StackConfig.ephemeral(
             log_dir=tmp_path_factory.mktemp("stack-logs"),
             env={
+                "GRIDLOOP_OTEL_ENDPOINT": traces.url,
+                "GRIDLOOP_OTEL_EXPORT_DELAY_MS": "300",
                 "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
                 # a webhook receiver that was down is tried again within seconds, not minutes
                 "GRIDLOOP_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",

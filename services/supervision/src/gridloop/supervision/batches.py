@@ -6,6 +6,7 @@ per-event path (messagebus.event_handler), which retries and dead-letters each o
 import time
 
 from aiokafka.structs import ConsumerRecord
+from opentelemetry.trace import SpanKind
 
 from gridloop.shared.bus import HandleBatch
 from gridloop.shared.events import Envelope
@@ -13,6 +14,7 @@ from gridloop.shared.logging import bound
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database
 from gridloop.shared.refdata import Calendars
+from gridloop.shared.tracing import link_to, span
 from gridloop.supervision import handlers
 
 
@@ -26,7 +28,21 @@ def batch_handler(*, database: Database, calendars: Calendars, metrics: Metrics,
             raise ValueError("an event supervision does not project")
         calendar = await calendars()
         started = time.perf_counter()
-        with bound(correlation_id=events[0].correlation_id, batch=str(len(events))):
+        with (
+            bound(correlation_id=events[0].correlation_id, batch=str(len(events))),
+            # One span for the batch, linked to the span that published each of its events.
+            span(
+                f"process {records[0].topic}",
+                kind=SpanKind.CONSUMER,
+                links=[link_to(r.headers) for r in records],
+                attributes={
+                    "messaging.system": "kafka",
+                    "messaging.operation.type": "process",
+                    "messaging.batch.message_count": len(records),
+                    "messaging.consumer.group.name": group,
+                },
+            ),
+        ):
             # The first event stands as the cause: the transaction is a consumer's, not a request's.
             fresh = await database.transaction(
                 lambda uow: handlers.project_batch(events, uow, calendar, metrics), causation=events[0]

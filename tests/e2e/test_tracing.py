@@ -1,0 +1,90 @@
+"""Tracing across the loop: a grid worker's report, filed through the gateway with the caller's
+own trace context, is one trace from the HTTP request through intake's outbox, Kafka and
+dispatch to the department's inbox in handling, as an operator would follow it in the viewer."""
+
+import secrets
+
+import pytest
+
+from gridloop.shared.events import Role
+from gridloop.stack.client import ApiUser
+from gridloop.stack.stack import Stack
+from gridloop.stack.testing import eventually
+from gridloop.stack.traces import Span, TraceReceiver
+
+pytestmark = pytest.mark.e2e
+
+
+def chain(span: Span, spans: list[Span]) -> list[Span]:
+    """`span` and its ancestors up to the trace's first span in GridLoop."""
+    by_id = {s.span_id: s for s in spans}
+    out = [span]
+    while out[-1].parent_id in by_id:
+        out.append(by_id[out[-1].parent_id])
+    return out
+
+
+def test_a_report_is_one_trace_from_the_phone_to_the_department_inbox(stack: Stack, traces: TraceReceiver) -> None:
+    trace_id, caller_span = secrets.token_hex(16), secrets.token_hex(8)
+    worker = ApiUser(urls={"intake": stack.gateway_url}, sub="gw-tracing", role=Role.GRID_WORKER, org="LJ01")
+    response = worker.call(
+        "intake",
+        "POST",
+        "/v1/reports",
+        json={
+            "category_code": "SJ-0302",
+            "description": "河道边有人倾倒垃圾",
+            "location": {"lon": 120.1087, "lat": 30.2093},
+        },
+        headers={"traceparent": f"00-{trace_id}-{caller_span}-01"},
+    )
+    assert response.status_code == 201, response.text
+    ticket_id = response.json()["ticket_id"]
+
+    def whole_path() -> list[Span] | None:
+        """From handling's span for the dispatch back to the filing, once every service exported its part."""
+        spans = traces.trace(trace_id)
+        arrived = [
+            s
+            for s in spans
+            if s.service == "handling"
+            and s.kind == "consumer"
+            and s.attributes.get("gridloop.event_type") == "ticket.dispatched"
+        ]
+        path = chain(arrived[0], spans) if arrived else []
+        return path if path and path[-1].kind == "server" else None
+
+    path = eventually(whole_path, timeout=20, what="the report's whole path in the caller's trace")
+    arrived, spans = path[0], traces.trace(trace_id)
+    hops = [(s.service, s.kind) for s in path if s.kind != "internal"]
+    assert hops == [
+        ("handling", "consumer"),
+        ("dispatch", "producer"),
+        ("dispatch", "consumer"),
+        ("intake", "producer"),
+        ("intake", "server"),
+    ]
+    server = path[-1]
+    assert server.name == "POST /v1/reports"
+    assert server.parent_id == caller_span  # the caller's context was honoured through the gateway
+    assert server.attributes["http.response.status_code"] == 201
+    assert server.attributes["gridloop.correlation_id"] == response.headers["x-correlation-id"]
+    # Each service's work is inside its own transaction span, which the next hop's publish follows.
+    assert {(s.service, s.name) for s in path if s.kind == "internal"} >= {
+        ("intake", "transaction"),
+        ("dispatch", "transaction"),
+    }
+    published = [s for s in path if s.kind == "producer"]
+    assert [s.attributes["gridloop.event_type"] for s in published] == ["ticket.dispatched", "ticket.reported"]
+    assert all(s.attributes["messaging.kafka.message.key"] == ticket_id for s in published)
+    assert all(s.attributes["gridloop.outbox.waited_ms"] >= 0 for s in published)
+    assert arrived.attributes["gridloop.ticket_id"] == ticket_id
+    assert not [(s.service, s.name, s.attributes, s.events) for s in spans if s.failed]
+    # Time runs forward along the path: each hop starts after the one that caused it.
+    starts = [s.start_ns for s in reversed(path)]
+    assert starts == sorted(starts)
+
+
+def test_probes_and_scrapes_make_no_traces(stack: Stack, traces: TraceReceiver) -> None:
+    assert traces.spans(), "the session's stack exports spans"
+    assert not [s for s in traces.spans() if s.kind == "server" and s.name.split(" ")[-1] in ("/healthz", "/readyz")]
