@@ -11,7 +11,21 @@ from pathlib import Path
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack, StackConfig
-from tests.load.bench_loop import CATEGORIES, percentile, point
+from tests.load.bench_load import ROUTED as CATEGORIES
+from tests.load.bench_load import percentile
+
+GRID = (120.1, 30.2, 120.11, 30.21)  # LJ01-G1, the bench worker's own community
+SPACING = 0.0006  # about 60 m: beyond the 50 m within which a report of the same category is a possible duplicate
+
+
+def point(n: int) -> dict[str, float]:
+    """The n-th report's own place in the grid, so no duplicate hint holds it at the street desk."""
+    lon0, lat0, lon1, lat1 = GRID
+    per_row = int((lon1 - lon0) / SPACING) - 1
+    row, column = divmod(n, per_row)
+    if (row + 1) * SPACING >= lat1 - lat0:
+        raise SystemExit(f"at most {per_row * (int((lat1 - lat0) / SPACING) - 1)} reports fit the grid")
+    return {"lon": round(lon0 + (column + 1) * SPACING, 6), "lat": round(lat0 + (row + 1) * SPACING, 6)}
 
 
 def _latencies(stack: Stack, reports: int) -> list[float]:
