@@ -1,16 +1,25 @@
-"""The outbox relay against the real broker and database: a row the broker refuses holds back
-only its own ticket's later rows, never another ticket's."""
+"""The outbox relay against the real broker and database: a commit's rows are published from
+memory at once, without a read of the outbox; a row the broker refuses holds back only its own
+ticket's later rows, never another ticket's."""
 
 import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStartedEvent, CommandSucceededEvent
 
 from gridloop.shared.bus import make_producer
+from gridloop.shared.clock import SystemClock
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import OUTBOX, UnitOfWork
+from gridloop.shared.mongo import OUTBOX, Database, UnitOfWork, ensure_common_indexes
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.servers import Servers
@@ -64,3 +73,103 @@ async def test_a_refused_row_holds_back_only_its_own_ticket(servers: Servers) ->
         assert await database.db[OUTBOX].count_documents({"key": stuck}) == 2  # still in order, none skipped
     finally:
         await producer.stop()
+
+
+class OutboxReads(CommandListener):
+    """Counts the reads of the outbox a client sends."""
+
+    def __init__(self) -> None:
+        self.finds = 0
+
+    def started(self, event: CommandStartedEvent) -> None:
+        if event.command_name == "find" and event.command.get("find") == OUTBOX:
+            self.finds += 1
+
+    def succeeded(self, event: CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: CommandFailedEvent) -> None:
+        pass
+
+
+async def _until(probe: Callable[[], Awaitable[bool]], within: float = 10.0) -> float:
+    began = time.monotonic()
+    while not await probe():
+        assert time.monotonic() - began < within, "not within the time"
+        await asyncio.sleep(0.05)
+    return time.monotonic() - began
+
+
+async def test_a_commit_is_published_from_memory_at_once_without_reading_the_outbox(servers: Servers) -> None:
+    reads = OutboxReads()
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        servers.mongo_uri, tz_aware=True, event_listeners=[reads]
+    )
+    relays: list[OutboxRelay] = []
+    database = Database(
+        client,
+        f"relay_fast_{new_id()[-8:]}",
+        producer="relay-fast",
+        clock=SystemClock(),
+        on_commit=lambda rows: relays[0].wake(rows),
+    )
+    await ensure_common_indexes(database.db)
+    producer = make_producer(ServiceSettings(service_name="relay-fast", kafka_bootstrap=servers.kafka_bootstrap))
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await _create_topic(servers.kafka_bootstrap)
+    await producer.start()
+    # A poll only every minute: whatever arrives sooner was published from memory.
+    relays.append(
+        OutboxRelay(
+            database=database, producer=producer, metrics=Metrics("relay-fast"), poll_seconds=60, lease_seconds=5
+        )
+    )
+    running = asyncio.create_task(relays[0].run())
+    bus = Bus(servers.kafka_bootstrap)
+    ticket, stuck, other = f"fast-{new_id()}", f"stuck-{new_id()}", f"other-{new_id()}"
+
+    def writes(*rows: tuple[str, bytes]) -> Callable[[UnitOfWork], Awaitable[None]]:
+        async def write(uow: UnitOfWork) -> None:
+            for key, value in rows:
+                await uow.enqueue(topic=TOPIC, key=key, value=value, headers=[], event_type="test")
+
+        return write
+
+    async def on_topic(key: str) -> list[bytes]:
+        return [v or b"" for k, v, _ in await asyncio.to_thread(bus.read, TOPIC) if (k or b"").decode() == key]
+
+    try:
+        await _until(lambda: _polled(reads))  # the first poll, at start, finds it empty
+        polled = reads.finds
+        await database.transaction(writes((ticket, b"first")))
+        await database.transaction(writes((ticket, b"second"), (ticket, b"third")))
+        await _until(lambda: _has(on_topic(ticket), 3), within=5)
+        assert await on_topic(ticket) == [b"first", b"second", b"third"]  # in the order written
+        assert reads.finds == polled  # no read of the outbox between the commits and their publish
+        assert await database.db[OUTBOX].count_documents({"key": ticket}) == 0
+
+        # A row the broker refuses holds its ticket's later rows back, in the outbox, for the poll.
+        await database.transaction(writes((stuck, b"x" * 2_000_000)))
+        await _until(lambda: _row_postponed(database, stuck))
+        await database.transaction(writes((stuck, b"after the refused one"), (other, b"unrelated")))
+        await _until(lambda: _has(on_topic(other), 1))
+        assert await on_topic(stuck) == []
+        assert await database.db[OUTBOX].count_documents({"key": stuck}) == 2
+    finally:
+        relays[0].stop()
+        await running
+        await producer.stop()
+        await client.close()
+
+
+async def _polled(reads: OutboxReads) -> bool:
+    return reads.finds >= 1
+
+
+async def _has(found: Awaitable[list[bytes]], count: int) -> bool:
+    return len(await found) >= count
+
+
+async def _row_postponed(database: Database, key: str) -> bool:
+    row = await database.db[OUTBOX].find_one({"key": key})
+    return row is not None and row.get("attempts", 0) >= 1

@@ -100,7 +100,7 @@ class UnitOfWork:
         self.causation = causation
         self.marks_own_events = marks_own_events
         self.emitted: list[Envelope] = []
-        self.emitted_rows = 0
+        self.outbox_rows: list[Doc] = []  # what this transaction wrote to the outbox, for the relay
         self.committed: list[Callable[[], None]] = []
 
     def after_commit(self, effect: Callable[[], None]) -> None:
@@ -146,22 +146,24 @@ class UnitOfWork:
         row_id: str | None = None,
     ) -> None:
         """An outbox row: published by the relay once this transaction has committed."""
-        await self.db[OUTBOX].insert_one(
-            {
-                "_id": row_id or new_id(),
-                "topic": topic,
-                "key": key,
-                "value": value,
-                # The trace context (while tracing is on) beside the correlation id: the relay's
-                # publish and every consumer downstream join this request's trace.
-                "headers": [[k, v] for k, v in with_trace(headers)],
-                "event_type": event_type,
-                "status": "pending",
-                "created_at": self.now,
-            },
-            session=self.session,
-        )
-        self.emitted_rows += 1
+        row = {
+            "_id": row_id or new_id(),
+            "topic": topic,
+            "key": key,
+            "value": value,
+            # The trace context (while tracing is on) beside the correlation id: the relay's
+            # publish and every consumer downstream join this request's trace.
+            "headers": [[k, v] for k, v in with_trace(headers)],
+            "event_type": event_type,
+            "status": "pending",
+            "created_at": self.now,
+        }
+        await self.db[OUTBOX].insert_one(row, session=self.session)
+        self.outbox_rows.append(row)
+
+    @property
+    def emitted_rows(self) -> int:
+        return len(self.outbox_rows)
 
     async def mark_processed(self, consumer: str, event_id: str) -> None:
         try:
@@ -215,7 +217,7 @@ class Database:
         *,
         producer: str,
         clock: Clock,
-        on_commit: Callable[[], None] = lambda: None,
+        on_commit: Callable[[list[Doc]], None] = lambda rows: None,
         max_attempts: int = 8,
     ) -> None:
         self.client = client
@@ -253,8 +255,8 @@ class Database:
                         duplicate = exc
                 if duplicate is not None:
                     raise duplicate
-                if uow.emitted_rows:
-                    self.on_commit()
+                if uow.outbox_rows:
+                    self.on_commit(uow.outbox_rows)  # committed: the relay publishes them from memory
                 for effect in uow.committed:
                     effect()
                 return result

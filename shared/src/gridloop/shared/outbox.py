@@ -1,8 +1,15 @@
 """The outbox relay: publishes rows written by business transactions, removes them only after
-the broker acknowledged them, and retries rows left unpublished (after a crash or an outage)."""
+the broker acknowledged them, and retries rows left unpublished (after a crash or an outage).
+
+A commit hands the relay the rows it wrote, and the relay publishes them from memory at once:
+no read of the outbox stands between a commit and its publish. A poll of the outbox every
+`poll_seconds` publishes whatever memory did not: rows of another instance, of a crash, and rows
+waiting to be retried. While the poll finds such a backlog, or a key has a row waiting, new rows
+of those keys wait for the poll too, so one ticket's rows still go out in the order written."""
 
 import asyncio
 import contextlib
+import time
 from datetime import datetime, timedelta
 
 import structlog
@@ -46,8 +53,18 @@ class OutboxRelay:
         self._lease_until: datetime | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        self._fresh: list[Doc] = []  # committed rows handed over by their transaction
+        self._poll_now = True
+        self._next_poll = 0.0
+        self._backlog = True  # until a poll has found the outbox empty, memory defers to it
+        self._held_back: set[str] = set()  # keys with a row waiting to be retried
 
-    def wake(self) -> None:
+    def wake(self, rows: list[Doc] | None = None) -> None:
+        """A commit's rows, to publish from memory; without rows, poll the outbox now."""
+        if rows:
+            self._fresh.extend(rows)
+        else:
+            self._poll_now = True
         self._wake.set()
 
     def stop(self) -> None:
@@ -75,27 +92,52 @@ class OutboxRelay:
         self._lease_until = lease["until"]
         return True
 
-    async def publish_pending(self) -> int:
-        """Publish one batch; returns how many rows the broker acknowledged.
+    async def publish_fresh(self) -> int:
+        """Publish the rows commits handed over, without reading the outbox; returns how many
+        the broker acknowledged. Only the lease holder does: another instance's rows are left
+        to the holder's poll, as are rows of a key that has older rows in the outbox."""
+        rows, self._fresh = self._fresh, []
+        if not rows or self._backlog or not await self._hold_lease():
+            return 0
+        rows = [row for row in rows if row["key"] not in self._held_back]
+        return len(await self._publish(rows, self.database.clock.now()))
 
-        Rows of one key (one ticket) go out one at a time in write order, so a row the broker
-        refuses holds back only its own ticket's later rows: it waits to be retried, with a
-        growing pause, while every other ticket's rows go on."""
+    async def publish_pending(self) -> int:
+        """Publish one batch read from the outbox; returns how many rows the broker acknowledged."""
         outbox = self.database.db[OUTBOX]
         # An idle poll is one indexed read; the lease (a write) is taken only when there is work.
         rows = await outbox.find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
         if not rows:
+            self._backlog = False
+            self._held_back = set()
             self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
             return 0
+        self._backlog = True
         if not await self._hold_lease():
             return 0
         now = self.database.clock.now()
         # A key's pausing row is its oldest, so it is in the batch whenever any of its later rows is.
         waiting = {row["key"] for row in rows if row.get("retry_after") is not None and row["retry_after"] > now}
+        self._held_back = set(waiting)
+        sent = await self._publish([row for row in rows if row["key"] not in waiting], now)
+        published = {row["_id"] for row in sent}
+        self._fresh = [row for row in self._fresh if row["_id"] not in published]  # handed over meanwhile
+        full = len(rows) == self.batch_size
+        backlog = await outbox.count_documents({"status": "pending"}) if full or self._held_back else 0
+        # Every row the batch held was sent or is held back with its key; a full batch may have left more.
+        self._backlog = full
+        self.metrics.outbox_backlog.labels(self.metrics.service).set(backlog)
+        return len(sent)
+
+    async def _publish(self, rows: list[Doc], now: datetime) -> list[Doc]:
+        """Send `rows` and remove those the broker acknowledged from the outbox.
+
+        Rows of one key (one ticket) go out one at a time in write order, so a row the broker
+        refuses holds back only its own ticket's later rows: it waits to be retried, with a
+        growing pause, while every other ticket's rows go on."""
         queues: dict[str, list[Doc]] = {}
         for row in rows:
-            if row["key"] not in waiting:
-                queues.setdefault(row["key"], []).append(row)
+            queues.setdefault(row["key"], []).append(row)
         sent: list[Doc] = []
         while queues:
             heads = [queue.pop(0) for queue in queues.values()]
@@ -103,6 +145,7 @@ class OutboxRelay:
             for row, outcome in zip(heads, outcomes, strict=True):
                 if isinstance(outcome, BaseException):
                     queues.pop(row["key"])  # its later rows wait behind it
+                    self._held_back.add(row["key"])
                     await self._postpone(row, outcome, now)
                 else:
                     sent.append(row)
@@ -110,13 +153,10 @@ class OutboxRelay:
         # Acknowledged rows leave the outbox: it stays as small as what is in flight, so a poll
         # stays cheap however long the service has run. The topic is the record of what was sent.
         if sent:
-            await outbox.delete_many({"_id": {"$in": [row["_id"] for row in sent]}})
+            await self.database.db[OUTBOX].delete_many({"_id": {"$in": [row["_id"] for row in sent]}})
         for row in sent:
             self.metrics.events_published.labels(self.metrics.service, row["event_type"]).inc()
-        full = len(rows) == self.batch_size
-        backlog = await outbox.count_documents({"status": "pending"}) if full or waiting else 0
-        self.metrics.outbox_backlog.labels(self.metrics.service).set(backlog)
-        return len(sent)
+        return sent
 
     async def _send(self, row: Doc) -> None:
         headers = [(k, v) for k, v in row["headers"]]
@@ -156,18 +196,24 @@ class OutboxRelay:
     async def run(self) -> None:
         delay = self.poll_seconds
         while not self._stopping.is_set():
+            self._wake.clear()
             try:
-                published = await self.publish_pending()
+                await self.publish_fresh()
+                if self._poll_now or time.monotonic() >= self._next_poll:
+                    self._poll_now = False
+                    # A poll that published something polls again at once: more may be waiting.
+                    self._poll_now = await self.publish_pending() > 0
+                    self._next_poll = time.monotonic() + self.poll_seconds
                 delay = self.poll_seconds
             except (KafkaError, PyMongoError, OSError) as exc:
                 log.warning("outbox_publish_failed", error=repr(exc))
-                published = 0
+                self._backlog = True  # what memory held may be unsent: the poll finds it
+                self._next_poll = time.monotonic() + delay
                 delay = min(delay * 2, 5.0)
-            if published:
+            if self._poll_now or self._fresh:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            self._wake.clear()
+                await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, self._next_poll - time.monotonic()))
         await self._release()
 
     async def _release(self) -> None:

@@ -115,7 +115,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             settings.mongo_db,
             producer=settings.service_name,
             clock=clock or settings.clock(),
-            on_commit=lambda: relay_ref[0].wake(),
+            on_commit=lambda rows: relay_ref[0].wake(rows),
         )
         producer = make_producer(settings)
         relay = OutboxRelay(
