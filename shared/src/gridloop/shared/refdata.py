@@ -40,15 +40,18 @@ class GridIndex:
 
 
 class RefData:
-    """Reads of categories, streets and grids are answered from memory, loaded once per
-    `cache_seconds`: a filing then costs no database round trip for them, and finding a point's
-    grid is a spatial index lookup however many grids the city has. A record this instance applies
-    clears its copy at once; other instances of the service see it within `cache_seconds`."""
+    """Reads of reference data (categories, streets, grids, rules, departments, time limits, the
+    working calendar) are answered from memory, loaded once per `cache_seconds`: a filing or a
+    dispatch then costs no database round trip for them, and finding a point's grid is a spatial
+    index lookup however many grids the city has. A record this instance applies clears its copy
+    at once; other instances of the service see it within `cache_seconds`. Callers do not change
+    what they are given: it is the shared copy."""
 
     def __init__(self, db: AsyncDatabase[Doc], *, cache_seconds: float = 5.0) -> None:
         self.collection = db[REF_DATA]
         self.cache_seconds = cache_seconds
         self._calendar: tuple[tuple[tuple[str, int], ...], WorkCalendar] | None = None
+        self._calendar_checked = 0.0  # when the schedules' revisions were last compared
         self._records: dict[str, tuple[float, dict[str, dict[str, Any]]]] = {}
         self._grids: tuple[float, GridIndex] | None = None
 
@@ -71,6 +74,8 @@ class RefData:
         self._records.pop(record.kind, None)
         if record.kind == "grid":
             self._grids = None
+        if record.kind == "calendar":
+            self._calendar_checked = 0.0
 
     async def get(self, kind: str, code: str) -> dict[str, Any] | None:
         return (await self._of_kind(kind)).get(code)
@@ -86,7 +91,9 @@ class RefData:
         return records
 
     async def all(self, kind: str) -> list[dict[str, Any]]:
-        return [d["data"] async for d in self.collection.find({"kind": kind, "deleted": False}).sort("code", 1)]
+        """Every record of `kind` by code, from the same copy as `get`."""
+        records = await self._of_kind(kind)
+        return [records[code] for code in sorted(records)]
 
     async def grid_at(self, lon: float, lat: float) -> dict[str, Any] | None:
         """The grid whose polygon holds the point (a point on a shared edge: the lower code)."""
@@ -100,6 +107,9 @@ class RefData:
         announced; rebuilt only when a schedule's revision changed since the last call."""
         if kind == "always_open":
             return around_the_clock()
+        if self._calendar is not None and time.monotonic() - self._calendar_checked < self.cache_seconds:
+            return self._calendar[1]
+        self._calendar_checked = time.monotonic()
         docs = await self.collection.find(
             {"kind": "calendar", "deleted": False}, {"code": 1, "revision": 1, "data": 1}
         ).to_list(None)
