@@ -1,5 +1,6 @@
 """Intake commands (file a report, store a photo) and the events it follows for reporters."""
 
+import asyncio
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -87,6 +88,10 @@ async def _place(refdata: RefData, request: ReportRequest) -> dict[str, Any]:
     return grid
 
 
+async def _nothing() -> list[Doc]:
+    return []
+
+
 async def file_report(
     *,
     database: Database,
@@ -135,17 +140,19 @@ async def file_report(
     now = database.clock.now()
     policy = duplicates or domain.DuplicatePolicy()
     query = domain.duplicate_filter(category_code=category["code"], location=request.location, now=now, policy=policy)
+    # The number comes first, in a step of its own: a filing that then fails leaves a gap in the
+    # day's numbers, and concurrent filings never collide on the counter (docs/decisions.md). It
+    # and the duplicate hint's read go to the database side by side: one round trip of waiting.
+    day = domain.ticket_day(now)
+    seq, nearby = await asyncio.gather(
+        store.next_seq(database.db, f"ticket:{district}:{day}"),
+        store.possible_duplicates(database.db, query) if query and request.location else _nothing(),
+    )
     candidates = (
-        domain.duplicates_within(
-            request.location, await store.possible_duplicates(database.db, query), now=now, policy=policy
-        )
-        if query and request.location
+        domain.duplicates_within(request.location, nearby, now=now, policy=policy)
+        if nearby and request.location
         else []
     )
-    # The number comes first, in a step of its own: a filing that then fails leaves a gap in the
-    # day's numbers, and concurrent filings never collide on the counter (docs/decisions.md).
-    day = domain.ticket_day(now)
-    seq = await store.next_seq(database.db, f"ticket:{district}:{day}")
     number = domain.ticket_number(district=district, day=day, seq=seq)
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
