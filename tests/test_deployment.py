@@ -72,7 +72,9 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
 
 def test_every_service_traces_to_the_collector_which_forwards_to_jaeger(compose: dict) -> None:  # type: ignore[type-arg]
     for name in API_SERVICES:
-        assert compose["services"][name]["environment"]["GRIDLOOP_OTEL_ENDPOINT"].endswith("http://otel-collector:4318}")
+        assert compose["services"][name]["environment"]["GRIDLOOP_OTEL_ENDPOINT"].endswith(
+            "http://otel-collector:4318}"
+        )
     collector = yaml.safe_load((ROOT / "deploy/otel/collector.yaml").read_text())
     volume = compose["services"]["otel-collector"]["volumes"][0]
     assert volume == "./deploy/otel:/etc/otelcol:ro"
