@@ -4,6 +4,7 @@ dispatch to the department's inbox in handling, as an operator would follow it i
 
 import secrets
 
+import httpx
 import pytest
 
 from gridloop.shared.events import Role
@@ -86,5 +87,18 @@ def test_a_report_is_one_trace_from_the_phone_to_the_department_inbox(stack: Sta
 
 
 def test_probes_and_scrapes_make_no_traces(stack: Stack, traces: TraceReceiver) -> None:
-    assert traces.spans(), "the session's stack exports spans"
-    assert not [s for s in traces.spans() if s.kind == "server" and s.name.split(" ")[-1] in ("/healthz", "/readyz")]
+    probe_trace, read_trace = secrets.token_hex(16), secrets.token_hex(16)
+    intake = stack.url("intake")
+    for path in ("/healthz", "/readyz", "/metrics"):
+        assert httpx.get(
+            f"{intake}{path}", headers={"traceparent": f"00-{probe_trace}-{secrets.token_hex(8)}-01"}
+        ).is_success
+    worker = ApiUser(urls={"intake": intake}, sub="gw-tracing", role=Role.GRID_WORKER, org="LJ01")
+    read = worker.call(
+        "intake", "GET", "/v1/reports", headers={"traceparent": f"00-{read_trace}-{secrets.token_hex(8)}-01"}
+    )
+    assert read.status_code == 200
+    # Once the read's span is exported (probes answer first, and the exporter sends in order),
+    # nothing of the probes' trace has come.
+    eventually(lambda: traces.trace(read_trace) or None, timeout=20, what="the read's span")
+    assert traces.trace(probe_trace) == []

@@ -274,13 +274,15 @@ def traces() -> Iterator[TraceReceiver]:
 def stack(tmp_path_factory: pytest.TempPathFactory, traces: TraceReceiver) -> Iterator[Stack]:
     """The whole system on free loopback ports with in-memory storage, stopped at the end: the
     services, web, and the gateway in front of them (`stack.gateway_url`). Tracing is on, to
-    the session's trace receiver."""
+    the session's trace receiver, for requests whose caller samples them (a `traceparent` with
+    the sampled flag): the other tests' requests make no spans and cost no export."""
     running = Stack(
         StackConfig.ephemeral(
             log_dir=tmp_path_factory.mktemp("stack-logs"),
             env={
                 "GRIDLOOP_OTEL_ENDPOINT": traces.url,
                 "GRIDLOOP_OTEL_EXPORT_DELAY_MS": "300",
+                "GRIDLOOP_OTEL_SAMPLE_RATIO": "0",
                 "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
                 # a webhook receiver that was down is tried again within seconds, not minutes
                 "GRIDLOOP_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",
