@@ -7,8 +7,8 @@ import math
 import time
 
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.aio.storage import MemoryStorage
+from limits.aio.strategies import MovingWindowRateLimiter
 
 from gridloop.shared.errors import ApiError
 
@@ -19,16 +19,12 @@ class RateLimit:
     def __init__(self, name: str, spec: str) -> None:
         self.name = name
         self.item = parse(spec)
-        # The synchronous storage: a hit is a few list operations in memory, and old entries are
-        # dropped by one timer thread. (The asyncio flavour, after a hit, sends each user's entries
-        # through a worker thread in turn: with a street's 200 grid workers, filing after filing
-        # keeps the event loop handing work to threads, measured at a tenth of intake's time.)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     async def check(self, user: str) -> None:
-        if self.limiter.hit(self.item, self.name, user):
+        if await self.limiter.hit(self.item, self.name, user):
             return
-        stats = self.limiter.get_window_stats(self.item, self.name, user)
+        stats = await self.limiter.get_window_stats(self.item, self.name, user)
         retry_after = max(1, math.ceil(stats.reset_time - time.time()))
         raise ApiError(
             429,
