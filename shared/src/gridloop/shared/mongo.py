@@ -161,10 +161,6 @@ class UnitOfWork:
         await self.db[OUTBOX].insert_one(row, session=self.session)
         self.outbox_rows.append(row)
 
-    @property
-    def emitted_rows(self) -> int:
-        return len(self.outbox_rows)
-
     async def mark_processed(self, consumer: str, event_id: str) -> None:
         try:
             await self.db[PROCESSED].insert_one(
