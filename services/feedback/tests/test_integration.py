@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pymongo
 import pytest
 
 from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched, TicketResolved
@@ -131,3 +132,36 @@ def test_an_unknown_rating_is_refused(feedback: RunningService) -> None:
     reporter = feedback.user(sub="gw-f1", role=Role.GRID_WORKER, org="LJ01")
     response = reporter.call("feedback", "POST", "/v1/ratings/whatever", json={"rating": "great"})
     assert response.status_code == 422
+
+
+def _tasks(user, **params: str) -> list[str]:  # type: ignore[no-untyped-def]
+    return [i["ticket_id"] for i in ok(user.call("feedback", "GET", "/v1/verifications", params=params))["items"]]
+
+
+def test_the_lists_of_what_to_check_and_to_rate_follow_each_task_and_include_tasks_stored_without_a_verifier(
+    feedback: RunningService, bus: Bus, servers: Servers, service_logs: Path
+) -> None:
+    reporter = feedback.user(sub="gw-f6", role=Role.GRID_WORKER, org="WH01")
+    ticket_id = _resolved(bus, "gw-f6", org="WH01")
+    eventually(lambda: _pending(reporter, ticket_id), what="verification task")
+    assert ticket_id not in _tasks(reporter, status="passed", rated="false")
+    ok(reporter.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True}))
+    bus.wait_for(ticket_id, "ticket.closed")
+    assert _tasks(reporter, status="passed", rated="false") == [ticket_id]  # closed: to be rated
+    assert ticket_id in _tasks(reporter) and ticket_id not in _tasks(reporter, status="pending")
+    ok(reporter.call("feedback", "POST", f"/v1/ratings/{ticket_id}", json={"rating": "satisfied"}))
+    assert _tasks(reporter, status="passed", rated="false") == []
+    assert _tasks(reporter, rated="true") == [ticket_id]
+
+    # A task stored before verifiers were recorded: its reporter verifies it once a service starts.
+    older = _resolved(bus, "gw-f6", org="WH01")
+    eventually(lambda: _pending(reporter, older), what="second verification task")
+    with pymongo.MongoClient(servers.mongo_uri) as client:
+        client["gridloop_feedback"]["tickets"].update_one({"_id": older}, {"$unset": {"verifier": ""}})
+    assert _pending(reporter, older) is None
+    restarted = launch("feedback", servers, service_logs)
+    try:
+        assert _pending(restarted.user(sub="gw-f6", role=Role.GRID_WORKER, org="WH01"), older) is not None
+        ok(reporter.call("feedback", "POST", f"/v1/verifications/{older}", json={"passed": True}))
+    finally:
+        restarted.process.stop()

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gridloop.shared.events import Actor, Role
+from gridloop.shared.queries import field_at
 
 
 @dataclass(frozen=True)
@@ -53,18 +54,10 @@ def scope_filter(user: Actor, fields: Fields) -> dict[str, Any]:
 def in_scope(user: Actor, doc: Mapping[str, Any], fields: Fields) -> bool:
     """The rule on one document held in memory, exactly as `scope_filter` selects it."""
     for field, value in _grants(user, fields):
-        held = _at(doc, field)
+        held = field_at(doc, field)
         if held == value or (isinstance(held, list) and value in held):
             return True
     return False
-
-
-def _at(doc: Mapping[str, Any], path: str) -> Any:
-    """A field by its MongoDB path (`reporter.sub`)."""
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, Mapping) else None
-    return value
 
 
 def files_in(user: Actor, *, community: str, street: str) -> bool:

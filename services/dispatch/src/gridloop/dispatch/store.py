@@ -11,6 +11,7 @@ from gridloop.shared.access import Fields
 from gridloop.shared.events import TicketExtensionDecided
 from gridloop.shared.lifecycle import ACTIVE_STATES, QUEUED_STATES, TRANSITIONS
 from gridloop.shared.mongo import Doc
+from gridloop.shared.queries import all_of
 
 TICKETS = "tickets"
 TICKET_SCOPE = Fields()
@@ -63,14 +64,14 @@ async def queue(
         clauses.append(
             {"$or": [{"queued_at": {"$gt": queued_at}}, {"queued_at": queued_at, "_id": {"$gt": ticket_id}}]}
         )
-    query: Doc = {"$and": clauses}
+    query = all_of(*clauses)
     return await db[TICKETS].find(query).sort([("queued_at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list(None)
 
 
 async def pending_extensions(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[Doc]:
     """Tickets whose extension request waits for a decision while the ticket is being worked on
     (the one state a decision is taken in), oldest request first."""
-    query: Doc = {"$and": [{"extension.status": "pending", "status": {"$in": DECIDABLE}}, scope]}
+    query = all_of({"extension.status": "pending", "status": {"$in": DECIDABLE}}, scope)
     return (
         await db[TICKETS].find(query).sort([("extension.at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list(None)
     )

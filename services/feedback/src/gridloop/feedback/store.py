@@ -1,13 +1,18 @@
 """Feedback's collection: one document per ticket with its verification task and rating."""
 
+from contextlib import suppress
 from datetime import datetime
+from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import OperationFailure
 
 from gridloop.shared.access import Fields
+from gridloop.shared.events import Rating
 from gridloop.shared.mongo import Doc
+from gridloop.shared.queries import find_each, scope_branches
 
 TICKETS = "tickets"
 NOTIFICATIONS = "notifications"
@@ -16,17 +21,32 @@ TASK_SCOPE = Fields(reporter="verifier.sub", community="verifier.community")
 their community does (a report the street registered); a supervisor's by its street or district."""
 
 
-def verifier_unrecorded(reporter: str) -> Doc:
-    """Tickets stored before verifiers were recorded: their reporter verifies them (domain.may_verify)."""
-    return {"verifier": {"$exists": False}, "reporter": reporter}
+TASK_STATES = ["pending", "passed", "failed", "expired"]
+"""Every verification.status a task can have: a listing of all of them names them, so that
+the index on the verifier and the state bounds it."""
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    await db[TICKETS].create_index([("reporter", ASCENDING), ("verification.status", ASCENDING)])
-    await db[TICKETS].create_index([("verifier.community", ASCENDING), ("verification.status", ASCENDING)])
+    # A verifier's list: by whom, the task's state and whether it is rated, every field of the query.
+    for who in ("verifier.sub", "verifier.community", "district_code", "street_code"):
+        await db[TICKETS].create_index(
+            [(who, ASCENDING), ("verification.status", ASCENDING), ("rating.rating", ASCENDING)]
+        )
     await db[TICKETS].create_index([("verification.status", ASCENDING), ("verification.since", ASCENDING)])
+    for superseded in ("reporter_1_verification.status_1", "verifier.community_1_verification.status_1"):
+        with suppress(OperationFailure):  # already gone
+            await db[TICKETS].drop_index(superseded)
+    await record_verifiers(db)
     await db[NOTIFICATIONS].create_index([("recipient", ASCENDING), ("_id", DESCENDING)])
     await db[NOTIFICATIONS].create_index([("outgoing", ASCENDING), ("outgoing_next_at", ASCENDING)])
+
+
+async def record_verifiers(db: AsyncDatabase[Doc]) -> None:
+    """Tickets stored before verifiers were recorded get theirs: the reporter (domain.may_verify),
+    so that every task is found by its verifier's index."""
+    await db[TICKETS].update_many(
+        {"verifier": {"$exists": False}}, [{"$set": {"verifier": {"kind": "reporter", "sub": "$reporter"}}}]
+    )
 
 
 async def unverified_since(db: AsyncDatabase[Doc], *, before: datetime, limit: int) -> list[Doc]:
@@ -62,13 +82,21 @@ async def verifications(
     rated: bool | None,
     limit: int,
 ) -> list[Doc]:
-    """Tickets with a verification task, within `scope`, oldest resolution first."""
-    query: Doc = {"verification": {"$ne": None}, **scope}
-    if rated is not None:
-        query["rating"] = {"$ne": None} if rated else None
-    if status:
-        query["verification.status"] = status
-    return await db[TICKETS].find(query).sort("verification.since", ASCENDING).limit(limit).to_list(None)
+    """Tickets with a verification task, within `scope`, oldest resolution first: one query per
+    branch of the scope and per state asked for, each bounded by an index on all its fields."""
+    filters = [
+        {**branch, "verification.status": state, **({} if rated is None else {"rating.rating": _RATED[rated]})}
+        for branch in scope_branches(scope)
+        for state in ([status] if status else TASK_STATES)
+    ]
+    return await find_each(
+        db[TICKETS], filters, sort=[("verification.since", ASCENDING), ("_id", ASCENDING)], limit=limit
+    )
+
+
+_RATED: dict[bool, Any] = {True: {"$in": [r.value for r in Rating]}, False: None}
+"""Rated or not, as a condition on the rating's value: a null equality also matches a ticket
+with no rating at all."""
 
 
 async def outgoing_due(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:

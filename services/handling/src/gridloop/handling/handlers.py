@@ -58,14 +58,14 @@ async def inbox(
     that are not. InvalidCursor for a cursor this listing did not hand out."""
     after = INBOX_CURSOR.decode(cursor)[1:] if cursor else None
     now = database.clock.now()
-    query = store.inbox_query(
+    queries = store.inbox_queries(
         scope=scope_filter(reader, store.INBOX_SCOPE),
         statuses=[s.value for s in statuses] if statuses else None,
         overdue=overdue,
         now=now,
     )
     docs, next_cursor = page(
-        await store.inbox(database.db, query=query, after=after, limit=limit + 1),
+        await store.inbox(database.db, queries=queries, after=after, limit=limit + 1),
         limit=limit,
         key=lambda d: INBOX_CURSOR.encode(("inbox", d["_due"], d["_id"])),
     )
@@ -75,7 +75,7 @@ async def inbox(
 async def work_order(*, database: Database, reader: Actor, ticket_id: str) -> dict[str, Any]:
     """One ticket's work order as the reader may see it (domain.shown_order); none for a ticket
     outside the reader's scope, which for them does not exist."""
-    orders = await store.orders_of_ticket(database.db, ticket_id, scope=scope_filter(reader, store.INBOX_SCOPE))
+    orders = await store.orders_of_ticket(database.db, ticket_id, reader=reader)
     order = domain.shown_order(orders, reader=reader)
     if order is None:
         raise UnknownWorkOrder(ticket_id)

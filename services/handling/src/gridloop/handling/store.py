@@ -6,9 +6,11 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.access import Fields
+from gridloop.shared.access import Fields, in_scope
+from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import overdue_filters, owed_deadline_expression
 from gridloop.shared.mongo import Doc
+from gridloop.shared.queries import all_of, scope_branches, sort_key
 
 TICKETS = "tickets"
 WORK_ORDERS = "work_orders"
@@ -17,6 +19,8 @@ WORK_ORDERS = "work_orders"
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[WORK_ORDERS].create_index([("department", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
     await db[WORK_ORDERS].create_index([("ticket_id", ASCENDING), ("round", DESCENDING)])
+    for area in ("district_code", "street_code"):  # a supervisor's inbox, by district or street
+        await db[WORK_ORDERS].create_index([(area, ASCENDING), ("status", ASCENDING)])
 
 
 async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
@@ -50,21 +54,25 @@ supervisors their district's or street's."""
 
 
 async def inbox(
-    db: AsyncDatabase[Doc], *, query: Doc, after: tuple[datetime | None, str] | None, limit: int
+    db: AsyncDatabase[Doc], *, queries: list[Doc], after: tuple[datetime | None, str] | None, limit: int
 ) -> list[Doc]:
-    """Work orders matching `query`, by the deadline the department owes next (earliest first, so
-    the overdue lead; orders that owe nothing last), ties by ticket; each with `_due`, its owed
-    deadline, for the page cursor. `after`: only orders past that (deadline, order id)."""
-    pipeline: list[Doc] = [
-        {"$match": query},
-        {"$addFields": {"_due": owed_deadline_expression()}},
-        {"$addFields": {"_owes": {"$cond": [{"$eq": ["$_due", None]}, 1, 0]}}},
-    ]
-    if after is not None:
-        pipeline.append({"$match": _after(*after)})
-    pipeline += [{"$sort": {"_owes": 1, "_due": 1, "_id": 1}}, {"$limit": limit}]
-    cursor = await db[WORK_ORDERS].aggregate(pipeline)
-    return await cursor.to_list(None)
+    """Work orders matching any of `queries`, by the deadline the department owes next (earliest
+    first, so the overdue lead; orders that owe nothing last), ties by ticket; each with `_due`,
+    its owed deadline, for the page cursor. `after`: only orders past that (deadline, order id).
+    One pipeline per query (each an index serves), the pages merged."""
+    found: dict[str, Doc] = {}
+    for query in queries:
+        pipeline: list[Doc] = [
+            {"$match": query},
+            {"$addFields": {"_due": owed_deadline_expression()}},
+            {"$addFields": {"_owes": {"$cond": [{"$eq": ["$_due", None]}, 1, 0]}}},
+        ]
+        if after is not None:
+            pipeline.append({"$match": _after(*after)})
+        pipeline += [{"$sort": {"_owes": 1, "_due": 1, "_id": 1}}, {"$limit": limit}]
+        async for doc in await db[WORK_ORDERS].aggregate(pipeline):
+            found.setdefault(doc["_id"], doc)
+    return sorted(found.values(), key=sort_key([("_owes", 1), ("_due", 1), ("_id", 1)]))[:limit]
 
 
 def _after(due: datetime | None, order_id: str) -> Doc:
@@ -80,17 +88,26 @@ def _after(due: datetime | None, order_id: str) -> Doc:
     }
 
 
-def inbox_query(*, scope: Doc, statuses: list[str] | None, overdue: bool | None, now: datetime) -> Doc:
-    """The inbox filters in the reader's scope: states, and overdue (超期) or not, by the one rule."""
-    clauses: list[Doc] = [scope]
-    if statuses:
-        clauses.append({"status": {"$in": statuses}})
+def inbox_queries(*, scope: Doc, statuses: list[str] | None, overdue: bool | None, now: datetime) -> list[Doc]:
+    """The inbox filters in the reader's scope, states, and overdue (超期) or not by the one rule,
+    as plain filters whose union is the inbox: one per branch of the scope and owed deadline."""
+    wanted: Doc = {"status": {"$in": statuses}} if statuses else {}
+    parts: list[Doc]
     if overdue is True:
-        clauses.append({"$or": overdue_filters(now)})
+        parts = []
+        for late in overdue_filters(now):
+            states = [s for s in late["status"]["$in"] if not statuses or s in statuses]
+            if states:
+                parts.append({**late, "status": {"$in": states}})
     elif overdue is False:
-        clauses.append({"$nor": overdue_filters(now)})
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        parts = [all_of(wanted, {"$nor": overdue_filters(now)})]
+    else:
+        parts = [wanted]
+    return [all_of(branch, part) for branch in scope_branches(scope) for part in parts]
 
 
-async def orders_of_ticket(db: AsyncDatabase[Doc], ticket_id: str, *, scope: Doc) -> list[Doc]:
-    return await db[WORK_ORDERS].find({"$and": [{"ticket_id": ticket_id}, scope]}).to_list(None)
+async def orders_of_ticket(db: AsyncDatabase[Doc], ticket_id: str, *, reader: Actor) -> list[Doc]:
+    """The ticket's work orders the reader may see: found by the ticket (its index), then judged
+    by the scope rule one by one (a ticket has a few)."""
+    orders = await db[WORK_ORDERS].find({"ticket_id": ticket_id}).to_list(None)
+    return [order for order in orders if in_scope(reader, order, INBOX_SCOPE)]

@@ -12,6 +12,7 @@ from gridloop.shared.access import Fields, scope_filter
 from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import OPEN_STATES, overdue_filters, owed_deadline
 from gridloop.shared.mongo import ConcurrentChange, Doc, UnitOfWork
+from gridloop.shared.queries import scope_branches
 from gridloop.supervision import kpi
 
 TIMELINE = "timeline"
@@ -196,9 +197,8 @@ async def _find(
     """Documents matching `query` within `scope`, one query per branch of a scope's $or (a
     supervisor's district or street), each of which the indexes serve; an $or beside the time
     range makes the embedded database scan the whole collection."""
-    branches = scope["$or"] if set(scope) == {"$or"} else [scope]
     seen: set[object] = set()
-    for branch in branches:
+    for branch in scope_branches(scope):
         async for doc in collection.find({**branch, **query}, projection):
             if doc["_id"] not in seen:
                 seen.add(doc["_id"])
