@@ -102,3 +102,37 @@ def test_probes_and_scrapes_make_no_traces(stack: Stack, traces: TraceReceiver) 
     # nothing of the probes' trace has come.
     eventually(lambda: traces.trace(read_trace) or None, timeout=20, what="the read's span")
     assert traces.trace(probe_trace) == []
+
+
+def test_a_console_page_is_one_trace_with_the_service_calls_it_makes(stack: Stack, traces: TraceReceiver) -> None:
+    page_trace, asset_trace, caller_span = secrets.token_hex(16), secrets.token_hex(16), secrets.token_hex(8)
+    with httpx.Client(base_url=stack.gateway_url, follow_redirects=True, timeout=15) as browser:
+        assert browser.post("/signin/dev", data={"sub": "agent-cg"}).is_success
+        page = browser.get("/console/inbox", headers={"traceparent": f"00-{page_trace}-{caller_span}-01"})
+        assert page.status_code == 200 and "部门工单" in page.text
+        asset = browser.get(
+            "/app/vendor/htmx/htmx.min.js", headers={"traceparent": f"00-{asset_trace}-{secrets.token_hex(8)}-01"}
+        )
+        assert asset.status_code == 200
+
+    def page_path() -> list[Span] | None:
+        """From handling's span for the inbox read back to the page, once both services exported."""
+        spans = traces.trace(page_trace)
+        read = [s for s in spans if s.service == "handling" and s.kind == "server"]
+        path = chain(read[0], spans) if read else []
+        return path if path and path[-1].service == "web" and path[-1].kind == "server" else None
+
+    path = eventually(page_path, timeout=20, what="the inbox page's calls in the caller's trace")
+    assert [(s.service, s.kind) for s in path if s.kind != "internal"] == [
+        ("handling", "server"),
+        ("web", "client"),
+        ("web", "server"),
+    ]
+    read, call, served = path[0], path[1], path[-1]
+    assert read.name == "GET /v1/work-orders" and read.attributes["http.response.status_code"] == 200
+    assert call.name == "GET handling" and call.attributes["http.response.status_code"] == 200
+    assert served.name == "GET /console/inbox" and served.parent_id == caller_span
+    assert not [s for s in traces.trace(page_trace) if s.failed]
+    # The page's own files are the same for everyone: no trace of them.
+    eventually(lambda: traces.trace(page_trace) or None, timeout=20, what="the page's spans")
+    assert traces.trace(asset_trace) == []

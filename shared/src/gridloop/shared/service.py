@@ -28,13 +28,13 @@ from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
 from gridloop.shared.ids import new_id
 from gridloop.shared.logging import bound, configure_logging
-from gridloop.shared.messagebus import Routes, event_handler
+from gridloop.shared.messagebus import Routes, batch_event_handler, event_handler
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, connect, ensure_common_indexes, request_budget
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.refdata import RefData
 from gridloop.shared.settings import ServiceSettings
-from gridloop.shared.tracing import UNTRACED_PATHS, configure_tracing
+from gridloop.shared.tracing import TELEMETRY, configure_tracing
 
 log = structlog.get_logger()
 
@@ -171,6 +171,12 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                         metrics=metrics,
                         group=settings.service_name,
                     ),
+                    handle_batch=batch_event_handler(
+                        database=database,
+                        routes=ticket_routes,
+                        metrics=metrics,
+                        group=settings.service_name,
+                    ),
                     producer=producer,
                     metrics=metrics,
                     dead_letter_topic=dead_letter_topic(settings.service_name),
@@ -208,9 +214,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
         max_body_size=settings.max_body_bytes,
         docs_url=None,
         redoc_url=None,
-        # FastAPI's native OpenTelemetry: server and operation spans while a provider is set
-        # (configure_tracing); metrics stay Prometheus's and logs structlog's.
-        telemetry={"metrics": False, "logs": False, "exclude": lambda scope: scope.get("path") in UNTRACED_PATHS},
+        telemetry=TELEMETRY,
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service_name)

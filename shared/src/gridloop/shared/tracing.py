@@ -11,6 +11,7 @@ every span is a no-op and no header is added."""
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind
@@ -22,6 +23,19 @@ TRACE_HEADERS = ("traceparent", "tracestate")
 KafkaHeaders = Iterable[tuple[str, bytes]]
 UNTRACED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 """Probes and scrapes, many a minute: no trace of their own."""
+UNTRACED_PREFIXES = ("/app/static/", "/app/vendor/")
+"""The pages' files, the same for every request: no trace either."""
+
+
+def traced(scope: Mapping[str, object]) -> bool:
+    """Whether a request gets a server span (FastAPI's telemetry `exclude` is the opposite)."""
+    path = str(scope.get("path", ""))
+    return path not in UNTRACED_PATHS and not path.startswith(UNTRACED_PREFIXES)
+
+
+TELEMETRY: TelemetryConfig = {"metrics": False, "logs": False, "exclude": lambda scope: not traced(scope)}
+"""FastAPI's native OpenTelemetry for every app: server and operation spans while a provider is
+set (configure_tracing); metrics stay Prometheus's and logs structlog's."""
 
 
 class Tracing:
@@ -76,11 +90,17 @@ def context_from_kafka(headers: KafkaHeaders | None) -> Context:
     return propagate.extract(carrier)
 
 
-def kafka_trace_headers() -> list[tuple[str, bytes]]:
-    """The current span's context as Kafka headers; empty while tracing is off."""
+def trace_headers() -> dict[str, str]:
+    """The current span's context as HTTP headers, for a call to another service; empty while
+    tracing is off."""
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
-    return [(k, v.encode("latin-1")) for k, v in carrier.items()]
+    return carrier
+
+
+def kafka_trace_headers() -> list[tuple[str, bytes]]:
+    """The current span's context as Kafka headers; empty while tracing is off."""
+    return [(k, v.encode("latin-1")) for k, v in trace_headers().items()]
 
 
 def with_trace(headers: KafkaHeaders) -> list[tuple[str, bytes]]:

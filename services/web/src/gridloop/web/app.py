@@ -17,6 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.logging import configure_logging
 from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.tracing import TELEMETRY, configure_tracing
 from gridloop.web import pages
 from gridloop.web.console import admin, command, common, desk, integrations, workbench
 from gridloop.web.console.client import ServiceError, Services
@@ -78,11 +79,17 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level)
-        async with httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http:
-            app.state.services = Services(settings.service_urls, http)
-            yield
+        tracing = configure_tracing(settings)
+        try:
+            async with httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http:
+                app.state.services = Services(settings.service_urls, http)
+                yield
+        finally:
+            tracing.shutdown()
 
-    app = FastAPI(title="GridLoop web", version="1", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app = FastAPI(
+        title="GridLoop web", version="1", lifespan=lifespan, docs_url=None, redoc_url=None, telemetry=TELEMETRY
+    )
     oauth = OAuth()
     if settings.sign_in == "oidc":
         oauth.register(

@@ -3,6 +3,9 @@
 from typing import Any
 
 import httpx
+from opentelemetry.trace import SpanKind
+
+from gridloop.shared.tracing import span, trace_headers
 
 
 class ServiceError(Exception):
@@ -28,11 +31,17 @@ class Services:
         self.http = http
 
     async def raw(self, token: str, service: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {})}
-        try:
-            return await self.http.request(method, f"{self.urls[service]}{path}", headers=headers, **kwargs)
-        except httpx.HTTPError as exc:
-            raise ServiceError(503, "unavailable", f"{service} 暂时无法访问，请稍后重试") from exc
+        url = f"{self.urls[service]}{path}"
+        attributes = {"http.request.method": method, "url.full": url, "gridloop.service": service}
+        with span(f"{method} {service}", kind=SpanKind.CLIENT, attributes=attributes) as current:
+            # The page's trace goes on in the service it calls.
+            headers = {"Authorization": f"Bearer {token}", **kwargs.pop("headers", {}), **trace_headers()}
+            try:
+                response = await self.http.request(method, url, headers=headers, **kwargs)
+            except httpx.HTTPError as exc:
+                raise ServiceError(503, "unavailable", f"{service} 暂时无法访问，请稍后重试") from exc
+            current.set_attribute("http.response.status_code", response.status_code)
+            return response
 
     async def call(self, token: str, service: str, method: str, path: str, **kwargs: Any) -> Any:
         response = await self.raw(token, service, method, path, **kwargs)
