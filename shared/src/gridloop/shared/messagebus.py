@@ -9,11 +9,11 @@ import structlog
 from aiokafka.structs import ConsumerRecord
 from opentelemetry.trace import SpanKind
 
-from gridloop.shared.bus import Handle, PermanentFailure
+from gridloop.shared.bus import Handle, HandleBatch, PermanentFailure
 from gridloop.shared.events import Envelope, MalformedEvent, Payload, UnknownEventType
 from gridloop.shared.logging import bound
 from gridloop.shared.metrics import Metrics
-from gridloop.shared.mongo import AlreadyProcessed, Database, UnitOfWork
+from gridloop.shared.mongo import PROCESSED, AlreadyProcessed, Database, UnitOfWork, processed_key
 from gridloop.shared.tracing import context_from_kafka, span
 
 log = structlog.get_logger()
@@ -117,5 +117,63 @@ def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group
             )
             metrics.events_consumed.labels(metrics.service, group, event.event_type, outcome).inc()
             log.debug("event_handled", outcome=outcome)
+
+    return handle
+
+
+def batch_event_handler(*, database: Database, routes: Routes, metrics: Metrics, group: str) -> HandleBatch:
+    """A partition's fetched events in one transaction, each with its processed mark, in the
+    partition's order: under load one commit serves many events instead of one each. Each
+    event's handlers see what the earlier ones wrote (the same transaction) and emit with that
+    event as their cause, inside a consumer span of its own. Anything the batch cannot take
+    (a malformed event, a failing handler, a mark another instance wrote meanwhile) raises, and
+    the consumer takes the same records one by one through `event_handler`."""
+
+    async def handle(records: list[ConsumerRecord[bytes, bytes]]) -> None:
+        taken: list[tuple[ConsumerRecord[bytes, bytes], Envelope, Route]] = []
+        for record in records:
+            event = Envelope.from_wire(record.value or b"")  # malformed: the one-by-one path dead-letters it
+            route = routes.get(event.event_type)
+            if route is None:
+                continue
+            if not isinstance(event.payload, route.payload):
+                raise PermanentFailure(f"{event.event_type} v{event.version} is not a {route.payload.__name__}")
+            taken.append((record, event, route))
+        if not taken:
+            return
+        started = time.perf_counter()
+
+        async def work(uow: UnitOfWork) -> set[str]:
+            keys = {processed_key(database.producer, e.event_id): e.event_id for _, e, _ in taken}
+            marked = uow.db[PROCESSED].find({"_id": {"$in": list(keys)}}, {"_id": 1}, session=uow.session)
+            seen = {keys[d["_id"]] async for d in marked}
+            fresh: set[str] = set()
+            for record, event, route in taken:
+                if event.event_id in seen or event.event_id in fresh:
+                    continue  # a redelivery: handled before
+                uow.causation = event  # what this event's handlers emit is caused by it
+                with (
+                    bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type),
+                    span(
+                        f"process {record.topic}",
+                        kind=SpanKind.CONSUMER,
+                        context=context_from_kafka(record.headers),
+                        attributes={**consumed_attributes(record, group, event), "gridloop.outcome": "handled"},
+                    ),
+                ):
+                    for handler in route.handlers:
+                        await handler(event.payload, event, uow)
+                fresh.add(event.event_id)
+            if fresh:
+                marks = [{"_id": processed_key(database.producer, e), "at": uow.now} for e in fresh]
+                await uow.db[PROCESSED].insert_many(marks, session=uow.session)
+            return fresh
+
+        fresh = await database.transaction(work, causation=taken[0][1])
+        share = (time.perf_counter() - started) / len(taken)
+        for _, event, _ in taken:
+            outcome = "handled" if event.event_id in fresh else "duplicate"
+            metrics.events_consumed.labels(metrics.service, group, event.event_type, outcome).inc()
+            metrics.handler_duration.labels(metrics.service, group, event.event_type).observe(share)
 
     return handle
