@@ -94,7 +94,9 @@ async def test_a_backlog_is_applied_in_shared_transactions_once_and_in_order(ser
 
     async def consume(group: str, dead_letters: int) -> None:
         settings = ServiceSettings(
-            service_name="batch-test", kafka_bootstrap=servers.kafka_bootstrap, consumer_max_attempts=2
+            service_name="batch-test",
+            kafka_bootstrap=servers.kafka_bootstrap,
+            consumer_max_attempts=2,
         )
         metrics = Metrics("batch-test")
         consumer = EventConsumer(
@@ -106,6 +108,7 @@ async def test_a_backlog_is_applied_in_shared_transactions_once_and_in_order(ser
             producer=producer,
             metrics=metrics,
             dead_letter_topic=f"{topic}.dlq",
+            batch_records=50,
         )
         task = asyncio.create_task(consumer.run())
         try:

@@ -21,9 +21,6 @@ log = structlog.get_logger()
 STOP_WAIT_SECONDS = 2.0
 Headers = Sequence[tuple[str, bytes]]
 LAG_REPORT_SECONDS = 5.0
-BATCH_MAX_RECORDS = 50
-"""At most this many records in one batch transaction: long enough to share a commit among many
-events, short enough that it holds what it writes only briefly."""
 
 
 def kafka_security(settings: ServiceSettings) -> dict[str, object]:
@@ -93,12 +90,14 @@ class EventConsumer:
         metrics: Metrics,
         dead_letter_topic: str,
         handle_batch: HandleBatch | None = None,
+        batch_records: int = 200,
     ) -> None:
         self.settings = settings
         self.group_id = group_id
         self.topics = topics
         self.handle = handle
         self.handle_batch = handle_batch
+        self.batch_records = batch_records  # at most this many records to a `handle_batch` call
         self.producer = producer
         self.metrics = metrics
         self.dead_letter_topic = dead_letter_topic
@@ -184,8 +183,8 @@ class EventConsumer:
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], at_once: asyncio.Semaphore
     ) -> None:
         async with at_once:
-            for start in range(0, len(records), BATCH_MAX_RECORDS):
-                chunk = records[start : start + BATCH_MAX_RECORDS]
+            for start in range(0, len(records), self.batch_records):
+                chunk = records[start : start + self.batch_records]
                 self._handled[tp] = chunk[0].offset
                 if await self._process_batch(chunk):
                     self._done[tp] = self._handled[tp] = chunk[-1].offset + 1

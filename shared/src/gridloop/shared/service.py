@@ -177,6 +177,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                         metrics=metrics,
                         group=settings.service_name,
                     ),
+                    batch_records=settings.consumer_batch_records,
                     producer=producer,
                     metrics=metrics,
                     dead_letter_topic=dead_letter_topic(settings.service_name),

@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     consumer_max_attempts: int = 5
     # How many partitions a consumer handles at the same time (each in its own order)
     consumer_partition_concurrency: int = Field(default=6, ge=1)
+    # At most this many of a partition's fetched records in one transaction; 1 (the default): one
+    # event each. Larger batches drain a backlog with fewer commits but hold the embedded
+    # database's lock longer (docs/decisions.md, "A backlog in shared transactions").
+    consumer_batch_records: int = Field(default=1, ge=1)
 
     # Tracing (OpenTelemetry): off unless a collector's OTLP/HTTP address is set, e.g. http://otel-collector:4318
     otel_endpoint: str = ""
