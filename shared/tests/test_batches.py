@@ -142,3 +142,4 @@ async def test_a_backlog_is_applied_in_shared_transactions_once_and_in_order(ser
         assert await database.db[OUTBOX].count_documents({}) == len(good)
     finally:
         await producer.stop()
+        await client.close()
