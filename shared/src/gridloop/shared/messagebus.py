@@ -1,13 +1,14 @@
 """Turns a Kafka record into an idempotent call of the handlers a service routes its type to."""
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import structlog
 from aiokafka.structs import ConsumerRecord
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import Span, SpanKind
 
 from gridloop.shared.bus import Handle, HandleBatch, PermanentFailure
 from gridloop.shared.events import Envelope, MalformedEvent, Payload, UnknownEventType
@@ -86,6 +87,22 @@ def consumed_attributes(record: ConsumerRecord[bytes, bytes], group: str, event:
     }
 
 
+@contextmanager
+def consuming(record: ConsumerRecord[bytes, bytes], group: str, event: Envelope) -> Iterator[Span]:
+    """The consumer span of one event, in the trace its record carries, with the event's ids
+    bound to every log line inside."""
+    with (
+        bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type),
+        span(
+            f"process {record.topic}",
+            kind=SpanKind.CONSUMER,
+            context=context_from_kafka(record.headers),
+            attributes=consumed_attributes(record, group, event),
+        ) as current,
+    ):
+        yield current
+
+
 def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group: str) -> Handle:
     """Each event is handled once per service: the processed mark and the handlers' writes
     commit together, so a redelivered event finds its mark and changes nothing."""
@@ -100,15 +117,7 @@ def event_handler(*, database: Database, routes: Routes, metrics: Metrics, group
             raise PermanentFailure(str(exc)) from exc
         if event.event_type not in routes:
             return
-        with (
-            bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type),
-            span(
-                f"process {record.topic}",
-                kind=SpanKind.CONSUMER,
-                context=context_from_kafka(record.headers),
-                attributes=consumed_attributes(record, group, event),
-            ) as current,
-        ):
+        with consuming(record, group, event) as current:
             started = time.perf_counter()
             outcome = "handled" if await handle_event(database=database, routes=routes, event=event) else "duplicate"
             current.set_attribute("gridloop.outcome", outcome)
@@ -152,15 +161,8 @@ def batch_event_handler(*, database: Database, routes: Routes, metrics: Metrics,
                 if event.event_id in seen or event.event_id in fresh:
                     continue  # a redelivery: handled before
                 uow.causation = event  # what this event's handlers emit is caused by it
-                with (
-                    bound(correlation_id=event.correlation_id, ticket_id=event.ticket_id, event_type=event.event_type),
-                    span(
-                        f"process {record.topic}",
-                        kind=SpanKind.CONSUMER,
-                        context=context_from_kafka(record.headers),
-                        attributes={**consumed_attributes(record, group, event), "gridloop.outcome": "handled"},
-                    ),
-                ):
+                with consuming(record, group, event) as current:
+                    current.set_attribute("gridloop.outcome", "handled")
                     for handler in route.handlers:
                         await handler(event.payload, event, uow)
                 fresh.add(event.event_id)
