@@ -1,6 +1,6 @@
 """Pytest fixtures for tests that need the real broker and database: they start Tansu and
-SecantusDB on free loopback ports, and stop them when the session ends; and the whole stack
-(services, web and gateway) for the end-to-end tests, one per session."""
+SecantusDB on free loopback ports, and stop them when the session ends. (The whole stack of the
+end-to-end tests is tests/e2e/conftest.py's.)"""
 
 import asyncio
 import time
@@ -28,9 +28,8 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, connect, ensure_common_indexes
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Process, Servers, free_port, start_servers, start_service
-from gridloop.stack.stack import SERVICES, TEST_ENV, Stack, StackConfig
+from gridloop.stack.stack import TEST_ENV
 from gridloop.stack.topics import create_topics
-from gridloop.stack.traces import TraceReceiver
 
 T = TypeVar("T")
 # A holiday schedule for 2027 as the State Council might publish it (the real one may not be out):
@@ -260,45 +259,6 @@ def bus(servers: Servers) -> Bus:
 @pytest.fixture(scope="session")
 def service_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("service-logs")
-
-
-@pytest.fixture(scope="session")
-def traces() -> Iterator[TraceReceiver]:
-    """What the session's stack exports over OTLP: every span of every service."""
-    receiver = TraceReceiver().start()
-    yield receiver
-    receiver.stop()
-
-
-@pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory, traces: TraceReceiver) -> Iterator[Stack]:
-    """The whole system on free loopback ports with in-memory storage, stopped at the end: the
-    services, web, and the gateway in front of them (`stack.gateway_url`). Tracing is on, to
-    the session's trace receiver, for requests whose caller samples them (a `traceparent` with
-    the sampled flag): the other tests' requests make no spans and cost no export."""
-    running = Stack(
-        StackConfig.ephemeral(
-            log_dir=tmp_path_factory.mktemp("stack-logs"),
-            env={
-                "GRIDLOOP_OTEL_ENDPOINT": traces.url,
-                "GRIDLOOP_OTEL_EXPORT_DELAY_MS": "300",
-                "GRIDLOOP_OTEL_SAMPLE_RATIO": "0",
-                "GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2",
-                # a webhook receiver that was down is tried again within seconds, not minutes
-                "GRIDLOOP_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",
-                "GRIDLOOP_WEBHOOK_RETRY_LONGEST_SECONDS": "2",
-            },
-        )
-    )
-    running.start()
-    yield running
-    running.stop()
-
-
-@pytest.fixture(scope="session")
-def urls(stack: Stack) -> dict[str, str]:
-    """Each service's own address (web's too); browsers use `stack.gateway_url` instead."""
-    return {name: stack.url(name) for name in SERVICES}
 
 
 def ok(response: httpx.Response, status: int = 200) -> Any:
