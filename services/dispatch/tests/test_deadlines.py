@@ -119,3 +119,36 @@ async def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in
         ("ticket.escalated", None),
     ]
     assert {e.actor.sub for e in lapses} == {"sla-watchdog"} and lapses[2].payload.level == "district"
+
+
+async def test_a_new_lapse_is_announced_however_many_announced_ones_are_still_open(servers: Servers) -> None:
+    start = datetime(2026, 11, 24, 10, tzinfo=CST)
+    clock = SetClock(start)
+    database = await service_database(servers, producer="dispatch", clock=clock)
+    refdata = RefData(database.db)
+    await store.ensure_indexes(database.db)
+    for record in demo_records():
+        await refdata.apply(record)
+    always = refdata.calendars("always_open")
+
+    async def dispatch_one() -> str:
+        ticket_id = new_id()
+        event = reported(ticket_id, reporter=WORKER, category="SJ-0101", at=clock.value)  # 1 h to accept
+        assert isinstance(event.payload, TicketReported)
+        payload = event.payload
+        await database.transaction(
+            lambda uow: handlers.on_reported(payload, event, uow, refdata=refdata, calendars=always), causation=event
+        )
+        return ticket_id
+
+    early = [await dispatch_one() for _ in range(6)]
+    clock.value = start + timedelta(hours=1.5)
+    assert await handlers.watch_deadlines(database=database, limit=4) == 4  # a page at a time
+    assert await handlers.watch_deadlines(database=database, limit=4) == 2
+    late = await dispatch_one()
+    clock.value = start + timedelta(hours=2.6)  # the late one's acceptance lapses; the six stay open, announced
+    assert await handlers.watch_deadlines(database=database, limit=4) == 1
+    assert await handlers.watch_deadlines(database=database, limit=4) == 0
+    for ticket_id in [*early, late]:
+        kinds = [e.payload.kind for e in await _events(database, ticket_id) if e.event_type == "ticket.overdue"]
+        assert kinds == [DeadlineKind.ACCEPT], ticket_id

@@ -23,7 +23,10 @@ DECIDABLE = sorted(state.value for state in TRANSITIONS[TicketExtensionDecided.E
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TICKETS].create_index([("status", ASCENDING), ("street_code", ASCENDING), ("queued_at", ASCENDING)])
+    # The watchdog's looks (past_deadline): each an equality on the state, then the deadline's range
+    await db[TICKETS].create_index([("status", ASCENDING), ("accept_deadline", ASCENDING)])
     await db[TICKETS].create_index([("status", ASCENDING), ("resolve_deadline", ASCENDING)])
+    await db[TICKETS].create_index([("status", ASCENDING), ("escalated", ASCENDING), ("escalate_at", ASCENDING)])
     await db[TICKETS].create_index([("calendar_basis", ASCENDING)])
     await db[TICKETS].create_index([("extension.status", ASCENDING), ("extension.at", ASCENDING)])
 
@@ -37,15 +40,23 @@ async def insert(db: AsyncDatabase[Doc], doc: Doc, session: AsyncClientSession) 
 
 
 async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
-    """Open tickets with a deadline behind them that the watchdog may still have to announce."""
-    query = {
-        "$or": [
-            {"status": "dispatched", "accept_deadline": {"$lt": now}, "overdue": {"$ne": "accept"}},
-            {"status": {"$in": ACTIVE}, "resolve_deadline": {"$lt": now}, "overdue": {"$ne": "resolve"}},
-            {"status": {"$in": ACTIVE}, "escalate_at": {"$lt": now}, "escalated": False},
-        ]
-    }
-    return await db[TICKETS].find(query).limit(limit).to_list(None)
+    """Open tickets with a deadline behind them that the watchdog may still have to announce.
+
+    One look per state and kind of deadline, each an equality on the state and a range on the
+    deadline: the form an index bounds on the embedded database too (an `$or`, an `$in` or a
+    `$ne` beside them is read from the whole collection there, at every interval). A look reads
+    the open tickets past that deadline, announced or not (the exception, not the bulk of the
+    tickets held), and those already announced are left out here, before any page is cut."""
+    looks: list[tuple[Doc, str | None]] = [({"status": "dispatched", "accept_deadline": {"$lt": now}}, "accept")]
+    for state in ACTIVE:
+        looks.append(({"status": state, "resolve_deadline": {"$lt": now}}, "resolve"))
+        looks.append(({"status": state, "escalated": False, "escalate_at": {"$lt": now}}, None))
+    found: dict[str, Doc] = {}
+    for query, overdue in looks:
+        async for doc in db[TICKETS].find(query):
+            if overdue is None or overdue not in doc.get("overdue", []):
+                found.setdefault(doc["_id"], doc)
+    return list(found.values())[:limit]
 
 
 async def counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) -> list[Doc]:
