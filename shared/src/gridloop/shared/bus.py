@@ -115,7 +115,7 @@ class EventConsumer:
             client_id=f"{self.settings.service_name}-{self.group_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=25,
+            fetch_max_wait_ms=self.settings.consumer_fetch_wait_ms,
             max_poll_records=200,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
