@@ -223,7 +223,19 @@ class Simulation:
                 on_done=self._rated,
             )
             if not acted:
+                self._look_at_rated(worker)
                 self.stop.wait(IDLE_S)
+
+    def _look_at_rated(self, worker: ApiUser) -> None:
+        """A rating whose answer was lost (a timeout while a server was away) may still have been
+        taken: it leaves the list of tickets to rate, and the worker finds it among the rated."""
+        try:
+            listing = worker.call("feedback", "GET", "/v1/verifications", params={"rated": "true", "limit": 200})
+        except RETRYABLE:
+            return
+        if listing.status_code == 200:
+            for item in listing.json()["items"]:
+                self._rated(item, 200)
 
     def _verdict(self, task: dict[str, object]) -> dict[str, object] | None:
         plan = self.by_ticket.get(str(task["ticket_id"]))
