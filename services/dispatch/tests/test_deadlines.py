@@ -34,10 +34,23 @@ LONG_LIMITS = {
 }
 
 
-async def _dispatch_at(database: Database, refdata: RefData, event: Envelope) -> None:
+async def _dispatch_database(
+    servers: Servers, clock: SetClock, extra: tuple[DirectoryRecord, ...] = ()
+) -> tuple[Database, RefData]:
+    """Dispatch's database on the test's clock, with the demo directory (and `extra`) applied."""
+    database = await service_database(servers, producer="dispatch", clock=clock)
+    refdata = RefData(database.db)
+    await store.ensure_indexes(database.db)
+    await refdata.ensure_indexes()
+    for record in [*demo_records(), *extra]:
+        await refdata.apply(record)
+    return database, refdata
+
+
+async def _dispatch_at(database: Database, refdata: RefData, event: Envelope, calendar: str = "china") -> None:
     assert isinstance(event.payload, TicketReported)
     reported = event.payload
-    calendars = refdata.calendars("china")
+    calendars = refdata.calendars(calendar)
     await database.transaction(
         lambda uow: handlers.on_reported(reported, event, uow, refdata=refdata, calendars=calendars), causation=event
     )
@@ -50,12 +63,9 @@ async def _events(database: Database, ticket_id: str) -> list[Envelope]:
 
 async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_follows(servers: Servers) -> None:
     clock = SetClock(datetime(2026, 12, 28, 10, tzinfo=CST))
-    database = await service_database(servers, producer="dispatch", clock=clock)
-    refdata = RefData(database.db)
-    await store.ensure_indexes(database.db)
-    await refdata.ensure_indexes()
-    for record in [*demo_records(), DirectoryRecord(kind="sla", code="SJ-0302", revision=99, data=LONG_LIMITS)]:
-        await refdata.apply(record)
+    database, refdata = await _dispatch_database(
+        servers, clock, (DirectoryRecord(kind="sla", code="SJ-0302", revision=99, data=LONG_LIMITS),)
+    )
     calendars = refdata.calendars("china")
 
     ticket_id = new_id()
@@ -90,19 +100,10 @@ async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_
 async def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in(servers: Servers) -> None:
     start = datetime(2026, 11, 23, 10, tzinfo=CST)
     clock = SetClock(start)
-    database = await service_database(servers, producer="dispatch", clock=clock)
-    refdata = RefData(database.db)
-    await store.ensure_indexes(database.db)
-    for record in demo_records():
-        await refdata.apply(record)
+    database, refdata = await _dispatch_database(servers, clock)
     ticket_id = new_id()
     event = reported(ticket_id, reporter=WORKER, category="SJ-0101", at=start)  # 暴露垃圾: 1 h to accept, 4 to fix
-    assert isinstance(event.payload, TicketReported)
-    reported_ = event.payload
-    always = refdata.calendars("always_open")
-    await database.transaction(
-        lambda uow: handlers.on_reported(reported_, event, uow, refdata=refdata, calendars=always), causation=event
-    )
+    await _dispatch_at(database, refdata, event, "always_open")
 
     def at(hours: float) -> datetime:
         return start + timedelta(hours=hours)
@@ -124,21 +125,12 @@ async def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in
 async def test_a_new_lapse_is_announced_however_many_announced_ones_are_still_open(servers: Servers) -> None:
     start = datetime(2026, 11, 24, 10, tzinfo=CST)
     clock = SetClock(start)
-    database = await service_database(servers, producer="dispatch", clock=clock)
-    refdata = RefData(database.db)
-    await store.ensure_indexes(database.db)
-    for record in demo_records():
-        await refdata.apply(record)
-    always = refdata.calendars("always_open")
+    database, refdata = await _dispatch_database(servers, clock)
 
     async def dispatch_one() -> str:
         ticket_id = new_id()
         event = reported(ticket_id, reporter=WORKER, category="SJ-0101", at=clock.value)  # 1 h to accept
-        assert isinstance(event.payload, TicketReported)
-        payload = event.payload
-        await database.transaction(
-            lambda uow: handlers.on_reported(payload, event, uow, refdata=refdata, calendars=always), causation=event
-        )
+        await _dispatch_at(database, refdata, event, "always_open")
         return ticket_id
 
     early = [await dispatch_one() for _ in range(6)]
