@@ -19,8 +19,10 @@ pytestmark = pytest.mark.browser
 
 def fill_report(phone: Phone, *, search: str, category: str, description: str, place: int) -> None:
     page = phone.page
-    phone.go("/app/#/new")
-    page.wait_for_selector("#category option")
+    # A fresh form, opened from the menu as a worker would; wait for it, not for the one shown before.
+    page.evaluate("() => document.getElementById('report')?.setAttribute('data-drawn-before', '')")
+    page.click("nav a[data-tab=new]")
+    page.wait_for_selector("#report:not([data-drawn-before]) #category option")
     page.fill("#category-search", search)
     page.select_option("#category", category)
     page.fill("#description", description)
@@ -97,6 +99,32 @@ def test_the_app_is_installable_and_its_shell_is_served_by_its_service_worker(ph
         "() => [...new Set(performance.getEntriesByType('resource').map((e) => new URL(e.name).origin))]"
     )
     assert origins == [phone.gateway]
+
+
+def test_a_screen_still_loading_never_replaces_the_one_the_worker_has_moved_to(phone: Phone) -> None:
+    """On a weak cell the form's reference data can come long after the worker has tapped another
+    tab: the late answer must not draw the old screen over the new one."""
+    page = phone.page
+    phone.sign_in("gw-lj01")
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    phone.context.route("**/v1/directory/categories*", hold)
+    with page.expect_request("**/v1/directory/categories*"):
+        page.reload()  # the app starts afresh on its form, and the form asks for its categories
+    page.click("nav a[data-tab=mine]")
+    page.wait_for_selector("main h2:has-text('我的上报')")
+    assert len(held) == 1
+    with page.expect_response("**/v1/directory/categories*"):
+        held[0].continue_()
+    page.wait_for_timeout(500)  # the late answer handled: the old screen would draw now
+    assert page.inner_text("main h2") == "我的上报"
+    assert page.locator("#report").count() == 0, "the form came back over 我的上报"
 
 
 def test_reports_filed_without_signal_wait_through_a_reload_and_each_reaches_the_inbox_exactly_once(

@@ -33,6 +33,12 @@ const raw = (html) => ({ html });
 const chinese = (message) => String(message || '').replace(/\s*\([^()]*\)\s*$/, '');
 const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) : '');
 
+// Each change of address starts a new screen. A view that waited (for the network, for the
+// phone's storage) draws only if its screen is still the one shown: otherwise a slow first load
+// could replace a form the worker has already begun to fill in.
+let screen = 0;
+const stale = (here) => here !== screen;
+
 // Result screens (filed, saved, submitted) get an address of their own, so every link to the form
 // (the menu, "继续上报") is a real change of address; reloading one shows the form again.
 function show(html, title, address) {
@@ -68,14 +74,17 @@ async function reference(name, path) {
 // ---------------------------------------------------------------- file a report
 
 async function viewNew(refused) {
+  const here = screen;
   let categories = [];
   let grids = [];
   try {
     [categories, grids] = await Promise.all([reference('categories', '/v1/directory/categories'), reference('grids', '/v1/directory/grids')]);
   } catch (err) {
+    if (stale(here)) return;
     show(h`<h2>上报问题</h2><p class="error" role="alert">无法加载问题类别：${problem(err)}</p>`, '上报问题');
     return;
   }
+  if (stale(here)) return;
   const families = [['component', '部件'], ['event', '事件']];
   const options = (filter) => families.map(([family, label]) => {
     const items = categories.filter((c) => c.family === family && (!filter || `${c.code}${c.name}${c.major?.name || ''}`.includes(filter)));
@@ -209,6 +218,7 @@ async function viewNew(refused) {
     const outcome = navigator.onLine ? await outbox.flush() : null; // tries; no signal leaves it waiting
     const filed = outcome?.filed.find((f) => f.draft.id === saved.id);
     const rejected = outcome?.refused.find((d) => d.id === saved.id);
+    if (stale(here)) return; // the worker has moved on; the queue bar shows where the report stands
     if (filed) { await receipt(filed.ticket); return; }
     if (rejected) { refused = rejected; form.querySelector('button[type=submit]').disabled = false; showRefusal(rejected.refused); return; }
     show(h`<h2>已保存在本机</h2><p class="ok" role="status">暂时无法发送，这条上报已保存在本机，有网络时会自动发送。</p>
@@ -273,7 +283,9 @@ async function receipt(ticket) {
 
 // ---------------------------------------------------------------- outbox
 async function viewOutbox() {
+  const here = screen;
   const drafts = await outbox.list();
+  if (stale(here)) return;
   show(h`<h2>待发送</h2>
     ${raw(drafts.length ? '' : '<p class="note">没有待发送的上报。</p>')}
     <ul class="list">${raw(drafts.map((d) => h`<li class="card">
@@ -304,18 +316,21 @@ async function sendNow() {
 
 // ---------------------------------------------------------------- my reports
 async function viewMine() {
+  const here = screen;
   let items;
-  let stale = false;
+  let kept = false;
   try {
     items = (await api('/v1/reports?mine=true&limit=50')).items;
     await set('mine', items);
   } catch (err) {
     items = await get('mine');
-    stale = true;
+    kept = true;
+    if (stale(here)) return;
     if (!items) { show(h`<h2>我的上报</h2><p class="error" role="alert">${problem(err)}</p>`, '我的上报'); return; }
   }
+  if (stale(here)) return;
   show(h`<h2>我的上报</h2>
-    ${raw(stale ? '<p class="note">无网络：显示的是上次同步的内容。</p>' : '')}
+    ${raw(kept ? '<p class="note">无网络：显示的是上次同步的内容。</p>' : '')}
     ${raw(items.length ? '' : '<p class="note">还没有上报。</p>')}
     <ul class="list">${raw(items.map((t) => h`<li><a class="card link" href="#/report/${t.ticket_id}">
       <span class="status s-${t.status}">${STATUS[t.status] || t.status}</span>
@@ -331,10 +346,13 @@ async function photoList(ids) {
 }
 
 async function viewReport(id) {
+  const here = screen;
   let t;
   try { t = await api(`/v1/reports/${id}`); } catch (err) {
+    if (stale(here)) return;
     show(h`<h2>工单</h2><p class="error" role="alert">${problem(err)}</p>`, '工单'); return;
   }
+  if (stale(here)) return;
   show(h`<h2>${t.ticket_number}</h2>
     <div class="card">
       <p><span class="status s-${t.status}">${STATUS[t.status] || t.status}</span> ${t.category_name}</p>
@@ -345,7 +363,9 @@ async function viewReport(id) {
     <h3>照片</h3><ul class="thumbs" id="photos">${raw(t.photos.length ? '' : '<li class="hint">无</li>')}</ul>
     <h3>进展</h3>
     <ol class="timeline">${raw(t.history.map((e) => h`<li><span>${STEP[e.event_type] || e.event_type}</span> → ${STATUS[e.status] || e.status}<br><span class="hint">${when(e.at)}</span></li>`).join(''))}</ol>`, t.ticket_number);
-  if (t.photos.length) document.getElementById('photos').innerHTML = await photoList(t.photos);
+  if (!t.photos.length) return;
+  const photos = await photoList(t.photos);
+  if (!stale(here)) document.getElementById('photos').innerHTML = photos;
 }
 
 // ---------------------------------------------------------------- verification and rating
@@ -355,14 +375,17 @@ async function departmentNames() {
 }
 
 async function viewTasks() {
+  const here = screen;
   let pending;
   let unrated;
   let names;
   try {
     [pending, unrated, names] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false'), departmentNames()]);
   } catch (err) {
+    if (stale(here)) return;
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
   }
+  if (stale(here)) return;
   const row = (v, action) => h`<li><a class="card link" href="#/task/${v.ticket_id}">
     <strong>${v.ticket_number}</strong> ${v.category_name}<br><span class="hint">${names[v.department] || v.department || ''} · ${action}${v.reworks ? ` · 已返工 ${v.reworks} 次` : ''}</span></a></li>`;
   show(h`<h2>核查评价</h2>
@@ -371,6 +394,7 @@ async function viewTasks() {
 }
 
 async function viewTask(id) {
+  const here = screen;
   let v;
   let names;
   try {
@@ -378,8 +402,10 @@ async function viewTask(id) {
     names = await departmentNames();
     v = [...pending.items, ...unrated.items].find((x) => x.ticket_id === id);
   } catch (err) {
+    if (stale(here)) return;
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
   }
+  if (stale(here)) return;
   if (!v) { show('<h2>核查评价</h2><p class="note">该工单已核查或已评价。</p><p><a class="button" href="#/tasks">返回</a></p>', '核查评价'); return; }
   const verifying = v.status === 'resolved';
   show(h`<h2>${v.ticket_number}</h2>
@@ -405,7 +431,11 @@ async function viewTask(id) {
       <div class="field"><label for="rate-comment">评价意见（选填）</label><textarea id="rate-comment" rows="2" maxlength="1000"></textarea></div>
       <p class="form-error" id="form-error" role="alert"></p>
       <button type="submit" class="primary">提交评价</button></form>`)}`, '核查评价');
-  if (v.verification?.resolution_photos?.length) document.getElementById('evidence').innerHTML = await photoList(v.verification.resolution_photos);
+  if (v.verification?.resolution_photos?.length) {
+    const evidence = await photoList(v.verification.resolution_photos);
+    if (stale(here)) return;
+    document.getElementById('evidence').innerHTML = evidence;
+  }
   if (verifying) {
     const taken = [];
     document.getElementById('site-photo').addEventListener('change', async (e) => {
@@ -427,6 +457,7 @@ async function viewTask(id) {
           photos.push((await api('/v1/attachments', { method: 'POST', form, headers: { 'Idempotency-Key': p.id } })).attachment_id);
         }
         await api(`/v1/verifications/${id}`, { method: 'POST', json: { passed: choice.value === 'true', comment, photos } });
+        if (stale(here)) return;
         show(h`<h2>核查已提交</h2><p class="ok" role="status">${choice.value === 'true' ? '核查通过，工单已结案。' : '核查未通过，工单已退回部门返工。'}</p><p><a class="button" href="#/tasks">返回核查评价</a></p>`, '核查已提交', '#/tasks/done');
       } catch (err) { fieldError('form', problem(err)); }
     });
@@ -438,6 +469,7 @@ async function viewTask(id) {
       if (!choice) { fieldError('rating', '请选择评价'); return; }
       try {
         await api(`/v1/ratings/${id}`, { method: 'POST', json: { rating: choice.value, comment: document.getElementById('rate-comment').value.trim() } });
+        if (stale(here)) return;
         show('<h2>评价已提交</h2><p class="ok" role="status">感谢评价。</p><p><a class="button" href="#/tasks">返回核查评价</a></p>', '评价已提交', '#/tasks/done');
       } catch (err) { fieldError('form', problem(err)); }
     });
@@ -455,7 +487,9 @@ async function refreshUnread() {
 }
 
 async function viewNotifications() {
+  const here = screen;
   const items = await refreshUnread();
+  if (stale(here)) return;
   if (!items) { show('<h2>通知</h2><p class="error" role="alert">无网络或登录已过期，稍后再试。</p>', '通知'); return; }
   show(h`<h2>通知</h2>${raw(items.length ? '' : '<p class="note">没有通知。</p>')}
     <ul class="list">${raw(items.map((n) => h`<li class="card ${n.read ? '' : 'unread'}">
@@ -489,6 +523,7 @@ function drawSession(session) {
 function drawNetwork() { document.getElementById('offline').hidden = navigator.onLine && isReachable(); }
 
 async function route() {
+  screen += 1;
   const [, view, arg] = location.hash.split('/');
   const views = { new: () => viewNew(), outbox: viewOutbox, fix: () => viewFix(arg), mine: viewMine, report: () => viewReport(arg),
     tasks: viewTasks, task: () => viewTask(arg), notifications: viewNotifications };
