@@ -117,6 +117,7 @@ class EventConsumer:
             auto_offset_reset="earliest",
             fetch_max_wait_ms=self.settings.consumer_fetch_wait_ms,
             max_poll_records=200,
+            group_instance_id=self.settings.consumer_instance_id or None,
             session_timeout_ms=10000,
             heartbeat_interval_ms=1000,
             **kafka_security(self.settings),

@@ -53,6 +53,11 @@ class ServiceSettings(BaseSettings):
     # at 250, 115 ms at 500). An idle consumer asks 1000/N times a second: at 25 an idle stack's
     # polls took half a core, broker and services together.
     consumer_fetch_wait_ms: int = Field(default=100, ge=1, le=1000)
+    # A name this instance keeps across restarts (Kafka's static membership, group.instance.id):
+    # restarted after a crash, it takes its partitions back at once instead of waiting out the
+    # dead member's session. Unique within the service; a stopped instance that does not come
+    # back holds its partitions until its session ends (docs/decisions.md). Empty: none.
+    consumer_instance_id: str = Field(default="", max_length=249, pattern=r"^[A-Za-z0-9._-]*$")
 
     # Tracing (OpenTelemetry): off unless a collector's OTLP/HTTP address is set, e.g. http://otel-collector:4318
     otel_endpoint: str = ""

@@ -280,7 +280,14 @@ def start_servers(
 
 def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | None, label: str = "") -> Process:
     """One service instance; several instances of a service share its consumer group."""
-    full_env = {**os.environ, **env, "GRIDLOOP_PORT": str(port), "GRIDLOOP_HOST": "127.0.0.1"}
+    full_env = {
+        **os.environ,
+        **env,
+        "GRIDLOOP_PORT": str(port),
+        "GRIDLOOP_HOST": "127.0.0.1",
+        # The instance's own name: restarted on it, it takes its partitions back at once.
+        "GRIDLOOP_CONSUMER_INSTANCE_ID": label or name,
+    }
     return _spawn(label or name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)
 
 
