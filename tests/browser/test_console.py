@@ -146,6 +146,9 @@ def test_the_whole_loop_through_pages_only(
     # The supervisor sees it counted, opens its timeline from the map, and downloads the sheet.
     boss = desks("sup-qh")
     boss.page.wait_for_selector(".tiles")
+    boss.go("/console/command?from=2020-01-01&to=2020-01-31")  # a month before any ticket
+    assert "暂无数据" in boss.page.inner_text("main")
+    assert boss.page.locator("[data-chart]").count() == 0, "an empty chart instead of 暂无数据"
 
     def counted() -> bool:
         boss.go("/console/command")

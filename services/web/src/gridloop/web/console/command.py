@@ -81,6 +81,7 @@ async def command(request: Request, pages: Pages, services: ServiceClient, perso
             "unit": unit,
             "shown": shown,
             "chart": json.dumps(chart, ensure_ascii=False),
+            "chart_has_data": any(v is not None for series in chart["series"] for v in series["values"]),
             "grids": json.dumps([_shape(g) for g in grids["items"]], ensure_ascii=False),
             "counts": json.dumps(counts),
             "points": json.dumps(places["points"], ensure_ascii=False),
