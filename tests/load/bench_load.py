@@ -861,9 +861,13 @@ def held_report(
         "created_at": at,
         "updated_at": at,
         "history": [{"event_type": "ticket.reported", "status": "reported", "at": at}],
-        # set when the ticket is dispatched (set_deadline, on ticket.dispatched)
+        # set when the ticket is dispatched (set_deadline and the lead, on ticket.dispatched)
         **(
-            {"resolve_deadline": at + timedelta(days=5), "resolve_deadline_provisional": False}
+            {
+                "resolve_deadline": at + timedelta(days=5),
+                "resolve_deadline_provisional": False,
+                "lead_department": ROUTED[category["code"]],
+            }
             if status not in ("reported", "pending_dispatch")
             else {}
         ),
