@@ -229,8 +229,9 @@ class Simulation:
     def _look_at_rated(self, worker: ApiUser) -> None:
         """A rating whose answer was lost (a timeout while a server was away) may still have been
         taken: it leaves the list of tickets to rate, and the worker finds it among the rated."""
+        # The most a page holds: the long form rates about 220 reports per community.
         try:
-            listing = worker.call("feedback", "GET", "/v1/verifications", params={"rated": "true", "limit": 200})
+            listing = worker.call("feedback", "GET", "/v1/verifications", params={"rated": "true", "limit": 500})
         except RETRYABLE:
             return
         if listing.status_code == 200:
