@@ -120,12 +120,14 @@ def main() -> None:
     parser.add_argument("--mongo-uri", required=True)
     parser.add_argument("--db", default="bench_bare")
     args = parser.parse_args()
-    # As the services run: one process, no access log, uvicorn's defaults otherwise.
+    # As the services run: one process, no access log, the same event loop and HTTP parser.
     uvicorn.run(
         create_app(mongo_uri=args.mongo_uri, db_name=args.db),
         host="127.0.0.1",
         port=args.port,
         access_log=False,
+        loop="uvloop",
+        http="httptools",
         log_level="warning",
     )
 

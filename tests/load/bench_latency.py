@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import uvloop
+
 from gridloop.stack.stack import Stack, StackConfig
 from gridloop.stack.traces import Span, TraceReceiver
 from tests.load.bench_load import ROUTED, Bench, grid_workers, open_bench, percentile, report_body, table
@@ -295,7 +297,7 @@ def main() -> None:
         stack = Stack(StackConfig.ephemeral(log_dir=log_dir, env=env))
         stack.start()
         try:
-            asyncio.run(run(stack, log_dir, receiver, args))
+            uvloop.run(run(stack, log_dir, receiver, args))
         finally:
             stack.stop()
             receiver.stop()

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvloop
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -1088,7 +1089,7 @@ def main() -> None:
         stack.start()
         print(f"stack up in {time.monotonic() - started:.0f} s (logs: {log_dir}); {os.cpu_count()} cores", flush=True)
         try:
-            asyncio.run(run(stack, log_dir, args, phases))
+            uvloop.run(run(stack, log_dir, args, phases))
         finally:
             stack.stop()
 

@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import uvloop
+
 from gridloop.shared.events import Role
 from gridloop.stack.stack import Stack, StackConfig
 from tests.load.bench_latency import Inbox, filer, floor_run, offered
@@ -187,7 +189,7 @@ def main() -> None:
         stack = Stack(StackConfig.ephemeral(log_dir=Path(logs)))
         stack.start()
         try:
-            asyncio.run(run(stack, Path(logs), args))
+            uvloop.run(run(stack, Path(logs), args))
         finally:
             stack.stop()
 

@@ -316,6 +316,8 @@ def serve(factory: Callable[[Any], FastAPI], settings: ServiceSettings) -> None:
         host=settings.host,
         port=settings.port,
         access_log=False,
+        loop="uvloop",  # the services' event loop and HTTP parser in C: about a third less CPU per request and event
+        http="httptools",
         timeout_graceful_shutdown=15,
         log_level=settings.log_level.lower(),
     )
