@@ -1,13 +1,16 @@
 """Transactions against the real database server: one cut off by its request's time (a stalled
 database) leaves no lock behind, so the caller's retry goes through at once."""
 
+import asyncio
+import contextlib
+import struct
 from datetime import UTC, datetime
 
 import pytest
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.ids import new_id
-from gridloop.shared.mongo import UnitOfWork, ensure_collections, request_budget
+from gridloop.shared.mongo import Database, UnitOfWork, connect, ensure_collections, request_budget
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import SetClock, service_database
 
@@ -40,3 +43,88 @@ async def test_a_transaction_cut_off_by_its_request_budget_releases_what_it_wrot
     with request_budget(retry_s=0.0, timeout_s=5.0):
         await database.transaction(files_again)
     assert await database.db[FILINGS].find({"_id": key}).to_list(None) == [{"_id": key, "try": 2}]
+
+
+class LateStatement:
+    """A relay between the client and the database that holds back, once, the statement opening a
+    transaction, as a busy server's queue holds it while the client's abort goes ahead on another
+    connection."""
+
+    def __init__(self, upstream_port: int, hold_s: float) -> None:
+        self.upstream_port = upstream_port
+        self.hold_s = hold_s
+        self.holding = False
+        self.delivered = asyncio.Event()
+        self.server: asyncio.Server | None = None
+
+    async def start(self) -> int:
+        self.server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
+        port: int = self.server.sockets[0].getsockname()[1]
+        return port
+
+    async def _relay(self, client_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        server_in, server_out = await asyncio.open_connection("127.0.0.1", self.upstream_port)
+        answers = asyncio.create_task(self._answers(server_in, client_out))
+        try:
+            while True:
+                header = await client_in.readexactly(4)
+                message = header + await client_in.readexactly(struct.unpack("<i", header)[0] - 4)
+                late = self.holding and b"startTransaction" in message
+                if late:
+                    self.holding = False
+                    await asyncio.sleep(self.hold_s)  # the client stops waiting meanwhile
+                server_out.write(message)
+                await server_out.drain()
+                if late:
+                    await asyncio.sleep(0.3)  # the server has handled it before anyone looks
+                    self.delivered.set()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            answers.cancel()
+            server_out.close()
+            client_out.close()
+
+    async def _answers(self, server_in: asyncio.StreamReader, client_out: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(ConnectionError):
+            while data := await server_in.read(65536):
+                client_out.write(data)
+                await client_out.drain()
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+
+async def test_a_statement_that_reaches_the_server_after_its_abort_opens_no_transaction(servers: Servers) -> None:
+    late = LateStatement(servers.database.port, hold_s=1.5)
+    port = await late.start()
+    database = Database(
+        connect(f"mongodb://127.0.0.1:{port}/?directConnection=true", timeout_ms=5000),
+        f"late_{new_id()[-8:]}",
+        producer="late-test",
+        clock=SetClock(datetime(2026, 12, 31, 23, tzinfo=UTC)),
+    )
+    try:
+        await ensure_collections(database.db, FILINGS, "outbox")
+        key = f"same-key-{new_id()}"
+
+        async def files(uow: UnitOfWork) -> None:
+            await uow.db[FILINGS].insert_one({"_id": key, "try": 1}, session=uow.session)
+
+        late.holding = True
+        with request_budget(retry_s=0.0, timeout_s=0.5), pytest.raises(PyMongoError) as cut_off:
+            await database.transaction(files)
+        assert cut_off.value.timeout
+        await asyncio.wait_for(late.delivered.wait(), timeout=10)
+
+        async def files_again(uow: UnitOfWork) -> None:
+            await uow.db[FILINGS].insert_one({"_id": key, "try": 2}, session=uow.session)
+
+        # The first try's statement came after its abort: it must not hold the key against the retry.
+        with request_budget(retry_s=0.0, timeout_s=5.0):
+            await database.transaction(files_again)
+        assert await database.db[FILINGS].find({"_id": key}).to_list(None) == [{"_id": key, "try": 2}]
+    finally:
+        await database.client.close()
+        late.close()

@@ -280,8 +280,8 @@ class Database:
             )
             try:
                 return await work(uow), uow
-            except BaseException:
-                await abort_beyond_budget(session)
+            except BaseException as exc:
+                await abort_beyond_budget(session, self.db, unanswered=answer_unknown(exc))
                 raise
 
 
@@ -289,21 +289,41 @@ ABORT_SECONDS = 10.0
 """How long the abort of a failed transaction may take, apart from the request's budget."""
 
 
-async def abort_beyond_budget(session: AsyncClientSession) -> None:
-    """Abort a failed transaction even when the request's time is spent.
+def answer_unknown(exc: BaseException) -> bool:
+    """Whether a statement may still be on its way to the server: the client stopped waiting for
+    it (a timeout, a lost connection, a cancelled request) instead of hearing the server's answer."""
+    if isinstance(exc, ConnectionFailure | asyncio.CancelledError):
+        return True
+    return isinstance(exc, PyMongoError) and exc.timeout
+
+
+async def abort_beyond_budget(session: AsyncClientSession, db: AsyncDatabase[Doc], *, unanswered: bool = False) -> None:
+    """Abort a failed transaction even when the request's time is spent, and make sure no part of
+    it can start again on the server afterwards.
 
     PyMongo aborts on the way out, but within the request's timeout: once that has run out (a
     stalled database) the abort is never sent, and the server keeps the transaction and its
     locks until its lifetime limit (60 s) ends it. A retry of the same filing meanwhile meets a
     WriteConflict on its own idempotency key for that minute. So the abort runs in a context of
-    its own, with a bound of its own."""
+    its own, with a bound of its own.
+
+    When the client stopped waiting for a statement (`unanswered`), that statement may still
+    reach the server after the abort, on the connection it was sent on, while the abort went on
+    another: a statement that opens the transaction then opens it anew, and nobody ends it. So
+    the session then begins one more transaction and aborts it: the server refuses a statement
+    of an older transaction number, and a later number ends the older transaction it holds."""
 
     async def abort() -> None:
-        with pymongo.timeout(ABORT_SECONDS):
-            await session.abort_transaction()  # errors are ignored: the server ends it at its limit
+        with pymongo.timeout(ABORT_SECONDS):  # errors are ignored: the server ends it at its limit
+            await session.abort_transaction()
+            if unanswered:
+                await session.start_transaction()
+                await db[OUTBOX].find_one({"_id": None}, session=session)
+                await session.abort_transaction()
 
     if session.in_transaction:
-        await asyncio.create_task(abort(), context=contextvars.Context())
+        with suppress(PyMongoError):
+            await asyncio.create_task(abort(), context=contextvars.Context())
 
 
 class ConcurrentChange(Exception):
