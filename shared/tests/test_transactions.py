@@ -3,15 +3,19 @@ database) leaves no lock behind, so the caller's retry goes through at once."""
 
 import asyncio
 import contextlib
+import signal
 import struct
+import sys
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.ids import new_id
-from gridloop.shared.mongo import Database, UnitOfWork, connect, ensure_collections, request_budget
-from gridloop.stack.servers import Servers
+from gridloop.shared.mongo import Database, UnitOfWork, connect, ensure_collections, is_transient, request_budget
+from gridloop.stack.servers import Servers, free_port, start_database
 from gridloop.stack.testing import SetClock, service_database
 
 pytestmark = pytest.mark.integration
@@ -128,3 +132,45 @@ async def test_a_statement_that_reaches_the_server_after_its_abort_opens_no_tran
     finally:
         await database.client.close()
         late.close()
+
+
+KILLED_MID_TRANSACTION = """
+import os, signal, sys
+from pymongo import MongoClient
+client = MongoClient(sys.argv[1], directConnection=True)
+with client.start_session() as session:
+    session.start_transaction()
+    client[sys.argv[2]].filings.insert_one({"_id": sys.argv[3], "try": 1}, session=session)
+    os.kill(os.getpid(), signal.SIGKILL)  # a consumer killed between two statements
+"""
+
+
+async def test_a_transaction_whose_process_was_killed_lets_go_of_its_writes(tmp_path: Path) -> None:
+    lifetime_s = 2.0
+    server = start_database(free_port(), ":memory:", tmp_path, transaction_lifetime_s=lifetime_s)
+    uri = f"mongodb://127.0.0.1:{server.port}/?directConnection=true"
+    database = Database(
+        connect(uri, timeout_ms=5000), "killed", producer="killed-test", clock=SetClock(datetime.now(UTC))
+    )
+    try:
+        await ensure_collections(database.db, FILINGS)
+        key = f"same-key-{new_id()}"
+        killed = await asyncio.create_subprocess_exec(sys.executable, "-c", KILLED_MID_TRANSACTION, uri, "killed", key)
+        assert await killed.wait() == -signal.SIGKILL
+
+        async def takes_over(uow: UnitOfWork) -> None:
+            await uow.db[FILINGS].insert_one({"_id": key, "try": 2}, session=uow.session)
+
+        started = time.monotonic()
+        while True:  # as a consumer that took over the partition retries the same ticket
+            try:
+                await database.transaction(takes_over)
+                break
+            except PyMongoError as exc:
+                assert is_transient(exc), exc
+                assert time.monotonic() - started < lifetime_s + 8, "the killed transaction still holds the key"
+                await asyncio.sleep(0.2)
+        assert await database.db[FILINGS].find({"_id": key}).to_list(None) == [{"_id": key, "try": 2}]
+    finally:
+        await database.client.close()
+        server.stop()

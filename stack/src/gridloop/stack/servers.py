@@ -229,7 +229,11 @@ def start_broker(port: int, log_dir: Path | None = None, store: BrokerStore | No
     return process
 
 
-def start_database(port: int, storage: Path | str, log_dir: Path | None = None) -> Process:
+def start_database(
+    port: int, storage: Path | str, log_dir: Path | None = None, *, transaction_lifetime_s: float | None = None
+) -> Process:
+    """SecantusDB on `port`, through gridloop.stack.database (its command, with a shorter lifetime
+    for an abandoned transaction)."""
     if isinstance(storage, Path):
         storage.mkdir(parents=True, exist_ok=True)
     process = _spawn(
@@ -237,7 +241,8 @@ def start_database(port: int, storage: Path | str, log_dir: Path | None = None) 
         [
             sys.executable,
             "-m",
-            "secantus",
+            "gridloop.stack.database",
+            *(["--transaction-lifetime-seconds", str(transaction_lifetime_s)] if transaction_lifetime_s else []),
             "--host",
             "127.0.0.1",
             "--port",
