@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import uvloop
 
 from gridloop.stack.stack import Stack, StackConfig
@@ -107,13 +108,20 @@ def filer(
         }
         sent_ns = time.time_ns() - int((time.perf_counter() - started) * 1e9)
         body = report_body(category, bench.places.take(community, category), f"时延测试上报 {community} {turn}")
+        response: httpx.Response | None = None
         for _ in range(30):
-            response = await bench.api.http.post(url, json=body, headers=headers)
+            try:
+                response = await bench.api.http.post(url, json=body, headers=headers)
+            except httpx.TransportError:  # a kept-alive connection the server had just closed
+                retried[0] = retried.get(0, 0) + 1  # sent again at once, as the app does, same key
+                continue
             if response.status_code not in (429, 503):
                 break
             # As the app's queue does: send the same filing again later, under the same key.
             retried[response.status_code] = retried.get(response.status_code, 0) + 1
             await asyncio.sleep(float(response.headers.get("retry-after", "1")))
+        if response is None or response.status_code in (429, 503):
+            return math.inf  # still refused after 30 tries: the loop did not keep up with this load
         if response.status_code not in (200, 201):  # 200: the replay of a filing the 503 had taken in
             raise SystemExit(f"filing {n} -> {response.status_code}: {response.text[:300]}")
         try:
@@ -262,7 +270,7 @@ async def run(stack: Stack, log_dir: Path, receiver: TraceReceiver, args: argpar
                     f"{fp50:.0f} / {fp95:.0f} ms",
                     f"{lp50 / fp50:.1f}",
                     f"{lp95 / fp95:.1f}",
-                    ", ".join(f"{n} x {code}" for code, n in sorted(retried.items())) or "none",
+                    ", ".join(f"{n} x {code or 'no answer'}" for code, n in sorted(retried.items())) or "none",
                     str(late),
                 ]
             )
