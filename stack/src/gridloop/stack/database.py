@@ -7,7 +7,7 @@ a WriteConflict meanwhile: the instance that takes over a killed consumer's part
 killed one's ticket until then, and its snapshot keeps the server's history from being trimmed.
 SecantusDB ends a transaction after 60 s without a statement (MongoDB's
 `transactionLifetimeLimitSeconds` is 60 s too); GridLoop's transactions last milliseconds, so the
-embedded stack ends an abandoned one sooner (docs/decisions.md)."""
+embedded stack ends an abandoned one sooner (docs/reliability.md, 13)."""
 
 import argparse
 import functools
