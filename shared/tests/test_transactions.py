@@ -14,7 +14,15 @@ import pytest
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.ids import new_id
-from gridloop.shared.mongo import Database, UnitOfWork, connect, ensure_collections, is_transient, request_budget
+from gridloop.shared.mongo import (
+    OUTBOX,
+    Database,
+    UnitOfWork,
+    connect,
+    ensure_collections,
+    is_transient,
+    request_budget,
+)
 from gridloop.stack.servers import Servers, free_port, start_database
 from gridloop.stack.testing import SetClock, service_database
 
@@ -110,7 +118,7 @@ async def test_a_statement_that_reaches_the_server_after_its_abort_opens_no_tran
         clock=SetClock(datetime(2026, 12, 31, 23, tzinfo=UTC)),
     )
     try:
-        await ensure_collections(database.db, FILINGS, "outbox")
+        await ensure_collections(database.db, FILINGS, OUTBOX)
         key = f"same-key-{new_id()}"
 
         async def files(uow: UnitOfWork) -> None:
