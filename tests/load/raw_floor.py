@@ -21,13 +21,13 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.ids import new_id
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS
 
 Doc = dict[str, Any]
 REPORTED, DISPATCHED = "floor.reported", "floor.dispatched"
 PARTITIONS = 6
 
-FETCH_WAIT_MS = ServiceSettings.model_fields["consumer_fetch_wait_ms"].default
+FETCH_WAIT_MS = INBOX_PATH_FETCH_WAIT_MS  # as dispatch's and handling's consumers, which these two stand for
 
 
 class RawFloor:
@@ -59,7 +59,7 @@ class RawFloor:
                 group_id=group,
                 enable_auto_commit=False,
                 auto_offset_reset="earliest",
-                fetch_max_wait_ms=FETCH_WAIT_MS,  # as the services' consumers
+                fetch_max_wait_ms=FETCH_WAIT_MS,
                 max_poll_records=200,
             )
             await consumer.start()

@@ -91,8 +91,11 @@ class EventConsumer:
         dead_letter_topic: str,
         handle_batch: HandleBatch | None = None,
         batch_records: int = 200,
+        fetch_wait_ms: int | None = None,
     ) -> None:
         self.settings = settings
+        # How long the broker may hold this consumer's empty fetch (default: consumer_fetch_wait_ms)
+        self.fetch_wait_ms = settings.consumer_fetch_wait_ms if fetch_wait_ms is None else fetch_wait_ms
         self.group_id = group_id
         self.topics = topics
         self.handle = handle
@@ -115,7 +118,7 @@ class EventConsumer:
             client_id=f"{self.settings.service_name}-{self.group_id}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            fetch_max_wait_ms=self.settings.consumer_fetch_wait_ms,
+            fetch_max_wait_ms=self.fetch_wait_ms,
             max_poll_records=200,
             group_instance_id=self.settings.consumer_instance_id or None,
             session_timeout_ms=10000,

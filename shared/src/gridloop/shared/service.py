@@ -153,6 +153,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                     settings=settings,
                     group_id=f"{settings.service_name}.directory",
                     topics=[DIRECTORY_TOPIC],
+                    fetch_wait_ms=settings.directory_fetch_wait_ms,
                     handle=runtime.refdata.consumer_handle(),
                     producer=producer,
                     metrics=metrics,

@@ -13,6 +13,10 @@ DEV_JWT_SECRET = "gridloop-development-secret-not-for-production"
 DEV_JWT_ISSUER = "gridloop-dev"
 
 
+INBOX_PATH_FETCH_WAIT_MS = 25
+"""The fetch wait of the consumers a report passes between filing and inbox (dispatch, handling)."""
+
+
 class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDLOOP_", extra="ignore")
 
@@ -50,9 +54,14 @@ class ServiceSettings(BaseSettings):
     consumer_batch_records: int = Field(default=1, ge=1)
     # How long the broker may hold a fetch that finds nothing. Kafka answers as soon as a record
     # arrives; Tansu within about a quarter of this (a hop's p50: 12 ms at 25, 16 ms at 100, 53 ms
-    # at 250, 115 ms at 500). An idle consumer asks 1000/N times a second: at 25 an idle stack's
-    # polls took half a core, broker and services together.
+    # at 250, 115 ms at 500). An idle consumer asks 1000/N times a second: at 25 for every consumer
+    # an idle stack's polls took half a core, broker and services together. So 100 here, and 25 for
+    # the two consumers a report passes on its way to an inbox (dispatch's and handling's
+    # settings: INBOX_PATH_FETCH_WAIT_MS); docs/decisions.md has the figures.
     consumer_fetch_wait_ms: int = Field(default=100, ge=1, le=1000)
+    # The same for the directory's topic: its changes are rare and none is awaited by a person
+    # within a tenth of a second, so its consumers (one in each service) ask twice a second.
+    directory_fetch_wait_ms: int = Field(default=500, ge=1, le=1000)
     # A name this instance keeps across restarts (Kafka's static membership, group.instance.id):
     # restarted after a crash, it takes its partitions back at once instead of waiting out the
     # dead member's session. Unique within the service; a stopped instance that does not come

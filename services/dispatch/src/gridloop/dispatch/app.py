@@ -2,17 +2,20 @@
 
 import structlog
 from fastapi import FastAPI
+from pydantic import Field
 
 from gridloop.dispatch import handlers, store
 from gridloop.dispatch.api import router
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import CalendarSettings, ServiceSettings
+from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS, CalendarSettings, ServiceSettings
 
 log = structlog.get_logger()
 
 
 class DispatchSettings(ServiceSettings, CalendarSettings):
     service_name: str = "dispatch"
+    # On the way from a report to its inbox: its broker hop is not left to the default wait.
+    consumer_fetch_wait_ms: int = Field(default=INBOX_PATH_FETCH_WAIT_MS, ge=1, le=1000)
     port: int = 8002
     watchdog_interval_seconds: float = 10.0
 

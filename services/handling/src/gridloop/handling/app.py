@@ -13,11 +13,13 @@ from gridloop.handling.webhooks import handlers as webhooks
 from gridloop.handling.webhooks import store as webhooks_store
 from gridloop.handling.webhooks.domain import RetryPolicy
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS, ServiceSettings
 
 
 class HandlingSettings(ServiceSettings):
     service_name: str = "handling"
+    # On the way from a report to its inbox: its broker hop is not left to the default wait.
+    consumer_fetch_wait_ms: int = Field(default=INBOX_PATH_FETCH_WAIT_MS, ge=1, le=1000)
     port: int = 8003
     webhook_interval_seconds: float = Field(
         default=1.0, gt=0, description="how often the sender looks for due deliveries"
