@@ -12,7 +12,6 @@ import asyncio
 import itertools
 import math
 import secrets
-import statistics
 import tempfile
 import time
 import uuid
@@ -206,20 +205,25 @@ def stages(sample: Sample, spans: list[Span]) -> dict[str, float] | None:
     return dict(zip(STAGES, ((b - a) / 1e6 for a, b in itertools.pairwise(points)), strict=True))
 
 
+def spread(values: list[float]) -> str:
+    """p50 / p95 (the p95s of the stages do not add up to the whole's: each report is slow somewhere else)."""
+    return f"{percentile(values, 0.5):.1f} / {percentile(values, 0.95):.1f}"
+
+
 async def breakdown(receiver: TraceReceiver, runs: dict[str, list[Sample]]) -> None:
     await asyncio.sleep(3)  # the services export every 0.5 s
     spans_by_trace: dict[str, list[Span]] = {}
     for s in receiver.spans():
         spans_by_trace.setdefault(s.trace_id, []).append(s)
-    header = ["stage (p50 ms)", *runs]
+    header = ["stage (p50 / p95 ms)", *runs]
     columns = {}
     for name, samples in runs.items():
         found = [st for st in (stages(s, spans_by_trace.get(s.trace_id, [])) for s in samples) if st is not None]
         columns[name] = (found, len(samples))
     rows = []
     for stage in STAGES:
-        rows.append([stage, *(f"{statistics.median(st[stage] for st in found):.1f}" for found, _ in columns.values())])
-    rows.append(["whole (client)", *(f"{statistics.median(s.ms for s in samples):.1f}" for samples in runs.values())])
+        rows.append([stage, *(spread([st[stage] for st in found]) for found, _ in columns.values())])
+    rows.append(["whole (client)", *(spread([s.ms for s in samples]) for samples in runs.values())])
     notes = [f"{name}: {len(found)} of {total} reports' traces complete" for name, (found, total) in columns.items()]
     notes.append(
         "to intake: client to intake's first span (connection, uvicorn); the relay waits are from commit to publish"
