@@ -25,7 +25,7 @@ import uvloop
 
 from gridloop.stack.stack import Stack, StackConfig
 from gridloop.stack.traces import Span, TraceReceiver
-from tests.load.bench_load import ROUTED, Bench, grid_workers, open_bench, percentile, report_body, table
+from tests.load.bench_load import ROUTED, Bench, cpu_seconds, grid_workers, open_bench, percentile, report_body, table
 from tests.load.raw_floor import RawFloor
 
 HANDLING_DB = "gridloop_handling"
@@ -132,6 +132,13 @@ def filer(
         return ms
 
     return one
+
+
+def named_processes(stack: Stack) -> dict[str, int]:
+    """The servers' and services' process ids by name."""
+    assert stack.servers is not None
+    found = {"database": stack.servers.database.proc.pid, "broker": stack.servers.broker.proc.pid}
+    return found | {name: process.proc.pid for name, process in stack.services.items()}
 
 
 def floor_run(floor: RawFloor) -> Callable[[float], Coroutine[Any, Any, float]]:
@@ -254,13 +261,17 @@ async def run(stack: Stack, log_dir: Path, receiver: TraceReceiver, args: argpar
         await offered(None, 10, filer(bench, inbox, []))
         loads: list[tuple[str, float | None, int]] = [("one at a time", None, args.one)]
         loads += [(f"{r:g}/s", r, int(r * args.seconds)) for r in (float(x) for x in args.rates.split(","))]
-        rows, traced = [], {}
+        rows, traced, cores = [], {}, {}
         for name, rate, count in loads:
             floor_ms = await offered(rate, count, floor_run(floor))
             await bench.settle()
             samples: list[Sample] = []
             retried: dict[int, int] = {}
+            processes = named_processes(stack)
+            before, began = {n: cpu_seconds(pid) for n, pid in processes.items()}, time.monotonic()
             loop_ms = await offered(rate, count, filer(bench, inbox, samples, retried))
+            took = time.monotonic() - began
+            cores[name] = {n: (cpu_seconds(pid) - before[n]) / took for n, pid in processes.items()}
             traced[name] = samples
             await bench.settle()
             late = sum(1 for ms in loop_ms if math.isinf(ms))
@@ -295,6 +306,14 @@ async def run(stack: Stack, log_dir: Path, receiver: TraceReceiver, args: argpar
             [GOAL, "floor: 3 transactions and 2 Kafka hops, no HTTP, no framework, no relay (tests/load/raw_floor.py)"],
         )
         await breakdown(receiver, traced)
+        names = list(next(iter(cores.values())))
+        table(
+            "CPU while the loop's reports were under way (cores; 2 on this machine)",
+            ["process", *cores],
+            [[n, *(f"{c[n]:.2f}" for c in cores.values())] for n in names]
+            + [["all", *(f"{sum(c.values()):.2f}" for c in cores.values())]],
+            ["the bench's own process (clients, watcher) not counted"],
+        )
     finally:
         watcher.cancel()
         await floor.stop()
