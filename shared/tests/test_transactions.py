@@ -1,5 +1,6 @@
 """Transactions against the real database server: one cut off by its request's time (a stalled
-database) leaves no lock behind, so the caller's retry goes through at once."""
+database) leaves no lock behind, so the caller's retry goes through at once; connections the
+server closed while idle are not used again."""
 
 import asyncio
 import contextlib
@@ -12,9 +13,11 @@ from pathlib import Path
 
 import pytest
 from pymongo.errors import PyMongoError
+from secantus.server import DEFAULT_CLIENT_IDLE_TIMEOUT_S
 
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import (
+    MAX_IDLE_MS,
     OUTBOX,
     Database,
     UnitOfWork,
@@ -179,6 +182,37 @@ async def test_a_transaction_whose_process_was_killed_lets_go_of_its_writes(tmp_
                 assert time.monotonic() - started < lifetime_s + 8, "the killed transaction still holds the key"
                 await asyncio.sleep(0.2)
         assert await database.db[FILINGS].find({"_id": key}).to_list(None) == [{"_id": key, "try": 2}]
+    finally:
+        await database.client.close()
+        server.stop()
+
+
+async def test_after_a_quiet_spell_readiness_and_the_first_transaction_go_through_at_once(tmp_path: Path) -> None:
+    """The server closes a connection that sent nothing for its idle limit (SecantusDB: 300 s;
+    networks cut idle ones too). The client must not send the next command down such a
+    connection: a readiness ping and a transaction's first statement are not retried."""
+    assert MAX_IDLE_MS < DEFAULT_CLIENT_IDLE_TIMEOUT_S * 1000, "pooled connections outlive the server's idle limit"
+    server = start_database(free_port(), ":memory:", tmp_path, client_idle_timeout_s=1.0)  # 300 s, shortened
+    uri = f"mongodb://127.0.0.1:{server.port}/?directConnection=true"
+    database = Database(
+        connect(uri, timeout_ms=5000, max_idle_ms=500),  # below the limit, as MAX_IDLE_MS is below 300 s
+        "quiet",
+        producer="quiet-test",
+        clock=SetClock(datetime.now(UTC)),
+        max_attempts=1,  # a failed first attempt fails the test
+    )
+    try:
+        await ensure_collections(database.db, FILINGS)
+        await asyncio.gather(*(database.db[FILINGS].find_one({}) for _ in range(6)))  # a busy moment: a full pool
+        await asyncio.sleep(2.0)  # then quiet: the server closes every one of those connections
+
+        assert await database.ping(), "readiness failed after a quiet spell"
+
+        async def files(uow: UnitOfWork) -> None:
+            await uow.db[FILINGS].insert_one({"_id": "after-the-quiet"}, session=uow.session)
+
+        await database.transaction(files)
+        assert await database.db[FILINGS].count_documents({"_id": "after-the-quiet"}) == 1
     finally:
         await database.client.close()
         server.stop()

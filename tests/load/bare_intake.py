@@ -22,7 +22,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.ids import new_id
-from gridloop.shared.mongo import OUTBOX, is_transient
+from gridloop.shared.mongo import MAX_IDLE_MS, OUTBOX, is_transient
 
 Doc = dict[str, Any]
 
@@ -72,7 +72,9 @@ def outbox_row(report: Doc, now: datetime) -> Doc:
 
 
 def create_app(*, mongo_uri: str, db_name: str) -> FastAPI:
-    client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, tz_aware=True, uuidRepresentation="standard")
+    client: AsyncMongoClient[Doc] = AsyncMongoClient(
+        mongo_uri, tz_aware=True, uuidRepresentation="standard", maxIdleTimeMS=MAX_IDLE_MS
+    )
     db = client[db_name]
 
     @asynccontextmanager

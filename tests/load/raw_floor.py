@@ -21,6 +21,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.ids import new_id
+from gridloop.shared.mongo import MAX_IDLE_MS
 from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS
 
 Doc = dict[str, Any]
@@ -33,7 +34,7 @@ FETCH_WAIT_MS = INBOX_PATH_FETCH_WAIT_MS  # as dispatch's and handling's consume
 class RawFloor:
     def __init__(self, *, bootstrap: str, mongo_uri: str, db: str = "bench_floor") -> None:
         self.bootstrap = bootstrap
-        self.client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, tz_aware=True)
+        self.client: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, tz_aware=True, maxIdleTimeMS=MAX_IDLE_MS)
         self.db: AsyncDatabase[Doc] = self.client[db]
         self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2)
         self.arrived: dict[str, asyncio.Future[float]] = {}

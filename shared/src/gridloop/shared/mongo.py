@@ -39,7 +39,15 @@ _WRITE_CONFLICT = 112
 GEO_INDEX_OPTIONS: dict[str, Any] = {"2dsphereIndexVersion": 3}
 
 
-def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:
+# A pooled connection unused this long is closed by the client before anything else closes it:
+# the embedded server drops a connection silent for 300 s, and networks (load balancers, NAT)
+# cut idle ones after a few minutes. A command sent on such a connection fails (AutoReconnect),
+# and a readiness check or a transaction's first statement is not retried: after a quiet night
+# the first requests would fail (docs/reliability.md, 14).
+MAX_IDLE_MS = 60_000
+
+
+def connect(uri: str, *, timeout_ms: int, max_idle_ms: int = MAX_IDLE_MS) -> AsyncMongoClient[Doc]:
     """A client that fails fast when the server is away, so readiness and retries see it."""
     return AsyncMongoClient(
         uri,
@@ -49,6 +57,7 @@ def connect(uri: str, *, timeout_ms: int) -> AsyncMongoClient[Doc]:
         uuidRepresentation="standard",
         # A burst of requests (a street's morning) opens connections several at a time, not two.
         maxConnecting=8,
+        maxIdleTimeMS=max_idle_ms,
     )
 
 

@@ -230,10 +230,15 @@ def start_broker(port: int, log_dir: Path | None = None, store: BrokerStore | No
 
 
 def start_database(
-    port: int, storage: Path | str, log_dir: Path | None = None, *, transaction_lifetime_s: float | None = None
+    port: int,
+    storage: Path | str,
+    log_dir: Path | None = None,
+    *,
+    transaction_lifetime_s: float | None = None,
+    client_idle_timeout_s: float | None = None,
 ) -> Process:
     """SecantusDB on `port`, through gridloop.stack.database (its command, with a shorter lifetime
-    for an abandoned transaction)."""
+    for an abandoned transaction; tests may shorten how long it keeps an idle connection)."""
     if isinstance(storage, Path):
         storage.mkdir(parents=True, exist_ok=True)
     process = _spawn(
@@ -243,6 +248,7 @@ def start_database(
             "-m",
             "gridloop.stack.database",
             *(["--transaction-lifetime-seconds", str(transaction_lifetime_s)] if transaction_lifetime_s else []),
+            *(["--client-idle-timeout-seconds", str(client_idle_timeout_s)] if client_idle_timeout_s else []),
             "--host",
             "127.0.0.1",
             "--port",
