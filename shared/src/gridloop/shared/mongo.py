@@ -41,9 +41,10 @@ GEO_INDEX_OPTIONS: dict[str, Any] = {"2dsphereIndexVersion": 3}
 
 # A pooled connection unused this long is closed by the client before anything else closes it:
 # the embedded server drops a connection silent for 300 s, and networks (load balancers, NAT)
-# cut idle ones after a few minutes. A command sent on such a connection fails (AutoReconnect),
-# and a readiness check or a transaction's first statement is not retried: after a quiet night
-# the first requests would fail (docs/reliability.md, 14).
+# cut idle ones after a few minutes. A command sent on such a connection fails (AutoReconnect):
+# a readiness ping fails, and a transaction spends an attempt. The pool lends its freshest
+# connection first, so after a quiet night the morning's burst meets the dead ones
+# (docs/reliability.md, 14).
 MAX_IDLE_MS = 60_000
 
 
