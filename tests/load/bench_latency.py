@@ -134,13 +134,6 @@ def filer(
     return one
 
 
-def named_processes(stack: Stack) -> dict[str, int]:
-    """The servers' and services' process ids by name."""
-    assert stack.servers is not None
-    found = {"database": stack.servers.database.proc.pid, "broker": stack.servers.broker.proc.pid}
-    return found | {name: process.proc.pid for name, process in stack.services.items()}
-
-
 def floor_run(floor: RawFloor) -> Callable[[float], Coroutine[Any, Any, float]]:
     async def one(started: float) -> float:
         return await floor.report(started) * 1000
@@ -267,7 +260,7 @@ async def run(stack: Stack, log_dir: Path, receiver: TraceReceiver, args: argpar
             await bench.settle()
             samples: list[Sample] = []
             retried: dict[int, int] = {}
-            processes = named_processes(stack)
+            processes = bench.processes
             before, began = {n: cpu_seconds(pid) for n, pid in processes.items()}, time.monotonic()
             loop_ms = await offered(rate, count, filer(bench, inbox, samples, retried))
             took = time.monotonic() - began

@@ -306,11 +306,16 @@ class Bench:
     idle: float = 0.0  # cores the stack uses doing nothing (pollers, watchdogs)
 
     @property
-    def pids(self) -> list[int]:
+    def processes(self) -> dict[str, int]:
+        """The servers' and services' process ids by name (and the bare intake's, when running)."""
         assert self.stack.servers is not None
-        servers = [self.stack.servers.database.proc.pid, self.stack.servers.broker.proc.pid]
-        extra = [self.bare.proc.pid] if self.bare else []
-        return servers + [p.proc.pid for p in self.stack.services.values()] + extra
+        found = {"database": self.stack.servers.database.proc.pid, "broker": self.stack.servers.broker.proc.pid}
+        found |= {name: process.proc.pid for name, process in self.stack.services.items()}
+        return found | ({"bare intake": self.bare.proc.pid} if self.bare else {})
+
+    @property
+    def pids(self) -> list[int]:
+        return list(self.processes.values())
 
     def communities(self, *, held: bool = False) -> list[str]:
         found = sorted({g.community for g in self.grids})
