@@ -216,8 +216,11 @@ from starlette.routing import Route
 
 async def echo(request):
     body = await request.body()
+    # ?own=1: the headers a service may send of its own, which the gateway must not double
+    own = {"X-Frame-Options": "SAMEORIGIN", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": "sandbox"}
     return JSONResponse(
-        {"url": str(request.url), "client": request.client.host, "headers": dict(request.headers), "body": len(body)}
+        {"url": str(request.url), "client": request.client.host, "headers": dict(request.headers), "body": len(body)},
+        headers=own if request.query_params.get("own") else None,
     )
 
 
@@ -275,6 +278,61 @@ def test_an_api_path_no_service_owns_answers_json_404(echo_gateway: str) -> None
         response = httpx.get(f"{echo_gateway}{path}")
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
+
+
+GATEWAY_POLICY = {
+    "script-src": "'self'",
+    "style-src": "'self'",
+    "object-src": "'none'",
+    "base-uri": "'none'",
+    "frame-ancestors": "'none'",
+}
+GATEWAY_HEADERS = {
+    "x-content-type-options": "nosniff",
+    "x-frame-options": "DENY",
+    "referrer-policy": "strict-origin-when-cross-origin",
+}
+
+
+def policy(header: str) -> dict[str, str]:
+    return dict(part.strip().partition(" ")[::2] for part in header.split(";") if part.strip())
+
+
+@e2e
+def test_every_answer_through_the_gateway_carries_the_browser_security_headers(echo_gateway: str) -> None:
+    answers = [
+        httpx.get(f"{echo_gateway}/app/"),
+        httpx.get(f"{echo_gateway}/v1/reports"),
+        httpx.get(f"{echo_gateway}/v1/unknown/thing"),  # the gateway's own 404
+        httpx.post(f"{echo_gateway}/v1/attachments", content=b"0" * (13 * 1024 * 1024), timeout=30),  # its 413
+    ]
+    for response in answers:
+        where = (response.request.url.path, response.status_code)
+        for name, value in GATEWAY_HEADERS.items():
+            assert response.headers.get_list(name) == [value], where
+        (floor,) = response.headers.get_list("content-security-policy")
+        assert GATEWAY_POLICY.items() <= policy(floor).items(), where
+    # A service's own copies are replaced, not doubled; its own policy stands beside the gateway's.
+    own = httpx.get(f"{echo_gateway}/signin?own=1")
+    for name, value in GATEWAY_HEADERS.items():
+        assert own.headers.get_list(name) == [value], name
+    assert sorted(own.headers.get_list("content-security-policy")) == sorted([floor, "sandbox"])
+
+
+@unit
+def test_a_location_that_adds_headers_of_its_own_repeats_the_security_headers() -> None:
+    # nginx inherits add_header from the server level only into a location that has none itself.
+    text = (GATEWAY_DIR / "routes.conf").read_text()
+    server_level = re.findall(r"^add_header (\S+) ", text, flags=re.MULTILINE)
+    assert {name.lower() for name in server_level} >= {*GATEWAY_HEADERS, "content-security-policy"}
+    for start in (m.end() for m in re.finditer(r"^\s*location[^{]*\{", text, flags=re.MULTILINE)):
+        depth, end = 1, start
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        own = re.findall(r"add_header (\S+) ", text[start:end])
+        if own:
+            assert set(server_level) <= set(own), f"a location forgets {set(server_level) - set(own)}"
 
 
 # One request per routed prefix, each of a route only that service has.
