@@ -228,6 +228,75 @@ def test_one_work_order_is_shown_to_its_own_departments_and_the_supervisor_and_n
     assert (ok(_order(cg, ticket_id))["round"], ok(_order(cg, ticket_id))["status"]) == (1, "rejected")
 
 
+def test_a_department_that_sent_a_ticket_back_cannot_act_on_it_in_a_later_round(
+    handling: RunningService, bus: Bus
+) -> None:
+    ticket_id = _dispatched(bus, "CG", ["SCJG"])
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    scjg = handling.user(sub="agent-scjg", role=Role.DEPARTMENT_AGENT, org="SCJG")
+    sw = handling.user(sub="agent-sw", role=Role.DEPARTMENT_AGENT, org="SW")
+    eventually(lambda: _order(scjg, ticket_id).status_code == 200, what="assisting order")
+    assert ok(_order(cg, ticket_id))["allowed_actions"] == ["accept", "reject"]
+    assert ok(_order(scjg, ticket_id))["allowed_actions"] == []  # its part waits for the lead's 接单
+    sent_back = ok(
+        cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/reject", json={"reason": "不属于城管职责"})
+    )
+    assert (sent_back["status"], sent_back["allowed_actions"]) == ("rejected", [])
+    assert ok(_order(scjg, ticket_id))["status"] == "cancelled"  # the round is over for its helpers too
+    bus.wait_for(ticket_id, "ticket.rejected")
+    now = datetime.now(UTC)
+    again = TicketDispatched(
+        round=2,
+        lead_department="SW",
+        accept_deadline=now + timedelta(hours=1),
+        resolve_deadline=now + timedelta(hours=4),
+        manual=True,
+    )
+    bus.publish_events([make_event(again, ticket_id=ticket_id)])
+    eventually(lambda: _order(sw, ticket_id).status_code == 200, what="round 2 in SW's inbox")
+    sw_before = ok(_order(sw, ticket_id))
+    assert (sw_before["round"], sw_before["allowed_actions"]) == (2, ["accept", "reject"])
+
+    later = (now + timedelta(days=9)).isoformat()
+    attempts = {
+        "accept": None,
+        "reject": {"reason": "再退一次"},
+        "progress": {"note": "已到场"},
+        "extension": {"requested_resolve_deadline": later, "reason": "待料"},
+        "resolve": {"note": "已清运"},
+    }
+
+    def refused_everything() -> None:
+        for action, body in attempts.items():
+            refused = cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/{action}", json=body)
+            assert refused.status_code in (404, 409), (action, refused.status_code, refused.text)
+            assert refused.json()["error"]["code"] == "round_superseded", action
+        helper = scjg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/part", json={"note": "已配合"})
+        assert helper.status_code in (404, 409), helper.text
+        mine = ok(_order(cg, ticket_id))
+        assert (mine["round"], mine["status"], mine["allowed_actions"]) == (1, "rejected", [])
+
+    refused_everything()
+    assert ok(_order(sw, ticket_id)) == sw_before  # SW's order unaffected
+    ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/accept"))
+    refused_everything()  # nor once SW has taken it on
+    taken = ok(_order(sw, ticket_id))
+    assert (taken["status"], taken["ticket_status"]) == ("accepted", "accepted")
+    assert taken["allowed_actions"] == ["progress", "extension", "resolve"]
+    ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/progress", json={"note": "已到场"}))
+    bus.wait_for(ticket_id, "ticket.progressed")
+    # Handling publishes its events in order: anything CG had done would be on the topic before SW's.
+    told = [(e.event_type, getattr(e.payload, "department", None)) for e in bus.events(ticket_id)]
+    assert told == [
+        ("ticket.reported", None),
+        ("ticket.dispatched", None),
+        ("ticket.rejected", "CG"),
+        ("ticket.dispatched", None),
+        ("ticket.accepted", "SW"),
+        ("ticket.progressed", "SW"),
+    ]
+
+
 def _pages(agent, **params: str) -> list[list[dict[str, object]]]:  # type: ignore[no-untyped-def]
     pages, cursor = [], None
     while True:

@@ -10,6 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from gridloop.handling import handlers
 from gridloop.handling.deps import CurrentUser, ServiceDatabase
 from gridloop.handling.domain import (
+    ACTING_ROLES,
+    Action,
+    ActionNotAllowed,
     EvidenceRequired,
     InvalidExtension,
     NotYourOrder,
@@ -17,6 +20,7 @@ from gridloop.handling.domain import (
     OrderStatus,
     PartAlreadyReported,
     PartsPending,
+    RoundSuperseded,
 )
 from gridloop.handling.handlers import UnknownWorkOrder
 from gridloop.shared.auth import require_role
@@ -69,7 +73,14 @@ class WorkOrder(BaseModel):
     extension_pending: dict[str, Any] | None
     part: dict[str, Any] | None
     evidence_required: bool | None
-    ticket_status: str | None = Field(default=None, description="the ticket's state after this action")
+    ticket_status: str | None = Field(
+        default=None, description="the ticket's state (in an action's answer: after the action)"
+    )
+    allowed_actions: list[Action] = Field(
+        description="当前可办理的操作 (the actions the caller may take on this order now, each the last "
+        "segment of its route, e.g. accept -> POST /v1/work-orders/{ticket_id}/accept; empty for a "
+        "supervisor, and for an order of an earlier dispatch round or one that owes nothing)"
+    )
 
 
 class InboxItem(WorkOrder):
@@ -137,17 +148,31 @@ async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> WorkOrder:
         raise NotFound("work order", ticket_id) from exc
     except NotYourOrder as exc:
         raise ApiError(403, "not_lead_department", f"无权处理该工单 ({exc})") from exc
+    except RoundSuperseded as exc:
+        raise ApiError(
+            409,
+            "round_superseded",
+            f"该工单已退回或已改派，本部门不能再办理 ({exc})",
+            {"round": exc.order_round, "current_round": exc.current_round},
+        ) from exc
+    except ActionNotAllowed as exc:
+        raise ApiError(
+            409,
+            "invalid_state",
+            f"工单当前状态不允许此操作 ({exc})",
+            {"status": exc.status.value, "action": exc.action.value},
+        ) from exc
 
 
 @router.post("/{ticket_id}/accept", summary="接单: take the ticket on")
 async def accept(database: ServiceDatabase, user: CurrentUser, ticket_id: str) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     return await _run(handlers.accept(database=database, ticket_id=ticket_id, actor=user), ticket_id)
 
 
 @router.post("/{ticket_id}/reject", summary="退单: send back to the street with a reason")
 async def reject(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: RejectRequest) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     return await _run(
         handlers.reject(database=database, ticket_id=ticket_id, actor=user, reason=body.reason),
         ticket_id,
@@ -156,7 +181,7 @@ async def reject(database: ServiceDatabase, user: CurrentUser, ticket_id: str, b
 
 @router.post("/{ticket_id}/progress", summary="Post a progress note")
 async def progress(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     return await _run(
         handlers.progress(database=database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos),
         ticket_id,
@@ -171,7 +196,7 @@ class ExtensionRequest(BaseModel):
 
 @router.post("/{ticket_id}/extension", summary="延期申请: ask the street for more time to resolve")
 async def extension(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: ExtensionRequest) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     try:
         return await _run(
             handlers.request_extension(
@@ -197,7 +222,7 @@ class ResolveRequest(NoteRequest):
 
 @router.post("/{ticket_id}/part", summary="协办反馈: an assisting department reports its part done")
 async def part(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     try:
         return await _run(
             handlers.report_part(
@@ -211,7 +236,7 @@ async def part(database: ServiceDatabase, user: CurrentUser, ticket_id: str, bod
 
 @router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
 async def resolve(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: ResolveRequest) -> WorkOrder:
-    require_role(user, Role.DEPARTMENT_AGENT)
+    require_role(user, *ACTING_ROLES)
     try:
         return await _run(
             handlers.resolve(

@@ -1,5 +1,7 @@
 """Pure handling rules: who may act on a work order, and what each action says."""
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -13,7 +15,7 @@ from gridloop.shared.events import (
     TicketRejected,
     TicketResolved,
 )
-from gridloop.shared.lifecycle import TicketStatus, next_status
+from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed, can_apply
 
 
 class OrderStatus(StrEnum):
@@ -34,8 +36,140 @@ class OrderRole(StrEnum):
     ASSISTING = "assisting"
 
 
+class Action(StrEnum):
+    """What a department does with its work order; each names its route (`POST .../{action}`)."""
+
+    ACCEPT = "accept"  # 接单
+    REJECT = "reject"  # 退单
+    PROGRESS = "progress"  # 处置进展
+    EXTENSION = "extension"  # 延期申请
+    PART = "part"  # 协办反馈
+    RESOLVE = "resolve"  # 办结
+
+
+class Round(StrEnum):
+    """An order's dispatch round, against the ticket's: a ticket sent back (退单) and dispatched
+    again is in a new round, and every order of the earlier rounds is superseded."""
+
+    CURRENT = "current"
+    SUPERSEDED = "superseded"
+
+
+_S, _A = OrderStatus, Action
+TRANSITIONS: Mapping[tuple[Round, OrderRole, OrderStatus], frozenset[Action]] = {
+    (Round.CURRENT, OrderRole.LEAD, _S.DISPATCHED): frozenset({_A.ACCEPT, _A.REJECT}),
+    (Round.CURRENT, OrderRole.LEAD, _S.REOPENED): frozenset({_A.ACCEPT}),
+    (Round.CURRENT, OrderRole.LEAD, _S.ACCEPTED): frozenset({_A.PROGRESS, _A.EXTENSION, _A.RESOLVE}),
+    (Round.CURRENT, OrderRole.ASSISTING, _S.DISPATCHED): frozenset({_A.PART}),
+}
+"""The actions a work order allows, by its round, its role and its status. Every combination not
+listed allows none: no order of a superseded round, and no order that is resolved, part_done,
+rejected, closed or cancelled. The ticket's own state must allow the event an action announces
+too (ANNOUNCES, checked against shared.lifecycle): an assisting part waits for the lead's 接单."""
+
+ANNOUNCES: Mapping[Action, str] = {
+    Action.ACCEPT: TicketAccepted.EVENT_TYPE,
+    Action.REJECT: TicketRejected.EVENT_TYPE,
+    Action.PROGRESS: TicketProgressed.EVENT_TYPE,
+    Action.EXTENSION: TicketExtensionRequested.EVENT_TYPE,
+    Action.PART: TicketProgressed.EVENT_TYPE,
+    Action.RESOLVE: TicketResolved.EVENT_TYPE,
+}
+ACTING_ROLES: frozenset[Role] = frozenset({Role.DEPARTMENT_AGENT})
+"""Who acts on work orders: a department's agents, on their own department's orders."""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """What handling knows of a ticket at the moment of an action: its state and dispatch round."""
+
+    status: TicketStatus
+    round: int
+
+
 class NotYourOrder(PermissionError):
     """The work order belongs to another department, or the department only assists."""
+
+
+class RoundSuperseded(Exception):
+    """The department's work order is of an earlier dispatch round: the ticket was sent back and
+    dispatched again, so nothing may be done on it any more."""
+
+    def __init__(self, *, order_round: int, current_round: int) -> None:
+        self.order_round = order_round
+        self.current_round = current_round
+        super().__init__(f"this work order is of dispatch round {order_round}; the ticket is in round {current_round}")
+
+
+class ActionNotAllowed(Exception):
+    """The work order's status does not allow the action (TRANSITIONS)."""
+
+    def __init__(self, action: Action, status: OrderStatus) -> None:
+        self.action = action
+        self.status = status
+        super().__init__(f"{action} is not allowed while the work order is {status}")
+
+
+class PartsPending(Exception):
+    """Assisting departments have not reported their parts, and the lead gave no override reason."""
+
+
+class PartAlreadyReported(Exception):
+    pass
+
+
+class EvidenceRequired(ValueError):
+    """The category asks for photos of the result, and none came with the resolution."""
+
+
+class InvalidExtension(ValueError):
+    """An extension request that asks for no more time, or while another waits for a decision."""
+
+
+def round_of(order: Mapping[str, Any], ticket: Ticket) -> Round:
+    return Round.CURRENT if order["round"] == ticket.round else Round.SUPERSEDED
+
+
+def _roles_for(action: Action) -> frozenset[OrderRole]:
+    return frozenset(role for (_, role, _), actions in TRANSITIONS.items() if action in actions)
+
+
+def refusal(action: Action, *, order: Mapping[str, Any], ticket: Ticket, department: str) -> Exception | None:
+    """Why `department` may not take `action` on `order` now, judged on the order as it is at this
+    moment (its department, round, role and status) and the ticket's state; None when it may."""
+    if order["department"] != department:
+        return NotYourOrder("this work order belongs to another department")
+    round_ = round_of(order, ticket)
+    if round_ is Round.SUPERSEDED:
+        return RoundSuperseded(order_round=order["round"], current_round=ticket.round)
+    role, status = OrderRole(order["role"]), OrderStatus(order["status"])
+    if role not in _roles_for(action):
+        if role is OrderRole.LEAD:
+            return NotYourOrder("only an assisting department (协办) reports a part; the lead resolves")
+        return NotYourOrder("only the lead department (主办) may do this")
+    if action is Action.PART and order.get("part"):
+        return PartAlreadyReported("this department has already reported its part (已反馈)")
+    if action not in TRANSITIONS.get((round_, role, status), frozenset()):
+        return ActionNotAllowed(action, status)
+    if not can_apply(ticket.status, ANNOUNCES[action]):
+        return TransitionNotAllowed(ANNOUNCES[action], ticket.status)
+    if action is Action.EXTENSION and order.get("extension_pending"):
+        return InvalidExtension("an extension request is already waiting for the street's decision")
+    return None
+
+
+def allowed_actions(order: Mapping[str, Any], *, ticket: Ticket | None, reader: Actor) -> list[Action]:
+    """The actions the reader may take on the order now (the API shows them with the order, so no
+    page decides them): none for a reader who does not act on work orders."""
+    if ticket is None or reader.role not in ACTING_ROLES:
+        return []
+    return [action for action in Action if refusal(action, order=order, ticket=ticket, department=reader.org) is None]
+
+
+def _permit(action: Action, *, order: Mapping[str, Any], ticket: Ticket, department: str) -> None:
+    reason = refusal(action, order=order, ticket=ticket, department=department)
+    if reason is not None:
+        raise reason
 
 
 def shown_order(orders: list[dict[str, Any]], *, reader: Actor) -> dict[str, Any] | None:
@@ -52,63 +186,46 @@ def shown_order(orders: list[dict[str, Any]], *, reader: Actor) -> dict[str, Any
     return max(candidates, key=lambda o: (o["round"], o["role"] == OrderRole.LEAD), default=None)
 
 
-def _lead_check(order: dict[str, Any], department: str) -> None:
-    if order["department"] != department:
-        raise NotYourOrder("this work order belongs to another department")
-    if order["role"] != OrderRole.LEAD:
-        raise NotYourOrder("only the lead department (主办) may do this")
+def withdrawn_on_rejection(orders_of_round: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """退单 ends the round: the assisting orders that have not reported their part are withdrawn
+    (作废), so they neither wait in an inbox nor fall overdue for a round that is over. Each with
+    its changes."""
+    return [
+        (o, {"status": OrderStatus.CANCELLED.value})
+        for o in orders_of_round
+        if o["role"] == OrderRole.ASSISTING and o["status"] == OrderStatus.DISPATCHED
+    ]
 
 
-def accept(*, order: dict[str, Any], status: TicketStatus, department: str) -> TicketAccepted:
-    _lead_check(order, department)
-    next_status(status, TicketAccepted.EVENT_TYPE)
+def accept(*, order: dict[str, Any], ticket: Ticket, department: str) -> TicketAccepted:
+    _permit(Action.ACCEPT, order=order, ticket=ticket, department=department)
     return TicketAccepted(department=department, round=order["round"])
 
 
-def reject(*, order: dict[str, Any], status: TicketStatus, department: str, reason: str) -> TicketRejected:
-    _lead_check(order, department)
-    next_status(status, TicketRejected.EVENT_TYPE)
+def reject(*, order: dict[str, Any], ticket: Ticket, department: str, reason: str) -> TicketRejected:
+    _permit(Action.REJECT, order=order, ticket=ticket, department=department)
     return TicketRejected(department=department, round=order["round"], reason=reason)
 
 
 def progress(
-    *, order: dict[str, Any], status: TicketStatus, department: str, note: str, photos: list[str]
+    *, order: dict[str, Any], ticket: Ticket, department: str, note: str, photos: list[str]
 ) -> TicketProgressed:
-    _lead_check(order, department)
-    next_status(status, TicketProgressed.EVENT_TYPE)
+    _permit(Action.PROGRESS, order=order, ticket=ticket, department=department)
     return TicketProgressed(department=department, note=note, photos=photos)
 
 
-class PartsPending(Exception):
-    """Assisting departments have not reported their parts, and the lead gave no override reason."""
-
-
-class PartAlreadyReported(Exception):
-    pass
-
-
-class EvidenceRequired(ValueError):
-    """The category asks for photos of the result, and none came with the resolution."""
-
-
 def report_part(
-    *, order: dict[str, Any], status: TicketStatus, department: str, note: str, photos: list[str]
+    *, order: dict[str, Any], ticket: Ticket, department: str, note: str, photos: list[str]
 ) -> TicketProgressed:
     """协办反馈: an assisting department reports its part of a joint ticket done, once per round."""
-    if order["department"] != department:
-        raise NotYourOrder("this work order belongs to another department")
-    if order["role"] != OrderRole.ASSISTING:
-        raise NotYourOrder("only an assisting department (协办) reports a part; the lead resolves")
-    next_status(status, TicketProgressed.EVENT_TYPE)
-    if order.get("part"):
-        raise PartAlreadyReported("this department has already reported its part (已反馈)")
+    _permit(Action.PART, order=order, ticket=ticket, department=department)
     return TicketProgressed(department=department, note=note, photos=photos, part_done=True)
 
 
 def resolve(
     *,
     order: dict[str, Any],
-    status: TicketStatus,
+    ticket: Ticket,
     department: str,
     note: str,
     photos: list[str],
@@ -117,8 +234,7 @@ def resolve(
 ) -> TicketResolved:
     """办结 by the lead: every assisting part reported first, or an override with a reason; photos
     where the category requires evidence."""
-    _lead_check(order, department)
-    next_status(status, TicketResolved.EVENT_TYPE)
+    _permit(Action.RESOLVE, order=order, ticket=ticket, department=department)
     if pending_parts and not override_reason:
         raise PartsPending(
             f"assisting departments have not reported their parts: {', '.join(pending_parts)} "
@@ -140,18 +256,11 @@ def pending_parts(orders_of_round: list[dict[str, Any]]) -> list[str]:
     return sorted(o["department"] for o in orders_of_round if o["role"] == OrderRole.ASSISTING and not o.get("part"))
 
 
-class InvalidExtension(ValueError):
-    """An extension request that asks for no more time, or while another waits for a decision."""
-
-
 def request_extension(
-    *, order: dict[str, Any], status: TicketStatus, department: str, until: datetime, reason: str
+    *, order: dict[str, Any], ticket: Ticket, department: str, until: datetime, reason: str
 ) -> TicketExtensionRequested:
     """延期申请: more time to resolve, decided by the street."""
-    _lead_check(order, department)
-    next_status(status, TicketExtensionRequested.EVENT_TYPE)
-    if order.get("extension_pending"):
-        raise InvalidExtension("an extension request is already waiting for the street's decision")
+    _permit(Action.EXTENSION, order=order, ticket=ticket, department=department)
     if until <= order["resolve_deadline"]:
         raise InvalidExtension("the requested deadline must be later than the current one")
     return TicketExtensionRequested(department=department, requested_resolve_deadline=until, reason=reason)

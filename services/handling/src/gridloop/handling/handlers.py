@@ -69,7 +69,11 @@ async def inbox(
         limit=limit,
         key=lambda d: INBOX_CURSOR.encode(("inbox", d["_due"], d["_id"])),
     )
-    return {"items": [order_view(d) | {"overdue": is_overdue(d, now)} for d in docs], "next_cursor": next_cursor}
+    tickets = await store.tickets_by_id(database.db, sorted({d["ticket_id"] for d in docs}))
+    items = [
+        order_view(d, reader=reader, ticket=tickets.get(d["ticket_id"])) | {"overdue": is_overdue(d, now)} for d in docs
+    ]
+    return {"items": items, "next_cursor": next_cursor}
 
 
 async def work_order(*, database: Database, reader: Actor, ticket_id: str) -> dict[str, Any]:
@@ -80,10 +84,15 @@ async def work_order(*, database: Database, reader: Actor, ticket_id: str) -> di
     if order is None:
         raise UnknownWorkOrder(ticket_id)
     ticket = await store.get_ticket(database.db, ticket_id)
-    return order_view(order, ticket) | {"overdue": is_overdue(order, database.clock.now())}
+    return order_view(order, reader=reader, ticket=ticket) | {"overdue": is_overdue(order, database.clock.now())}
 
 
-def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
+def _ticket_now(ticket: Doc) -> domain.Ticket:
+    return domain.Ticket(status=TicketStatus(ticket["status"]), round=ticket["round"])
+
+
+def order_view(order: Doc, *, reader: Actor, ticket: Doc | None) -> dict[str, Any]:
+    """The order as the API shows it to `reader`, with the actions the reader may take on it now."""
     view = {
         key: order.get(key)
         for key in (
@@ -117,6 +126,9 @@ def order_view(order: Doc, ticket: Doc | None = None) -> dict[str, Any]:
     }
     if ticket is not None:
         view["ticket_status"] = ticket["status"]
+    view["allowed_actions"] = domain.allowed_actions(
+        order, ticket=_ticket_now(ticket) if ticket is not None else None, reader=reader
+    )
     return view
 
 
@@ -248,8 +260,8 @@ async def _ticket(uow: UnitOfWork, ticket_id: str) -> Doc:
     return ticket
 
 
-Decide = Callable[[Doc, TicketStatus], Payload]
-DecideWithRound = Callable[[Doc, TicketStatus, list[Doc]], Payload]
+Decide = Callable[[Doc, domain.Ticket], Payload]
+DecideWithRound = Callable[[Doc, domain.Ticket, list[Doc]], Payload]
 
 
 async def act(
@@ -260,30 +272,37 @@ async def act(
     decide: Decide | None = None,
     decide_with_round: DecideWithRound | None = None,
     order_changes: Callable[[UnitOfWork, Doc], Doc],
+    round_changes: Callable[[list[Doc]], list[tuple[Doc, Doc]]] | None = None,
 ) -> dict[str, Any]:
-    """One department action: decided by the domain on the current order (and, where the rule
-    needs them, the round's other orders), applied, announced."""
+    """One department action: decided by the domain on the department's latest order as it is now,
+    against the ticket's current state and round (and, where the rule needs them, the round's other
+    orders), applied, announced. `round_changes`: what the action does to the round's other orders."""
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         ticket = await _ticket(uow, ticket_id)
-        order = await store.current_order(uow.db, ticket_id, actor.org, session=uow.session)
+        order = await store.latest_order(uow.db, ticket_id, actor.org, session=uow.session)
         if order is None:
             raise UnknownWorkOrder(ticket_id)
-        status = TicketStatus(ticket["status"])
+        now = _ticket_now(ticket)
+        siblings: list[Doc] = []
+        if decide_with_round is not None or round_changes is not None:
+            siblings = await store.orders_of_round(uow.db, ticket_id, now.round, uow.session)
         if decide_with_round is not None:
-            siblings = await store.orders_of_round(uow.db, ticket_id, order["round"], uow.session)
-            payload = decide_with_round(order, status, siblings)
+            payload = decide_with_round(order, now, siblings)
         else:
             assert decide is not None
-            payload = decide(order, status)
+            payload = decide(order, now)
         changes = order_changes(uow, order)
         await update_versioned(uow, store.WORK_ORDERS, order, changes)
-        await update_versioned(uow, store.TICKETS, ticket, {"status": next_status(status, payload.EVENT_TYPE).value})
+        for other, other_changes in round_changes(siblings) if round_changes is not None else []:
+            await update_versioned(uow, store.WORK_ORDERS, other, other_changes)
+        status = next_status(now.status, payload.EVENT_TYPE)
+        await update_versioned(uow, store.TICKETS, ticket, {"status": status.value})
         event = await uow.emit(payload, ticket_id=ticket_id, actor=actor)
         # Handling marks its own events handled as it writes them, so its consumer will not see
         # this one: the departments' webhooks get it from here, in the same transaction.
         await queue_deliveries(payload, event, uow)
-        return order_view({**order, **changes}, {"status": next_status(status, payload.EVENT_TYPE).value})
+        return order_view({**order, **changes}, reader=actor, ticket={**ticket, "status": status.value})
 
     return await database.transaction(work)
 
@@ -294,7 +313,7 @@ async def accept(*, database: Database, ticket_id: str, actor: Actor) -> dict[st
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.accept(order=order, status=status, department=actor.org),
+        decide=lambda order, ticket: domain.accept(order=order, ticket=ticket, department=actor.org),
         order_changes=lambda uow, _: {"status": "accepted", "accepted_at": uow.now},
     )
 
@@ -305,8 +324,9 @@ async def reject(*, database: Database, ticket_id: str, actor: Actor, reason: st
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.reject(order=order, status=status, department=actor.org, reason=reason),
+        decide=lambda order, ticket: domain.reject(order=order, ticket=ticket, department=actor.org, reason=reason),
         order_changes=lambda uow, _: {"status": "rejected", "reject_reason": reason},
+        round_changes=domain.withdrawn_on_rejection,
     )
 
 
@@ -316,8 +336,8 @@ async def progress(*, database: Database, ticket_id: str, actor: Actor, note: st
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.progress(
-            order=order, status=status, department=actor.org, note=note, photos=photos
+        decide=lambda order, ticket: domain.progress(
+            order=order, ticket=ticket, department=actor.org, note=note, photos=photos
         ),
         order_changes=lambda uow, order: {
             "notes": [*order["notes"], {"note": note, "photos": photos, "at": uow.now, "by": actor.sub}]
@@ -333,8 +353,8 @@ async def report_part(
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.report_part(
-            order=order, status=status, department=actor.org, note=note, photos=photos
+        decide=lambda order, ticket: domain.report_part(
+            order=order, ticket=ticket, department=actor.org, note=note, photos=photos
         ),
         order_changes=lambda uow, _: {
             "status": "part_done",
@@ -351,9 +371,9 @@ async def resolve(
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide_with_round=lambda order, status, siblings: domain.resolve(
+        decide_with_round=lambda order, ticket, siblings: domain.resolve(
             order=order,
-            status=status,
+            ticket=ticket,
             department=actor.org,
             note=note,
             photos=photos,
@@ -376,8 +396,8 @@ async def request_extension(
         database=database,
         ticket_id=ticket_id,
         actor=actor,
-        decide=lambda order, status: domain.request_extension(
-            order=order, status=status, department=actor.org, until=until, reason=reason
+        decide=lambda order, ticket: domain.request_extension(
+            order=order, ticket=ticket, department=actor.org, until=until, reason=reason
         ),
         order_changes=lambda uow, _: {"extension_pending": {"until": until, "reason": reason, "at": uow.now}},
     )

@@ -27,10 +27,15 @@ async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClien
     return await db[TICKETS].find_one({"_id": ticket_id}, session=session)
 
 
-async def current_order(
+async def tickets_by_id(db: AsyncDatabase[Doc], ticket_ids: list[str]) -> dict[str, Doc]:
+    return {doc["_id"]: doc async for doc in db[TICKETS].find({"_id": {"$in": ticket_ids}})}
+
+
+async def latest_order(
     db: AsyncDatabase[Doc], ticket_id: str, department: str, session: AsyncClientSession | None = None
 ) -> Doc | None:
-    """The department's work order of the ticket's latest round."""
+    """The department's work order of the latest round it was given, which need not be the
+    ticket's current round (domain.refusal judges that)."""
     return await db[WORK_ORDERS].find_one(
         {"ticket_id": ticket_id, "department": department}, sort=[("round", DESCENDING)], session=session
     )
