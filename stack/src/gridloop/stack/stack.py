@@ -124,8 +124,18 @@ class Stack:
             "GRIDLOOP_MONGO_URI": self.servers.mongo_uri,
             # The web service's console calls the services directly, on this stack's ports.
             "GRIDLOOP_SERVICE_URLS": json.dumps({name: self.url(name) for name in API_SERVICES}),
+            # Departments' receivers on this machine (tests', a developer's) may be on 127.0.0.1,
+            # when the department's allow-list names it; the stack's own ports stay refused.
+            "GRIDLOOP_WEBHOOK_ALLOW_LOOPBACK": "true",
+            "GRIDLOOP_WEBHOOK_REFUSED_DESTINATIONS": json.dumps([f"127.0.0.1:{port}" for port in self._own_ports()]),
             **self.config.env,
         }
+
+    def _own_ports(self) -> list[int]:
+        """Every port the stack listens on: webhooks never reach them."""
+        store = list(self.config.store_ports.values()) if self.config.store else []
+        return [*store, self.config.broker_port, self.config.db_port, *self.config.ports.values(),
+                self.config.gateway_port]  # fmt: skip
 
     def check_ports(self) -> None:
         """Refuse to start beside something that holds our ports, naming them, before starting anything."""

@@ -1,14 +1,16 @@
-"""Webhook routes: a department registers its system's endpoints and reads their delivery log;
-the admin may do so for any department."""
+"""Webhook routes: a department registers its system's endpoints, inside the allow-list the
+admin keeps for it, and reads their delivery log; the admin sees every department's, and may
+switch one off or delete it, but never registers or points one in a department's name."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridloop.handling.deps import CurrentUser, ServiceDatabase
 from gridloop.handling.webhooks import handlers
-from gridloop.handling.webhooks.handlers import EndpointRefused, UnknownEndpoint
+from gridloop.handling.webhooks.deps import WebhookOutbound
+from gridloop.handling.webhooks.handlers import EndpointRefused, NotPermitted, UnknownAllowList, UnknownEndpoint
 from gridloop.shared.auth import require_role
 from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
@@ -23,7 +25,7 @@ class EndpointRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     url: AnyHttpUrl = Field(description="the department system's address that takes the POSTs")
     event_types: EventTypes = Field(description="e.g. ticket.dispatched, ticket.reopened, ticket.overdue")
-    department: str | None = Field(default=None, max_length=32, description="admin only; an agent's own otherwise")
+    department: str | None = Field(default=None, max_length=32, description="the caller's own department, if named")
     description: str = Field(default="", max_length=200)
 
 
@@ -51,6 +53,9 @@ class EndpointView(BaseModel):
     last_delivered_at: Instant | None
     last_error: str
     created_at: Instant
+    actions: list[Literal["change", "enable", "disable", "rotate_secret", "replay", "delete"]] = Field(
+        description="what the caller may do to it now: its department all, the admin only disable and delete"
+    )
 
 
 class EndpointWithSecret(EndpointView):
@@ -94,23 +99,53 @@ class Replayed(BaseModel):
     queued: int = Field(description="deliveries that will be sent again")
 
 
-def _refused(exc: EndpointRefused) -> ApiError:
-    return ApiError(403 if exc.code == "other_department" else 422, exc.code, exc.message)
+Destinations = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)]
 
 
-@router.post("/endpoints", status_code=201, summary="Register an endpoint of a department's system (secret shown here)")
-async def register(user: CurrentUser, database: ServiceDatabase, body: EndpointRequest) -> EndpointWithSecret:
+class AllowListRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: Destinations = Field(
+        description="host names (*.example.gov.cn for every name under one), IP addresses or CIDR networks, "
+        "each with an optional port: hooks.cg.gov.cn, 10.12.0.0/16, 10.12.3.4:8443, [fd00:12::7]:443"
+    )
+
+
+class AllowListView(BaseModel):
+    department: str
+    entries: list[str] = Field(description="where the department's endpoints may point; empty: nowhere")
+    updated_at: Instant | None
+    updated_by: str
+
+
+class AllowLists(BaseModel):
+    items: list[AllowListView]
+
+
+DepartmentCode = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+def _refused(exc: EndpointRefused | NotPermitted) -> ApiError:
+    return ApiError(403 if isinstance(exc, NotPermitted) else 422, exc.code, exc.message)
+
+
+@router.post(
+    "/endpoints", status_code=201, summary="Register an endpoint of the caller's department (secret shown here)"
+)
+async def register(
+    user: CurrentUser, database: ServiceDatabase, outbound: WebhookOutbound, body: EndpointRequest
+) -> EndpointWithSecret:
     require_role(user, *MANAGERS)
     try:
         created = await handlers.register(
             database=database,
+            outbound=outbound,
             user=user,
             department=body.department,
             url=str(body.url),
             event_types=body.event_types,
             description=body.description,
         )
-    except EndpointRefused as exc:
+    except (EndpointRefused, NotPermitted) as exc:
         raise _refused(exc) from exc
     return EndpointWithSecret.model_validate(created)
 
@@ -134,12 +169,13 @@ async def get_endpoint(user: CurrentUser, database: ServiceDatabase, endpoint_id
 
 @router.patch("/endpoints/{endpoint_id}", summary="Switch on or off, or change the address or the event types")
 async def change_endpoint(
-    user: CurrentUser, database: ServiceDatabase, endpoint_id: str, body: EndpointChange
+    user: CurrentUser, database: ServiceDatabase, outbound: WebhookOutbound, endpoint_id: str, body: EndpointChange
 ) -> EndpointView:
     require_role(user, *MANAGERS)
     try:
         changed = await handlers.change_endpoint(
             database=database,
+            outbound=outbound,
             user=user,
             endpoint_id=endpoint_id,
             enabled=body.enabled,
@@ -148,7 +184,7 @@ async def change_endpoint(
         )
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
-    except EndpointRefused as exc:
+    except (EndpointRefused, NotPermitted) as exc:
         raise _refused(exc) from exc
     return EndpointView.model_validate(changed)
 
@@ -172,6 +208,8 @@ async def rotate_secret(user: CurrentUser, database: ServiceDatabase, endpoint_i
         )
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
 
 
 @router.get("/endpoints/{endpoint_id}/deliveries", summary="The endpoint's delivery log, newest first")
@@ -199,4 +237,47 @@ async def replay(user: CurrentUser, database: ServiceDatabase, endpoint_id: str,
         queued = await handlers.replay(database=database, user=user, endpoint_id=endpoint_id, since=body.since)
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
+    except NotPermitted as exc:
+        raise _refused(exc) from exc
     return Replayed(queued=queued)
+
+
+@router.get(
+    "/allow-lists", summary="Where departments' endpoints may point (the admin: every department; an agent: its own)"
+)
+async def list_allow_lists(user: CurrentUser, database: ServiceDatabase) -> AllowLists:
+    require_role(user, *MANAGERS)
+    return AllowLists.model_validate({"items": await handlers.list_allow_lists(database=database, user=user)})
+
+
+@router.get("/allow-lists/{department}", summary="Where a department's endpoints may point")
+async def get_allow_list(user: CurrentUser, database: ServiceDatabase, department: DepartmentCode) -> AllowListView:
+    require_role(user, *MANAGERS)
+    try:
+        return AllowListView.model_validate(
+            await handlers.get_allow_list(database=database, user=user, department=department)
+        )
+    except UnknownAllowList as exc:
+        raise NotFound("webhook allow-list", department) from exc
+
+
+@router.put(
+    "/allow-lists/{department}",
+    summary="Set where a department's endpoints may point (the admin); loopback, link-local, multicast "
+    "and GridLoop's own services stay refused whatever is listed",
+)
+async def put_allow_list(
+    user: CurrentUser,
+    database: ServiceDatabase,
+    outbound: WebhookOutbound,
+    department: DepartmentCode,
+    body: AllowListRequest,
+) -> AllowListView:
+    require_role(user, Role.ADMIN)
+    try:
+        saved = await handlers.put_allow_list(
+            database=database, outbound=outbound, user=user, department=department, entries=body.entries
+        )
+    except EndpointRefused as exc:
+        raise _refused(exc) from exc
+    return AllowListView.model_validate(saved)

@@ -1,5 +1,6 @@
-"""The webhook collections: departments' endpoints, and one delivery per endpoint and event (the
-delivery log, and the queue the sender works from)."""
+"""The webhook collections: departments' endpoints, one delivery per endpoint and event (the
+delivery log, and the queue the sender works from), and each department's allow-list of
+destinations, kept by the admin."""
 
 from datetime import datetime
 from typing import Any
@@ -12,11 +13,12 @@ from gridloop.shared.mongo import Doc, ensure_collections
 
 ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
+ALLOW_LISTS = "webhook_allow_lists"
 HIDE_SECRETS = {"secret": 0, "previous_secret": 0}
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    await ensure_collections(db, ENDPOINTS, DELIVERIES)
+    await ensure_collections(db, ENDPOINTS, DELIVERIES, ALLOW_LISTS)
     await db[ENDPOINTS].create_index([("department", ASCENDING), ("deleted_at", ASCENDING)])
     await db[DELIVERIES].create_index([("status", ASCENDING), ("next_attempt_at", ASCENDING)])
     await db[DELIVERIES].create_index([("endpoint_id", ASCENDING), ("created_at", DESCENDING)])
@@ -116,3 +118,23 @@ async def requeue_since(db: AsyncDatabase[Doc], endpoint_id: str, since: datetim
         {"$set": {"status": "pending", "next_attempt_at": now, "replayed_at": now}},
     )
     return result.modified_count
+
+
+async def allow_list(db: AsyncDatabase[Doc], department: str) -> Doc | None:
+    return await db[ALLOW_LISTS].find_one({"_id": department})
+
+
+async def allow_lists(db: AsyncDatabase[Doc]) -> list[Doc]:
+    """Every department's (a few dozen in a district)."""
+    return await db[ALLOW_LISTS].find({}).sort("_id", ASCENDING).to_list(None)
+
+
+async def put_allow_list(db: AsyncDatabase[Doc], department: str, entries: list[str], at: datetime, by: str) -> Doc:
+    doc = await db[ALLOW_LISTS].find_one_and_update(
+        {"_id": department},
+        {"$set": {"entries": entries, "updated_at": at, "updated_by": by}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert doc is not None
+    return doc
