@@ -336,6 +336,16 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
     return ids
 
 
+def _body(route: Route) -> dict[str, Any] | None:
+    """The route's body; an extension asks for a deadline later than any a prepared ticket has."""
+    if route.path.endswith("/extension"):
+        return {
+            **(route.body or {}),
+            "requested_resolve_deadline": (datetime.now().astimezone() + timedelta(days=9)).isoformat(),
+        }
+    return route.body
+
+
 def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx.Response:
     path = route.path.format(
         ticket_id=ids[route.ticket],
@@ -348,12 +358,7 @@ def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx
         collection="categories",
         code="SJ-0101",
     )
-    body = route.body
-    if route.path.endswith("/extension"):
-        body = {
-            **(body or {}),
-            "requested_resolve_deadline": (datetime.now().astimezone() + timedelta(days=9)).isoformat(),
-        }
+    body = _body(route)
     if route.method == "PUT":
         body = user.ok("directory", "GET", path)["data"] if role == ADM else {"code": "SJ-0101"}
     params = route.params or ({"limit": 200} if route.list_key else None)
@@ -399,3 +404,63 @@ def test_every_role_against_every_route_inside_and_outside_its_scope(
     with capsys.disabled():
         print(f"\naccess matrix: {tried} (role, route, scope) cases tried over {len(MATRIX)} routes")
     assert not wrong, "\n".join(wrong)
+
+
+WORK_ORDER_ACTIONS = [
+    r for r in MATRIX if r.service == "handling" and r.method == "POST" and r.path.startswith("/v1/work-orders/{")
+]
+
+
+def test_a_department_that_sent_a_ticket_back_is_refused_every_action_on_it(urls: dict[str, str]) -> None:
+    """The second round: 住建 leads and 城管 assists; 住建 sends the ticket back (退单) and the street
+    gives it to 水务. Neither department of the first round may do anything on it any more (404 or
+    409), before or after 水务 takes it on, and nothing they try changes an order or reaches
+    supervision."""
+    worker, desk, chief = _user(urls, GW, INSIDE[GW]), _user(urls, SD, INSIDE[SD]), _user(urls, SUP, INSIDE[SUP])
+    zj, cg, sw = (_user(urls, AG, (f"agent-{d.lower()}-m", d)) for d in ("ZJ", "CG", "SW"))
+    ticket_id = _report(worker, "SJ-0301", "LJ01-G1")
+    eventually(lambda: _order(cg, ticket_id), what="the assisting order in 城管's inbox")
+    zj.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/reject", json={"reason": "属于水务职责"})
+    eventually(
+        lambda: any(i["ticket_id"] == ticket_id for i in desk.ok("dispatch", "GET", "/v1/dispatch/queue")["items"]),
+        what="the ticket back in the street's queue",
+    )
+    desk.ok("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "SW"})
+    eventually(lambda: _order(sw, ticket_id), what="round 2 in 水务's inbox")
+    first_round = {"ZJ": zj, "CG": cg}
+
+    def orders() -> dict[str, dict[str, Any]]:
+        shown = {d: agent.ok("handling", "GET", f"/v1/work-orders/{ticket_id}") for d, agent in first_round.items()}
+        return {**shown, "SW": sw.ok("handling", "GET", f"/v1/work-orders/{ticket_id}")}
+
+    def refused_every_action() -> None:
+        before = orders()
+        assert {d: before[d]["allowed_actions"] for d in first_round} == {"ZJ": [], "CG": []}
+        wrong = []
+        for department, agent in first_round.items():
+            for route in WORK_ORDER_ACTIONS:
+                response = agent.call("handling", "POST", route.path.format(ticket_id=ticket_id), json=_body(route))
+                if response.status_code not in (404, 409):
+                    wrong.append(f"{department} {route.path}: {response.status_code}")
+        assert not wrong, "\n".join(wrong)
+        assert orders() == before, "a refused action changed an order"
+
+    refused_every_action()
+    sw.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/accept")
+    refused_every_action()
+    sw.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/progress", json={"note": "已到场"})
+
+    def told_supervision() -> list[tuple[str, str | None]] | None:
+        timeline = chief.ok("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}")["timeline"]
+        if timeline[-1]["event_type"] != "ticket.progressed":
+            return None
+        return [(e["event_type"], e["department"]) for e in timeline]
+
+    assert eventually(told_supervision, what="水务's progress in supervision") == [
+        ("ticket.reported", None),
+        ("ticket.dispatched", "ZJ"),
+        ("ticket.rejected", "ZJ"),
+        ("ticket.dispatched", "SW"),
+        ("ticket.accepted", "SW"),
+        ("ticket.progressed", "SW"),
+    ]
