@@ -1,8 +1,12 @@
-"""Webhooks into a department's own system, end to end: the department registers its receiver,
-every delivery verifies with the `standardwebhooks` library, a receiver that is down for a
-while gets every delivery once it is back (none lost, duplicates recognisable by webhook-id), a
-replay sends the same ids again, and after a secret rotation both secrets verify for a day. The
-department's system then accepts a ticket through the API with its own service account."""
+"""Webhooks into a department's own system, end to end: the admin allows the department's
+receiver, the department registers it, every delivery verifies with the `standardwebhooks`
+library, a receiver that is down for a while gets every delivery once it is back (none lost,
+duplicates recognisable by webhook-id), a replay sends the same ids again, and after a secret
+rotation both secrets verify for a day. The department's system then accepts a ticket through
+the API with its own service account. Nothing else is reachable: an address outside the
+department's allow-list, and loopback, link-local, metadata, multicast addresses and the stack's
+own services even when listed, are refused and never stored; and the admin cannot subscribe in
+a department's name."""
 
 import threading
 from datetime import UTC, datetime
@@ -15,6 +19,7 @@ from standardwebhooks import Webhook
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import free_port
+from gridloop.stack.stack import Stack
 from gridloop.stack.testing import eventually
 
 pytestmark = pytest.mark.e2e
@@ -70,9 +75,21 @@ def _file(worker: ApiUser, n: int) -> str:
     )
 
 
+def _admin(urls: dict[str, str]) -> ApiUser:
+    return ApiUser(urls=urls, sub="admin-hooks", role=Role.ADMIN, org="QH")
+
+
+def _allow(urls: dict[str, str], department: str, entries: list[str]) -> dict[str, Any]:
+    allowed: dict[str, Any] = _admin(urls).ok(
+        "handling", "PUT", f"/v1/webhooks/allow-lists/{department}", json={"entries": entries}
+    )
+    return allowed
+
+
 def test_a_department_system_gets_every_delivery_verified_once_it_is_back(urls: dict[str, str]) -> None:
     receiver = Receiver(free_port())
     receiver.start()
+    _allow(urls, "CG", [f"127.0.0.1:{receiver.port}"])
     agent = ApiUser(urls=urls, sub="agent-cg-hooks", role=Role.DEPARTMENT_AGENT, org="CG")
     registered = agent.ok(
         "handling",
@@ -148,3 +165,104 @@ def test_a_department_system_gets_every_delivery_verified_once_it_is_back(urls: 
     assert agent.call("handling", "DELETE", f"/v1/webhooks/endpoints/{endpoint}").status_code == 204  # idempotent
     assert agent.call("handling", "GET", f"/v1/webhooks/endpoints/{endpoint}").status_code == 404
     receiver.stop()
+
+
+def _port(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_an_endpoint_goes_only_where_the_admin_allowed_and_never_inward(urls: dict[str, str], stack: Stack) -> None:
+    agent = ApiUser(urls=urls, sub="agent-sw-hooks", role=Role.DEPARTMENT_AGENT, org="SW")
+    allowed, elsewhere = free_port(), free_port()
+
+    def register(url: str) -> Any:
+        return agent.call(
+            "handling", "POST", "/v1/webhooks/endpoints", json={"url": url, "event_types": ["ticket.escalated"]}
+        )
+
+    def stored() -> list[str]:
+        return [e["url"] for e in agent.ok("handling", "GET", "/v1/webhooks/endpoints")["items"]]
+
+    # Nothing allowed yet: nowhere to point
+    assert agent.ok("handling", "GET", "/v1/webhooks/allow-lists/SW")["entries"] == []
+    refused = register(f"http://127.0.0.1:{allowed}/hook")
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "destination_not_allowed"
+    assert "允许范围" in refused.json()["error"]["message"]
+
+    # The admin keeps the list; an agent reads its own department's only, and cannot change it
+    admin = _admin(urls)
+    bad = admin.call("handling", "PUT", "/v1/webhooks/allow-lists/SW", json={"entries": ["169.254.169.254"]})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "destination_refused"
+    bad = admin.call("handling", "PUT", "/v1/webhooks/allow-lists/SW", json={"entries": ["http://x/"]})
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_destination"
+    kept = _allow(urls, "SW", [f"127.0.0.1:{allowed}", "Hooks.SW.example."])
+    assert kept["entries"] == [f"127.0.0.1:{allowed}", "hooks.sw.example"] and kept["updated_by"] == "admin-hooks"
+    assert agent.call("handling", "PUT", "/v1/webhooks/allow-lists/SW", json={"entries": []}).status_code == 403
+    assert agent.call("handling", "GET", "/v1/webhooks/allow-lists/CG").status_code == 404
+    assert [a["department"] for a in agent.ok("handling", "GET", "/v1/webhooks/allow-lists")["items"]] == ["SW"]
+
+    # Inside the list: registered; outside it (another port, a name that does not resolve): refused
+    created = register(f"http://127.0.0.1:{allowed}/hook")
+    assert created.status_code == 201, created.text
+    endpoint = created.json()["endpoint_id"]
+    outside = register(f"http://127.0.0.1:{elsewhere}/hook")
+    assert outside.status_code == 422 and outside.json()["error"]["code"] == "destination_not_allowed"
+    assert register("http://hooks.sw.example/").json()["error"]["code"] == "destination_unresolved"
+
+    # Listed or not, never: loopback's and the stack's own services, link-local and metadata,
+    # unspecified, multicast (the embedded stack allows loopback receivers, but not on its own ports)
+    _allow(urls, "SW", [f"127.0.0.1:{allowed}", "127.0.0.0/8", "::1", "localhost", "0.0.0.0/0", "::/0"])
+    inward = [
+        f"http://127.0.0.1:{_port(urls['directory'])}/v1/directory/tree",
+        f"http://127.0.0.1:{_port(urls['handling'])}/v1/webhooks/endpoints",
+        f"http://localhost:{stack.config.db_port}/",
+        f"http://[::1]:{stack.config.broker_port}/",
+        f"http://127.0.0.1:{stack.config.gateway_port}/",
+        f"http://127.0.0.2:{_port(urls['web'])}/",
+        "http://169.254.169.254/latest/meta-data/", "http://100.100.100.200/latest/meta-data/",
+        "http://[fe80::1]/", "http://[::ffff:169.254.169.254]/", "http://0.0.0.0/", "http://224.0.0.1/",
+        "http://2852039166/",  # 169.254.169.254 written as one number
+    ]  # fmt: skip
+    for url in inward:
+        answer = register(url)
+        assert answer.status_code == 422 and answer.json()["error"]["code"] == "destination_refused", (url, answer.text)
+    moved = agent.call(
+        "handling", "PATCH", f"/v1/webhooks/endpoints/{endpoint}", json={"url": "http://169.254.169.254/"}
+    )
+    assert moved.status_code == 422
+    assert stored() == [f"http://127.0.0.1:{allowed}/hook"]  # nothing refused was kept
+    assert agent.call("handling", "DELETE", f"/v1/webhooks/endpoints/{endpoint}").status_code == 204
+
+
+def test_the_admin_cannot_subscribe_in_a_departments_name_but_can_stop_an_endpoint(urls: dict[str, str]) -> None:
+    port = free_port()
+    _allow(urls, "YLLH", [f"127.0.0.1:{port}"])
+    admin = _admin(urls)
+    body = {"url": f"http://127.0.0.1:{port}/hook", "event_types": ["ticket.escalated"], "department": "YLLH"}
+    refused = admin.call("handling", "POST", "/v1/webhooks/endpoints", json=body)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "department_only"
+    agent = ApiUser(urls=urls, sub="agent-yllh-hooks", role=Role.DEPARTMENT_AGENT, org="YLLH")
+    assert agent.ok("handling", "GET", "/v1/webhooks/endpoints")["items"] == []  # nothing was made for it
+    created = agent.ok("handling", "POST", "/v1/webhooks/endpoints", json=body)
+    endpoint = f"/v1/webhooks/endpoints/{created['endpoint_id']}"
+    assert created["actions"] == ["change", "delete", "disable", "replay", "rotate_secret"]
+
+    # The admin sees it, with what it may do; pointing it elsewhere, its events, its secret and replays are not its own
+    seen = admin.ok("handling", "GET", endpoint)
+    assert seen["department"] == "YLLH" and seen["actions"] == ["delete", "disable"]
+    for method, path, json in [
+        ("PATCH", endpoint, {"url": f"http://127.0.0.1:{port}/elsewhere"}),
+        ("PATCH", endpoint, {"event_types": ["ticket.dispatched"]}),
+        ("POST", f"{endpoint}/rotate-secret", None),
+        ("POST", f"{endpoint}/replay", {"since": "2026-01-01T00:00:00+08:00"}),
+    ]:
+        answer = admin.call("handling", method, path, json=json)
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "department_only", (method, path)
+    assert agent.ok("handling", "GET", endpoint)["url"] == body["url"]
+
+    # ... but it may switch it off (the department switches it on again) and delete it
+    assert admin.ok("handling", "PATCH", endpoint, json={"enabled": False})["enabled"] is False
+    assert admin.call("handling", "PATCH", endpoint, json={"enabled": True}).status_code == 403
+    assert agent.ok("handling", "PATCH", endpoint, json={"enabled": True})["enabled"] is True
+    assert admin.call("handling", "DELETE", endpoint).status_code == 204
+    assert agent.call("handling", "GET", endpoint).status_code == 404
