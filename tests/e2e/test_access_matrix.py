@@ -45,6 +45,7 @@ PNG = base64.b64decode(
 READ_ALL = dict.fromkeys(ROLES, ANY)
 AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY}
 HOOKS = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: ANY}  # a department's own webhook endpoints; the admin's all
+HOOKS_OWN = {**HOOKS, ADM: DENY}  # what only the department does to its endpoint: never the admin in its name
 
 
 @dataclass
@@ -208,19 +209,28 @@ MATRIX = [
         "handling",
         "POST",
         "/v1/webhooks/endpoints",
-        {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY},
+        {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: DENY},
         body={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.dispatched"], "department": "ZJ"},
+    ),
+    Route("handling", "GET", "/v1/webhooks/allow-lists", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
+    Route("handling", "GET", "/v1/webhooks/allow-lists/{department}", HOOKS),
+    Route(
+        "handling",
+        "PUT",
+        "/v1/webhooks/allow-lists/{department}",
+        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY},
+        body={"entries": ["127.0.0.1:9"]},
     ),
     Route("handling", "GET", "/v1/webhooks/endpoints", HOOKS, ticket="W", list_key="endpoint_id"),
     Route("handling", "GET", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS),
     Route("handling", "GET", "/v1/webhooks/endpoints/{endpoint_id}/deliveries", HOOKS),
-    Route("handling", "PATCH", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS, body={"enabled": True}),
-    Route("handling", "POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", HOOKS),
+    Route("handling", "PATCH", "/v1/webhooks/endpoints/{endpoint_id}", HOOKS_OWN, body={"enabled": True}),
+    Route("handling", "POST", "/v1/webhooks/endpoints/{endpoint_id}/rotate-secret", HOOKS_OWN),
     Route(
         "handling",
         "POST",
         "/v1/webhooks/endpoints/{endpoint_id}/replay",
-        HOOKS,
+        HOOKS_OWN,
         body={"since": "2026-01-01T00:00:00+08:00"},
     ),
     # Last of the endpoint's routes: it deletes the prepared endpoint (again: the same answer)
@@ -311,11 +321,12 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
     upload = worker.http.post(f"{urls['intake']}/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
     ids["attachment_id"] = upload.json()["attachment_id"]
     admin = _user(urls, ADM, INSIDE[ADM])
-    ids["W"] = admin.ok(
+    admin.ok("handling", "PUT", "/v1/webhooks/allow-lists/ZJ", json={"entries": ["127.0.0.1:9"]})
+    ids["W"] = _user(urls, AG, INSIDE[AG]).ok(
         "handling",
         "POST",
         "/v1/webhooks/endpoints",
-        json={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.overdue"], "department": "ZJ"},
+        json={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.overdue"]},
     )["endpoint_id"]
     ids["client_id"] = admin.ok("intake", "POST", "/v1/open311-clients", json={"name": "待停用应用", "area": ["LJ"]})[
         "client_id"
@@ -353,13 +364,14 @@ def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx
         notification_id=ids["notification_id"],
         client_id=ids["client_id"],
         endpoint_id=ids["W"],
+        department="ZJ",
         unit="departments",
         month=datetime.now().strftime("%Y-%m"),
         collection="categories",
         code="SJ-0101",
     )
     body = _body(route)
-    if route.method == "PUT":
+    if route.method == "PUT" and route.service == "directory":
         body = user.ok("directory", "GET", path)["data"] if role == ADM else {"code": "SJ-0101"}
     params = route.params or ({"limit": 200} if route.list_key else None)
     if path.endswith("/locate"):
