@@ -52,7 +52,7 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         env = service["environment"]
         assert service["command"] == ["python", "-m", f"gridloop.{name}"]
         assert env["GRIDLOOP_PORT"] == str(port)
-        assert service["ports"] == [f"{port}:{port}"]
+        assert "ports" not in service  # reached through the gateway, on the compose network
         assert env["GRIDLOOP_KAFKA_BOOTSTRAP"] == "kafka:9092"
         assert env["GRIDLOOP_KAFKA_IDEMPOTENCE"] == "true"
         assert "replicaSet=rs0" in env["GRIDLOOP_MONGO_URI"]
@@ -84,7 +84,36 @@ def test_every_service_traces_to_the_collector_which_forwards_to_jaeger(compose:
     assert pipeline["receivers"] == ["otlp"] and set(pipeline["processors"]) <= set(collector["processors"])
     (exporter,) = pipeline["exporters"]
     assert collector["exporters"][exporter]["endpoint"] == "jaeger:4317"  # Jaeger's OTLP receiver
-    assert "16686:16686" in compose["services"]["jaeger"]["ports"]  # its UI
+    assert compose["services"]["jaeger"]["ports"] == ["127.0.0.1:16686:16686"]  # its UI, on the host only
+
+
+def published(mapping: str | dict) -> tuple[str, str]:  # type: ignore[type-arg]
+    """(host address, host port) of a compose port mapping, in its short or long form; an address
+    left out means every interface of the host."""
+    if isinstance(mapping, dict):
+        return str(mapping.get("host_ip", "0.0.0.0")), str(mapping.get("published", mapping["target"]))
+    parts = str(mapping).rsplit(":", 2)
+    if len(parts) == 3:
+        return parts[0].strip("[]"), parts[1]
+    return "0.0.0.0", parts[0]
+
+
+def test_only_the_gateway_is_published_on_the_hosts_interfaces(compose: dict) -> None:  # type: ignore[type-arg]
+    everywhere = {
+        (name, published(mapping)[1])
+        for name, service in compose["services"].items()
+        for mapping in service.get("ports", [])
+        if published(mapping)[0] not in ("127.0.0.1", "::1")
+    }
+    assert everywhere == {("gateway", "443"), ("gateway", "80")}
+    for name in (*API_SERVICES, "web", "kafka", "mongo", "otel-collector"):
+        assert "ports" not in compose["services"][name], name
+    operators = {name: compose["services"][name]["ports"] for name in ("prometheus", "jaeger", "grafana")}
+    assert operators == {
+        "prometheus": ["127.0.0.1:9090:9090"],
+        "jaeger": ["127.0.0.1:16686:16686"],
+        "grafana": ["127.0.0.1:3000:3000"],
+    }
 
 
 def test_prometheus_scrapes_every_service(compose: dict) -> None:  # type: ignore[type-arg]
