@@ -1,6 +1,8 @@
-"""系统对接 in the console: a department connects its own system (the secret shown once, the
-delivery log filling as tickets are dispatched to it, replay, a new secret), and the admin
-registers and revokes an Open311 client application; each page checked at 1366×768 and 360×740."""
+"""系统对接 in the console: the admin allows a department's system's address (an always-refused
+one is named back, with what was typed kept), the department connects its system there (the
+secret shown once, the delivery log filling as tickets are dispatched to it, replay, a new
+secret) and the admin sees it with only the switch-off and delete buttons; the admin registers
+and revokes an Open311 client application; each page checked at 1366×768 and 360×740."""
 
 import threading
 from collections.abc import Callable, Iterator
@@ -42,15 +44,33 @@ def test_a_department_connects_its_system_and_reads_what_was_delivered(
     desks: Callable[[str], Phone], stack: Stack, receiver: tuple[int, list[bytes]]
 ) -> None:
     port, got = receiver
+    admin = desks("admin")
+    admin.go("/console/integrations")
+    admin.expected_statuses.add(422)
+    admin.page.wait_for_selector("h2:has-text('接收地址允许范围')")
+    assert admin.page.locator("form[action='/console/integrations/webhooks']").count() == 0  # not in its name
+    admin.page.fill("#allow-CG", f"127.0.0.1:{port}\n169.254.169.254")
+    admin.page.click("button[aria-label='保存 区城市管理局 的允许范围']")
+    admin.page.wait_for_selector("#allow-CG-error:has-text('始终禁止')")
+    assert admin.page.input_value("#allow-CG") == f"127.0.0.1:{port}\n169.254.169.254"  # nothing typed is lost
+    admin.check("30-allow-list-refused")
+    admin.page.fill("#allow-CG", f"127.0.0.1:{port}")
+    admin.page.click("button[aria-label='保存 区城市管理局 的允许范围']")
+    admin.page.wait_for_selector("text=已保存 CG 的接收地址允许范围")
+
     agent = desks("agent-cg")
     page = agent.page
     agent.go("/console/integrations")
     page.wait_for_selector("h1:has-text('系统对接')")
+    page.wait_for_selector(f"#url-hint:has-text('127.0.0.1:{port}')")
     agent.expected_statuses.add(422)
     page.fill("#url", "not an address")
     page.evaluate("document.querySelector('#url').type = 'text'")  # past the browser's own check, to the service's
     page.click("form[action='/console/integrations/webhooks'] button[type=submit]")
     page.wait_for_selector(".error:has-text('接收地址')")
+    page.fill("#url", f"http://127.0.0.1:{port + 1 if port < 65535 else port - 1}/gridloop")
+    page.click("form[action='/console/integrations/webhooks'] button[type=submit]")
+    page.wait_for_selector(".error:has-text('不在本部门的接收地址允许范围内')")
     page.fill("#url", f"http://127.0.0.1:{port}/gridloop")
     page.fill("#hook-description", "城管业务系统")
     page.click("form[action='/console/integrations/webhooks'] button[type=submit]")
@@ -80,6 +100,12 @@ def test_a_department_connects_its_system_and_reads_what_was_delivered(
     page.click("form[action$='/rotate'] button")
     page.wait_for_selector(".secret:has-text('已更换签名密钥')")
     agent.check("33-webhook-rotated")
+
+    admin.go("/console/integrations")
+    admin.page.click("table a:has-text('/gridloop')")
+    admin.page.wait_for_selector("h2:has-text('管理')")
+    buttons = admin.page.locator("section.actions button").all_inner_texts()
+    assert buttons == ["停用", "删除接收地址"]
 
 
 def test_the_admin_registers_an_open311_application_and_revokes_it(desks: Callable[[str], Phone]) -> None:

@@ -1,6 +1,8 @@
 """系统对接 (connecting other systems): a department connects its own system by webhook (the
-endpoint, the events it wants, its delivery log, replay, a new secret); the admin does so for
-any department and registers Open311 client applications (their key shown once, revoked here)."""
+endpoint, the events it wants, its delivery log, replay, a new secret), inside the addresses the
+admin allows it; the admin keeps those allow-lists, oversees every department's endpoints
+(switches one off, deletes it) and registers Open311 client applications (their key shown once,
+revoked here)."""
 
 import asyncio
 from datetime import datetime
@@ -21,20 +23,24 @@ router = APIRouter(prefix="/console/integrations", include_in_schema=False)
 Connector = desk_of(Role.DEPARTMENT_AGENT, Role.ADMIN)
 Admin = desk_of(Role.ADMIN)
 HOOKS = "/v1/webhooks/endpoints"
+ALLOW_LISTS = "/v1/webhooks/allow-lists"
 EVENT_TYPES = [(code, name) for code, name in labels.EVENT.items() if code != "ticket.reported"]
 SUGGESTED = ("ticket.dispatched", "ticket.reopened", "ticket.overdue", "ticket.escalated", "ticket.extension_decided")
 
 
 async def _overview(
     request: Request, pages: Pages, services: Services, person: Staff, *, shown: dict[str, Any] | None = None,
-    error: str = "", status: int = 200,
+    error: str = "", status: int = 200, typed: dict[str, str] | None = None,
 ) -> Response:  # fmt: skip
+    """`typed`: an allow-list the admin sent and the service refused, by department, shown again as typed."""
     admin = person.user.role == Role.ADMIN
-    endpoints, clients, departments = await asyncio.gather(
+    endpoints, allow_lists, clients, departments = await asyncio.gather(
         services.call(person.token, "handling", "GET", HOOKS),
+        services.call(person.token, "handling", "GET", ALLOW_LISTS),
         services.call(person.token, "intake", "GET", "/v1/open311-clients") if admin else _nothing(),
         services.call(person.token, "directory", "GET", "/v1/directory/departments") if admin else _nothing(),
     )
+    allowed = {a["department"]: "\n".join(a["entries"]) for a in allow_lists["items"]}
     return page(
         request,
         pages,
@@ -43,6 +49,9 @@ async def _overview(
         {
             "admin": admin,
             "endpoints": endpoints["items"],
+            "allowed": allowed | (typed or {}),
+            "refused_list": next(iter(typed or {}), ""),
+            "own_allowed": [line for line in allowed.get(person.user.org, "").split("\n") if line],
             "clients": (clients or {}).get("items", []),
             "departments": (departments or {}).get("items", []),
             "event_types": EVENT_TYPES,
@@ -64,8 +73,9 @@ def _refused(exc: ServiceError) -> str:
         raise exc
     if exc.code == "validation_error":
         fields = {"url": "接收地址（http:// 或 https:// 开头）", "event_types": "至少选择一类事件", "name": "应用名称",
-                  "area": "区域编码"}  # fmt: skip
-        return "请填写完整：" + "、".join(fields.get(str(d["loc"][-1]), str(d["loc"][-1])) for d in exc.details or [])
+                  "area": "区域编码", "entries": "允许范围（每项不超过 300 字符，至多 200 项）"}  # fmt: skip
+        named = [next((str(p) for p in reversed(d["loc"]) if isinstance(p, str)), "") for d in exc.details or []]
+        return "请填写完整：" + "、".join(dict.fromkeys(fields.get(n, n) for n in named))
     return exc.chinese
 
 
@@ -74,15 +84,12 @@ async def overview(request: Request, pages: Pages, services: ServiceClient, pers
     return await _overview(request, pages, services, person)
 
 
-def _endpoint_body(form: FormData, person: Staff) -> dict[str, Any]:
-    body: dict[str, Any] = {
+def _endpoint_body(form: FormData) -> dict[str, Any]:
+    return {
         "url": str(form.get("url", "")).strip(),
         "event_types": [str(v) for v in form.getlist("event_types")],
         "description": str(form.get("description", "")).strip(),
     }
-    if person.user.role == Role.ADMIN:
-        body["department"] = str(form.get("department", "")) or None
-    return body
 
 
 @router.post("/webhooks")
@@ -90,7 +97,7 @@ async def register_endpoint(
     request: Request, form: Form, pages: Pages, services: ServiceClient, person: Staff = Connector
 ) -> Response:
     try:
-        created = await services.call(person.token, "handling", "POST", HOOKS, json=_endpoint_body(form, person))
+        created = await services.call(person.token, "handling", "POST", HOOKS, json=_endpoint_body(form))
     except ServiceError as exc:
         return await _overview(request, pages, services, person, error=_refused(exc), status=exc.status)
     shown = {"title": "已登记接收地址", "label": "签名密钥", "value": created["secret"], "about": created["url"]}
@@ -169,6 +176,21 @@ async def endpoint_action(
             request, endpoint_id, pages, services, person, error=_refused(exc), status=exc.status
         )
     return RedirectResponse(f"/console/integrations/webhooks/{endpoint_id}?done={action}", status_code=303)
+
+
+@router.post("/allow-lists/{department}")
+async def keep_allow_list(
+    request: Request, department: str, form: Form, pages: Pages, services: ServiceClient, person: Staff = Admin
+) -> Response:
+    typed = str(form.get("entries", ""))
+    entries = [line.strip() for line in typed.replace("，", "\n").replace(",", "\n").splitlines() if line.strip()]
+    try:
+        await services.call(person.token, "handling", "PUT", f"{ALLOW_LISTS}/{department}", json={"entries": entries})
+    except ServiceError as exc:
+        return await _overview(
+            request, pages, services, person, error=_refused(exc), status=exc.status, typed={department: typed}
+        )
+    return RedirectResponse(f"/console/integrations?done=allowed-{department}#allow-{department}", status_code=303)
 
 
 def _city_time(value: str) -> str | None:
