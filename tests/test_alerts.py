@@ -111,3 +111,24 @@ def test_a_webhook_endpoint_switched_off_raises_an_alert_naming_its_department(t
     path.write_text(yaml.safe_dump(test, allow_unicode=True), encoding="utf-8")
     result = promtool("test", "rules", str(path))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+STUCK = "GridLoopOutboxStuck"
+
+
+def test_an_outbox_row_unpublished_for_a_minute_raises_the_stuck_alert(tmp_path: Path) -> None:
+    def age(seconds: float) -> dict[str, float]:
+        return {'gridloop_outbox_oldest_age_seconds{service="intake",instance="intake:8001"}': seconds}
+
+    [alert] = firing(STUCK)
+    stuck = [
+        {
+            "exp_labels": {**alert["exp_labels"], "service": "intake"},
+            "exp_annotations": {
+                **alert["exp_annotations"],
+                "summary": "intake's oldest unpublished event has waited 1m 1s (发件箱停滞)",
+            },
+        }
+    ]
+    rule_test(tmp_path, series=age(61), alert=STUCK, firing=stuck)
+    rule_test(tmp_path, series=age(45), alert=STUCK, firing=[])

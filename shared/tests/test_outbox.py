@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from pymongo import AsyncMongoClient
@@ -18,9 +19,10 @@ from pymongo.monitoring import CommandFailedEvent, CommandListener, CommandStart
 from gridloop.shared.bus import make_producer
 from gridloop.shared.clock import SystemClock
 from gridloop.shared.ids import new_id
+from gridloop.shared.leases import Lease, server_now
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import OUTBOX, Database, UnitOfWork, ensure_common_indexes
-from gridloop.shared.outbox import OutboxRelay
+from gridloop.shared.outbox import LEASES, OutboxRelay
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, SetClock, service_database
@@ -173,3 +175,94 @@ async def _has(found: Awaitable[list[bytes]], count: int) -> bool:
 async def _row_postponed(database: Database, key: str) -> bool:
     row = await database.db[OUTBOX].find_one({"key": key})
     return row is not None and row.get("attempts", 0) >= 1
+
+
+async def _relay_on(database: Database, producer: AIOKafkaProducer, *, lease_seconds: float = 2) -> OutboxRelay:
+    return OutboxRelay(
+        database=database,
+        producer=producer,
+        metrics=Metrics("relay-test"),
+        poll_seconds=0.2,
+        lease_seconds=lease_seconds,
+    )
+
+
+async def _write_one(database: Database, key: str, value: bytes) -> None:
+    async def write(uow: UnitOfWork) -> None:
+        await uow.enqueue(topic=TOPIC, key=key, value=value, headers=[], event_type="test")
+
+    await database.transaction(write)
+
+
+@pytest.mark.parametrize("ahead", [timedelta(minutes=10), timedelta(weeks=3)], ids=["10 minutes", "3 weeks"])
+async def test_a_lease_left_far_ahead_by_a_killed_relay_does_not_stop_the_next(
+    servers: Servers, ahead: timedelta
+) -> None:
+    """A relay whose clock ran fast died holding the lease: its `until` lies `ahead` of the true time."""
+    database = await service_database(servers, producer="relay-skew", clock=SetClock(datetime.now(UTC)))
+    producer = make_producer(ServiceSettings(service_name="relay-skew", kafka_bootstrap=servers.kafka_bootstrap))
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await _create_topic(servers.kafka_bootstrap)
+    await producer.start()
+    key = f"after-the-crash-{new_id()}"
+    try:
+        await database.db[LEASES].insert_one(
+            {"_id": "outbox-relay", "owner": "killed", "until": await server_now(database.db) + ahead}
+        )
+        await _write_one(database, key, b"filed after the restart")
+        assert await (await _relay_on(database, producer)).publish_pending() == 1
+        assert await database.db[OUTBOX].count_documents({"key": key}) == 0
+    finally:
+        await producer.stop()
+
+
+async def test_a_relay_killed_under_a_fast_clock_holds_the_next_for_its_lease_only(servers: Servers) -> None:
+    """The relay with a clock 10 minutes fast publishes, then dies without releasing its lease; the
+    next one, on the true clock, publishes once the lease's own length has passed."""
+    fast = SetClock(datetime.now(UTC) + timedelta(minutes=10))
+    database = await service_database(servers, producer="relay-skew", clock=fast)
+    producer = make_producer(ServiceSettings(service_name="relay-skew", kafka_bootstrap=servers.kafka_bootstrap))
+    with contextlib.suppress(TopicAlreadyExistsError):
+        await _create_topic(servers.kafka_bootstrap)
+    await producer.start()
+    before, after = f"before-{new_id()}", f"after-{new_id()}"
+    try:
+        await _write_one(database, before, b"filed under the fast clock")
+        assert await (await _relay_on(database, producer)).publish_pending() == 1  # it now holds the lease
+        database.clock = SetClock(datetime.now(UTC))  # the restart, on the true clock
+        await _write_one(database, after, b"filed after the restart")
+        successor = await _relay_on(database, producer)
+        waited = await _until(lambda: _published(successor), within=6)
+        assert waited < 4  # the 2 s lease and a poll, not the 10 minutes of skew
+    finally:
+        await producer.stop()
+
+
+async def _published(relay: OutboxRelay) -> bool:
+    await asyncio.sleep(0.2)
+    return await relay.publish_pending() > 0
+
+
+async def test_a_stuck_outbox_shows_in_the_age_gauge_however_few_rows_wait(servers: Servers) -> None:
+    """Another instance holds the lease and publishes nothing: the row's age grows where the
+    on-call person looks, while the backlog count (one row) would never raise an alarm."""
+    database = await service_database(servers, producer="relay-stuck", clock=SetClock(datetime.now(UTC)))
+    producer = make_producer(ServiceSettings(service_name="relay-stuck", kafka_bootstrap=servers.kafka_bootstrap))
+    await producer.start()
+    holder = Lease(database.db, collection=LEASES, name="outbox-relay", owner="alive-but-stuck", seconds=2)
+    relay = await _relay_on(database, producer)
+    try:
+        await _write_one(database, f"stuck-{new_id()}", b"waits")
+        for _ in range(4):
+            assert await holder.hold()  # renewed as a live instance renews it
+            assert await relay.publish_pending() == 0
+            await asyncio.sleep(0.5)
+        assert relay.oldest_age() >= 1.5
+        gauge = relay.metrics.registry.get_sample_value("gridloop_outbox_oldest_age_seconds", {"service": "relay-test"})
+        assert gauge is not None and gauge >= 1.5
+        await holder.release()
+        assert await relay.publish_pending() == 1
+        assert await relay.publish_pending() == 0
+        assert relay.oldest_age() == 0
+    finally:
+        await producer.stop()

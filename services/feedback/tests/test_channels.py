@@ -13,6 +13,7 @@ from standardwebhooks import Webhook
 
 from gridloop.feedback import domain, handlers, store
 from gridloop.feedback.channels import WebhookGateway
+from gridloop.shared import leases
 from gridloop.shared.events import Actor, Role, TicketClosed, envelope
 from gridloop.shared.mongo import UnitOfWork
 from gridloop.shared.webhooks import new_secret
@@ -77,3 +78,48 @@ async def test_notifications_wait_for_the_gateway_and_arrive_signed_once_it_is_b
     assert states == {"t-0": "expired", "t-1": "sent", "t-2": "sent"}
     # the app still shows all three
     assert len(await store.notifications(database.db, recipient="gw-lj01", unread=True, limit=10)) == 3
+
+
+async def test_a_notification_held_by_a_sender_whose_clock_ran_fast_goes_out_on_the_next_pass(servers: Servers) -> None:
+    """One sender died mid-try with its claim written 10 minutes ahead of the server's clock;
+    another's clock, three weeks fast, set a retry time the true clock would wait three weeks for.
+    Neither holds the notification back; a live claim still does."""
+    now = datetime.now(UTC)
+    database = await service_database(servers, producer="feedback", clock=SetClock(now))
+    await store.ensure_indexes(database.db)
+    for n in (1, 2, 3):
+        await database.transaction(lambda uow, n=n: _notified(uow, n, now))
+    server_now = await leases.server_now(database.db)
+    notes = database.db[store.NOTIFICATIONS]
+    await notes.update_one(
+        {"ticket_id": "t-1"}, {"$set": {"outgoing_claimed_until": server_now + timedelta(minutes=10)}}
+    )
+    await notes.update_one({"ticket_id": "t-2"}, {"$set": {"outgoing_next_at": now + timedelta(weeks=3)}})
+    await notes.update_one(
+        {"ticket_id": "t-3"}, {"$set": {"outgoing_claimed_until": server_now + timedelta(seconds=30)}}
+    )
+    port, secret = free_port(), new_secret()
+    got: list[str] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["content-length"]))
+            got.append(Webhook(secret).verify(body, dict(self.headers.items()))["data"]["ticket_number"])
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        async with httpx.AsyncClient(timeout=2.0) as client:
+            gateway = WebhookGateway(url=f"http://127.0.0.1:{port}/notify", secret=secret, client=client)
+            assert await handlers.send_notifications(database=database, channel=gateway) == 2
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(got) == ["QH-20270101-00001", "QH-20270101-00002"]
+    states = {d["ticket_id"]: d["outgoing"] async for d in notes.find()}
+    assert states == {"t-1": "sent", "t-2": "sent", "t-3": "pending"}  # another sender is trying t-3 now

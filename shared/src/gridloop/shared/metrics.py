@@ -42,6 +42,12 @@ class Metrics:
             ["service"],
             registry=self.registry,
         )
+        self.outbox_oldest_age = Gauge(
+            "gridloop_outbox_oldest_age_seconds",
+            "How long the oldest outbox row not yet acknowledged by the broker has waited, as this instance saw it",
+            ["service"],
+            registry=self.registry,
+        )
         self.dead_letters = Counter(
             "gridloop_dead_letters_total",
             "Messages sent to a dead-letter topic",

@@ -16,10 +16,11 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from opentelemetry.trace import SpanKind
-from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError, PyMongoError
+from pymongo.errors import PyMongoError
 
+from gridloop.shared.clock import as_utc
 from gridloop.shared.ids import new_id
+from gridloop.shared.leases import Lease
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import OUTBOX, Database, Doc
 from gridloop.shared.tracing import context_from_kafka, span, with_trace
@@ -50,7 +51,8 @@ class OutboxRelay:
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size
         self.owner = new_id()
-        self._lease_until: datetime | None = None
+        self.lease = Lease(database.db, collection=LEASES, name="outbox-relay", owner=self.owner, seconds=lease_seconds)
+        self._oldest: tuple[str, float] | None = None  # the oldest pending row's id, and when it was first seen
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self._fresh: list[Doc] = []  # committed rows handed over by their transaction
@@ -71,33 +73,12 @@ class OutboxRelay:
         self._stopping.set()
         self._wake.set()
 
-    async def _hold_lease(self) -> bool:
-        """Take or renew the lease; while more than half of it is left, holding it costs no write."""
-        now = self.database.clock.now()
-        if self._lease_until is not None and self._lease_until - now > timedelta(seconds=self.lease_seconds / 2):
-            return True
-        self._lease_until = None
-        db = self.database.db
-        try:
-            lease = await db[LEASES].find_one_and_update(
-                {"_id": "outbox-relay", "$or": [{"owner": self.owner}, {"until": {"$lt": now}}]},
-                {"$set": {"owner": self.owner, "until": now + timedelta(seconds=self.lease_seconds)}},
-                upsert=True,
-                return_document=ReturnDocument.AFTER,
-            )
-        except DuplicateKeyError:
-            return False  # another instance holds it
-        if lease is None or lease["owner"] != self.owner:
-            return False
-        self._lease_until = lease["until"]
-        return True
-
     async def publish_fresh(self) -> int:
         """Publish the rows commits handed over, without reading the outbox; returns how many
         the broker acknowledged. Only the lease holder does: another instance's rows are left
         to the holder's poll, as are rows of a key that has older rows in the outbox."""
         rows, self._fresh = self._fresh, []
-        if not rows or self._backlog or not await self._hold_lease():
+        if not rows or self._backlog or not await self.lease.hold():
             return 0
         rows = [row for row in rows if row["key"] not in self._held_back]
         return len(await self._publish(rows, self.database.clock.now()))
@@ -107,17 +88,18 @@ class OutboxRelay:
         outbox = self.database.db[OUTBOX]
         # An idle poll is one indexed read; the lease (a write) is taken only when there is work.
         rows = await outbox.find({"status": "pending"}).sort("_id", 1).to_list(self.batch_size)
+        self._observe_oldest(rows[0] if rows else None)
         if not rows:
             self._backlog = False
             self._held_back = set()
             self.metrics.outbox_backlog.labels(self.metrics.service).set(0)
             return 0
         self._backlog = True
-        if not await self._hold_lease():
+        if not await self.lease.hold():
             return 0
         now = self.database.clock.now()
         # A key's pausing row is its oldest, so it is in the batch whenever any of its later rows is.
-        waiting = {row["key"] for row in rows if row.get("retry_after") is not None and row["retry_after"] > now}
+        waiting = {row["key"] for row in rows if _pausing(row, now)}
         self._held_back = set(waiting)
         sent = await self._publish([row for row in rows if row["key"] not in waiting], now)
         published = {row["_id"] for row in sent}
@@ -128,6 +110,19 @@ class OutboxRelay:
         self._backlog = full
         self.metrics.outbox_backlog.labels(self.metrics.service).set(backlog)
         return len(sent)
+
+    def _observe_oldest(self, oldest: Doc | None) -> None:
+        """The age of the oldest row still unpublished, counted from when this instance first saw it
+        (not from its `created_at`, written by whichever clock the writer had)."""
+        if oldest is None:
+            self._oldest = None
+        elif self._oldest is None or self._oldest[0] != oldest["_id"]:
+            self._oldest = (oldest["_id"], time.monotonic())
+        self.metrics.outbox_oldest_age.labels(self.metrics.service).set(self.oldest_age())
+
+    def oldest_age(self) -> float:
+        """Seconds the oldest unpublished row the last poll found has been waiting; 0 when none."""
+        return time.monotonic() - self._oldest[1] if self._oldest else 0.0
 
     async def _publish(self, rows: list[Doc], now: datetime) -> list[Doc]:
         """Send `rows` and remove those the broker acknowledged from the outbox.
@@ -217,8 +212,12 @@ class OutboxRelay:
         await self._release()
 
     async def _release(self) -> None:
-        self._lease_until = None
         with contextlib.suppress(PyMongoError):
-            await self.database.db[LEASES].update_one(
-                {"_id": "outbox-relay", "owner": self.owner}, {"$set": {"until": self.database.clock.now()}}
-            )
+            await self.lease.release()
+
+
+def _pausing(row: Doc, now: datetime) -> bool:
+    """A refused row waits out its pause; a pause further ahead than the longest one was set under a
+    clock that ran fast, and is over."""
+    retry_after = row.get("retry_after")
+    return retry_after is not None and now < as_utc(retry_after) <= now + timedelta(seconds=MAX_RETRY_PAUSE_S)

@@ -305,7 +305,7 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
     @app.get(
         "/readyz",
         tags=["ops"],
-        summary="Readiness: database and broker reachable",
+        summary="Readiness: database and broker reachable, and the outbox moving",
         responses={503: {"description": "not ready"}},
     )
     async def readyz(request: Request) -> JSONResponse:
@@ -314,6 +314,7 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
             "database": await runtime.database.ping(),
             "broker": await broker_reachable(runtime.producer),
             "consumers": all(c.connected for c in runtime.consumers),
+            "outbox": runtime.relay.oldest_age() <= settings.outbox_stuck_seconds,
         }
         if spec.ready is not None and checks["database"]:
             checks["service"] = await spec.ready(runtime)

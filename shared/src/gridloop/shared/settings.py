@@ -85,6 +85,9 @@ class ServiceSettings(BaseSettings):
 
     outbox_poll_seconds: float = 0.5
     outbox_lease_seconds: float = 5.0
+    # An instance whose outbox holds a row unpublished for longer than this says it is not ready
+    # (and the GridLoopOutboxStuck alert fires at the same age): a stuck pipe shows within a minute.
+    outbox_stuck_seconds: float = Field(default=60.0, gt=0)
 
     # Development and tests: HS256 with a shared secret, minted by `make token`. Production: the
     # city's identity provider (OIDC) signs with ES256 or RS256; we hold only its public keys, from

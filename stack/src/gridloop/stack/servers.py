@@ -99,10 +99,32 @@ class Process:
             self.proc.wait()
 
     def pause(self) -> None:
+        """SIGSTOP, and return only once every thread of the process has stopped: the signal takes
+        effect asynchronously, and a statement sent meanwhile would still be answered."""
         self.proc.send_signal(signal.SIGSTOP)
+        self._wait_threads(stopped=True)
 
     def resume(self) -> None:
         self.proc.send_signal(signal.SIGCONT)
+        self._wait_threads(stopped=False)
+
+    def _wait_threads(self, *, stopped: bool, timeout: float = 5.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None and self._all_stopped() != stopped:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{self.name} did not {'stop' if stopped else 'continue'} within {timeout} s")
+            time.sleep(0.005)
+
+    def _all_stopped(self) -> bool:
+        """Whether every thread is in the stopped state (`T` in /proc/PID/task/TID/stat)."""
+        states = []
+        for task in Path(f"/proc/{self.proc.pid}/task").glob("*/stat"):
+            try:
+                # The state follows the command name, which is in parentheses and may hold spaces.
+                states.append(task.read_text().rsplit(")", 1)[1].split()[0])
+            except (OSError, IndexError):
+                continue  # a thread that ended meanwhile
+        return bool(states) and all(state == "T" for state in states)
 
     def stop(self, timeout: float = 10.0) -> None:
         self.terminate()

@@ -7,6 +7,7 @@ from typing import Any
 
 from gridloop.feedback import domain, store
 from gridloop.feedback.channels import Channel, ChannelUnavailable
+from gridloop.shared import leases
 from gridloop.shared.access import scope_filter
 from gridloop.shared.events import (
     Actor,
@@ -195,8 +196,17 @@ async def send_notifications(
     now = database.clock.now()
     await store.expire_outgoing(database.db, older_than=now - domain.OUTGOING_MAX_AGE)
     sent = 0
-    for notification in await store.outgoing_due(database.db, now=now, limit=limit):
-        if not await store.claim_outgoing(database.db, notification, until=now + OUTGOING_LEASE):
+    claimed_at = await leases.server_now(database.db)
+    due = await store.outgoing_due(
+        database.db,
+        now=now,
+        longest_wait=domain.OUTGOING_LONGEST_WAIT,
+        server_now=claimed_at,
+        lease=OUTGOING_LEASE,
+        limit=limit,
+    )
+    for notification in due:
+        if not await store.claim_outgoing(database.db, notification, server_now=claimed_at, lease=OUTGOING_LEASE):
             continue
         try:
             await channel.send(notification)

@@ -1,7 +1,7 @@
 """Feedback's collection: one document per ticket with its verification task and rating."""
 
 from contextlib import suppress
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -9,6 +9,7 @@ from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import OperationFailure
 
+from gridloop.shared import leases
 from gridloop.shared.access import Fields
 from gridloop.shared.events import Rating
 from gridloop.shared.mongo import Doc
@@ -99,22 +100,47 @@ _RATED: dict[bool, Any] = {True: {"$in": [r.value for r in Rating]}, False: None
 with no rating at all."""
 
 
-async def outgoing_due(db: AsyncDatabase[Doc], *, now: datetime, limit: int) -> list[Doc]:
-    query: Doc = {"outgoing": "pending", "outgoing_next_at": {"$lte": now}}
+async def outgoing_due(
+    db: AsyncDatabase[Doc],
+    *,
+    now: datetime,
+    longest_wait: timedelta,
+    server_now: datetime,
+    lease: timedelta,
+    limit: int,
+) -> list[Doc]:
+    """Notifications due by the service's clock (a retry time set by a clock that ran fast is due
+    at once) that no instance is trying now, judged by the server's clock."""
+    query: Doc = {
+        "outgoing": "pending",
+        "$and": [
+            leases.stale_schedule("outgoing_next_at", now=now, longest=longest_wait),
+            leases.free("outgoing_claimed_until", now=server_now, length=lease),
+        ],
+    }
     return await db[NOTIFICATIONS].find(query).sort("outgoing_next_at", ASCENDING).limit(limit).to_list(None)
 
 
-async def claim_outgoing(db: AsyncDatabase[Doc], notification: Doc, *, until: datetime) -> bool:
-    """Take one notification for one try; another instance that read it too gets False."""
+async def claim_outgoing(db: AsyncDatabase[Doc], notification: Doc, *, server_now: datetime, lease: timedelta) -> bool:
+    """Take one notification for one try, until the server's clock passes `lease` from now; another
+    instance that read it too gets False."""
     result = await db[NOTIFICATIONS].update_one(
-        {"_id": notification["_id"], "outgoing": "pending", "outgoing_next_at": notification["outgoing_next_at"]},
-        {"$set": {"outgoing_next_at": until}},
+        {
+            "_id": notification["_id"],
+            "outgoing": "pending",
+            **leases.free("outgoing_claimed_until", now=server_now, length=lease),
+        },
+        {"$set": {"outgoing_claimed_until": server_now + lease}},
     )
     return result.modified_count == 1
 
 
 async def outgoing_result(db: AsyncDatabase[Doc], notification_id: str, changes: Doc) -> None:
-    await db[NOTIFICATIONS].update_one({"_id": notification_id}, {"$set": changes, "$inc": {"outgoing_attempts": 1}})
+    """The try's outcome; its claim ends with it."""
+    await db[NOTIFICATIONS].update_one(
+        {"_id": notification_id},
+        {"$set": {**changes, "outgoing_claimed_until": None}, "$inc": {"outgoing_attempts": 1}},
+    )
 
 
 async def expire_outgoing(db: AsyncDatabase[Doc], *, older_than: datetime) -> int:
