@@ -380,3 +380,18 @@ def test_a_department_does_everything_to_its_endpoints_and_the_admin_only_switch
     ]  # fmt: skip
     assert domain.actions_now(own_department=False, enabled=True) == ["delete", "disable"]
     assert domain.actions_now(own_department=False, enabled=False) == ["delete"]
+
+
+async def test_a_name_no_entry_could_admit_is_refused_without_being_resolved() -> None:
+    asked: list[str] = []
+
+    async def resolve(host: str, port: int) -> list[domain.IPAddress]:
+        asked.append(host)
+        return [ip_address("10.12.0.9")]
+
+    way_out = Outbound(policy=PRODUCTION, resolve=resolve)
+    names_only = domain.parse_allow_list(["hooks.cg.gov.cn", "10.12.0.0/16:443"])
+    assert (await way_out.screen("http://intra.example/", names_only)).verdict == domain.NOT_ALLOWED
+    assert asked == []  # registering is no way to learn what a name resolves to
+    assert (await way_out.screen("https://intra.example/", names_only)).verdict.allowed
+    assert asked == ["intra.example"]

@@ -39,6 +39,7 @@ __all__ = [
     "subscribable",
     "wants",
     "webhook_id",
+    "worth_resolving",
 ]
 
 
@@ -348,6 +349,12 @@ def judge(
     by_name = host_address(host) is None and any(d.covers_name(host, port) for d in allow_list)
     by_address = all(any(d.covers_address(a, port) for d in allow_list) for a in addresses)
     return ALLOWED if by_name or by_address else NOT_ALLOWED
+
+
+def worth_resolving(host: str, port: int, allow_list: Sequence[Destination]) -> bool:
+    """Whether any entry could admit the name: if none can, it is refused unresolved, so
+    registering names is no way to learn what they resolve to."""
+    return any(d.covers_name(host, port) or (d.network is not None and d.port in (None, port)) for d in allow_list)
 
 
 def allow_list_problem(entries: Sequence[Destination], policy: OutboundPolicy) -> str:

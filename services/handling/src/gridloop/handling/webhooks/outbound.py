@@ -80,6 +80,8 @@ class Outbound:
             addresses = [literal]
         elif self.policy.refuses_name(found.host, found.port):
             addresses = []
+        elif not domain.worth_resolving(found.host, found.port, allow_list):
+            return Screened(domain.NOT_ALLOWED, found)
         else:
             addresses = await self.resolve(found.host, found.port)
         verdict = domain.judge(
