@@ -15,8 +15,10 @@ from ipaddress import ip_address
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 from standardwebhooks import Webhook
 
+from gridloop.handling.app import HandlingSettings
 from gridloop.handling.webhooks import domain, handlers, outbound, store
 from gridloop.handling.webhooks.domain import Destination, OutboundPolicy, RetryPolicy
 from gridloop.handling.webhooks.outbound import Outbound
@@ -395,3 +397,16 @@ async def test_a_name_no_entry_could_admit_is_refused_without_being_resolved() -
     assert asked == []  # registering is no way to learn what a name resolves to
     assert (await way_out.screen("https://intra.example/", names_only)).verdict.allowed
     assert asked == ["intra.example"]
+
+
+def test_loopback_receivers_are_for_development_and_tests_only() -> None:
+    production = {
+        "environment": "production", "jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp.example/jwks",
+        "jwt_issuer": "https://idp.example", "service_urls": {"intake": "http://intake:8001"},
+        "webhook_refused_destinations": ["172.18.0.0/16"],
+    }  # fmt: skip
+    assert HandlingSettings.model_validate(production).outbound().policy.allow_loopback is False
+    with pytest.raises(ValidationError, match="GRIDLOOP_WEBHOOK_ALLOW_LOOPBACK"):
+        HandlingSettings.model_validate({**production, "webhook_allow_loopback": True})
+    own = [str(d) for d in HandlingSettings.model_validate(production).outbound().policy.own]
+    assert {"intake:8001", "172.18.0.0/16"} <= set(own)

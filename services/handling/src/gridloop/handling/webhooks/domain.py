@@ -202,6 +202,10 @@ def _within(address: IPAddress, networks: Iterable[IPNetwork]) -> bool:
     return any(a.version == n.version and a in n for a in candidates for n in networks)
 
 
+def loopback_name(name: str) -> bool:
+    return any(name == n or name.endswith(f".{n}") for n in LOOPBACK_NAMES)
+
+
 def _subnet(inner: IPNetwork, outer: IPNetwork) -> bool:
     if isinstance(inner, IPv4Network) and isinstance(outer, IPv4Network):
         return inner.subnet_of(outer)
@@ -291,8 +295,7 @@ class OutboundPolicy:
         return ALWAYS_REFUSED if self.allow_loopback else ALWAYS_REFUSED + LOOPBACK
 
     def refuses_name(self, host: str, port: int) -> bool:
-        loopback_name = any(host == n or host.endswith(f".{n}") for n in LOOPBACK_NAMES)
-        return (loopback_name and not self.allow_loopback) or any(d.covers_name(host, port) for d in self.own)
+        return (loopback_name(host) and not self.allow_loopback) or any(d.covers_name(host, port) for d in self.own)
 
     def refuses_address(self, address: IPAddress, port: int) -> bool:
         return _within(address, self.refused_networks) or any(d.covers_address(address, port) for d in self.own)
@@ -304,8 +307,7 @@ class OutboundPolicy:
             whole = [*self.refused_networks, *(d.network for d in own if d.network is not None)]
             return any(_subnet(entry.network, n) for n in whole)
         name = entry.name.removeprefix("*.")
-        loopback_name = any(name == n or name.endswith(f".{n}") for n in LOOPBACK_NAMES)
-        return (loopback_name and not self.allow_loopback) or any(d.name == entry.name for d in own)
+        return (loopback_name(name) and not self.allow_loopback) or any(d.name == entry.name for d in own)
 
 
 @dataclass(frozen=True)

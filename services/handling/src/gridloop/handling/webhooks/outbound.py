@@ -6,7 +6,7 @@ header and TLS server name, so a name that changes its answer between the check 
 import asyncio
 import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
 from urllib.parse import urlsplit
 
@@ -68,7 +68,7 @@ class Outbound:
     """The policy every delivery obeys and the resolver that finds its addresses; one per service."""
 
     policy: OutboundPolicy
-    resolve: Resolver = field(default_factory=lambda: system_resolver(fixed={}, timeout=5.0))
+    resolve: Resolver
 
     async def screen(self, url: str, allow_list: Sequence[Destination]) -> Screened:
         """The verdict on a URL for a department, with the address to connect to when allowed."""
@@ -153,7 +153,7 @@ def _local(destination: Destination) -> bool:
     """A service on loopback, or on every interface (0.0.0.0, ::), answers on every loopback address."""
     network = destination.network
     if network is None:
-        return destination.name in domain.LOOPBACK_NAMES
+        return domain.loopback_name(destination.name)
     return network.num_addresses == 1 and (
         network.network_address.is_loopback or network.network_address.is_unspecified
     )
