@@ -152,6 +152,12 @@ async def _attempt(
     status_code: int | None = None
     if not screened.verdict.allowed:
         error = domain.NOT_SENT[screened.verdict.code]
+        log.warning(
+            "webhook_destination_refused",
+            endpoint_id=endpoint["_id"],
+            department=endpoint["department"],
+            reason=screened.verdict.code,
+        )
     else:
         try:
             response = await post_pinned(client, screened, content=delivery["body"].encode(), headers=headers)
