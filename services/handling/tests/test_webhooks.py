@@ -366,7 +366,9 @@ def test_allow_list_entries_are_read_in_one_form_and_bad_or_always_refused_ones_
     assert [str(e) for e in read] == [
         "hooks.cg.gov.cn", "10.12.0.0/16", "[fd00:12::7]:443", "xn--fsqu00a.xn--fiqs8s:8080", "10.1.2.3:80",
     ]  # fmt: skip
-    for bad in ["http://hooks.cg.gov.cn/", "hooks cg", "hooks:0", "hooks:70000", "2130706433", "-a.b", "10.0.0.0/33"]:
+    bad_ones = ["http://hooks.cg.gov.cn/", "hooks cg", "hooks:0", "hooks:70000", "hooks:²", "2130706433", "-a.b",
+                "10.0.0.0/33", "a" * 64 + ".cn", "[fd00::1]x", "hooks:"]  # fmt: skip
+    for bad in bad_ones:
         with pytest.raises(domain.InvalidDestination) as caught:
             domain.parse_destination(bad)
         assert bad in caught.value.message

@@ -255,7 +255,7 @@ def parse_destination(text: str) -> Destination:
         host, port_text = raw.split(":")
     port: int | None = None
     if port_text or raw.endswith(":"):
-        if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        if not (port_text.isascii() and port_text.isdigit()) or not 1 <= int(port_text) <= 65535:
             raise InvalidDestination(text, f"「{text}」的端口应为 1–65535 (the port must be 1-65535)")
         port = int(port_text)
     try:

@@ -8,7 +8,7 @@ import socket
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import httpx
 
@@ -47,13 +47,14 @@ def target(url: str) -> Target | None:
     """Where a URL leads, read by the client that will send to it; None if it cannot send there."""
     try:
         parsed = httpx.URL(url)
+        raw_host = unquote(parsed.raw_host.decode("ascii"))  # the A-label (xn--) form; a zone's % decoded
     except (httpx.InvalidURL, ValueError):
         return None
-    if parsed.scheme not in ("http", "https") or not parsed.host:
+    if parsed.scheme not in ("http", "https") or not raw_host:
         return None
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    literal = domain.host_address(parsed.host)
-    return Target(url=parsed, host=str(literal) if literal else domain.normal_name(parsed.host), port=port)
+    literal = domain.host_address(raw_host)
+    return Target(url=parsed, host=str(literal) if literal else domain.normal_name(raw_host), port=port)
 
 
 @dataclass(frozen=True)
@@ -97,7 +98,7 @@ async def post_pinned(
     name in SNI and in the certificate check (httpcore's `sni_hostname` request extension)."""
     assert screened.verdict.allowed and screened.target is not None and screened.address is not None
     url = screened.target.url
-    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    extensions = {"sni_hostname": screened.target.host} if url.scheme == "https" else {}
     return await client.post(
         url.copy_with(host=str(screened.address)),
         content=content,
