@@ -7,6 +7,7 @@ contacted, an allowed one is reached at the very address that was judged, and a 
 followed. Then the pure rules: which destinations an allow-list lets through, which never."""
 
 import itertools
+import ssl
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from ipaddress import ip_address
 from typing import Any
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pydantic import ValidationError
 from standardwebhooks import Webhook
 
@@ -63,6 +69,8 @@ class Receiver:
         got = self.got
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keeps the connection open for the next request, as servers do
+
             def do_POST(self) -> None:
                 got.append(
                     (
@@ -260,6 +268,53 @@ async def test_a_delivery_goes_to_the_address_that_was_judged_under_its_own_name
     assert Webhook(endpoint["secret"]).verify(body, headers)["data"]["ticket_id"] == "t-pinned"
 
 
+def _certificate(name: str, folder: Any) -> tuple[str, str]:
+    """A self-signed certificate for `name` (and its key), as files."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    cert = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(datetime.now(UTC) - timedelta(days=1)).not_valid_after(datetime.now(UTC) + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )  # fmt: skip
+    cert_file, key_file = folder / f"{name}.pem", folder / f"{name}.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return str(cert_file), str(key_file)
+
+
+async def test_over_https_the_pinned_address_is_asked_for_the_name_and_its_certificate_checked(
+    servers: Servers, receiver: Receiver, tmp_path: Any
+) -> None:
+    """The receiver serves TLS for `hooks.cg.test` on 127.0.0.1: a delivery reaches it by the
+    judged address with the name in SNI, and one for another name on the same address is not
+    accepted with that certificate, not even after a connection for the first name was made."""
+    cert, key = _certificate("hooks.cg.test", tmp_path)
+    asked_for: list[str | None] = []
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    served.sni_callback = lambda _sock, name, _ctx: asked_for.append(name)  # type: ignore[assignment,misc,return-value]
+    receiver.server.socket = served.wrap_socket(receiver.server.socket, server_side=True)
+    clock = SetClock(NEW_YEARS_EVE)
+    database = await _database(servers, clock, ["hooks.cg.test", "other.cg.test"])
+    way_out = _way_out({"hooks.cg.test": ["127.0.0.1"], "other.cg.test": ["127.0.0.1"]}, allow_loopback=True)
+    trusting = outbound.sender_transport(verify=ssl.create_default_context(cafile=cert))
+    async with httpx.AsyncClient(transport=trusting, follow_redirects=False, timeout=2.0) as client:
+        await _queue_one(database, way_out, f"https://hooks.cg.test:{receiver.port}/hook", "t-tls")
+        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+        other = await _queue_one(database, way_out, f"https://other.cg.test:{receiver.port}/hook", "t-tls-other")
+        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+    assert [h["host"] for h, _ in receiver.got] == [f"hooks.cg.test:{receiver.port}"] * 2
+    assert set(asked_for) == {"hooks.cg.test", "other.cg.test"}
+    [refused] = await store.deliveries(database.db, other["endpoint_id"], None, 10)
+    assert refused["status"] == "pending" and refused["last_error"] == domain.NO_CONNECTION  # not its certificate
+
+
 async def test_a_redirect_is_not_followed_and_counts_as_a_failed_delivery(servers: Servers, receiver: Receiver) -> None:
     """The first receiver answers 307 towards the second, itself allowed: still not followed."""
     redirecting = Receiver(status=307, location=f"http://127.0.0.1:{receiver.port}/elsewhere")
@@ -402,13 +457,10 @@ async def test_a_name_no_entry_could_admit_is_refused_without_being_resolved() -
 
 
 def test_loopback_receivers_are_for_development_and_tests_only() -> None:
-    production = {
-        "environment": "production", "jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp.example/jwks",
-        "jwt_issuer": "https://idp.example", "service_urls": {"intake": "http://intake:8001"},
-        "webhook_refused_destinations": ["172.18.0.0/16"],
-    }  # fmt: skip
-    assert HandlingSettings.model_validate(production).outbound().policy.allow_loopback is False
     with pytest.raises(ValidationError, match="GRIDLOOP_WEBHOOK_ALLOW_LOOPBACK"):
-        HandlingSettings.model_validate({**production, "webhook_allow_loopback": True})
-    own = [str(d) for d in HandlingSettings.model_validate(production).outbound().policy.own]
-    assert {"intake:8001", "172.18.0.0/16"} <= set(own)
+        HandlingSettings.model_validate({"environment": "production", "webhook_allow_loopback": True})
+    settings = HandlingSettings.model_validate(
+        {"service_urls": {"intake": "http://intake:8001"}, "webhook_refused_destinations": ["172.18.0.0/16"]}
+    )
+    policy = settings.outbound().policy
+    assert policy.allow_loopback is False and {"intake:8001", "172.18.0.0/16"} <= {str(d) for d in policy.own}

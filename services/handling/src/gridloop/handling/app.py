@@ -1,11 +1,10 @@
 """Composition root of the handling service."""
 
 from datetime import timedelta
-from typing import Self
 
 import httpx
 from fastapi import FastAPI
-from pydantic import Field, IPvAnyAddress, model_validator
+from pydantic import Field, IPvAnyAddress, ValidationInfo, field_validator
 
 from gridloop.handling import handlers, store
 from gridloop.handling.api import router
@@ -46,13 +45,14 @@ class HandlingSettings(ServiceSettings):
     # The stack's own services, which webhooks never reach (the embedded stack passes its ports).
     service_urls: dict[str, str] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _loopback_only_in_development(self) -> Self:
-        if self.webhook_allow_loopback and self.environment == "production":
+    @field_validator("webhook_allow_loopback")
+    @classmethod
+    def _loopback_only_in_development(cls, allow: bool, info: ValidationInfo) -> bool:
+        if allow and info.data.get("environment") == "production":
             raise ValueError(
                 "GRIDLOOP_WEBHOOK_ALLOW_LOOPBACK is for development and tests; production refuses loopback"
             )
-        return self
+        return allow
 
     def retry_policy(self) -> RetryPolicy:
         return RetryPolicy(

@@ -5,6 +5,7 @@ header and TLS server name, so a name that changes its answer between the check 
 
 import asyncio
 import socket
+import ssl
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from ipaddress import ip_address, ip_network
@@ -111,7 +112,13 @@ def sender_client(timeout: float) -> httpx.AsyncClient:
     """No redirects (a 3xx is a failed delivery, its Location unchecked), and no proxy from the
     environment (a proxy would connect for us, to an address nobody judged): with a transport of
     its own the client takes none, while TLS settings (SSL_CERT_FILE) still come from the environment."""
-    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=httpx.AsyncHTTPTransport())
+    return httpx.AsyncClient(timeout=timeout, follow_redirects=False, transport=sender_transport())
+
+
+def sender_transport(verify: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
+    """No connection is kept for the next delivery: connections are pooled by address, so one
+    kept would carry a delivery for another name on that address over TLS checked for the first."""
+    return httpx.AsyncHTTPTransport(verify=verify, limits=httpx.Limits(max_keepalive_connections=0))
 
 
 def own_services(
