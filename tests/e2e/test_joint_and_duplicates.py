@@ -106,3 +106,22 @@ def test_a_duplicate_is_flagged_merged_and_its_reporter_hears_when_the_original_
     assert texts[0] == f"与您上报的问题 {duplicate['ticket_number']} 合并处理的工单 {original['ticket_number']} 已结案"
     assert "已合并" in texts[1]
     assert second.ok("intake", "GET", f"/v1/reports/{duplicate['ticket_id']}")["duplicate_of"] == original["ticket_id"]
+
+
+def test_a_desk_cannot_merge_its_ticket_into_another_streets(urls: dict[str, str]) -> None:
+    wh, lj = (ApiUser(urls=urls, sub=f"sd-{s}-merge", role=Role.STREET_DISPATCHER, org=s) for s in ("WH", "LJ"))
+    body = {"category_code": "SJ-0701", "description": "楼道堆物，疑似群租"}
+    ours = wh.ok("intake", "POST", "/v1/reports", json={**body, "grid_code": "WH01-G1"})
+    theirs = lj.ok("intake", "POST", "/v1/reports", json={**body, "grid_code": "LJ01-G1"})
+    eventually(lambda: _queued(wh, ours["ticket_id"]), what="ours in 望湖's queue")
+    eventually(lambda: _queued(lj, theirs["ticket_id"]), what="theirs in 临江's queue")
+    refused = wh.call(
+        "dispatch",
+        "POST",
+        f"/v1/dispatch/tickets/{ours['ticket_id']}/cancel",
+        json={"reason": "duplicate", "duplicate_of": theirs["ticket_id"]},
+    )
+    assert refused.status_code == 422, refused.text
+    assert "不存在" in refused.json()["error"]["message"]
+    assert _queued(wh, ours["ticket_id"]) is not None and _queued(lj, theirs["ticket_id"]) is not None
+    assert wh.ok("intake", "GET", f"/v1/reports/{ours['ticket_id']}")["status"] == "reported"

@@ -268,8 +268,9 @@ async def cancel(
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         doc = await _ticket(uow, ticket_id, actor)
         original = await store.get(uow.db, duplicate_of, session=uow.session) if duplicate_of else None
-        if duplicate_of and original is None:
-            raise domain.InvalidAssignment(f"unknown ticket {duplicate_of}")
+        # A ticket of another street is, to this desk, one that does not exist: the same answer.
+        if duplicate_of and (original is None or not in_scope(actor, original, store.TICKET_SCOPE)):
+            raise domain.InvalidAssignment(f"合并目标工单不存在或不在本街道 (unknown ticket {duplicate_of})")
         cancelled = domain.cancel(
             status=TicketStatus(doc["status"]),
             reason=reason,
