@@ -7,6 +7,7 @@ from fastapi.encoders import jsonable_encoder
 
 from gridloop.intake.handlers import report_view
 from gridloop.intake.views import ReportPage, ReportView
+from gridloop.shared.events import Actor, Role
 
 pytestmark = pytest.mark.unit
 AT = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC)
@@ -35,7 +36,7 @@ REPORT = {
 
 @pytest.mark.parametrize("doc", [REPORT, {**REPORT, "location": None, "resolve_deadline": None}])
 def test_a_report_reads_as_it_did_before_it_had_a_model(doc: dict[str, object]) -> None:
-    view = report_view(doc)
+    view = report_view(doc, Actor(sub="gw-1", role=Role.GRID_WORKER, org="LJ01"))
     assert ReportView.model_validate(view).model_dump(mode="json") == jsonable_encoder(view)
     page = {"items": [view], "next_cursor": None}
     assert ReportPage.model_validate(page).model_dump(mode="json") == jsonable_encoder(page)

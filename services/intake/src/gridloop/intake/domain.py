@@ -10,9 +10,10 @@ from typing import Any
 
 import filetype
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from shapely.geometry import Point, shape
 
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import GeoPoint, Priority, TicketReported
+from gridloop.shared.events import Actor, GeoPoint, Priority, Role, TicketReported
 
 PHOTO_NAMESPACE = uuid.UUID("5b0f7c1e-3d4a-4c7e-9a51-2f1b8e6d9c03")  # names photos by their app-given ids
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
@@ -33,6 +34,13 @@ class ReportRequest(BaseModel):
         default_factory=list, max_length=9, description="Attachment ids from POST /v1/attachments"
     )
     priority: Priority = Priority.NORMAL
+    caller: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="来电人/来访人及联系方式: who called 12345 or came in (street desk only); kept in intake alone, "
+        "never in the description, an event or an Open311 answer, and shown to that street's desk only",
+    )
 
     @model_validator(mode="after")
     def _needs_a_place(self) -> "ReportRequest":
@@ -49,6 +57,38 @@ class ReportRefused(Exception):
         self.message = message
         self.details = details or {}
         super().__init__(message)
+
+
+def check_caller(request: ReportRequest, reporter: Actor) -> None:
+    """A caller's contact is what the street desk takes down from a 12345 call or a visit; no one
+    else files one, as no one else would see it again."""
+    if request.caller and reporter.role != Role.STREET_DISPATCHER:
+        raise ReportRefused(
+            "caller_not_allowed",
+            "只有街道受理热线或来访时可登记来电人 (only a street desk records a caller)",
+            {"field": "caller"},
+        )
+
+
+def sees_caller(reader: Actor, report: dict[str, Any]) -> bool:
+    """The caller's contact is for the desk of the report's street alone: it calls them back. The
+    grid workers, supervisors and departments who read the ticket never see it."""
+    return reader.role == Role.STREET_DISPATCHER and reader.org == report.get("street_code")
+
+
+def check_point_in_grid(grid: dict[str, Any], location: GeoPoint | None) -> None:
+    """A report that names its grid and gives a point: the point lies in that grid (its edge
+    included), or the report is refused rather than filed, and counted, in a grid it is not in. A
+    grid kept without a boundary cannot be checked."""
+    geometry = grid.get("geometry")
+    if location is None or not isinstance(geometry, dict):
+        return
+    if not shape(geometry).intersects(Point(location.lon, location.lat)):
+        raise ReportRefused(
+            "point_outside_grid",
+            f"定位不在所选网格 {grid['code']} 内，请核对网格或定位 (the point lies outside grid {grid['code']})",
+            {"grid_code": grid["code"], "location": location.model_dump()},
+        )
 
 
 def ticket_day(now: datetime) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from gridloop.intake import domain, store
+from gridloop.intake import domain, metadata, store
 from gridloop.intake.domain import ReportRefused, ReportRequest
 from gridloop.shared.access import files_in, in_scope, scope_filter
 from gridloop.shared.events import (
@@ -29,6 +29,7 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork
+from gridloop.shared.photos import PhotoSeal
 from gridloop.shared.refdata import RefData
 
 
@@ -41,10 +42,11 @@ class UnknownReport(LookupError):
 
 
 class UnknownAttachment(LookupError):
-    pass
+    """No such photo, or none the reader may see: the same answer, so ids reveal nothing."""
 
 
-def report_view(doc: Doc) -> dict[str, Any]:
+def report_view(doc: Doc, reader: Actor) -> dict[str, Any]:
+    """A report as `reader` reads it: the caller's contact only for the desk of its street."""
     return {
         "ticket_id": doc["_id"],
         "ticket_number": doc["ticket_number"],
@@ -68,6 +70,7 @@ def report_view(doc: Doc) -> dict[str, Any]:
         # 预计办结: when the department must have it fixed; provisional while that year's holidays are not published
         "resolve_deadline": doc.get("resolve_deadline"),
         "resolve_deadline_provisional": doc.get("resolve_deadline_provisional", False),
+        "caller": doc.get("caller") if domain.sees_caller(reader, doc) else None,
     }
 
 
@@ -78,6 +81,7 @@ async def _place(refdata: RefData, request: ReportRequest) -> dict[str, Any]:
             raise ReportRefused(
                 "unknown_grid", f"网格不存在 (unknown grid {request.grid_code})", {"grid_code": request.grid_code}
             )
+        domain.check_point_in_grid(grid, request.location)
         return grid
     assert request.location is not None
     grid = await refdata.grid_at(request.location.lon, request.location.lat)
@@ -113,6 +117,7 @@ async def file_report(
     # (A round trip less per filing than looking the key up first; a retry costs a ticket number.)
     key = f"{reporter.sub}:{idempotency_key}" if idempotency_key else None
     fingerprint = domain.fingerprint(request)
+    domain.check_caller(request, reporter)
     category = await refdata.get("category", request.category_code)
     if category is None:
         raise ReportRefused(
@@ -169,9 +174,10 @@ async def file_report(
             "created_at": uow.now,
             "updated_at": uow.now,
             "history": [{"event_type": reported.EVENT_TYPE, "status": "reported", "at": uow.now}],
+            **({"caller": request.caller} if request.caller else {}),
             **(extra or {}),
         }
-        view = report_view(doc)
+        view = report_view(doc, reporter)
         if key:
             await store.save_idempotent(
                 uow.db, key=key, fingerprint=fingerprint, response=view, at=uow.now, session=uow.session
@@ -204,7 +210,7 @@ async def report_for(*, database: Database, reader: Actor, ticket_id: str) -> di
     doc = await store.get_report(database.db, ticket_id)
     if doc is None or not in_scope(reader, doc, store.REPORT_SCOPE):
         raise UnknownReport(ticket_id)
-    return report_view(doc)
+    return report_view(doc, reader)
 
 
 async def reports_for(
@@ -219,7 +225,7 @@ async def reports_for(
         before=before,
         limit=limit,
     )
-    items = [report_view(d) for d in docs]
+    items = [report_view(d, reader) for d in docs]
     return {"items": items, "next_cursor": items[-1]["ticket_id"] if len(items) == limit else None}
 
 
@@ -255,15 +261,25 @@ def _kept_from(payload: Payload) -> Doc | None:
 
 
 async def store_photo(
-    *, database: Database, data: bytes, filename: str, owner: Actor, max_bytes: int, client_id: str | None = None
+    *,
+    database: Database,
+    seal: PhotoSeal,
+    data: bytes,
+    filename: str,
+    owner: Actor,
+    max_bytes: int,
+    client_id: str | None = None,
 ) -> tuple[dict[str, Any], bool]:
-    """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take.
+    """Keep a photo in GridFS, after checking by its bytes that it is an image of a size we take,
+    without the metadata that says where and with what it was taken; its id carries the uploader's
+    seal, so handling and feedback can tell whose upload it is (gridloop.shared.photos).
 
     With the app's own id for the photo (`client_id`, sent as Idempotency-Key), an upload sent
     again after a lost answer stores nothing new and answers with the first upload. Returns the
     attachment and whether it was such a replay."""
     content_type = domain.check_photo(data, max_bytes=max_bytes)
-    attachment_id = domain.photo_id(owner.sub, client_id) if client_id else new_id()
+    data = metadata.strip_metadata(data, content_type)
+    attachment_id = seal.seal(domain.photo_id(owner.sub, client_id) if client_id else new_id(), owner.sub)
     if client_id and (kept := await store.photo_info(database.db, attachment_id)) is not None:
         return _attachment(attachment_id, kept), True
     try:
@@ -287,12 +303,35 @@ def _attachment(attachment_id: str, metadata: Doc) -> dict[str, Any]:
     return {"attachment_id": attachment_id, "content_type": metadata["content_type"], "size": metadata["size"]}
 
 
-async def photo(*, database: Database, attachment_id: str) -> tuple[bytes, str]:
-    """A stored photo's bytes and the content type its bytes were found to be."""
+async def photo(*, database: Database, reader: Actor, attachment_id: str) -> tuple[bytes, str]:
+    """A stored photo's bytes and the content type its bytes were found to be, for its uploader and
+    for whoever may read a ticket that names it (and the departments it was dispatched to)."""
+    kept = await store.photo_info(database.db, attachment_id)
+    if kept is None or (
+        kept.get("owner") != reader.sub
+        and not await store.names_photo(database.db, attachment_id, scope_filter(reader, store.PHOTO_SCOPE))
+    ):
+        raise UnknownAttachment(attachment_id)
     found = await store.load_photo(database.db, attachment_id)
     if found is None:
         raise UnknownAttachment(attachment_id)
     return found
+
+
+async def follow_departments(payload: TicketDispatched, event: Envelope, uow: UnitOfWork) -> None:
+    """The departments a ticket was dispatched to, in any round, may read the photos it names."""
+    departments = [payload.lead_department, *payload.assisting_departments]
+    await store.add_to_report(uow.db, event.ticket_id, field="departments", values=departments, session=uow.session)
+
+
+async def follow_evidence(
+    payload: TicketProgressed | TicketResolved | TicketReopened, event: Envelope, uow: UnitOfWork
+) -> None:
+    """Photos of a ticket's handling and verification are read by those who may read the ticket."""
+    if payload.photos:
+        await store.add_to_report(
+            uow.db, event.ticket_id, field="evidence_photos", values=payload.photos, session=uow.session
+        )
 
 
 async def follow_deadline(
@@ -313,13 +352,13 @@ async def follow_deadline(
 
 
 ROUTES: Routes = routes(
-    on(TicketDispatched, follow_status, follow_deadline),
+    on(TicketDispatched, follow_status, follow_deadline, follow_departments),
     on(TicketRejected, follow_status),
     on(TicketAccepted, follow_status),
-    on(TicketProgressed, follow_status),
-    on(TicketResolved, follow_status),
+    on(TicketProgressed, follow_status, follow_evidence),
+    on(TicketResolved, follow_status, follow_evidence),
     on(TicketClosed, follow_status),
-    on(TicketReopened, follow_status),
+    on(TicketReopened, follow_status, follow_evidence),
     on(TicketCancelled, follow_status),
     on(TicketRated, follow_status),
     on(TicketDeadlinesRevised, follow_deadline),

@@ -40,6 +40,9 @@ class ReportView(BaseModel):
     resolve_deadline_provisional: bool = Field(
         description="预计: that year's holiday schedule is not yet published, so the deadline may move"
     )
+    caller: str | None = Field(
+        default=None, description="来电人及联系方式: for the desk of the report's street only; null for everyone else"
+    )
 
 
 class ReportPage(BaseModel):

@@ -228,12 +228,14 @@ async def register(
         for k in ("channel", "caller", "category_code", "grid_code", "address", "description", "key")
     }
     channel = "12345热线" if values["channel"] == "hotline" else "来访"
-    caller = f"（{channel}，来电人：{values['caller']}）" if values["caller"] else f"（{channel}）"
+    # The caller's name and number go in a field of their own, which intake shows this street's
+    # desk alone; the description travels to departments, webhooks and Open311.
     body = {
         "category_code": values["category_code"],
         "grid_code": values["grid_code"] or None,
         "address": values["address"],
-        "description": f"{values['description']}{caller}" if values["description"] else "",
+        "description": f"{values['description']}（{channel}）" if values["description"] else "",
+        "caller": values["caller"] or None,
     }
     try:
         filed = await services.call(
@@ -243,7 +245,12 @@ async def register(
         if exc.status >= 500:
             raise
         context = await _hotline_form(services, person)
-        field = {"unknown_category": "category_code", "unknown_grid": "grid_code", "outside_your_area": "grid_code"}
+        field = {
+            "unknown_category": "category_code",
+            "unknown_grid": "grid_code",
+            "outside_your_area": "grid_code",
+            "caller_not_allowed": "caller",
+        }
         errors = {field.get(exc.code, "form"): exc.chinese}
         if exc.code == "validation_error":
             errors = {str(d["loc"][-1]): "请填写此项（至少 2 个字）" for d in exc.details or [] if d.get("loc")} or {
