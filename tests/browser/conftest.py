@@ -1,6 +1,7 @@
 """The browser layer: Playwright driving Debian's Chromium (never a downloaded browser) against a
 whole stack reached through its gateway, as a phone would. Every page visited is checked with
-axe-core (WCAG 2.1 AA) and for console errors; screenshots go to var/screenshots/."""
+axe-core (WCAG 2.1 AA), for console errors and for anything the page's Content-Security-Policy
+refused (which fails the test that provoked it); screenshots go to var/screenshots/."""
 
 import base64
 import os
@@ -24,6 +25,10 @@ SCREENSHOTS = ROOT / "var/screenshots"
 LAST_PAGES = ROOT / "var/browser-last-pages"
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1366, "height": 768}
+# Every document reports what its Content-Security-Policy refused to the test (a binding, which the
+# policy does not govern, as it does not govern the test's own evaluate calls).
+CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => window.__gridloopCspViolation(
+  `${e.effectiveDirective} refused ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber}) ${e.sample}`));"""
 # Inside 江畔社区第1网格 (LJ01-G1); each report gets its own point so no duplicate hint holds it.
 GRID_ORIGIN = (120.1005, 30.2005)
 
@@ -94,6 +99,7 @@ class Phone:
     page: Page
     gateway: str
     errors: list[str] = field(default_factory=list)
+    csp_violations: list[str] = field(default_factory=list)
     offline: bool = False
     # HTTP answers a scenario provokes on purpose (a refusal, an expired token): the browser logs them.
     expected_statuses: set[int] = field(default_factory=set)
@@ -127,6 +133,7 @@ class Phone:
         """The screen as it stands: no console errors, every field labelled, axe-core finds no
         WCAG 2.1 AA violation; a screenshot is saved for a person to look at."""
         assert not self.errors, f"console errors on {name}: {self.errors}"
+        assert not self.csp_violations, f"refused by the Content-Security-Policy on {name}: {set(self.csp_violations)}"
         unlabelled = self.page.evaluate(
             """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
                  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
@@ -136,8 +143,12 @@ class Phone:
         violations = axe(self.page)
         assert violations == [], f"accessibility violations on {name}: {violations}"
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        # A full-page picture would show the sticky menu wherever the viewport stood: put it at the end.
-        self.page.add_style_tag(content=".tabs { position: static !important; }")
+        # A full-page picture would show the sticky menu wherever the viewport stood: put it at the end
+        # (through the element's style object, which the page's policy allows; a <style> it refuses).
+        self.page.evaluate(
+            """() => document.querySelectorAll('.tabs')
+                 .forEach((el) => el.style.setProperty('position', 'static', 'important'))"""
+        )
         self.page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         if desktop:
             self.page.set_viewport_size(DESKTOP)
@@ -155,7 +166,7 @@ class Phone:
 
 def axe(page: Page) -> list[dict[str, Any]]:
     if not page.evaluate("() => typeof window.axe !== 'undefined'"):
-        page.add_script_tag(path=str(AXE))
+        page.evaluate(AXE.read_text())  # not a <script> tag: the page's policy refuses inline script
     result: list[dict[str, Any]] = page.evaluate(
         """async () => (await axe.run(document, {runOnly: {type: 'tag',
                 values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})).violations
@@ -178,8 +189,11 @@ def open_device(browser: Browser, gateway: str, *, viewport: dict[str, int], mob
         service_workers="allow",
         accept_downloads=True,
     )
+    violations: list[str] = []
+    context.expose_binding("__gridloopCspViolation", lambda _source, report: violations.append(report))
+    context.add_init_script(script=CSP_WATCH)
     page = context.new_page()
-    device = Phone(context=context, page=page, gateway=gateway)
+    device = Phone(context=context, page=page, gateway=gateway, csp_violations=violations)
 
     def console(message: ConsoleMessage) -> None:
         if message.type != "error":
@@ -201,6 +215,7 @@ def phone(browser: Browser, gateway: str) -> Iterator[Phone]:
     device = open_device(browser, gateway, viewport=PHONE, mobile=True)
     yield device
     device.context.close()
+    assert not device.csp_violations, f"refused by the Content-Security-Policy: {set(device.csp_violations)}"
 
 
 @pytest.fixture
@@ -222,6 +237,8 @@ def desks(browser: Browser, gateway: str) -> Iterator[Callable[[str], Phone]]:
         LAST_PAGES.mkdir(parents=True, exist_ok=True)
         device.page.screenshot(path=str(LAST_PAGES / f"desk-{n}.png"), full_page=True)
         device.context.close()
+    refused = {report for device in opened for report in device.csp_violations}
+    assert not refused, f"refused by the Content-Security-Policy: {refused}"
 
 
 def photo_file(page: Page, path: Path, width: int, height: int, hue: int = 200) -> Path:

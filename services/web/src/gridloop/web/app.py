@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Literal, Self
 
 import httpx
+import jinja2
 from authlib.integrations.starlette_client import OAuth
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,6 +24,7 @@ from gridloop.web.console import admin, command, common, desk, integrations, wor
 from gridloop.web.console.client import ServiceError, Services
 from gridloop.web.console.deps import BadForm, SignInNeeded, WrongDesk, staff
 from gridloop.web.console.render import HOME, install_filters, page
+from gridloop.web.headers import SecurityHeaders, content_security_policy
 
 PACKAGE = Path(__file__).parent
 DEV_SESSION_SECRET = "gridloop-development-session-secret"
@@ -73,7 +75,11 @@ class WebSettings(ServiceSettings):
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or WebSettings()
 
-    templates = Jinja2Templates(directory=PACKAGE / "templates")
+    # Every template escapes what it prints, whatever its file name: names come from the directory,
+    # whose administrators may type markup.
+    templates = Jinja2Templates(
+        env=jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"), autoescape=True)
+    )
     install_filters(templates)
 
     @asynccontextmanager
@@ -122,6 +128,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         https_only=settings.environment == "production",
         max_age=12 * 3600,
     )
+    policy = content_security_policy(
+        tile_url=settings.map_tile_url, sign_in_url=settings.oidc_metadata_url if settings.sign_in == "oidc" else ""
+    )
+    app.add_middleware(SecurityHeaders, policy=policy)
     install_error_handlers(app)
     _console_errors(app, templates)
     return app

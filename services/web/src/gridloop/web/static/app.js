@@ -24,12 +24,20 @@ const FIELD_OF = {
   unknown_street: 'location', unknown_photos: 'photos', too_large: 'photos', not_an_image: 'photos', empty_file: 'photos',
 };
 
+// Every value put into markup is escaped, except markup this file built itself and marked raw().
+class Raw { constructor(html) { this.html = html; } }
+const raw = (html) => new Raw(html);
 const h = (strings, ...values) => strings.reduce((out, s, i) => out + s + (i < values.length ? escape(values[i]) : ''), '');
 function escape(value) {
-  if (value && value.html !== undefined) return value.html;
+  if (value instanceof Raw) return value.html;
   return String(value ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 }
-const raw = (html) => ({ html });
+// Leaflet renders a string tooltip as HTML; a name typed in the directory goes in as text.
+function label(text) {
+  const span = document.createElement('span');
+  span.textContent = text;
+  return span;
+}
 const chinese = (message) => String(message || '').replace(/\s*\([^()]*\)\s*$/, '');
 const when = (iso) => (iso ? new Date(iso).toLocaleString('zh-CN', { hour12: false, timeZone: 'Asia/Shanghai' }) : '');
 
@@ -235,7 +243,7 @@ function drawMap(grids, onPick) {
   if (tiles) window.L.tileLayer(tiles, { attribution: main.dataset.tileAttribution, maxZoom: 19 }).addTo(map);
   const layer = window.L.geoJSON(grids.map((g) => ({ type: 'Feature', geometry: g.geometry, properties: { name: g.name } })), {
     style: { color: '#0b5394', weight: 2, fillOpacity: 0.08 },
-    onEachFeature: (feature, shape) => shape.bindTooltip(feature.properties.name),
+    onEachFeature: (feature, shape) => shape.bindTooltip(label(feature.properties.name)),
   });
   // The view first: Leaflet cannot draw vector layers on a map without one.
   if (grids.length) map.fitBounds(layer.getBounds()); else map.setView([30.2, 120.1], 13);
