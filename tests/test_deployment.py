@@ -45,7 +45,7 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         | set(SupervisionSettings.model_fields)
     )
     images = set()
-    for name in API_SERVICES:  # web, which needs neither broker nor database: tests/test_gateway.py
+    for name in API_SERVICES:  # web, whose environment differs: tests/test_gateway.py
         port = DEFAULT_PORTS[name]
         service = compose["services"][name]
         images.add(service["image"])

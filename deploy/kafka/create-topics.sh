@@ -12,6 +12,8 @@ create() { "$client" "$kt" --bootstrap-server "$BOOTSTRAP" --create --if-not-exi
 # Tickets are kept for ever: supervision rebuilds its read models from the first event.
 create gridloop.tickets.v1 "$PARTITIONS" --config retention.ms=-1
 create gridloop.directory.v1 1 --config cleanup.policy=compact
+# Ended sessions (sign-outs): every service refuses their tokens; kept longer than any token lives.
+create gridloop.sessions.v1 1 --config retention.ms=172800000
 for group in intake dispatch handling feedback supervision \
              intake.directory dispatch.directory handling.directory feedback.directory supervision.directory; do
   create "gridloop.dlq.$group" 1

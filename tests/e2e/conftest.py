@@ -34,6 +34,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory, traces: TraceReceiver) -> It
                 # a webhook receiver that was down is tried again within seconds, not minutes
                 "GRIDLOOP_WEBHOOK_RETRY_FIRST_SECONDS": "0.5",
                 "GRIDLOOP_WEBHOOK_RETRY_LONGEST_SECONDS": "2",
+                # short-lived bearer tokens, renewed through the session (test_sign_out.py waits one out)
+                "GRIDLOOP_TOKEN_TTL_SECONDS": "6",
+                "GRIDLOOP_JWT_LEEWAY_SECONDS": "2",
             },
         )
     )

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlparse
 
 import httpx
+import jwt
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.errors import ApiError
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
-from gridloop.stack.servers import free_port, wait_for_port
+from gridloop.stack.servers import Servers, free_port, wait_for_port
 from gridloop.web.app import WebSettings, create_app
 
 PROVIDER_USERS = [
@@ -27,9 +28,18 @@ PROVIDER_USERS = [
 ]
 
 
-@pytest.mark.unit
-def test_a_demo_user_signs_in_and_the_app_gets_a_token_every_service_accepts() -> None:
-    client = TestClient(create_app(WebSettings()))
+def web_settings(servers: Servers, **changes: object) -> WebSettings:
+    """The web service on the test servers: its sessions' database, and the broker it announces sign-outs on."""
+    return WebSettings(mongo_uri=servers.mongo_uri, kafka_bootstrap=servers.kafka_bootstrap, **changes)
+
+
+@pytest.mark.integration
+def test_a_demo_user_signs_in_and_the_app_gets_a_token_every_service_accepts(servers: Servers) -> None:
+    with TestClient(create_app(web_settings(servers))) as client:
+        signs_in_and_out(client)
+
+
+def signs_in_and_out(client: TestClient) -> None:
     assert client.get("/session").status_code == 401
     page = client.get("/signin")
     assert page.status_code == 200 and "网格员小林" in page.text and "部门受理员 · 区城市管理局 CG" in page.text
@@ -45,6 +55,24 @@ def test_a_demo_user_signs_in_and_the_app_gets_a_token_every_service_accepts() -
     assert stranger.headers["location"] == "/signin?error=unknown_user"
     client.post("/signout")
     assert client.get("/session").status_code == 401
+
+
+@pytest.mark.integration
+def test_a_cookie_copied_before_sign_out_opens_nothing_after_it(servers: Servers) -> None:
+    with TestClient(create_app(web_settings(servers, token_ttl_seconds=60))) as client:
+        client.post("/signin/dev", data={"sub": "sd-lj"})
+        copied = dict(client.cookies)
+        session = client.get("/session").json()
+        # Tokens are short-lived and belong to the session, which can end them.
+        claims = jwt.decode(session["token"], options={"verify_signature": False})
+        assert claims["exp"] - claims["iat"] == 60 and claims["sid"] and claims["jti"]
+        assert client.get("/console/", follow_redirects=False).headers["location"] == "/console/desk"
+        client.post("/signout")
+        client.cookies.clear()
+        client.cookies.update(copied)  # whoever kept a copy of the cookie
+        assert client.get("/session").status_code == 401
+        client.cookies.update(copied)
+        assert client.get("/console/", follow_redirects=False).headers["location"] == "/signin"
 
 
 @pytest.mark.unit
@@ -73,10 +101,12 @@ def provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def web(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def web(provider: str, servers: Servers, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     env = {
         "GRIDLOOP_PORT": str(port),
+        "GRIDLOOP_MONGO_URI": servers.mongo_uri,
+        "GRIDLOOP_KAFKA_BOOTSTRAP": servers.kafka_bootstrap,
         # As in production, but over plain HTTP: production's session cookie is Secure (HTTPS only).
         "GRIDLOOP_ENVIRONMENT": "test",
         "GRIDLOOP_SIGN_IN": "oidc",

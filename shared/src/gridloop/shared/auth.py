@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gridloop.shared.errors import ApiError
 from gridloop.shared.events import Actor, Role
+from gridloop.shared.revocations import Revocations
 from gridloop.shared.settings import ServiceSettings
 
 Principal = Actor
@@ -17,9 +18,11 @@ Principal = Actor
 class TokenVerifier:
     """Checks signature, algorithm, issuer, audience, expiry (within the allowed skew) and the
     claims GridLoop needs. The algorithm is fixed by settings, never taken from the token, so
-    `none` and algorithm-confusion tokens are refused."""
+    `none` and algorithm-confusion tokens are refused. With `revocations`, a token of a session
+    that ended (signed out) is refused too, though it has not expired."""
 
-    def __init__(self, settings: ServiceSettings) -> None:
+    def __init__(self, settings: ServiceSettings, revocations: Revocations | None = None) -> None:
+        self.revocations = revocations
         self.secret = settings.jwt_secret
         self.algorithm = settings.jwt_algorithm
         self.issuer = settings.jwt_issuer
@@ -52,14 +55,27 @@ class TokenVerifier:
                 leeway=self.leeway,
                 options={"require": ["sub", "role", "exp", "iss", "aud"]},
             )
-            return Principal(
+            principal = Principal(
                 sub=claims["sub"], name=claims.get("name", ""), role=Role(claims["role"]), org=claims.get("org", "")
             )
         except (jwt.InvalidTokenError, jwt.PyJWKClientError, ValueError) as exc:
             raise ApiError(401, "invalid_token", "令牌无效或已过期 (invalid or expired token)") from exc
+        if self.revocations is not None and self.revocations.refuses(claims):
+            raise ApiError(401, "session_ended", "您已退出登录，请重新登录 (this session has ended: sign in again)")
+        return principal
 
-    def mint(self, *, sub: str, name: str, role: Role, org: str, ttl: timedelta = timedelta(hours=12)) -> str:
-        """Development tokens only: the CLI refuses outside development mode."""
+    def mint(
+        self,
+        *,
+        sub: str,
+        name: str,
+        role: Role,
+        org: str,
+        ttl: timedelta = timedelta(hours=12),
+        session: tuple[str, str] | None = None,
+    ) -> str:
+        """Development tokens only: the CLI refuses outside development mode. A token of a
+        sign-in `session` (its id, the token's id) carries `sid` and `jti`, so signing out ends it."""
         if self.algorithm != "HS256":
             raise RuntimeError("tokens are minted by the identity provider, not by GridLoop")
         now = datetime.now(UTC)
@@ -73,6 +89,8 @@ class TokenVerifier:
             "iat": now,
             "exp": now + ttl,
         }
+        if session is not None:
+            claims["sid"], claims["jti"] = session
         return jwt.encode(claims, self.secret, algorithm=self.algorithm)
 
 

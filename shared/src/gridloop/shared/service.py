@@ -35,6 +35,7 @@ from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, connect, ensure_common_indexes, request_budget
 from gridloop.shared.outbox import OutboxRelay
 from gridloop.shared.refdata import RefData
+from gridloop.shared.revocations import RevocationListener, Revocations
 from gridloop.shared.settings import ServiceSettings
 from gridloop.shared.tracing import TELEMETRY, configure_tracing
 
@@ -105,6 +106,8 @@ async def _retry_until(what: str, attempt: Callable[[], Awaitable[None]], deadli
 
 
 def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: Clock | None = None) -> FastAPI:
+    revoked = Revocations()  # the ended sessions, which the verifier refuses and the listener learns
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(service=settings.service_name, level=settings.log_level)
@@ -138,6 +141,8 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             refdata=RefData(database.db),
         )
         app.state.runtime = runtime
+        revocations = RevocationListener(settings, revoked)
+        app.state.revocations = revocations
 
         async def prepare_db() -> None:
             await ensure_common_indexes(database.db)
@@ -187,6 +192,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                 )
             )
         tasks = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        tasks.append(asyncio.create_task(revocations.run(), name="revocations"))
         tasks += [asyncio.create_task(c.run(), name=f"consumer-{c.group_id}") for c in runtime.consumers]
         tasks += [asyncio.create_task(_every(job, runtime), name=job.name) for job in spec.periodic]
         log.info("service_started", port=settings.port)
@@ -196,7 +202,8 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
             for consumer in runtime.consumers:
                 consumer.stop()
             relay.stop()
-            for task in tasks[1 + len(runtime.consumers) :]:
+            revocations.stop()
+            for task in tasks[2 + len(runtime.consumers) :]:
                 task.cancel()
             # A consumer still joining its group cannot leave before the broker ends the join; what
             # it has not committed is read again by whoever gets its partitions (handlers are
@@ -222,7 +229,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
     )
     app.state.settings = settings
     app.state.metrics = Metrics(settings.service_name)
-    app.state.verifier = TokenVerifier(settings)
+    app.state.verifier = TokenVerifier(settings, revoked)
     install_error_handlers(app)
     _install_observability(app, spec, settings)
     install_api_docs(app)
@@ -315,6 +322,8 @@ def _install_observability(app: FastAPI, spec: ServiceSpec, settings: ServiceSet
             "broker": await broker_reachable(runtime.producer),
             "consumers": all(c.connected for c in runtime.consumers),
             "outbox": runtime.relay.oldest_age() <= settings.outbox_stuck_seconds,
+            # Until the ended sessions are read, a signed-out token could pass here.
+            "revocations": request.app.state.revocations.caught_up,
         }
         if spec.ready is not None and checks["database"]:
             checks["service"] = await spec.ready(runtime)

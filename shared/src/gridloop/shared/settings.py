@@ -62,6 +62,9 @@ class ServiceSettings(BaseSettings):
     # The same for the directory's topic: its changes are rare and none is awaited by a person
     # within a tenth of a second, so its consumers (one in each service) ask twice a second.
     directory_fetch_wait_ms: int = Field(default=500, ge=1, le=1000)
+    # The same for the ended sessions' topic (shared/revocations.py): a signed-out token is refused
+    # by every service within about this (Tansu) or at once (Kafka), after web's outbox publishes it.
+    revocation_fetch_wait_ms: int = Field(default=100, ge=1, le=1000)
     # A name this instance keeps across restarts (Kafka's static membership, group.instance.id):
     # restarted after a crash, it takes its partitions back at once instead of waiting out the
     # dead member's session. Unique within the service; a stopped instance that does not come

@@ -7,6 +7,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC
 
 CONSUMER_GROUPS = [
     "dispatch",
@@ -27,6 +28,13 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         # kept for ever: supervision rebuilds its read models from the first event
         NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
         NewTopic(DIRECTORY_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
+        # ended sessions, kept longer than any token lives (shared/revocations.py)
+        NewTopic(
+            SESSIONS_TOPIC,
+            num_partitions=1,
+            replication_factor=1,
+            topic_configs={"retention.ms": str(SESSIONS_RETENTION_MS)},
+        ),
     ]
     topics += [NewTopic(dead_letter_topic(g), num_partitions=1, replication_factor=1) for g in CONSUMER_GROUPS]
     return topics

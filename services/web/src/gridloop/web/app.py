@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal, Self
 
@@ -12,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import model_validator
+from pydantic import Field, model_validator
 from starlette.middleware.sessions import SessionMiddleware
 
 from gridloop.shared.errors import install_error_handlers
@@ -25,6 +26,7 @@ from gridloop.web.console.client import ServiceError, Services
 from gridloop.web.console.deps import BadForm, SignInNeeded, WrongDesk, staff
 from gridloop.web.console.render import HOME, install_filters, page
 from gridloop.web.headers import SecurityHeaders, content_security_policy
+from gridloop.web.sessions import running_sessions
 
 PACKAGE = Path(__file__).parent
 DEV_SESSION_SECRET = "gridloop-development-session-secret"
@@ -45,6 +47,9 @@ class WebSettings(ServiceSettings):
     # for providers whose access tokens are opaque.
     oidc_api_token: Literal["access_token", "id_token"] = "access_token"
     session_secret: str = DEV_SESSION_SECRET
+    # How long a bearer token GridLoop mints for a session lives (development sign-in); the pages
+    # get a fresh one from /session while the session lives. The provider's tokens live as it says.
+    token_ttl_seconds: int = Field(default=900, ge=5, le=3600)
     vendor_dir: Path = CHECKOUT_VENDOR
     # A base-map tile address (e.g. the city's own tile server, with {z}/{x}/{y}); empty: grids only.
     map_tile_url: str = ""
@@ -87,8 +92,12 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         configure_logging(service=settings.service_name, level=settings.log_level)
         tracing = configure_tracing(settings)
         try:
-            async with httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http:
+            async with (
+                httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http,
+                running_sessions(settings, token_ttl=timedelta(seconds=settings.token_ttl_seconds)) as sessions,
+            ):
                 app.state.services = Services(settings.service_urls, http)
+                app.state.sessions = sessions
                 yield
         finally:
             tracing.shutdown()
@@ -165,6 +174,6 @@ def _console_errors(app: FastAPI, templates: Jinja2Templates) -> None:
         heading = {403: "无权查看", 404: "未找到", 503: "服务暂时不可用"}.get(exc.status, "无法完成")
         message = exc.chinese if exc.status != 404 else "未找到该记录，或它不在您的管辖范围内。"
         return page(
-            request, templates, staff(request), "console/error.html", {"heading": heading, "message": message},
+            request, templates, await staff(request), "console/error.html", {"heading": heading, "message": message},
             status=exc.status if 400 <= exc.status < 600 else 502,
         )  # fmt: skip

@@ -16,8 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gridloop.shared import asyncapi
 from gridloop.shared.errors import ApiError
+from gridloop.shared.ids import new_id
 from gridloop.shared.settings import ServiceSettings
 from gridloop.web import signin
+from gridloop.web.sessions import SID_KEY, SessionStore
 
 # URL name → folder under node_modules (pinned in package-lock.json).
 VENDORED = {
@@ -27,21 +29,28 @@ VENDORED = {
     "echarts": "echarts/dist",
 }
 STATIC = Path(__file__).parent / "static"
-SESSION_KEY = "gridloop"
 
 
 def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_dir: Path) -> APIRouter:
     r = APIRouter()
     development = settings.sign_in == "development"
 
-    def keep(request: Request, session: signin.Session) -> RedirectResponse:
-        request.session[SESSION_KEY] = session.model_dump(mode="json")
+    def sessions(request: Request) -> SessionStore:
+        store: SessionStore = request.app.state.sessions
+        return store
+
+    async def keep(request: Request, record: signin.SessionRecord) -> RedirectResponse:
+        previous = request.session.get(SID_KEY)
+        if isinstance(previous, str):  # whoever was signed in on this browser before is signed out
+            await sessions(request).end(previous)
+        await sessions(request).start(record)
+        request.session.clear()
+        request.session[SID_KEY] = record.sid
         return RedirectResponse("/console/", status_code=303)  # which sends each role to its own page
 
     @r.get("/", include_in_schema=False)
     async def home(request: Request) -> RedirectResponse:
-        stored = request.session.get(SESSION_KEY)
-        signed_in = signin.Session.model_validate(stored) if stored else None
+        signed_in = await sessions(request).current(request.session.get(SID_KEY), datetime.now(UTC))
         return RedirectResponse("/signin" if signed_in is None else "/console/", status_code=303)
 
     @r.get("/signin", include_in_schema=False, response_model=None)
@@ -61,7 +70,10 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
         user = signin.demo_user(sub)
         if user is None:
             return RedirectResponse("/signin?error=unknown_user", status_code=303)
-        return keep(request, signin.development_session(_as_service(settings), user, datetime.now(UTC)))
+        record = signin.development_session(
+            _as_service(settings), user, datetime.now(UTC), sid=new_id(), token_ttl=sessions(request).token_ttl
+        )
+        return await keep(request, record)
 
     @r.get("/signin/callback", include_in_schema=False, response_model=None)
     async def signin_callback(request: Request) -> Response:
@@ -69,27 +81,37 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
             raise ApiError(404, "not_found", "未启用统一身份认证 (OIDC sign-in is off)")
         try:
             token = await oauth.city.authorize_access_token(request)
-            session = signin.provider_session(dict(token), api_token=settings.oidc_api_token)
+            record = signin.provider_session(
+                dict(token), api_token=settings.oidc_api_token, sid=new_id(), now=datetime.now(UTC)
+            )
         except OAuthError as exc:
             return templates.TemplateResponse(
                 request, "signin_failed.html", {"message": f"登录未完成：{exc.description or exc.error}"}, 400
             )
         except signin.SignInRefused as exc:
             return templates.TemplateResponse(request, "signin_failed.html", {"message": exc.message}, 403)
-        return keep(request, session)
+        return await keep(request, record)
 
     @r.post("/signout", include_in_schema=False)
     async def signout(request: Request) -> RedirectResponse:
+        """Ends the session here, so a copy of the cookie opens nothing, and its tokens everywhere."""
+        sid = request.session.get(SID_KEY)
+        if isinstance(sid, str):
+            await sessions(request).end(sid)
         request.session.clear()
         return RedirectResponse("/signin", status_code=303)
 
-    @r.get("/session", summary="The signed-in person's bearer token, its expiry and who they are")
-    async def current_session(request: Request) -> signin.Session:
-        stored = request.session.get(SESSION_KEY)
-        session = signin.Session.model_validate(stored) if stored else None
-        if session is None or session.expires_at <= datetime.now(UTC):
+    @r.get(
+        "/session",
+        summary="The signed-in person's bearer token (renewed while the session lives), its expiry and who they are",
+    )
+    async def current_session(request: Request, response: Response) -> signin.Session:
+        response.headers["Cache-Control"] = "no-store"
+        record = await sessions(request).current(request.session.get(SID_KEY), datetime.now(UTC))
+        if record is None:
+            request.session.clear()
             raise ApiError(401, "not_signed_in", "请先登录 (please sign in)")
-        return session
+        return record.for_browser()
 
     @r.get("/app/", include_in_schema=False)
     async def app_shell(request: Request) -> Response:
@@ -112,9 +134,10 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @r.get("/readyz", tags=["ops"], summary="Readiness: the pinned front-end packages are in place")
-    async def readyz() -> JSONResponse:
+    @r.get("/readyz", tags=["ops"], summary="Readiness: the pinned front-end packages and the sessions' database")
+    async def readyz(request: Request) -> JSONResponse:
         checks = {name: (vendor_dir / folder).is_dir() for name, folder in VENDORED.items()}
+        checks["sessions"] = await sessions(request).database.ping()
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

@@ -1,14 +1,19 @@
 """Who may sign in and with what: the development desk of demo users, or the city's OpenID Connect
-provider (authorization code with PKCE). The outcome is a `Session`: the bearer token the browser
-sends to every API, when it expires, and whom it names. The web service keeps nothing else."""
+provider (authorization code with PKCE). The outcome is a `SessionRecord`, which the web service
+keeps until the person signs out or it expires, and of which the browser sees a `Session`: the
+bearer token it sends to every API, when that token and the session expire, and whom it names.
+Pure rules: the clock is passed in."""
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel, Field
+import jwt
+from pydantic import AwareDatetime, BaseModel, Field
 
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Actor, Role
+from gridloop.shared.ids import new_id
+from gridloop.shared.revocations import SessionEnded
 from gridloop.shared.settings import ServiceSettings
 
 
@@ -45,8 +50,33 @@ class Session(BaseModel):
     """What the browser holds after sign-in (also offline, until `expires_at`)."""
 
     token: str = Field(description="bearer token for the GridLoop APIs")
+    token_expires_at: datetime = Field(description="the token's own end: before it, ask /session for a fresh one")
     expires_at: datetime = Field(description="after this the app asks to sign in again; queued reports stay")
     user: Actor
+
+
+class SessionRecord(BaseModel):
+    """A sign-in as the web service keeps it: alive until signed out (`ended_at`) or `expires_at`."""
+
+    sid: str
+    user: Actor
+    started_at: AwareDatetime
+    expires_at: AwareDatetime
+    token: str
+    token_expires_at: AwareDatetime
+    # Tokens this session handed out (`jti`): what signing out revokes, with the session's `sid`.
+    # Not the provider's own session id: signing in again may reuse the provider's session.
+    token_ids: list[str] = Field(default_factory=list)
+    renewable: bool = Field(description="GridLoop mints its tokens (development); else the provider's token")
+    ended_at: AwareDatetime | None = None
+
+    def alive(self, now: datetime) -> bool:
+        return self.ended_at is None and now < self.expires_at
+
+    def for_browser(self) -> Session:
+        return Session(
+            token=self.token, token_expires_at=self.token_expires_at, expires_at=self.expires_at, user=self.user
+        )
 
 
 class SignInRefused(Exception):
@@ -61,18 +91,54 @@ def demo_user(sub: str) -> DemoUser | None:
     return next((user for user in DEMO_USERS if user.sub == sub), None)
 
 
-def development_session(settings: ServiceSettings, user: DemoUser, now: datetime) -> Session:
+def development_session(
+    settings: ServiceSettings, user: DemoUser, now: datetime, *, sid: str, token_ttl: timedelta
+) -> SessionRecord:
+    actor = _actor(user.sub, user.name, user.role, user.org)
+    first = SessionRecord(
+        sid=sid,
+        user=actor,
+        started_at=now,
+        expires_at=now + DEVELOPMENT_SESSION,
+        token="",
+        token_expires_at=now,
+        renewable=True,
+    )
+    return renewed(settings, first, now, token_ttl=token_ttl)
+
+
+def renewal_due(record: SessionRecord, now: datetime, *, token_ttl: timedelta) -> bool:
+    """A token is renewed once less than a third of its life is left, so a page that asks at
+    any moment gets one good for a while; never past the session's own end."""
+    return record.renewable and record.alive(now) and record.token_expires_at - now < token_ttl / 3
+
+
+def renewed(settings: ServiceSettings, record: SessionRecord, now: datetime, *, token_ttl: timedelta) -> SessionRecord:
+    """The session with a fresh short-lived token of its own (`sid`), under a new `jti`."""
+    ends = min(now + token_ttl, record.expires_at)
+    jti = new_id()
+    u = record.user
     token = TokenVerifier(settings).mint(
-        sub=user.sub, name=user.name, role=user.role, org=user.org, ttl=DEVELOPMENT_SESSION
+        sub=u.sub, name=u.name, role=u.role, org=u.org, ttl=ends - now, session=(record.sid, jti)
     )
-    return Session(
-        token=token, expires_at=now + DEVELOPMENT_SESSION, user=_actor(user.sub, user.name, user.role, user.org)
+    return record.model_copy(update={"token": token, "token_expires_at": ends, "token_ids": [*record.token_ids, jti]})
+
+
+def ended(record: SessionRecord, now: datetime) -> SessionEnded:
+    """What every service learns when the person signs out: the tokens it must refuse from now on."""
+    return SessionEnded(
+        sid=record.sid,
+        sub=record.user.sub,
+        token_ids=record.token_ids,
+        ended_at=now,
+        tokens_expire_by=max(record.token_expires_at, now),
     )
 
 
-def provider_session(token: dict[str, Any], *, api_token: str) -> Session:
+def provider_session(token: dict[str, Any], *, api_token: str, sid: str, now: datetime) -> SessionRecord:
     """From the provider's token answer (its ID token already verified by the OIDC client):
-    the person's GridLoop role and organisation come from the `role` and `org` claims."""
+    the person's GridLoop role and organisation come from the `role` and `org` claims. The
+    session lasts as long as the provider's token; its `jti` is noted for sign-out."""
     claims: dict[str, Any] = token.get("userinfo") or {}
     role = claims.get("role")
     if role not in {r.value for r in Role if r not in (Role.SYSTEM, Role.CLIENT_APP)}:
@@ -83,10 +149,19 @@ def provider_session(token: dict[str, Any], *, api_token: str) -> Session:
     expires = claims.get("exp") if api_token == "id_token" else token.get("expires_at")
     if not isinstance(expires, int | float):
         raise SignInRefused("身份提供方未给出令牌有效期 (the token has no expiry)")
-    return Session(
-        token=bearer,
-        expires_at=datetime.fromtimestamp(expires, UTC),
+    ends = datetime.fromtimestamp(expires, UTC)
+    # Read only for what to revoke: the services verify the token itself on every call.
+    inside = jwt.decode(bearer, options={"verify_signature": False}) if bearer.count(".") == 2 else {}
+    jti = inside.get("jti")
+    return SessionRecord(
+        sid=sid,
         user=_actor(str(claims["sub"]), str(claims.get("name", "")), Role(role), str(claims.get("org", ""))),
+        started_at=now,
+        expires_at=ends,
+        token=bearer,
+        token_expires_at=ends,
+        token_ids=[jti] if isinstance(jti, str) else [],
+        renewable=False,
     )
 
 

@@ -11,13 +11,13 @@ from starlette.datastructures import FormData
 
 from gridloop.shared.events import Actor, Role
 from gridloop.web.console.client import Services
+from gridloop.web.sessions import SID_KEY, SessionStore
 
-SESSION_KEY = "gridloop"
 CSRF_KEY = "csrf"
 
 
 class SignInNeeded(Exception):
-    """No session, or it expired: the person signs in (again)."""
+    """No session, or it expired or ended: the person signs in (again)."""
 
 
 class WrongDesk(Exception):
@@ -38,14 +38,16 @@ class Staff(BaseModel):
     csrf: str
 
 
-def staff(request: Request) -> Staff:
-    stored = request.session.get(SESSION_KEY)
-    if not stored or datetime.fromisoformat(stored["expires_at"]) <= datetime.now(UTC):
+async def staff(request: Request) -> Staff:
+    store: SessionStore = request.app.state.sessions
+    record = await store.current(request.session.get(SID_KEY), datetime.now(UTC))
+    if record is None:
+        request.session.clear()
         raise SignInNeeded
     csrf = request.session.get(CSRF_KEY)
     if not csrf:
         csrf = request.session[CSRF_KEY] = secrets.token_urlsafe(24)
-    return Staff(token=stored["token"], user=Actor.model_validate(stored["user"]), csrf=csrf)
+    return Staff(token=record.token, user=record.user, csrf=csrf)
 
 
 def services(request: Request) -> Services:
