@@ -6,7 +6,7 @@ from fastapi import APIRouter, Header, Query, Response, UploadFile
 
 from gridloop.intake import handlers
 from gridloop.intake.deps import CurrentUser, DuplicateRule, ReferenceData, ReportLimit, ServiceDatabase
-from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest
+from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest, image_type
 from gridloop.intake.handlers import IdempotencyConflict, UnknownAttachment, UnknownReport
 from gridloop.intake.views import AttachmentView, ReportPage, ReportView
 from gridloop.shared.auth import require_role
@@ -20,6 +20,10 @@ router = APIRouter(prefix="/v1", tags=["intake"], responses=ERROR_RESPONSES)
 READERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.SUPERVISOR)
 PHOTO_USERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT)  # reports and evidence
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
+# A photo goes out as the image its bytes are (looked at again, whatever was stored), under a fixed
+# name, never sniffed into something else, and inert even when opened on its own in a tab.
+PHOTO_NAMES = {kind: f"photo.{kind.removeprefix('image/').replace('jpeg', 'jpg')}" for kind in ALLOWED_IMAGE_TYPES}
+PHOTO_HEADERS = {"X-Content-Type-Options": "nosniff", "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
 def _refused(exc: ReportRefused) -> ApiError:
@@ -142,7 +146,10 @@ async def upload_attachment(
 async def download_attachment(user: CurrentUser, database: ServiceDatabase, attachment_id: str) -> Response:
     require_role(user, *PHOTO_USERS, Role.SUPERVISOR)
     try:
-        data, content_type = await handlers.photo(database=database, attachment_id=attachment_id)
+        data, _ = await handlers.photo(database=database, attachment_id=attachment_id)
     except UnknownAttachment as exc:
         raise NotFound("attachment", attachment_id) from exc
-    return Response(data, media_type=content_type)
+    content_type = image_type(data[:262]) or "application/octet-stream"
+    name = PHOTO_NAMES.get(content_type)
+    disposition = f'inline; filename="{name}"' if name else 'attachment; filename="attachment.bin"'
+    return Response(data, media_type=content_type, headers={**PHOTO_HEADERS, "Content-Disposition": disposition})
