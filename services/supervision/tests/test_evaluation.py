@@ -47,3 +47,25 @@ def test_a_sheet_is_rendered_as_the_file_asked_for() -> None:
 def test_the_indicator_model_names_every_figure_the_indicators_return() -> None:
     returned = ["code", "name", *kpi.indicators(kpi.Tally()), "open_now", "overdue_now"]
     assert list(UnitIndicators.model_fields) == returned
+
+
+def test_a_name_that_would_start_a_formula_stays_text_in_both_formats() -> None:
+    # OWASP's CSV injection: a spreadsheet program runs a cell starting with = + - @ (or a tab or CR before one).
+    typed = {
+        "SW": '=HYPERLINK("http://example.invalid","点此")',
+        "CG": "+1",
+        "JJ": "-2+3",
+        "ZJ": "@SUM(1)",
+        "GD": "\t=1",
+    }
+    figures = kpi.indicators(kpi.Tally(counts={"dispatched": 1}))
+    items = [{"rank": n, "code": code, "name": code, **figures} for n, code in enumerate(typed, start=1)]
+    rows = list(csv.DictReader(io.StringIO(evaluation.to_csv(items, names=typed).decode("utf-8-sig"))))
+    assert [r["部门名称"] for r in rows] == [f"'{name}" for name in typed.values()]
+    assert [r["排名"] for r in rows] == ["1", "2", "3", "4", "5"]  # numbers are numbers still
+    book = load_workbook(io.BytesIO(evaluation.to_xlsx(items, names=typed, title="2026-03")))
+    sheet = book.active
+    assert sheet is not None
+    names = [row[2] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in names] == list(typed.values())  # shown exactly as typed,
+    assert {cell.data_type for cell in names} == {"s"}  # and never a formula

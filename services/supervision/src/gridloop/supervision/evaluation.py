@@ -1,7 +1,7 @@
 """The monthly evaluation sheet (街道评议部门): one row per department, in Chinese column names,
-as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX."""
+as CSV (UTF-8 with a byte-order mark, so spreadsheet programs read the Chinese) or XLSX. A name that
+would start a formula stays text in both (an administrator types the directory's names)."""
 
-import csv
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -10,6 +10,8 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+
+from gridloop.shared.spreadsheets import CsvWriter
 
 CSV_TYPE = "text/csv; charset=utf-8"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -79,7 +81,7 @@ def rows(items: Sequence[Mapping[str, Any]], names: Mapping[str, str]) -> list[l
 
 def to_csv(items: Sequence[Mapping[str, Any]], *, names: Mapping[str, str]) -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = CsvWriter(out, lineterminator="\r\n")
     writer.writerow([heading for _, heading, _ in COLUMNS])
     writer.writerows(rows(items, names))
     return out.getvalue().encode("utf-8-sig")
@@ -95,6 +97,9 @@ def to_xlsx(items: Sequence[Mapping[str, Any]], *, names: Mapping[str, str], tit
         cell.font = Font(bold=True)
     for row in rows(items, names):
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if cell.data_type == "f":  # openpyxl takes any text starting with = for a formula
+                cell.data_type = "s"
     for index, (_, heading, _) in enumerate(COLUMNS, start=1):
         sheet.column_dimensions[sheet.cell(row=1, column=index).column_letter].width = max(10, 2 * len(heading))
     sheet.freeze_panes = "D2"

@@ -1,7 +1,6 @@
 """部门工作台 (department workbench): the inbox by deadline, one work order, and its actions:
 接单, 退单, progress notes, 协办反馈, 延期申请, 办结 with evidence photos; the inbox as CSV."""
 
-import csv
 import io
 import uuid
 from datetime import datetime
@@ -13,6 +12,7 @@ from starlette.datastructures import FormData
 
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import Role
+from gridloop.shared.spreadsheets import CsvWriter
 from gridloop.web.console import labels
 from gridloop.web.console.client import ServiceError, Services
 from gridloop.web.console.deps import Form, Pages, ServiceClient, Staff, desk_of
@@ -62,7 +62,7 @@ async def export(request: Request, services: ServiceClient, person: Staff = Agen
             break
         params["cursor"] = result["next_cursor"]
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = CsvWriter(out)
     writer.writerow(
         [
             "工单编号",
