@@ -253,8 +253,9 @@ def echo_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @e2e
 def test_web_builds_its_absolute_addresses_for_the_gateways_origin(echo_gateway: str) -> None:
-    # a client's own X-Forwarded-Proto is replaced by the gateway's scheme
-    seen = httpx.get(f"{echo_gateway}/signin/callback?code=1", headers={"X-Forwarded-Proto": "https"}).json()
+    # a client's own X-Forwarded-Proto is replaced by the gateway's scheme, its X-Forwarded-For by its address
+    spoofed = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    seen = httpx.get(f"{echo_gateway}/signin/callback?code=1", headers=spoofed).json()
     assert seen["url"] == f"{echo_gateway}/signin/callback?code=1"
     assert seen["client"] == "127.0.0.1"
     headers = seen["headers"]

@@ -67,3 +67,18 @@ def test_everything_else_is_the_web_service(stack: Stack) -> None:
     contract = httpx.get(f"{gateway}/asyncapi.json")
     assert contract.status_code == 200 and contract.headers["content-type"] == "application/json"
     assert contract.json() == json.loads((ROOT / "docs" / "asyncapi.json").read_text(encoding="utf-8"))
+
+
+def test_an_address_calling_the_sign_in_page_too_fast_is_told_when_to_retry(stack: Stack) -> None:
+    # A loopback address of its own (Linux answers all of 127/8), so no other test's budget is spent.
+    flooder = httpx.Client(transport=httpx.HTTPTransport(local_address="127.0.0.23"))
+    answers = [flooder.get(f"{stack.gateway_url}/signin") for _ in range(80)]
+    flooder.close()
+    assert answers[0].status_code == 200
+    refused = next((a for a in answers if a.status_code == 429), None)
+    assert refused is not None, [a.status_code for a in answers]
+    assert refused.headers.get_list("retry-after") == ["1"]
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert refused.headers["x-content-type-options"] == "nosniff"
+    # Another address is not held back.
+    assert httpx.get(f"{stack.gateway_url}/signin").status_code == 200

@@ -18,6 +18,9 @@ from gridloop.stack import objectstore
 # The gateway's routes (deploy/gateway/routes.conf) are production's; only the server block differs.
 GATEWAY_DIR = Path(__file__).resolve().parents[4] / "deploy/gateway"
 NGINX = Path(sys.prefix) / "tools/usr/sbin/nginx"
+ANONYMOUS_RATE = "10r/s"
+"""Requests per second per client address on the gateway's paths that need no sign-in, as in
+production's deploy/gateway/nginx.conf."""
 
 
 class GatewayMissing(RuntimeError):
@@ -324,10 +327,13 @@ def start_service(name: str, *, port: int, env: dict[str, str], log_dir: Path | 
     return _spawn(label or name, [sys.executable, "-m", f"gridloop.{name}"], port, log_dir, full_env)
 
 
-def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path) -> Path:
+def render_gateway_config(
+    *, port: int, upstreams: dict[str, int], folder: Path, anonymous_rate: str = ANONYMOUS_RATE
+) -> Path:
     """deploy/gateway/embedded.conf.in filled in: listen on 127.0.0.1:`port`, each service of
     `upstreams` at its loopback port, pid, logs and buffers in `folder` (made absolute: nginx
-    reads the paths in its configuration from its prefix, `make reliability` gives a relative one)."""
+    reads the paths in its configuration from its prefix, `make reliability` gives a relative one),
+    and the rate per client address of the paths anyone may call (nginx's `limit_req_zone` rate)."""
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "gateway-temp").mkdir(exist_ok=True)
@@ -341,6 +347,7 @@ def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path)
         "@PORT@": str(port),
         "@UPSTREAMS@": sets,
         "@ROUTES@": str(GATEWAY_DIR / "routes.conf"),
+        "@ANONYMOUS_RATE@": anonymous_rate,
     }.items():
         text = text.replace(marker, value)
     path = folder / "gateway.conf"
@@ -348,9 +355,11 @@ def render_gateway_config(*, port: int, upstreams: dict[str, int], folder: Path)
     return path
 
 
-def start_gateway(*, port: int, upstreams: dict[str, int], folder: Path, log_dir: Path | None) -> Process:
+def start_gateway(
+    *, port: int, upstreams: dict[str, int], folder: Path, log_dir: Path | None, anonymous_rate: str = ANONYMOUS_RATE
+) -> Process:
     """nginx in the foreground on 127.0.0.1:`port`, routing to the services' loopback ports."""
-    config = render_gateway_config(port=port, upstreams=upstreams, folder=folder)
+    config = render_gateway_config(port=port, upstreams=upstreams, folder=folder, anonymous_rate=anonymous_rate)
     process = _spawn("gateway", [str(nginx_binary()), "-p", f"{config.parent}/", "-c", str(config)], port, log_dir)
     wait_for_port(port, proc=process.proc)
     return process
