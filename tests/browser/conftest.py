@@ -175,6 +175,14 @@ def axe(page: Page) -> list[dict[str, Any]]:
     return result
 
 
+def watch_csp(context: BrowserContext) -> list[str]:
+    """What the Content-Security-Policy of any page in `context` refuses, as it happens."""
+    violations: list[str] = []
+    context.expose_binding("__gridloopCspViolation", lambda _source, report: violations.append(report))
+    context.add_init_script(script=CSP_WATCH)
+    return violations
+
+
 def open_device(browser: Browser, gateway: str, *, viewport: dict[str, int], mobile: bool) -> Phone:
     """A person's browser: its own storage, GPS and network; console errors and failures recorded."""
     context = browser.new_context(
@@ -189,11 +197,8 @@ def open_device(browser: Browser, gateway: str, *, viewport: dict[str, int], mob
         service_workers="allow",
         accept_downloads=True,
     )
-    violations: list[str] = []
-    context.expose_binding("__gridloopCspViolation", lambda _source, report: violations.append(report))
-    context.add_init_script(script=CSP_WATCH)
     page = context.new_page()
-    device = Phone(context=context, page=page, gateway=gateway, csp_violations=violations)
+    device = Phone(context=context, page=page, gateway=gateway, csp_violations=watch_csp(context))
 
     def console(message: ConsoleMessage) -> None:
         if message.type != "error":

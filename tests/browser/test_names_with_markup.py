@@ -71,7 +71,7 @@ def test_a_name_with_markup_shows_as_text_on_the_maps_and_runs_nothing(
     grid_name, category_name = marked_up["grids"], marked_up["categories"]
     worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
 
-    filed = []
+    filed: list[dict[str, Any]] = []
 
     def file_once_intake_knows_the_name() -> dict[str, Any] | None:
         ticket: dict[str, Any] = worker.ok(
