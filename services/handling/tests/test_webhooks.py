@@ -28,6 +28,7 @@ from gridloop.handling.app import HandlingSettings
 from gridloop.handling.webhooks import domain, handlers, outbound, store
 from gridloop.handling.webhooks.domain import Destination, OutboundPolicy, RetryPolicy
 from gridloop.handling.webhooks.outbound import Outbound
+from gridloop.shared import leases
 from gridloop.shared.events import Actor, Role, TicketDispatched, envelope
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database
@@ -266,6 +267,35 @@ async def test_a_delivery_goes_to_the_address_that_was_judged_under_its_own_name
     [(headers, body)] = receiver.got
     assert headers["host"] == f"hooks.cg.test:{receiver.port}"
     assert Webhook(endpoint["secret"]).verify(body, headers)["data"]["ticket_id"] == "t-pinned"
+
+
+async def test_a_delivery_held_by_a_sender_whose_clock_ran_fast_goes_out_on_the_next_pass(
+    servers: Servers, receiver: Receiver
+) -> None:
+    """One sender died mid-attempt with its claim written 10 minutes ahead of the server's clock;
+    another's clock, three weeks fast, set a retry time the true clock would wait three weeks for.
+    Neither holds its delivery back; a live claim still does."""
+    now = datetime.now(UTC)
+    database = await _database(servers, SetClock(now), ["hooks.cg.test"])
+    way_out = _way_out({"hooks.cg.test": ["127.0.0.1"]}, allow_loopback=True)
+    endpoint = await _queue_one(database, way_out, f"http://hooks.cg.test:{receiver.port}/hook", "t-claimed")
+    for ticket in ("t-later", "t-live"):
+        event = _dispatched(ticket, now)
+        await database.transaction(lambda uow, event=event: handlers.queue_deliveries(event.payload, event, uow))
+    server_now = await leases.server_now(database.db)
+    held = {
+        "t-claimed": {"claimed_until": server_now + timedelta(minutes=10)},
+        "t-later": {"next_attempt_at": now + timedelta(weeks=3)},
+        "t-live": {"claimed_until": server_now + timedelta(seconds=30)},
+    }
+    for ticket, changes in held.items():
+        await database.db[store.DELIVERIES].update_one({"ticket_id": ticket}, {"$set": changes})
+    async with outbound.sender_client(2.0) as client:
+        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 2
+    sent = sorted(
+        Webhook(endpoint["secret"]).verify(body, headers)["data"]["ticket_id"] for headers, body in receiver.got
+    )
+    assert sent == ["t-claimed", "t-later"]  # another sender is trying t-live now
 
 
 def _certificate(name: str, folder: Any) -> tuple[str, str]:

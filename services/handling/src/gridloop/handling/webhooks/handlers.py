@@ -15,6 +15,7 @@ from gridloop.handling.store import WORK_ORDERS
 from gridloop.handling.webhooks import domain, store
 from gridloop.handling.webhooks.domain import Destination, RetryPolicy
 from gridloop.handling.webhooks.outbound import Outbound, post_pinned
+from gridloop.shared import leases
 from gridloop.shared.events import Actor, Envelope, Payload, Role
 from gridloop.shared.ids import new_id
 from gridloop.shared.metrics import Metrics
@@ -101,7 +102,18 @@ async def deliver_due(
     """One pass: try every due delivery of an enabled endpoint once; returns how many arrived."""
     now = database.clock.now()
     enabled = await store.enabled_ids(database.db)
-    due = await store.due(database.db, now, limit, enabled) if enabled else []
+    if not enabled:
+        return 0
+    claimed_at = await leases.server_now(database.db)
+    due = await store.due(
+        database.db,
+        now=now,
+        longest_pause=policy.longest,
+        server_now=claimed_at,
+        lease=LEASE,
+        limit=limit,
+        endpoint_ids=enabled,
+    )
     if not due:
         return 0
     allow_lists = {d["_id"]: _entries(d) for d in await store.allow_lists(database.db)}
@@ -116,6 +128,7 @@ async def deliver_due(
                 allow_lists=allow_lists,
                 policy=policy,
                 delivery=delivery,
+                claimed_at=claimed_at,
                 metrics=metrics,
             )
 
@@ -130,13 +143,14 @@ async def _attempt(
     allow_lists: dict[str, list[Destination]],
     policy: RetryPolicy,
     delivery: Doc,
+    claimed_at: datetime,
     metrics: Metrics | None,
 ) -> bool:
     endpoint = await store.endpoint(database.db, delivery["endpoint_id"], with_secrets=True)
     if endpoint is None or not endpoint.get("enabled"):
         return False  # waits: an endpoint switched off gets its backlog once it is on again
     now = database.clock.now()
-    if not await store.claim(database.db, delivery, until=now + LEASE):
+    if not await store.claim(database.db, delivery, server_now=claimed_at, lease=LEASE):
         return False
     # Judged again at each attempt, after resolving: the allow-list may have shrunk, and the
     # name may now answer with another address than at registration.

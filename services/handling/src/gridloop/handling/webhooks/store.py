@@ -2,13 +2,14 @@
 delivery log, and the queue the sender works from), and each department's allow-list of
 destinations, kept by the admin."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.shared import leases
 from gridloop.shared.mongo import Doc, ensure_collections
 
 ENDPOINTS = "webhook_endpoints"
@@ -74,26 +75,50 @@ async def enabled_ids(db: AsyncDatabase[Doc]) -> list[str]:
     return [d["_id"] async for d in db[ENDPOINTS].find({"enabled": True, "deleted_at": None}, {"_id": 1})]
 
 
-async def due(db: AsyncDatabase[Doc], now: datetime, limit: int, endpoint_ids: list[str]) -> list[Doc]:
+async def due(
+    db: AsyncDatabase[Doc],
+    *,
+    now: datetime,
+    longest_pause: timedelta,
+    server_now: datetime,
+    lease: timedelta,
+    limit: int,
+    endpoint_ids: list[str],
+) -> list[Doc]:
     """Due deliveries of the given endpoints (the enabled ones: a switched-off endpoint's backlog
-    waits, and does not crowd out the others')."""
-    query = {"status": "pending", "next_attempt_at": {"$lte": now}, "endpoint_id": {"$in": endpoint_ids}}
+    waits, and does not crowd out the others'): due by the service's clock (a retry time set by a
+    clock that ran fast is due at once), and not being tried by an instance now, judged by the
+    server's clock."""
+    query = {
+        "status": "pending",
+        "endpoint_id": {"$in": endpoint_ids},
+        "$and": [
+            leases.stale_schedule("next_attempt_at", now=now, longest=longest_pause),
+            leases.free("claimed_until", now=server_now, length=lease),
+        ],
+    }
     return await db[DELIVERIES].find(query).sort("next_attempt_at", ASCENDING).limit(limit).to_list(None)
 
 
-async def claim(db: AsyncDatabase[Doc], delivery: Doc, *, until: datetime) -> bool:
-    """Take a due delivery for one attempt; another instance that read it too gets False."""
+async def claim(db: AsyncDatabase[Doc], delivery: Doc, *, server_now: datetime, lease: timedelta) -> bool:
+    """Take a due delivery for one attempt, until the server's clock passes `lease` from now;
+    another instance that read it too gets False."""
     result = await db[DELIVERIES].update_one(
-        {"_id": delivery["_id"], "status": "pending", "next_attempt_at": delivery["next_attempt_at"]},
-        {"$set": {"next_attempt_at": until}},
+        {"_id": delivery["_id"], "status": "pending", **leases.free("claimed_until", now=server_now, length=lease)},
+        {"$set": {"claimed_until": server_now + lease}},
     )
     return result.modified_count == 1
 
 
 async def record_attempt(db: AsyncDatabase[Doc], delivery_id: str, changes: Doc, attempt: Doc) -> None:
+    """The attempt's outcome; its claim ends with it."""
     await db[DELIVERIES].update_one(
         {"_id": delivery_id},
-        {"$set": changes, "$inc": {"attempts": 1}, "$push": {"log": {"$each": [attempt], "$slice": -20}}},
+        {
+            "$set": {**changes, "claimed_until": None},
+            "$inc": {"attempts": 1},
+            "$push": {"log": {"$each": [attempt], "$slice": -20}},
+        },
     )
 
 
