@@ -76,7 +76,10 @@ MATRIX = [
         "intake", "GET", "/v1/reports", {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY}, list_key="ticket_id"
     ),
     Route("intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY}),
-    Route("intake", "GET", "/v1/attachments/{attachment_id}", {GW: ANY, SD: ANY, AG: ANY, SUP: ANY, ADM: DENY}),
+    # T names the photo: its uploader and community, its street, its department and its district see it
+    Route(
+        "intake", "GET", "/v1/attachments/{attachment_id}", {GW: SCOPED, SD: SCOPED, AG: SCOPED, SUP: SCOPED, ADM: DENY}
+    ),
     Route(
         "intake",
         "POST",
@@ -268,10 +271,14 @@ def _user(urls: dict[str, str], role: Role, who: tuple[str, str]) -> ApiUser:
     return ApiUser(urls=urls, sub=who[0], role=role, org=who[1])
 
 
-def _report(worker: ApiUser, category: str, grid: str, location: dict[str, float] | None = None) -> str:
+def _report(
+    worker: ApiUser, category: str, grid: str, location: dict[str, float] | None = None, photos: list[str] | None = None
+) -> str:
     body: dict[str, Any] = {"category_code": category, "description": f"权限矩阵 {category}", "grid_code": grid}
     if location:
         body["location"] = location
+    if photos:
+        body["photos"] = photos
     return str(worker.ok("intake", "POST", "/v1/reports", json=body)["ticket_id"])
 
 
@@ -280,14 +287,22 @@ def _order(agent: ApiUser, ticket_id: str) -> dict[str, Any] | None:
     return next((o for o in items if o["ticket_id"] == ticket_id), None)
 
 
+def _upload(user: ApiUser) -> str:
+    stored = user.ok("intake", "POST", "/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
+    return str(stored["attachment_id"])
+
+
 def _prepare(urls: dict[str, str]) -> dict[str, str]:
-    """T: 违法建设, 住建 leads and 城管 assists; Q: waits in 临江's queue; C: to be cancelled;
-    V: resolved, waiting for its reporter's check; E: with an extension request waiting;
-    M: filed with a GPS point, on the command centre's map (群租房: it waits in the queue)."""
+    """T: 违法建设, 住建 leads and 城管 assists, with the reporter's photo (the matrix's attachment);
+    Q: waits in 临江's queue; C: to be cancelled; V: resolved, waiting for its reporter's check;
+    E: with an extension request waiting; M: filed with a GPS point, on the command centre's map
+    (群租房: it waits in the queue)."""
     worker = _user(urls, GW, INSIDE[GW])
     zj, cg, sw = (_user(urls, AG, (f"agent-{d.lower()}-m", d)) for d in ("ZJ", "CG", "SW"))
+    photo = _upload(worker)
     ids = {
-        "T": _report(worker, "SJ-0301", "LJ01-G1"),
+        "attachment_id": photo,
+        "T": _report(worker, "SJ-0301", "LJ01-G1", photos=[photo]),
         "Q": _report(worker, "SJ-0701", "LJ01-G2"),
         "C": _report(worker, "SJ-0101", "LJ01-G3"),
         "V": _report(worker, "SJ-0102", "LJ01-G1"),
@@ -295,6 +310,10 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
         "M": _report(worker, "SJ-0701", "LJ01-G2", {"lon": 120.115, "lat": 30.205}),
     }
     eventually(lambda: _order(zj, ids["T"]), what="T in 住建's inbox")
+    eventually(
+        lambda: zj.call("intake", "GET", f"/v1/attachments/{photo}").status_code == 200,
+        what="intake told T went to 住建",
+    )
     eventually(lambda: _order(cg, ids["C"]), what="C dispatched")
     eventually(lambda: _order(cg, ids["V"]), what="V in 城管's inbox")
     cg.ok("handling", "POST", f"/v1/work-orders/{ids['V']}/accept")
@@ -318,8 +337,6 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
     )
     notices = eventually(lambda: worker.ok("feedback", "GET", "/v1/notifications")["items"], what="a notification")
     ids["notification_id"] = notices[0]["notification_id"]
-    upload = worker.http.post(f"{urls['intake']}/v1/attachments", files={"file": ("p.png", PNG, "image/png")})
-    ids["attachment_id"] = upload.json()["attachment_id"]
     admin = _user(urls, ADM, INSIDE[ADM])
     admin.ok("handling", "PUT", "/v1/webhooks/allow-lists/ZJ", json={"entries": ["127.0.0.1:9"]})
     ids["W"] = _user(urls, AG, INSIDE[AG]).ok(
@@ -476,3 +493,56 @@ def test_a_department_that_sent_a_ticket_back_is_refused_every_action_on_it(urls
         ("ticket.accepted", "SW"),
         ("ticket.progressed", "SW"),
     ]
+
+
+def test_photos_named_in_handling_and_verification_are_the_actors_own_uploads(urls: dict[str, str]) -> None:
+    """A progress note, a resolution and a verification may name only photos their author uploaded:
+    another person's photo, or an id no upload was given, is refused (422) with nothing changed.
+    The photos they do name are then read by those who may read the ticket, and by no one else."""
+    worker = _user(urls, GW, ("gw-lj01-photos", "LJ01"))
+    cg, jj = _user(urls, AG, ("agent-cg-photos", "CG")), _user(urls, AG, OUTSIDE[AG])
+    desk, far_desk = _user(urls, SD, INSIDE[SD]), _user(urls, SD, OUTSIDE[SD])
+    reporters = _upload(worker)
+    ticket_id = _report(worker, "SJ-0102", "LJ01-G1", photos=[reporters])  # 城管 handles it
+    eventually(lambda: _order(cg, ticket_id), what="the ticket in 城管's inbox")
+    cg.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/accept")
+    evidence = _upload(cg)
+    never_uploaded = [f"{evidence.rpartition('.')[0]}.forged", "7f3b2c9e-0000-4000-8000-000000000000"]
+    order = cg.ok("handling", "GET", f"/v1/work-orders/{ticket_id}")
+    for action, body in (("progress", {"note": "到场"}), ("resolve", {"note": "已清运"})):
+        for photos in ([reporters], never_uploaded, [evidence, reporters]):
+            refused = cg.call(
+                "handling", "POST", f"/v1/work-orders/{ticket_id}/{action}", json={**body, "photos": photos}
+            )
+            assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_photos", action
+    assert cg.ok("handling", "GET", f"/v1/work-orders/{ticket_id}") == order
+
+    cg.ok("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已清运", "photos": [evidence]})
+    for reader in (worker, desk):  # the ticket's reporter and street see the department's evidence
+        eventually(
+            lambda r=reader: r.call("intake", "GET", f"/v1/attachments/{evidence}").status_code == 200,
+            what=f"{reader.sub} reads the evidence",
+        )
+    assert cg.call("intake", "GET", f"/v1/attachments/{reporters}").status_code == 200  # its department
+    for outsider in (jj, far_desk):
+        for photo in (reporters, evidence):
+            assert outsider.call("intake", "GET", f"/v1/attachments/{photo}").status_code == 404
+
+    def pending() -> list[dict[str, Any]]:
+        tasks = worker.ok("feedback", "GET", "/v1/verifications", params={"status": "pending"})["items"]
+        return [t for t in tasks if t["ticket_id"] == ticket_id]
+
+    [task] = eventually(pending, what="the reporter's verification task")
+    for photos in ([evidence], never_uploaded):
+        refused = worker.call(
+            "feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": False, "photos": photos}
+        )
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_photos"
+    assert pending() == [task]
+    on_site = _upload(worker)
+    worker.ok("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": False, "photos": [on_site]})
+    eventually(  # a failed check's photos travel with the reopening: the department sees why
+        lambda: cg.call("intake", "GET", f"/v1/attachments/{on_site}").status_code == 200,
+        what="城管 reads the verification photo",
+    )
+    assert jj.call("intake", "GET", f"/v1/attachments/{on_site}").status_code == 404

@@ -11,6 +11,8 @@ from gridloop.shared.ids import new_id
 from gridloop.shared.lifecycle import TransitionNotAllowed
 from gridloop.shared.messagebus import handle_event
 from gridloop.shared.mongo import OUTBOX
+from gridloop.shared.photos import PhotoSeal
+from gridloop.shared.settings import DEV_PHOTO_KEY
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import SetClock, make_event, outbox_events, reported, service_database
 
@@ -60,7 +62,13 @@ async def test_a_ticket_nobody_verifies_closes_by_itself_once_marked_as_such(ser
     assert closed.event_type == "ticket.closed" and closed.payload.auto and closed.actor.role == Role.SYSTEM
     with pytest.raises(TransitionNotAllowed):  # closed: nothing left to verify
         await handlers.verify(
-            database=database, ticket_id=ticket_id, actor=REPORTER, passed=False, comment="", photos=[]
+            database=database,
+            seal=PhotoSeal(DEV_PHOTO_KEY),
+            ticket_id=ticket_id,
+            actor=REPORTER,
+            passed=False,
+            comment="",
+            photos=[],
         )
     told = await handlers.notifications(database=database, recipient=REPORTER, unread=None, limit=50)
     assert any("自动结案" in n["text"] for n in told["items"] if n["ticket_id"] == ticket_id)

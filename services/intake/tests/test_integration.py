@@ -1,6 +1,7 @@
 """Intake against the real broker and database: what a grid worker's app sees, and what goes on the topic."""
 
 import base64
+import struct
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,15 +17,32 @@ pytestmark = pytest.mark.integration
 PNG_1PX = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
+JPEG_16PX = base64.b64decode(  # 16x16, with nothing but JFIF
+    "/9j/4AAQSkZJRgABAQEAAQABAAD/2wBDAAMCAgICAgMCAgIDAwMDBAYEBAQEBAgGBgUGCQgKCgkICQkKDA8MCgsOCwkJDRENDg8Q"
+    "EBEQCgwSExIQEw8QEBD/2wBDAQMDAwQDBAgEBAgQCwkLEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQ"
+    "EBAQEBAQEBD/wAARCAAQABADASIAAhEBAxEB/8QAFgABAQEAAAAAAAAAAAAAAAAABwQF/8QAJBAAAQQBBAICAwAAAAAAAAAAAQID"
+    "BAYFBwgSExEiABQJMTL/xAAVAQEBAAAAAAAAAAAAAAAAAAAABv/EACMRAAECBQMFAAAAAAAAAAAAAAECEQMEBQYhABIxFRZhgeH/"
+    "2gAMAwEAAhEDEQA/ABSm0mobc8HmExLUlRzzEWPkJWW+ulrsaUVAseUgslSlH9LKuPryIKuWPZdskzXmm3fX5m2nF4GlVxx/HOpx"
+    "4ks51+MiU/Iaad7UcUo4tILoS4kqcWkezS0hO/HvuRp0rO6hWnWO1UisZVuFi4GFeyEpmGepa5S5SWVPuciFKRFLgSrwetnyPIB+"
+    "Vb4N9mKhQMzo5po9XLdDs9d6ZVix2VEhiL9kuNPxw2gEKcDQ/rs8AuA8VAe0vdl7VOYn+27flGAUgmITjbhSmCg3BYlyeWDkMolv"
+    "w4KOp1KM6iCNvngZHwetf//Z"
+)
 IN_LJ01_G1 = {"lon": 120.105, "lat": 30.205}
 REPORTS_PER_MINUTE = 6
+PHOTOS_PER_MINUTE = 8
 
 
 @pytest.fixture(scope="module")
 def intake(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
     service = launch(
-        "intake", servers, service_logs, env={"GRIDLOOP_REPORT_RATE_LIMIT": f"{REPORTS_PER_MINUTE}/minute"}
+        "intake",
+        servers,
+        service_logs,
+        env={
+            "GRIDLOOP_REPORT_RATE_LIMIT": f"{REPORTS_PER_MINUTE}/minute",
+            "GRIDLOOP_PHOTO_RATE_LIMIT": f"{PHOTOS_PER_MINUTE}/minute",
+        },
     )
     yield service
     service.process.stop()
@@ -320,3 +338,69 @@ def test_a_filing_while_the_database_is_stalled_is_answered_503_at_once_and_file
     )
     mine = ok(worker.call("intake", "GET", "/v1/reports?mine=true"))["items"]
     assert [r["ticket_id"] for r in mine if r["description"] == body["description"]] == [filed["ticket_id"]]
+
+
+def _exif_app1(*, make: bytes, orientation: int) -> bytes:
+    """An Exif segment as a phone writes one: its make, how it was held, and where (GPS)."""
+    make += b"\x00"
+    make_at = 8 + 2 + 12 * 3 + 4
+    gps_at = make_at + len(make)
+    tiff = b"MM\x00\x2a" + struct.pack(">IH", 8, 3)
+    tiff += struct.pack(">HHII", 0x010F, 2, len(make), make_at)  # Make
+    tiff += struct.pack(">HHIHH", 0x0112, 3, 1, orientation, 0)  # Orientation
+    tiff += struct.pack(">HHII", 0x8825, 4, 1, gps_at) + struct.pack(">I", 0) + make  # GPS IFD
+    tiff += struct.pack(">HHHI4sI", 1, 0x0001, 2, 2, b"N\x00\x00\x00", 0)  # GPSLatitudeRef N
+    body = b"Exif\x00\x00" + tiff
+    return b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body
+
+
+def test_a_photo_is_kept_without_where_and_with_what_it_was_taken(intake: RunningService) -> None:
+    """Whatever client uploads it, a photo comes back without its Exif (place, device) and without
+    bytes hidden after the picture; a phone photo held sideways still says so, and nothing else."""
+    worker = intake.user(sub="gw-int-exif", role=Role.GRID_WORKER, org="LJ01")
+    tagged = JPEG_16PX[:2] + _exif_app1(make=b"GridPhone P60", orientation=1) + JPEG_16PX[2:] + b"GPS 30.205N"
+    stored = ok(worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.jpg", tagged, "image/jpeg")}), 201)
+    assert stored["size"] == len(JPEG_16PX)
+    assert worker.call("intake", "GET", f"/v1/attachments/{stored['attachment_id']}").content == JPEG_16PX
+
+    turned = JPEG_16PX[:2] + _exif_app1(make=b"GridPhone P60", orientation=6) + JPEG_16PX[2:]
+    upright = ok(worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.jpg", turned, "image/jpeg")}), 201)
+    kept = worker.call("intake", "GET", f"/v1/attachments/{upright['attachment_id']}").content
+    assert b"GridPhone" not in kept and b"N\x00\x00\x00" not in kept
+    jfif = 20  # SOI and the JFIF segment: the Exif that says only how it is turned comes after them
+    assert kept[:jfif] == JPEG_16PX[:jfif] and kept.endswith(JPEG_16PX[jfif:]) and b"\x01\x12\x00\x03" in kept
+
+    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    refused = worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.heic", heic, "image/heic")})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unsupported_image"
+
+
+def test_a_user_uploading_too_fast_is_told_when_to_retry_and_nothing_is_stored(intake: RunningService) -> None:
+    flooder = intake.user(sub="gw-int-photo-flood", role=Role.GRID_WORKER, org="LJ01")
+    neighbour = intake.user(sub="gw-int-photo-calm", role=Role.GRID_WORKER, org="LJ01")
+    upload = {"file": ("p.png", PNG_1PX, "image/png")}
+    for n in range(PHOTOS_PER_MINUTE):
+        ok(flooder.call("intake", "POST", "/v1/attachments", files=upload, headers={"Idempotency-Key": f"f{n}"}), 201)
+    key = {"Idempotency-Key": "one-too-many"}
+    refused = flooder.call("intake", "POST", "/v1/attachments", files=upload, headers=key)
+    assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limited"
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    ok(neighbour.call("intake", "POST", "/v1/attachments", files=upload), 201)  # a limit per user
+
+
+def test_a_photo_is_read_by_its_uploader_and_the_readers_of_a_report_naming_it_and_by_no_one_else(
+    intake: RunningService,
+) -> None:
+    worker = intake.user(sub="gw-int-photo-own", role=Role.GRID_WORKER, org="LJ01")
+    desk = intake.user(sub="sd-int-photo", role=Role.STREET_DISPATCHER, org="LJ")
+    elsewhere = intake.user(sub="gw-int-photo-wh", role=Role.GRID_WORKER, org="WH01")
+    named = ok(worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.png", PNG_1PX, "image/png")}), 201)
+    loose = ok(worker.call("intake", "POST", "/v1/attachments", files={"file": ("p.png", PNG_1PX, "image/png")}), 201)
+    body = {"category_code": "SJ-0101", "description": "照片可见范围", "location": IN_LJ01_G1}
+    ok(worker.call("intake", "POST", "/v1/reports", json={**body, "photos": [named["attachment_id"]]}), 201)
+    path = "/v1/attachments/{}".format
+    assert worker.call("intake", "GET", path(loose["attachment_id"])).status_code == 200
+    assert desk.call("intake", "GET", path(named["attachment_id"])).status_code == 200
+    for reader, photo in ((desk, loose), (elsewhere, named), (elsewhere, loose)):
+        hidden = reader.call("intake", "GET", path(photo["attachment_id"]))
+        assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"

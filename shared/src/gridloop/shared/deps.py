@@ -7,8 +7,10 @@ from fastapi import Depends, Request
 
 from gridloop.shared.clock import Clock
 from gridloop.shared.mongo import Database
+from gridloop.shared.photos import PhotoSeal
 from gridloop.shared.refdata import RefData
 from gridloop.shared.service import Runtime
+from gridloop.shared.settings import ServiceSettings
 
 
 def runtime(request: Request) -> Runtime:
@@ -32,6 +34,13 @@ def clock(live: ServiceRuntime) -> Clock:
     return live.clock
 
 
+def photo_seal(request: Request) -> PhotoSeal:
+    settings: ServiceSettings = request.app.state.settings
+    return PhotoSeal(settings.photo_key)
+
+
 ServiceDatabase = Annotated[Database, Depends(database)]
 ReferenceData = Annotated[RefData, Depends(refdata)]
 ServiceClock = Annotated[Clock, Depends(clock)]
+PhotoIds = Annotated[PhotoSeal, Depends(photo_seal)]
+"""Seals and checks photo ids with the instance's GRIDLOOP_PHOTO_KEY."""

@@ -6,13 +6,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gridloop.feedback import handlers
-from gridloop.feedback.deps import CurrentUser, ServiceDatabase
+from gridloop.feedback.deps import CurrentUser, PhotoIds, ServiceDatabase
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownNotification, UnknownTicket
 from gridloop.feedback.views import NotificationList, NotificationView, VerificationList, VerificationView
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
+from gridloop.shared.photos import UnknownPhotos
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
 
@@ -73,11 +74,14 @@ async def mark_read(user: CurrentUser, database: ServiceDatabase, notification_i
     summary="核查: pass closes the ticket, fail reopens it for rework",
     response_model_exclude_unset=True,
 )
-async def verify(user: CurrentUser, database: ServiceDatabase, ticket_id: str, body: VerifyRequest) -> VerificationView:
+async def verify(
+    user: CurrentUser, database: ServiceDatabase, seal: PhotoIds, ticket_id: str, body: VerifyRequest
+) -> VerificationView:
     require_role(user, Role.GRID_WORKER)
     try:
         verified = await handlers.verify(
             database=database,
+            seal=seal,
             ticket_id=ticket_id,
             actor=user,
             passed=body.passed,
@@ -86,6 +90,10 @@ async def verify(user: CurrentUser, database: ServiceDatabase, ticket_id: str, b
         )
     except (UnknownTicket, NotYourTicket) as exc:
         raise NotFound("ticket", ticket_id) from exc
+    except UnknownPhotos as exc:
+        raise ApiError(
+            422, "unknown_photos", "照片不存在或不是本人上传的 (not photos you uploaded)", {"photos": exc.ids}
+        ) from exc
     return VerificationView.model_validate(verified)
 
 

@@ -1,6 +1,6 @@
-"""What feedback's routes are given, as types: the caller and the service's database."""
+"""What feedback's routes are given, as types: the caller, the service's database, and the seal photo ids carry."""
 
 from gridloop.shared.auth import CurrentUser
-from gridloop.shared.deps import ServiceDatabase
+from gridloop.shared.deps import PhotoIds, ServiceDatabase
 
-__all__ = ["CurrentUser", "ServiceDatabase"]
+__all__ = ["CurrentUser", "PhotoIds", "ServiceDatabase"]

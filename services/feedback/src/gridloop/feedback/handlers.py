@@ -30,6 +30,7 @@ from gridloop.shared.lifecycle import TicketStatus, can_apply, next_status
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import ConcurrentChange, Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.photos import PhotoSeal
 
 OUTGOING_LEASE = timedelta(seconds=60)  # one try's hold on a notification; a sender that dies frees it then
 AUTO_CLOSE_ACTOR = Actor(sub="auto-close", name="逾期自动结案", role=Role.SYSTEM, org="")
@@ -275,8 +276,11 @@ async def auto_close(*, database: Database, after: timedelta, limit: int = 200) 
 
 
 async def verify(
-    *, database: Database, ticket_id: str, actor: Actor, passed: bool, comment: str, photos: list[str]
+    *, database: Database, seal: PhotoSeal, ticket_id: str, actor: Actor, passed: bool, comment: str, photos: list[str]
 ) -> dict[str, Any]:
+    """核查: the verifier's verdict, with photos the verifier took and uploaded."""
+    seal.check_own(photos, actor.sub)
+
     async def work(uow: UnitOfWork) -> dict[str, Any]:
         doc = await _ticket(uow, ticket_id)
         status = TicketStatus(doc["status"])

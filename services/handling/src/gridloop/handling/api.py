@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridloop.handling import handlers
-from gridloop.handling.deps import CurrentUser, ServiceDatabase
+from gridloop.handling.deps import CurrentUser, PhotoIds, ServiceDatabase
 from gridloop.handling.domain import (
     ACTING_ROLES,
     Action,
@@ -27,6 +27,7 @@ from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import GeoPoint, Priority, Role
 from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
+from gridloop.shared.photos import UnknownPhotos
 
 router = APIRouter(prefix="/v1/work-orders", tags=["handling"], responses=ERROR_RESPONSES)
 
@@ -146,6 +147,10 @@ async def _run(action: Awaitable[dict[str, Any]], ticket_id: str) -> WorkOrder:
         return WorkOrder.model_validate(await action)
     except UnknownWorkOrder as exc:
         raise NotFound("work order", ticket_id) from exc
+    except UnknownPhotos as exc:
+        raise ApiError(
+            422, "unknown_photos", "照片不存在或不是本人上传的 (not photos you uploaded)", {"photos": exc.ids}
+        ) from exc
     except NotYourOrder as exc:
         raise ApiError(403, "not_lead_department", f"无权处理该工单 ({exc})") from exc
     except RoundSuperseded as exc:
@@ -180,10 +185,14 @@ async def reject(database: ServiceDatabase, user: CurrentUser, ticket_id: str, b
 
 
 @router.post("/{ticket_id}/progress", summary="Post a progress note")
-async def progress(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
+async def progress(
+    database: ServiceDatabase, seal: PhotoIds, user: CurrentUser, ticket_id: str, body: NoteRequest
+) -> WorkOrder:
     require_role(user, *ACTING_ROLES)
     return await _run(
-        handlers.progress(database=database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos),
+        handlers.progress(
+            database=database, seal=seal, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+        ),
         ticket_id,
     )
 
@@ -221,12 +230,14 @@ class ResolveRequest(NoteRequest):
 
 
 @router.post("/{ticket_id}/part", summary="协办反馈: an assisting department reports its part done")
-async def part(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: NoteRequest) -> WorkOrder:
+async def part(
+    database: ServiceDatabase, seal: PhotoIds, user: CurrentUser, ticket_id: str, body: NoteRequest
+) -> WorkOrder:
     require_role(user, *ACTING_ROLES)
     try:
         return await _run(
             handlers.report_part(
-                database=database, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
+                database=database, seal=seal, ticket_id=ticket_id, actor=user, note=body.note, photos=body.photos
             ),
             ticket_id,
         )
@@ -235,12 +246,15 @@ async def part(database: ServiceDatabase, user: CurrentUser, ticket_id: str, bod
 
 
 @router.post("/{ticket_id}/resolve", summary="办结: report the problem fixed, with evidence")
-async def resolve(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: ResolveRequest) -> WorkOrder:
+async def resolve(
+    database: ServiceDatabase, seal: PhotoIds, user: CurrentUser, ticket_id: str, body: ResolveRequest
+) -> WorkOrder:
     require_role(user, *ACTING_ROLES)
     try:
         return await _run(
             handlers.resolve(
                 database=database,
+                seal=seal,
                 ticket_id=ticket_id,
                 actor=user,
                 note=body.note,

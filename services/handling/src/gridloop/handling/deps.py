@@ -1,6 +1,6 @@
-"""What handling's routes are given: the caller and the service's database."""
+"""What handling's routes are given: the caller, the service's database, and the seal photo ids carry."""
 
 from gridloop.shared.auth import CurrentUser
-from gridloop.shared.deps import ServiceDatabase
+from gridloop.shared.deps import PhotoIds, ServiceDatabase
 
-__all__ = ["CurrentUser", "ServiceDatabase"]
+__all__ = ["CurrentUser", "PhotoIds", "ServiceDatabase"]

@@ -33,6 +33,7 @@ from gridloop.shared.lifecycle import TicketStatus, can_apply, is_overdue, next_
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.paging import Cursor, page
+from gridloop.shared.photos import PhotoSeal
 
 
 class UnknownWorkOrder(LookupError):
@@ -330,8 +331,11 @@ async def reject(*, database: Database, ticket_id: str, actor: Actor, reason: st
     )
 
 
-async def progress(*, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]) -> dict[str, Any]:
-    """A progress note (with photos) the reporter and the street can follow."""
+async def progress(
+    *, database: Database, seal: PhotoSeal, ticket_id: str, actor: Actor, note: str, photos: list[str]
+) -> dict[str, Any]:
+    """A progress note (with photos of the actor's own) the reporter and the street can follow."""
+    seal.check_own(photos, actor.sub)
     return await act(
         database=database,
         ticket_id=ticket_id,
@@ -346,9 +350,10 @@ async def progress(*, database: Database, ticket_id: str, actor: Actor, note: st
 
 
 async def report_part(
-    *, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str]
+    *, database: Database, seal: PhotoSeal, ticket_id: str, actor: Actor, note: str, photos: list[str]
 ) -> dict[str, Any]:
     """协办反馈: an assisting department reports its part of a joint ticket done."""
+    seal.check_own(photos, actor.sub)
     return await act(
         database=database,
         ticket_id=ticket_id,
@@ -364,9 +369,18 @@ async def report_part(
 
 
 async def resolve(
-    *, database: Database, ticket_id: str, actor: Actor, note: str, photos: list[str], override_reason: str = ""
+    *,
+    database: Database,
+    seal: PhotoSeal,
+    ticket_id: str,
+    actor: Actor,
+    note: str,
+    photos: list[str],
+    override_reason: str = "",
 ) -> dict[str, Any]:
-    """办结: the lead reports the problem fixed, with evidence; the reporter verifies next."""
+    """办结: the lead reports the problem fixed, with evidence (photos the actor took and uploaded);
+    the reporter verifies next."""
+    seal.check_own(photos, actor.sub)
     return await act(
         database=database,
         ticket_id=ticket_id,

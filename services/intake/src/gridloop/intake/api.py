@@ -5,7 +5,15 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Response, UploadFile
 
 from gridloop.intake import handlers
-from gridloop.intake.deps import CurrentUser, DuplicateRule, ReferenceData, ReportLimit, ServiceDatabase
+from gridloop.intake.deps import (
+    CurrentUser,
+    DuplicateRule,
+    PhotoIds,
+    PhotoLimit,
+    ReferenceData,
+    ReportLimit,
+    ServiceDatabase,
+)
 from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest, image_type
 from gridloop.intake.handlers import IdempotencyConflict, UnknownAttachment, UnknownReport
 from gridloop.intake.views import AttachmentView, ReportPage, ReportView
@@ -104,16 +112,20 @@ async def list_reports(
 @router.post(
     "/attachments",
     status_code=201,
-    summary="Upload a photo (JPEG, PNG, WebP, HEIC; at most 10 MB); safe to retry with Idempotency-Key",
+    summary="Upload a photo (JPEG, PNG, WebP; at most 10 MB), kept without its metadata (Exif: place, "
+    "device); safe to retry with Idempotency-Key",
     responses={
         200: {"model": AttachmentView, "description": "replay: this Idempotency-Key already uploaded a photo"},
         413: {"description": "too large"},
-        422: {"description": "not an image"},
+        422: {"description": "not an image, a damaged one, or HEIC/HEIF (its metadata cannot be removed)"},
+        429: {"description": "too many uploads by this user; Retry-After says when to try again"},
     },
 )
 async def upload_attachment(
     user: CurrentUser,
     database: ServiceDatabase,
+    seal: PhotoIds,
+    limit: PhotoLimit,
     file: UploadFile,
     response: Response,
     idempotency_key: Annotated[
@@ -121,10 +133,12 @@ async def upload_attachment(
     ] = None,
 ) -> AttachmentView:
     require_role(user, *PHOTO_USERS)
+    await limit.check(user.sub)
     data = await file.read(MAX_PHOTO_BYTES + 1)
     try:
         stored, replay = await handlers.store_photo(
             database=database,
+            seal=seal,
             data=data,
             filename=file.filename or "",
             owner=user,
@@ -139,14 +153,14 @@ async def upload_attachment(
 
 @router.get(
     "/attachments/{attachment_id}",
-    summary="Download a photo",
+    summary="Download a photo: its uploader's, or one a ticket the caller may read names",
     response_class=Response,
     responses={200: {"content": {content_type: {} for content_type in sorted(ALLOWED_IMAGE_TYPES)}}},
 )
 async def download_attachment(user: CurrentUser, database: ServiceDatabase, attachment_id: str) -> Response:
     require_role(user, *PHOTO_USERS, Role.SUPERVISOR)
     try:
-        data, _ = await handlers.photo(database=database, attachment_id=attachment_id)
+        data, _ = await handlers.photo(database=database, reader=user, attachment_id=attachment_id)
     except UnknownAttachment as exc:
         raise NotFound("attachment", attachment_id) from exc
     content_type = image_type(data[:262]) or "application/octet-stream"

@@ -20,6 +20,9 @@ class IntakeSettings(ServiceSettings):
     port: int = 8001
     max_body_bytes: int = 11 * 1024 * 1024  # a photo of up to 10 MiB plus the multipart envelope
     report_rate_limit: str = Field(default="30/minute", description="reports one user may file, e.g. 30/minute")
+    photo_rate_limit: str = Field(
+        default="60/minute", description="photos one user may upload (a report takes at most 9), e.g. 60/minute"
+    )
     duplicate_radius_m: float = Field(default=50.0, gt=0, description="疑似重复: how close counts as the same place")
     duplicate_window_hours: float = Field(default=72.0, gt=0, description="疑似重复: how recent counts")
     open311_rate_limit: str = Field(
@@ -56,6 +59,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     deps.install(
         app,
         report_limit=RateLimit("report", settings.report_rate_limit),
+        photo_limit=RateLimit("photo", settings.photo_rate_limit),
         client_limit=RateLimit("open311", settings.open311_rate_limit),
         duplicate_policy=settings.duplicate_policy(),
         jurisdiction=settings.open311_jurisdiction_id,

@@ -9,13 +9,15 @@ from fastapi import Depends, FastAPI, Request
 from gridloop.intake.domain import DuplicatePolicy
 from gridloop.intake.limits import RateLimit
 from gridloop.shared.auth import CurrentUser
-from gridloop.shared.deps import ReferenceData, ServiceDatabase
+from gridloop.shared.deps import PhotoIds, ReferenceData, ServiceDatabase
 
 __all__ = [
     "ClientLimit",
     "CurrentUser",
     "DuplicateRule",
     "Jurisdiction",
+    "PhotoIds",
+    "PhotoLimit",
     "ReferenceData",
     "ReportLimit",
     "ServiceDatabase",
@@ -27,12 +29,14 @@ def install(
     app: FastAPI,
     *,
     report_limit: RateLimit,
+    photo_limit: RateLimit,
     client_limit: RateLimit,
     duplicate_policy: DuplicatePolicy,
     jurisdiction: str,
 ) -> None:
     """Called once by the composition root: one limiter per instance, so every request counts in it."""
     app.state.report_limit = report_limit
+    app.state.photo_limit = photo_limit
     app.state.client_limit = client_limit
     app.state.duplicate_policy = duplicate_policy
     app.state.jurisdiction = jurisdiction
@@ -53,6 +57,11 @@ def report_limit(request: Request) -> RateLimit:
     return limit
 
 
+def photo_limit(request: Request) -> RateLimit:
+    limit: RateLimit = request.app.state.photo_limit
+    return limit
+
+
 def duplicate_policy(request: Request) -> DuplicatePolicy:
     policy: DuplicatePolicy = request.app.state.duplicate_policy
     return policy
@@ -60,6 +69,8 @@ def duplicate_policy(request: Request) -> DuplicatePolicy:
 
 ReportLimit = Annotated[RateLimit, Depends(report_limit)]
 """How many reports one user may file in a window (GRIDLOOP_REPORT_RATE_LIMIT)."""
+PhotoLimit = Annotated[RateLimit, Depends(photo_limit)]
+"""How many photos one user may upload in a window (GRIDLOOP_PHOTO_RATE_LIMIT)."""
 ClientLimit = Annotated[RateLimit, Depends(client_limit)]
 """How many requests one Open311 client application may file in a window (GRIDLOOP_OPEN311_RATE_LIMIT)."""
 Jurisdiction = Annotated[str, Depends(jurisdiction)]

@@ -1,7 +1,7 @@
-"""Per-user rate limits where a route invites flooding (filing reports). Counted in the service
-instance's memory: with N instances behind a gateway a user gets at most N times the limit, which
-is what the gateway's own limit is for. (Request bodies are capped for every route by FastAPI's
-`max_body_size`, set from `GRIDLOOP_MAX_BODY_BYTES`.)"""
+"""Per-user rate limits where a route invites flooding (filing reports, uploading photos). Counted
+in the service instance's memory: with N instances behind a gateway a user gets at most N times the
+limit, which is what the gateway's own limit is for. (Request bodies are capped for every route by
+FastAPI's `max_body_size`, set from `GRIDLOOP_MAX_BODY_BYTES`.)"""
 
 import math
 import time

@@ -21,6 +21,9 @@ COUNTERS = "counters"
 ATTACHMENTS_BUCKET = "attachments"
 REPORT_SCOPE = Fields(community="community_code", reporter="reporter.sub")
 """Where a report keeps what the scope rule reads (street_code and district_code as everywhere)."""
+PHOTO_SCOPE = Fields(community="community_code", reporter="reporter.sub", departments="departments")
+"""Who may read the photos a report names: whoever may read the report, and the departments it was
+dispatched to (they read it as a work order in handling)."""
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -29,7 +32,21 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[REPORTS].create_index([("ticket_number", ASCENDING)], unique=True)
     await db[REPORTS].create_index([("status", ASCENDING)])
     await db[REPORTS].create_index([("duplicate_key", ASCENDING)])  # domain.duplicate_filter
+    await db[REPORTS].create_index([("photos", ASCENDING)])  # who may read a photo: the reports naming it
+    await db[REPORTS].create_index([("evidence_photos", ASCENDING)])
     await _index_for_duplicates(db)
+    await _departments_from_leads(db)
+
+
+async def _departments_from_leads(db: AsyncDatabase[Doc]) -> None:
+    """Reports dispatched before intake kept every department of a ticket get its current lead."""
+    missing = {"departments": {"$exists": False}, "lead_department": {"$exists": True}}
+    kept = [
+        UpdateOne({"_id": doc["_id"]}, {"$set": {"departments": [doc["lead_department"]]}})
+        async for doc in db[REPORTS].find(missing, {"lead_department": 1})
+    ]
+    if kept:
+        await db[REPORTS].bulk_write(kept, ordered=False)
 
 
 async def _index_for_duplicates(db: AsyncDatabase[Doc]) -> None:
@@ -146,6 +163,18 @@ async def set_deadline(
         {"$set": {"resolve_deadline": by, "resolve_deadline_provisional": provisional}},
         session=session,
     )
+
+
+async def add_to_report(
+    db: AsyncDatabase[Doc], ticket_id: str, *, field: str, values: list[str], session: AsyncClientSession
+) -> None:
+    await db[REPORTS].update_one({"_id": ticket_id}, {"$addToSet": {field: {"$each": values}}}, session=session)
+
+
+async def names_photo(db: AsyncDatabase[Doc], photo_id: str, scope: Doc) -> bool:
+    """Whether a report in the scope names the photo, as its own or as a department's evidence."""
+    naming = {"$or": [{"photos": photo_id}, {"evidence_photos": photo_id}]}
+    return await db[REPORTS].find_one({"$and": [naming, scope]}, {"_id": 1}) is not None
 
 
 async def photos_owned_by(
