@@ -3,6 +3,7 @@ own trace context, is one trace from the HTTP request through intake's outbox, K
 dispatch to the department's inbox in handling, as an operator would follow it in the viewer."""
 
 import secrets
+from functools import partial
 
 import httpx
 import pytest
@@ -136,3 +137,27 @@ def test_a_console_page_is_one_trace_with_the_service_calls_it_makes(stack: Stac
     # The page's own files are the same for everyone: no trace of them.
     eventually(lambda: traces.trace(page_trace) or None, timeout=20, what="the page's spans")
     assert traces.trace(asset_trace) == []
+
+
+def test_a_correlation_id_too_long_or_unprintable_is_replaced_not_carried(stack: Stack, urls: dict[str, str]) -> None:
+    worker = ApiUser(urls=urls, sub="gw-correlation", role=Role.GRID_WORKER, org="LJ01")
+    chief = ApiUser(urls=urls, sub="sup-correlation", role=Role.SUPERVISOR, org="QH")
+    long_id = "corr-" + "x" * 5000
+    body = {"category_code": "SJ-0101", "description": "垃圾堆积", "grid_code": "LJ01-G1"}
+    kept, ids = "e2e-corr-kept-1", {}
+    for given in (long_id.encode(), b"e2e corr\tbad", "关联-1".encode(), kept.encode()):
+        response = worker.call("intake", "POST", "/v1/reports", json=body, headers={"X-Correlation-ID": given})
+        assert response.status_code == 201, response.text
+        answered = response.headers["x-correlation-id"]
+        assert len(answered) <= 64 and (answered == kept) == (given == kept.encode())
+        ids[response.json()["ticket_id"]] = answered
+
+    def carried(ticket_id: str) -> str | None:
+        answer = chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}")
+        return answer.json()["timeline"][0]["correlation_id"] if answer.status_code == 200 else None
+
+    for ticket_id, answered in ids.items():
+        assert eventually(partial(carried, ticket_id), what="the reported event") == answered
+    assert stack.config.log_dir is not None
+    for log in stack.config.log_dir.glob("*.log"):
+        assert "x" * 100 not in log.read_text(errors="replace"), log.name

@@ -2,6 +2,7 @@
 settings, logging, metrics, tracing, the database, the producer, the outbox relay and the consumers."""
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -263,6 +264,16 @@ def _timeout(request: Request, settings: ServiceSettings) -> float | None:
     return settings.request_timeout_seconds if changes else None
 
 
+CORRELATION_ID = re.compile(r"[!-~]{1,64}")
+"""A caller's X-Correlation-ID that is kept: 1 to 64 visible ASCII characters (a UUID, a trace id)."""
+
+
+def _correlation_id(given: str | None) -> str:
+    """The caller's id when it is one; anything longer or with spaces, control or non-ASCII
+    characters is replaced by a new id, so it never reaches a log line, an event or an answer."""
+    return given if given is not None and CORRELATION_ID.fullmatch(given) else new_id()
+
+
 class _Observe:
     """Each request's correlation id (from the caller or new), bound to its log lines and answered
     in X-Correlation-ID; its database budget; its count and duration by route template. Plain
@@ -276,7 +287,7 @@ class _Observe:
             await self.app(scope, receive, send)
             return
         request = Request(scope)
-        correlation_id = request.headers.get("x-correlation-id") or new_id()
+        correlation_id = _correlation_id(request.headers.get("x-correlation-id"))
         started = time.perf_counter()
         status = 500
 
