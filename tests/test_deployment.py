@@ -143,6 +143,15 @@ def test_production_refuses_shared_secret_tokens() -> None:
     assert settings.environment == "production"
 
 
+def test_photo_ids_are_sealed_with_the_citys_own_key_outside_development(compose: dict) -> None:  # type: ignore[type-arg]
+    production = {"jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}
+    with pytest.raises(ValidationError, match="GRIDLOOP_PHOTO_KEY"):
+        FeedbackSettings(environment="production", **production)
+    assert FeedbackSettings(environment="production", photo_key="k" * 48, **production).photo_key == "k" * 48
+    for name in ("intake", "handling", "feedback"):
+        assert compose["services"][name]["environment"]["GRIDLOOP_PHOTO_KEY"].startswith("${PHOTO_KEY:?")
+
+
 def test_production_runs_on_the_system_clock() -> None:
     production = {"jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}
     with pytest.raises(ValidationError, match="CLOCK_START"):

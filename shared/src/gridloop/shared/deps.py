@@ -10,7 +10,7 @@ from gridloop.shared.mongo import Database
 from gridloop.shared.photos import PhotoSeal
 from gridloop.shared.refdata import RefData
 from gridloop.shared.service import Runtime
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import PhotoSettings
 
 
 def runtime(request: Request) -> Runtime:
@@ -35,7 +35,7 @@ def clock(live: ServiceRuntime) -> Clock:
 
 
 def photo_seal(request: Request) -> PhotoSeal:
-    settings: ServiceSettings = request.app.state.settings
+    settings: PhotoSettings = request.app.state.settings
     return PhotoSeal(settings.photo_key)
 
 

@@ -103,9 +103,6 @@ class ServiceSettings(BaseSettings):
     jwt_issuer: str = DEV_JWT_ISSUER
     jwt_audience: str = "gridloop"
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300, description="allowed clock skew, at most 5 minutes")
-    # Seals photo ids to their uploaders (gridloop.shared.photos): the same secret in intake,
-    # handling and feedback.
-    photo_key: str = Field(default=DEV_PHOTO_KEY, min_length=32, description="the key photo ids are sealed with")
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Self:
@@ -119,8 +116,6 @@ class ServiceSettings(BaseSettings):
                 )
             if self.jwt_issuer == DEV_JWT_ISSUER:
                 raise ValueError("GRIDLOOP_JWT_ISSUER must name the identity provider outside development")
-        if self.photo_key == DEV_PHOTO_KEY and self.environment != "development":
-            raise ValueError("set GRIDLOOP_PHOTO_KEY to a secret of your own outside development")
         if self.clock_start is not None and self.environment == "production":
             raise ValueError("GRIDLOOP_CLOCK_START is for development and tests; production runs on the system clock")
         if not self.mongo_db:
@@ -130,6 +125,19 @@ class ServiceSettings(BaseSettings):
     def clock(self) -> Clock:
         start: datetime | None = self.clock_start
         return ShiftedClock(start) if start is not None else SystemClock()
+
+
+class PhotoSettings(ServiceSettings):
+    """For the services that take photo ids: intake seals them, handling and feedback check them
+    (gridloop.shared.photos), all three with the same secret."""
+
+    photo_key: str = Field(default=DEV_PHOTO_KEY, min_length=32, description="the key photo ids are sealed with")
+
+    @model_validator(mode="after")
+    def _refuse_development_photo_key(self) -> Self:
+        if self.photo_key == DEV_PHOTO_KEY and self.environment != "development":
+            raise ValueError("set GRIDLOOP_PHOTO_KEY to a secret of your own outside development")
+        return self
 
 
 class CalendarSettings(BaseSettings):

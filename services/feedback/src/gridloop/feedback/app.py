@@ -11,12 +11,12 @@ from gridloop.feedback import handlers, store
 from gridloop.feedback.api import router
 from gridloop.feedback.channels import WebhookGateway
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import PhotoSettings
 
 log = structlog.get_logger()
 
 
-class FeedbackSettings(ServiceSettings):
+class FeedbackSettings(PhotoSettings):
     service_name: str = "feedback"
     port: int = 8004
     auto_close_after_hours: float = Field(

@@ -15,10 +15,10 @@ from gridloop.handling.webhooks import store as webhooks_store
 from gridloop.handling.webhooks.domain import OutboundPolicy, RetryPolicy
 from gridloop.handling.webhooks.outbound import Outbound
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS, ServiceSettings
+from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS, PhotoSettings
 
 
-class HandlingSettings(ServiceSettings):
+class HandlingSettings(PhotoSettings):
     service_name: str = "handling"
     # On the way from a report to its inbox: its broker hop is not left to the default wait.
     consumer_fetch_wait_ms: int = Field(default=INBOX_PATH_FETCH_WAIT_MS, ge=1, le=1000)

@@ -8,14 +8,14 @@ from pydantic import Field
 from gridloop.intake import deps, handlers, store
 from gridloop.intake.api import router
 from gridloop.intake.domain import DuplicatePolicy
-from gridloop.intake.limits import RateLimit
+from gridloop.intake.limits import RateLimit, ReadLimits
 from gridloop.intake.open311 import api as open311_api
 from gridloop.intake.open311 import store as open311_store
 from gridloop.shared.service import Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import ServiceSettings
+from gridloop.shared.settings import PhotoSettings
 
 
-class IntakeSettings(ServiceSettings):
+class IntakeSettings(PhotoSettings):
     service_name: str = "intake"
     port: int = 8001
     max_body_bytes: int = 11 * 1024 * 1024  # a photo of up to 10 MiB plus the multipart envelope
@@ -29,6 +29,12 @@ class IntakeSettings(ServiceSettings):
         default="600/minute", description="requests one Open311 client application may file (it speaks for many people)"
     )
     open311_jurisdiction_id: str = Field(default="gridloop", description="the jurisdiction_id Open311 clients may name")
+    open311_read_rate_limit_per_key: str = Field(
+        default="300/minute", description="Open311 reads one client application may make with its api_key"
+    )
+    open311_read_rate_limit_per_address: str = Field(
+        default="30/minute", description="Open311 reads one address may make without a key (anyone may read)"
+    )
 
     def duplicate_policy(self) -> DuplicatePolicy:
         return DuplicatePolicy(radius_m=self.duplicate_radius_m, window=timedelta(hours=self.duplicate_window_hours))
@@ -61,6 +67,10 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         report_limit=RateLimit("report", settings.report_rate_limit),
         photo_limit=RateLimit("photo", settings.photo_rate_limit),
         client_limit=RateLimit("open311", settings.open311_rate_limit),
+        open311_reads=ReadLimits(
+            per_key=RateLimit("open311-read-key", settings.open311_read_rate_limit_per_key),
+            per_address=RateLimit("open311-read-address", settings.open311_read_rate_limit_per_address),
+        ),
         duplicate_policy=settings.duplicate_policy(),
         jurisdiction=settings.open311_jurisdiction_id,
     )
