@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 import pytest
 
 from gridloop.shared.events import Role
@@ -30,6 +31,7 @@ JPEG_16PX = base64.b64decode(  # 16x16, with nothing but JFIF
 IN_LJ01_G1 = {"lon": 120.105, "lat": 30.205}
 REPORTS_PER_MINUTE = 6
 PHOTOS_PER_MINUTE = 8
+OPEN311_READS_PER_MINUTE = 5
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +44,8 @@ def intake(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningSe
         env={
             "GRIDLOOP_REPORT_RATE_LIMIT": f"{REPORTS_PER_MINUTE}/minute",
             "GRIDLOOP_PHOTO_RATE_LIMIT": f"{PHOTOS_PER_MINUTE}/minute",
+            "GRIDLOOP_OPEN311_READ_RATE_LIMIT_PER_ADDRESS": f"{OPEN311_READS_PER_MINUTE}/minute",
+            "GRIDLOOP_OPEN311_READ_RATE_LIMIT_PER_KEY": f"{2 * OPEN311_READS_PER_MINUTE}/minute",
         },
     )
     yield service
@@ -404,3 +408,29 @@ def test_a_photo_is_read_by_its_uploader_and_the_readers_of_a_report_naming_it_a
     for reader, photo in ((desk, loose), (elsewhere, named), (elsewhere, loose)):
         hidden = reader.call("intake", "GET", path(photo["attachment_id"]))
         assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+
+
+def test_open311_reads_past_the_allowance_of_an_address_or_a_key_are_told_when_to_retry(
+    intake: RunningService,
+) -> None:
+    """Reads need no sign-in: anyone is counted by the address they call from (the gateway's
+    X-Forwarded-For, which uvicorn believes from loopback), a client application by its key."""
+
+    def read(path: str, address: str, **params: str) -> httpx.Response:
+        return httpx.get(f"{intake.url}/open311/v2/{path}", params=params, headers={"X-Forwarded-For": address})
+
+    for n in range(OPEN311_READS_PER_MINUTE):
+        assert read("services.json" if n % 2 else "requests.xml", "198.51.100.7").status_code == 200
+    refused = read("requests.json", "198.51.100.7")
+    assert refused.status_code == 429 and 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert refused.json()[0]["code"] == 429 and "频繁" in refused.json()[0]["description"]
+    assert read("requests.json", "198.51.100.8").status_code == 200  # another address is not held back
+
+    admin = intake.user(sub="admin-int-311", role=Role.ADMIN, org="QH")
+    key = ok(admin.call("intake", "POST", "/v1/open311-clients", json={"name": "随手拍", "area": ["LJ"]}), 201)[
+        "api_key"
+    ]
+    for _ in range(2 * OPEN311_READS_PER_MINUTE):  # the key's allowance, from an address already spent
+        assert read("requests.json", "198.51.100.7", api_key=key).status_code == 200
+    spent = read("requests.xml", "198.51.100.9", api_key=key)
+    assert spent.status_code == 429 and spent.headers["Retry-After"] and spent.text.startswith("<?xml")

@@ -33,6 +33,7 @@ TEST_ENV = {
     "GRIDLOOP_WORK_CALENDAR": "always_open",
     "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5",
     "GRIDLOOP_REPORT_RATE_LIMIT": "100000/minute",  # load tests file hundreds of reports per user
+    "GRIDLOOP_OPEN311_READ_RATE_LIMIT_PER_ADDRESS": "100000/minute",  # the tests all read from 127.0.0.1
 }
 # The services behind /v1 (each with its OpenAPI document), then web: sign-in and the apps' pages.
 API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]

@@ -5,6 +5,7 @@ FastAPI's `max_body_size`, set from `GRIDLOOP_MAX_BODY_BYTES`.)"""
 
 import math
 import time
+from dataclasses import dataclass
 
 from limits import parse
 from limits.aio.storage import MemoryStorage
@@ -33,3 +34,12 @@ class RateLimit:
             {"limit": str(self.item)},
             headers={"Retry-After": str(retry_after)},
         )
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Open311 reads, which need no sign-in: a client application's by its key, anyone else's by
+    the address they call from (the gateway passes it on)."""
+
+    per_key: RateLimit
+    per_address: RateLimit

@@ -8,7 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from gridloop.intake.deps import ClientLimit, CurrentUser, DuplicateRule, Jurisdiction, ReferenceData, ServiceDatabase
+from gridloop.intake.deps import (
+    ClientLimit,
+    CurrentUser,
+    DuplicateRule,
+    Jurisdiction,
+    Open311Reads,
+    ReferenceData,
+    ServiceDatabase,
+)
 from gridloop.intake.domain import ReportRefused
 from gridloop.intake.open311 import domain, handlers, render
 from gridloop.intake.open311.domain import FORMATS, Open311Error
@@ -16,6 +24,7 @@ from gridloop.shared.auth import require_role
 from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
+from gridloop.shared.mongo import Doc
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"])
 FORMAT_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -23,6 +32,7 @@ FORMAT_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "the specification's error list: code and description"},
     403: {"description": "invalid or revoked api_key, or a point outside the application's area"},
     404: {"description": "unknown format, service, request, token or jurisdiction"},
+    429: {"description": "too many requests from this api_key (or, without one, this address); see Retry-After"},
 }
 POST_FORM = {
     "requestBody": {
@@ -79,9 +89,28 @@ async def _answer(
         return render.error(fmt, exc)
 
 
+async def _reader(
+    database: ServiceDatabase, reads: Open311Reads, request: Request, params: Mapping[str, str]
+) -> Doc | None:
+    """The client application a read is made for (None: anyone), counted against its key's
+    allowance, or against its address's when it names no key."""
+    client = await handlers.client_for_key(database, params.get("api_key"))
+    try:
+        if client is not None:
+            await reads.per_key.check(client["_id"])
+        else:
+            await reads.per_address.check(request.client.host if request.client else "")
+    except ApiError as exc:
+        raise Open311Error(429, exc.message, exc.headers) from exc
+    return client
+
+
 @router.get("/discovery.{fmt}", summary="Where and what this endpoint is", responses=FORMAT_RESPONSES)
-async def discovery(request: Request, fmt: str, jurisdiction: Jurisdiction) -> Response:
+async def discovery(
+    request: Request, fmt: str, database: ServiceDatabase, reads: Open311Reads, jurisdiction: Jurisdiction
+) -> Response:
     async def work() -> dict[str, Any]:
+        await _reader(database, reads, request, request.query_params)
         url = str(request.url_for("services", fmt="json")).rsplit("/services.json", 1)[0]
         return {
             "changeset": domain.CHANGESET,
@@ -102,23 +131,38 @@ async def discovery(request: Request, fmt: str, jurisdiction: Jurisdiction) -> R
 
 
 @router.get("/services.{fmt}", summary="The categories one can report, as services", responses=FORMAT_RESPONSES)
-async def services(request: Request, fmt: str, refdata: ReferenceData, jurisdiction: Jurisdiction) -> Response:
-    return await _answer(fmt, jurisdiction, request.query_params, "services", lambda: handlers.services(refdata))
+async def services(
+    request: Request,
+    fmt: str,
+    database: ServiceDatabase,
+    reads: Open311Reads,
+    refdata: ReferenceData,
+    jurisdiction: Jurisdiction,
+) -> Response:
+    async def work() -> list[dict[str, Any]]:
+        await _reader(database, reads, request, request.query_params)
+        return await handlers.services(refdata)
+
+    return await _answer(fmt, jurisdiction, request.query_params, "services", work)
 
 
 @router.get(
     "/services/{service_code}.{fmt}", summary="A service's attributes (service definition)", responses=FORMAT_RESPONSES
 )
 async def service_definition(
-    request: Request, service_code: str, fmt: str, refdata: ReferenceData, jurisdiction: Jurisdiction
+    request: Request,
+    service_code: str,
+    fmt: str,
+    database: ServiceDatabase,
+    reads: Open311Reads,
+    refdata: ReferenceData,
+    jurisdiction: Jurisdiction,
 ) -> Response:
-    return await _answer(
-        fmt,
-        jurisdiction,
-        request.query_params,
-        "service_definition",
-        lambda: handlers.service_definition(refdata, service_code),
-    )
+    async def work() -> dict[str, Any]:
+        await _reader(database, reads, request, request.query_params)
+        return await handlers.service_definition(refdata, service_code)
+
+    return await _answer(fmt, jurisdiction, request.query_params, "service_definition", work)
 
 
 @router.post(
@@ -147,7 +191,7 @@ async def create_request(
         try:
             await limit.check(client["_id"])
         except ApiError as exc:
-            raise Open311Error(429, exc.message) from exc
+            raise Open311Error(429, exc.message, exc.headers) from exc
         return await handlers.file_request(
             database=database,
             refdata=refdata,
@@ -166,12 +210,17 @@ async def create_request(
     responses=FORMAT_RESPONSES,
 )
 async def list_requests(
-    request: Request, fmt: str, database: ServiceDatabase, refdata: ReferenceData, jurisdiction: Jurisdiction
+    request: Request,
+    fmt: str,
+    database: ServiceDatabase,
+    reads: Open311Reads,
+    refdata: ReferenceData,
+    jurisdiction: Jurisdiction,
 ) -> Response:
     params = _fields(request.query_params)
 
     async def work() -> list[dict[str, Any]]:
-        client = await handlers.client_for_key(database, params.get("api_key"))
+        client = await _reader(database, reads, request, params)
         return await handlers.service_requests(database=database, refdata=refdata, client=client, params=params)
 
     return await _answer(fmt, jurisdiction, params, "service_requests", work)
@@ -183,13 +232,14 @@ async def get_request(
     service_request_id: str,
     fmt: str,
     database: ServiceDatabase,
+    reads: Open311Reads,
     refdata: ReferenceData,
     jurisdiction: Jurisdiction,
 ) -> Response:
     params = _fields(request.query_params)
 
     async def work() -> list[dict[str, Any]]:
-        client = await handlers.client_for_key(database, params.get("api_key"))
+        client = await _reader(database, reads, request, params)
         return [
             await handlers.service_request(database=database, refdata=refdata, client=client, number=service_request_id)
         ]
@@ -199,12 +249,17 @@ async def get_request(
 
 @router.get("/tokens/{token_id}.{fmt}", summary="The service request a token became", responses=FORMAT_RESPONSES)
 async def get_token(
-    request: Request, token_id: str, fmt: str, database: ServiceDatabase, jurisdiction: Jurisdiction
+    request: Request,
+    token_id: str,
+    fmt: str,
+    database: ServiceDatabase,
+    reads: Open311Reads,
+    jurisdiction: Jurisdiction,
 ) -> Response:
     params = _fields(request.query_params)
 
     async def work() -> list[dict[str, Any]]:
-        client = await handlers.client_for_key(database, params.get("api_key"))
+        client = await _reader(database, reads, request, params)
         return [await handlers.token(database=database, client=client, token_id=token_id)]
 
     return await _answer(fmt, jurisdiction, params, "service_requests", work)

@@ -30,11 +30,13 @@ KEY_PREFIX = "o311_"
 
 
 class Open311Error(Exception):
-    """An answer in the specification's error format: HTTP status, and the description."""
+    """An answer in the specification's error format: HTTP status, and the description (and
+    headers such as a refusal's Retry-After)."""
 
-    def __init__(self, status: int, description: str) -> None:
+    def __init__(self, status: int, description: str, headers: dict[str, str] | None = None) -> None:
         self.status = status
         self.description = description
+        self.headers = headers or {}
         super().__init__(description)
 
 

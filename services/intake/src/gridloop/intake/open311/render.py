@@ -49,15 +49,20 @@ def to_xml(root: str, data: Any) -> bytes:
     return body
 
 
-def answer(fmt: str, root: str, data: Any, status: int = 200) -> Response:
+def answer(fmt: str, root: str, data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     """`root`: the XML document element (services, service_requests, discovery ...); JSON has none."""
     if fmt == "xml":
-        return Response(to_xml(root, data), status_code=status, media_type="text/xml; charset=utf-8")
-    return Response(json.dumps(data, ensure_ascii=False).encode(), status_code=status, media_type="application/json")
+        return Response(to_xml(root, data), status_code=status, media_type="text/xml; charset=utf-8", headers=headers)
+    body = json.dumps(data, ensure_ascii=False).encode()
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
 def error(fmt: str, exc: Open311Error) -> Response:
     """The specification's error list: each error's code (the HTTP status) and description."""
     return answer(
-        fmt if fmt in FORMATS else "json", "errors", [{"code": exc.status, "description": exc.description}], exc.status
+        fmt if fmt in FORMATS else "json",
+        "errors",
+        [{"code": exc.status, "description": exc.description}],
+        exc.status,
+        exc.headers,
     )
