@@ -11,6 +11,8 @@ from pydantic import AwareDatetime, TypeAdapter
 from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched
 from gridloop.shared.ids import new_id
 from gridloop.shared.paging import Cursor
+from gridloop.shared.photos import PhotoSeal
+from gridloop.shared.settings import DEV_PHOTO_KEY
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
@@ -175,10 +177,11 @@ def test_a_category_that_requires_evidence_is_resolved_only_with_photos(handling
     bare = sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json={"note": "已修复"})
     assert bare.status_code == 422 and bare.json()["error"]["code"] == "evidence_required"
     assert _in_inbox(sw, ticket_id)["status"] == "accepted"  # the refusal changed nothing
-    body = {"note": "已修复", "photos": ["photo-after-1"]}
+    photo = PhotoSeal(DEV_PHOTO_KEY).seal("photo-after-1", "agent-sw")  # as intake gives it to agent-sw
+    body = {"note": "已修复", "photos": [photo]}
     assert ok(sw.call("handling", "POST", f"/v1/work-orders/{ticket_id}/resolve", json=body))["status"] == "resolved"
     [done] = bus.wait_for(ticket_id, "ticket.resolved")
-    assert done.payload.photos == ["photo-after-1"]
+    assert done.payload.photos == [photo]
 
 
 def _order(user, ticket_id: str):  # type: ignore[no-untyped-def]
