@@ -14,6 +14,10 @@ WEB_ASSETS := services/web/node_modules/.package-lock.json
 # Browser tests drive Debian's Chromium (never a browser download) with CJK fonts for the Chinese pages
 CHROMIUM := /usr/bin/chromium
 
+# What these targets run (the embedded stack, the demo, `make token`, the CLIs) is development; a
+# service started without GRIDLOOP_ENVIRONMENT runs as in production and refuses development tokens.
+export GRIDLOOP_ENVIRONMENT ?= development
+
 .PHONY: install run demo test unit integration e2e browser fuzz reliability bench token dlq directory-export directory-import stats-rebuild lint clean
 
 $(STAMP): requirements.lock $(addsuffix /pyproject.toml,$(PACKAGES))

@@ -22,7 +22,9 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDLOOP_", extra="ignore")
 
     service_name: str = "gridloop"
-    environment: Literal["development", "test", "production"] = "development"
+    # Unset, a service runs as in production (fail closed): the development secrets, issuer and
+    # clock are accepted only where development is said (the embedded stack, the tests, the Makefile).
+    environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "INFO"
@@ -116,6 +118,11 @@ class ServiceSettings(BaseSettings):
                 )
             if self.jwt_issuer == DEV_JWT_ISSUER:
                 raise ValueError("GRIDLOOP_JWT_ISSUER must name the identity provider outside development")
+        if self.jwt_algorithm == "HS256" and self.jwt_secret == DEV_JWT_SECRET and self.environment != "development":
+            raise ValueError(
+                f"the development secret signs tokens in development only, not in {self.environment}: set "
+                "GRIDLOOP_JWT_SECRET (or the identity provider's keys), or GRIDLOOP_ENVIRONMENT=development"
+            )
         if self.clock_start is not None and self.environment == "production":
             raise ValueError("GRIDLOOP_CLOCK_START is for development and tests; production runs on the system clock")
         if not self.mongo_db:

@@ -26,7 +26,7 @@ def main() -> None:
         stack.start()
     except (RuntimeError, TimeoutError) as exc:  # ports in use, a missing binary, a server that did not come up
         raise SystemExit(f"GridLoop did not start: {exc}") from None
-    verifier = TokenVerifier(ServiceSettings())
+    verifier = TokenVerifier(ServiceSettings(environment="development"))
     print(f"\nGridLoop is running (started in {time.monotonic() - started:.0f} s).\n")
     print(f"  app (grid workers) {stack.gateway_url}/app/")
     print(

@@ -29,7 +29,11 @@ from gridloop.stack.servers import (
 )
 from gridloop.stack.topics import create_topics
 
+DEVELOPMENT = {"GRIDLOOP_ENVIRONMENT": "development"}
+"""The embedded stack is development: its services take the development tokens it mints (a service
+started without GRIDLOOP_ENVIRONMENT runs as in production and refuses them)."""
 TEST_ENV = {
+    **DEVELOPMENT,
     "GRIDLOOP_WORK_CALENDAR": "always_open",
     "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5",
     "GRIDLOOP_REPORT_RATE_LIMIT": "100000/minute",  # load tests file hundreds of reports per user
@@ -121,6 +125,7 @@ class Stack:
     def service_env(self) -> dict[str, str]:
         assert self.servers is not None
         return {
+            **DEVELOPMENT,
             "GRIDLOOP_KAFKA_BOOTSTRAP": self.servers.kafka_bootstrap,
             "GRIDLOOP_MONGO_URI": self.servers.mongo_uri,
             # The web service's console calls the services directly, on this stack's ports.
