@@ -15,8 +15,8 @@ def directives(policy: str) -> dict[str, str]:
 
 
 def test_every_answer_carries_the_policy_and_the_headers_beside_it() -> None:
-    client = TestClient(create_app(WebSettings()))
-    for path in ("/signin", "/app/", "/app/static/app.js", "/session", "/no-such-page"):
+    client = TestClient(create_app(WebSettings(environment="development")))
+    for path in ("/signin", "/app/", "/app/static/app.js", "/app/vendor/htmx/htmx.min.js", "/no-such-page"):
         response = client.get(path)
         policy = directives(response.headers["content-security-policy"])
         assert policy["script-src"] == policy["style-src"] == policy["connect-src"] == "'self'", path
@@ -26,7 +26,7 @@ def test_every_answer_carries_the_policy_and_the_headers_beside_it() -> None:
 
 
 def test_templates_escape_whatever_their_file_name() -> None:
-    templates = create_app(WebSettings()).state.templates
+    templates = create_app(WebSettings(environment="development")).state.templates
     page = templates.env.from_string("<p title='{{ name }}'>{{ name }}</p>").render(
         name="<img src=x onerror=alert(1)>'"
     )
