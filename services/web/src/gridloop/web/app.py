@@ -69,11 +69,10 @@ class WebSettings(ServiceSettings):
     def _sign_in_fits_environment(self) -> Self:
         if self.sign_in == "oidc" and not self.oidc_metadata_url:
             raise ValueError("GRIDLOOP_SIGN_IN=oidc needs GRIDLOOP_OIDC_METADATA_URL")
-        if self.environment == "production":
-            if self.sign_in == "development":
-                raise ValueError("production signs in through the city's identity provider: GRIDLOOP_SIGN_IN=oidc")
-            if self.session_secret == DEV_SESSION_SECRET:
-                raise ValueError("set GRIDLOOP_SESSION_SECRET outside development")
+        if self.environment == "production" and self.sign_in == "development":
+            raise ValueError("production signs in through the city's identity provider: GRIDLOOP_SIGN_IN=oidc")
+        if self.environment != "development" and self.session_secret == DEV_SESSION_SECRET:
+            raise ValueError("set GRIDLOOP_SESSION_SECRET outside development")
         return self
 
 
