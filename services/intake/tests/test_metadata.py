@@ -70,7 +70,12 @@ def test_a_photo_id_is_its_uploaders_only_under_the_same_key() -> None:
     seal = PhotoSeal("k" * 48)
     mine = seal.seal("0193a0f2-photo", "gw-1")
     seal.check_own([mine], "gw-1")
-    for photos, owner in (([mine], "gw-2"), ([mine.replace("photo", "other")], "gw-1"), (["0193a0f2-photo"], "gw-1")):
+    for photos, owner in (
+        ([mine], "gw-2"),
+        ([mine.replace("photo", "other")], "gw-1"),
+        (["0193a0f2-photo"], "gw-1"),
+        (["照片.签名"], "gw-1"),
+    ):
         with pytest.raises(UnknownPhotos):
             seal.check_own(photos, owner)
     with pytest.raises(UnknownPhotos):
