@@ -21,7 +21,8 @@ def test_each_services_api_docs_render_from_the_service_alone(browser: Browser, 
     for name in API_SERVICES:
         base = stack.url(name)
         requested.clear()
-        page.goto(f"{base}/docs")
+        answer = page.goto(f"{base}/docs")
+        assert answer is not None and "script-src 'self'" in answer.headers["content-security-policy"]
         page.wait_for_selector(".swagger-ui .information-container .title")
         assert "GridLoop" in page.inner_text(".swagger-ui .information-container .title")
         assert page.locator(".opblock").count() > 3, f"{name}: its operations are listed"

@@ -2,6 +2,8 @@
 settings, logging, metrics, tracing, the database, the producer, the outbox relay and the consumers."""
 
 import asyncio
+import html
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -15,7 +17,6 @@ import structlog
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import APIRouter, FastAPI, Request, Response
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from opentelemetry import trace
@@ -239,21 +240,61 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
     return app
 
 
+DOCS_POLICY = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "font-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'"
+)
+"""The API docs page's Content-Security-Policy: Swagger UI from the service itself, and no inline script."""
+# On every answer, also where a service is reached without the gateway (which sets them once,
+# with its base policy, for whatever passes through it).
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
+_DOCS_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<link rel="stylesheet" href="/docs-assets/swagger-ui.css">
+<link rel="icon" href="/docs-assets/favicon-32x32.png">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="/docs-assets/swagger-ui-bundle.js"></script>
+<script src="/docs/init.js"></script>
+</body>
+</html>
+"""
+
+
 def install_api_docs(app: FastAPI) -> None:
     """`/docs` with Swagger UI's files served by the service itself (from the pinned fastapi-swagger
-    package): the page works without internet, where FastAPI's default loads them from a CDN."""
+    package): the page works without internet, where FastAPI's default loads them from a CDN, and
+    under a strict policy, where FastAPI's default page starts Swagger UI from an inline script."""
     assets = Path(str(resources.files("fastapi_swagger") / "resources"))
     app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+    headers = {"Content-Security-Policy": DOCS_POLICY}
 
     @app.get("/docs", include_in_schema=False)
     async def swagger_ui() -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json",
-            title=f"{app.title} · API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-            swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon-32x32.png",
+        return HTMLResponse(_DOCS_PAGE.format(title=html.escape(f"{app.title} · API")), headers=headers)
+
+    @app.get("/docs/init.js", include_in_schema=False)
+    async def swagger_ui_init() -> Response:
+        options = {
+            "url": app.openapi_url or "/openapi.json",
+            "dom_id": "#swagger-ui",
+            "layout": "BaseLayout",
+            "deepLinking": True,
+        }
+        script = (
+            f"SwaggerUIBundle(Object.assign({json.dumps(options)}, "
+            "{presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset]}));\n"
         )
+        return Response(script, media_type="text/javascript", headers=headers)
 
 
 def _timeout(request: Request, settings: ServiceSettings) -> float | None:
@@ -295,7 +336,10 @@ class _Observe:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["X-Correlation-ID"] = correlation_id
+                headers = MutableHeaders(scope=message)
+                headers["X-Correlation-ID"] = correlation_id
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
             await send(message)
 
         with (
