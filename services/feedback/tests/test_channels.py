@@ -34,6 +34,23 @@ async def _notified(uow: UnitOfWork, n: int, at: datetime) -> None:
     await handlers.notify(uow, WORKER.sub, doc, event, f"您上报的 QH-20270101-0000{n} 已办结")
 
 
+def _gateway(port: int, got: list[tuple[dict[str, str], bytes]]) -> ThreadingHTTPServer:
+    """The city's notification gateway on `port`: it keeps what it is sent and answers 202."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            got.append((dict(self.headers.items()), self.rfile.read(int(self.headers["content-length"]))))
+            self.send_response(202)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
 async def test_notifications_wait_for_the_gateway_and_arrive_signed_once_it_is_back(servers: Servers) -> None:
     clock = SetClock(MIDNIGHT)
     database = await service_database(servers, producer="feedback", clock=clock)
@@ -51,18 +68,7 @@ async def test_notifications_wait_for_the_gateway_and_arrive_signed_once_it_is_b
         assert all(w["outgoing_next_at"] == MIDNIGHT + timedelta(seconds=5) for w in waiting)
 
         got: list[tuple[dict[str, str], bytes]] = []
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                got.append((dict(self.headers.items()), self.rfile.read(int(self.headers["content-length"]))))
-                self.send_response(202)
-                self.end_headers()
-
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        server = _gateway(port, got)
         try:
             assert await handlers.send_notifications(database=database, channel=gateway) == 0  # not due yet
             clock.value = MIDNIGHT + timedelta(seconds=5)
@@ -99,20 +105,8 @@ async def test_a_notification_held_by_a_sender_whose_clock_ran_fast_goes_out_on_
         {"ticket_id": "t-3"}, {"$set": {"outgoing_claimed_until": server_now + timedelta(seconds=30)}}
     )
     port, secret = free_port(), new_secret()
-    got: list[str] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["content-length"]))
-            got.append(Webhook(secret).verify(body, dict(self.headers.items()))["data"]["ticket_number"])
-            self.send_response(202)
-            self.end_headers()
-
-        def log_message(self, *_: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    got: list[tuple[dict[str, str], bytes]] = []
+    server = _gateway(port, got)
     try:
         async with httpx.AsyncClient(timeout=2.0) as client:
             gateway = WebhookGateway(url=f"http://127.0.0.1:{port}/notify", secret=secret, client=client)
@@ -120,6 +114,7 @@ async def test_a_notification_held_by_a_sender_whose_clock_ran_fast_goes_out_on_
     finally:
         server.shutdown()
         server.server_close()
-    assert sorted(got) == ["QH-20270101-00001", "QH-20270101-00002"]
+    sent = sorted(Webhook(secret).verify(body, headers)["data"]["ticket_number"] for headers, body in got)
+    assert sent == ["QH-20270101-00001", "QH-20270101-00002"]
     states = {d["ticket_id"]: d["outgoing"] async for d in notes.find()}
     assert states == {"t-1": "sent", "t-2": "sent", "t-3": "pending"}  # another sender is trying t-3 now
