@@ -1,15 +1,13 @@
 """The grid worker's app on a phone: file with a photo, file without signal, verify and rate."""
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
-from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
-from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.stack import Stack
 from gridloop.stack.testing import eventually
 from tests.browser.conftest import Phone, api_user, jpeg_size, photo_file
@@ -304,26 +302,23 @@ def test_a_refused_report_shows_the_reason_beside_its_field_and_is_kept_to_corre
     page.wait_for_selector("#queue", state="hidden")
 
 
-def test_an_expired_session_asks_to_sign_in_again_and_keeps_what_waits(phone: Phone, stack: Stack) -> None:
+def test_a_session_ended_elsewhere_asks_to_sign_in_again_and_keeps_what_waits(phone: Phone, stack: Stack) -> None:
     page = phone.page
     phone.expected_statuses.add(401)
     phone.sign_in("gw-lj01")
-    # The server's session ends (signed out elsewhere, or its cookie gone); the phone still holds
-    # a token, which has expired by the time it is used: intake answers 401.
-    expired = TokenVerifier(ServiceSettings()).mint(
-        sub="gw-lj01", name="网格员小林", role=Role.GRID_WORKER, org="LJ01", ttl=timedelta(seconds=-120)
-    )
-    phone.context.clear_cookies()
-    page.evaluate(
-        """async (token) => { const { get, set } = await import('/app/vendor/idb-keyval/index.js');
-             const s = await get('session'); await set('session', { ...s, token }); }""",
-        expired,
-    )
-    page.reload()
-    fill_report(phone, search="垃圾", category="SJ-0101", description="过期会话期间的上报", place=12)
-    page.click("button[type=submit]")
+    # A report saved without signal; meanwhile the session is ended from elsewhere (its cookie,
+    # copied, signs out): the phone's token is refused, and the server knows no session for it.
+    phone.set_offline(True)
+    fill_report(phone, search="垃圾", category="SJ-0101", description="会话结束期间的上报", place=12)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("h2:has-text('已保存在本机')")
+    cookies = {c["name"]: c["value"] for c in phone.context.cookies()}
+    assert httpx.post(f"{phone.gateway}/signout", cookies=cookies).status_code == 303
+    refused_everywhere(stack, kept_token(page))  # within a fraction of a second of the sign-out
+    phone.set_offline(False)
     page.wait_for_selector("#expired:not([hidden])")
     page.wait_for_selector("#queue-text:has-text('1 条上报待发送')")
+    assert page.inner_text("#who") == ""  # the app no longer goes on as the person it cached
     phone.check("14-session-expired")
     page.click("#expired a")
     page.click("button[data-sub='gw-lj01']")
@@ -332,11 +327,106 @@ def test_an_expired_session_asks_to_sign_in_again_and_keeps_what_waits(phone: Ph
 
     def filed() -> list[str]:
         mine = worker.ok("intake", "GET", "/v1/reports?mine=true&limit=200")["items"]
-        return [r["ticket_id"] for r in mine if r["description"] == "过期会话期间的上报"]
+        return [r["ticket_id"] for r in mine if r["description"] == "会话结束期间的上报"]
 
     assert len(eventually(filed, timeout=30, what="the report that waited, filed")) == 1
     page.wait_for_selector("#queue", state="hidden")
     page.wait_for_selector("#expired", state="hidden")
+
+
+def kept_token(page: Any) -> str:
+    """The bearer token the app keeps for its session."""
+    token: str = page.evaluate(
+        "async () => (await (await import('/app/vendor/idb-keyval/index.js')).get('session')).token"
+    )
+    return token
+
+
+def refused_everywhere(stack: Stack, token: str) -> None:
+    """Every service that takes grid workers' calls refuses `token` within a few seconds."""
+    calls = {"intake": "/v1/reports?mine=true", "feedback": "/v1/notifications", "directory": "/v1/directory/tree"}
+
+    def refused() -> bool:
+        return all(
+            httpx.get(f"{stack.url(name)}{path}", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+            for name, path in calls.items()
+        )
+
+    eventually(refused, timeout=3, what="every service refusing the signed-out token")
+
+
+def descriptions(stack: Stack, sub: str) -> list[str]:
+    mine = api_user(stack, sub, Role.GRID_WORKER, "LJ01").ok("intake", "GET", "/v1/reports?mine=true&limit=200")
+    return [r["description"] for r in mine["items"]]
+
+
+def test_signing_out_ends_the_session_and_a_waiting_report_goes_out_only_under_its_author(
+    phone: Phone, stack: Stack
+) -> None:
+    page = phone.page
+    phone.expected_statuses.update({401, 503})
+    phone.sign_in("gw-lj01")
+
+    # intake is busy: the report waits on the phone. (A route of the page, not of the context: the
+    # context's would take the service worker's requests too, and hold up a later page's start.)
+    def answer_busy(route: Any) -> None:
+        if route.request.method != "POST":
+            route.continue_()
+            return
+        route.fulfill(
+            status=503,
+            content_type="application/json",
+            body=json.dumps({"error": {"code": "unavailable", "message": "服务暂时不可用", "details": None}}),
+        )
+
+    page.route("**/v1/reports", answer_busy)
+    fill_report(phone, search="垃圾", category="SJ-0101", description="交接班前未发出的上报", place=14)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("h2:has-text('已保存在本机')")
+    token = kept_token(page)
+    cookies = {c["name"]: c["value"] for c in phone.context.cookies()}
+    phone.check("16-before-sign-out")
+
+    page.click("button:has-text('退出登录')")
+    page.wait_for_url("**/signin")
+    # The session is over on the server: a copy of its cookie, and its token, open nothing.
+    assert httpx.get(f"{phone.gateway}/session", cookies=cookies).status_code == 401
+    refused_everywhere(stack, token)
+    # The phone forgot the person, not the report.
+    kept = page.evaluate(
+        """async () => { const idb = await import('/app/vendor/idb-keyval/index.js');
+             const drafts = idb.createStore('gridloop-outbox', 'drafts');
+             return { session: (await idb.get('session')) ?? null, mine: (await idb.get('mine')) ?? null,
+                      drafts: (await idb.values(drafts)).map((d) => [d.owner, d.report.description]) }; }"""
+    )
+    assert kept == {"session": None, "mine": None, "drafts": [["gw-lj01", "交接班前未发出的上报"]]}
+    page.unroute("**/v1/reports")
+
+    # Another worker takes the phone: the report is not sent under their name, nor shown to them.
+    page.click("button[data-sub='gw-lj01b']")
+    page.wait_for_url("**/app/**")
+    page.wait_for_selector("#queue-text:has-text('本机另有 1 条其他网格员的上报')")
+    assert page.inner_text("#outbox-count") == ""
+    page.click("nav a[data-tab=outbox]")
+    page.wait_for_selector("main .note:has-text('本机另有 1 条其他网格员的上报')")
+    assert "交接班前未发出的上报" not in page.inner_text("main")
+    phone.check("17-another-worker")
+    page.wait_for_timeout(1500)  # the app's own sending at start has had its chance
+    assert "交接班前未发出的上报" not in descriptions(stack, "gw-lj01b")
+    assert "交接班前未发出的上报" not in descriptions(stack, "gw-lj01")
+
+    # Its author signs in again: it goes out, once, under their name.
+    page.click("button:has-text('退出登录')")
+    page.wait_for_url("**/signin")
+    page.click("button[data-sub='gw-lj01']")
+    page.wait_for_url("**/app/**")
+    eventually(
+        lambda: descriptions(stack, "gw-lj01").count("交接班前未发出的上报") == 1,
+        timeout=30,
+        what="the waiting report, filed under its author",
+    )
+    page.wait_for_selector("#queue", state="hidden")
+    assert "交接班前未发出的上报" not in descriptions(stack, "gw-lj01b")
 
 
 def test_a_busy_server_keeps_the_report_waiting_and_it_is_filed_once_when_it_answers_again(

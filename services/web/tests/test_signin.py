@@ -30,7 +30,9 @@ PROVIDER_USERS = [
 
 def web_settings(servers: Servers, **changes: object) -> WebSettings:
     """The web service on the test servers: its sessions' database, and the broker it announces sign-outs on."""
-    return WebSettings(mongo_uri=servers.mongo_uri, kafka_bootstrap=servers.kafka_bootstrap, **changes)
+    return WebSettings(
+        environment="development", mongo_uri=servers.mongo_uri, kafka_bootstrap=servers.kafka_bootstrap, **changes
+    )
 
 
 @pytest.mark.integration

@@ -119,7 +119,9 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
             request,
             "app.html",
             {"tile_url": settings.map_tile_url, "tile_attribution": settings.map_tile_attribution},
-            headers={"Cache-Control": "no-cache"},
+            # Not kept by the browser (nor its back-forward cache): on a shared phone, Back after a
+            # sign-out must not show the last person's page. The service worker keeps its own copy.
+            headers={"Cache-Control": "no-store"},
         )
 
     @r.get("/app/sw.js", include_in_schema=False)

@@ -29,6 +29,8 @@ class DemoUser(BaseModel):
 # departments 区城市管理局 CG and 区水务局 SW).
 DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser(sub="gw-lj01", name="网格员小林", role=Role.GRID_WORKER, org="LJ01", label="网格员 · 江畔社区 LJ01"),
+    # A second worker of the same community: one phone passes between them.
+    DemoUser(sub="gw-lj01b", name="网格员小陈", role=Role.GRID_WORKER, org="LJ01", label="网格员 · 江畔社区 LJ01"),
     DemoUser(
         sub="sd-lj", name="临江街道派遣员", role=Role.STREET_DISPATCHER, org="LJ", label="街道派遣员 · 临江街道 LJ"
     ),
@@ -49,6 +51,7 @@ DEVELOPMENT_SESSION = timedelta(hours=12)
 class Session(BaseModel):
     """What the browser holds after sign-in (also offline, until `expires_at`)."""
 
+    session_id: str = Field(description="which sign-in this is: a sign-out begun offline finishes only this one")
     token: str = Field(description="bearer token for the GridLoop APIs")
     token_expires_at: datetime = Field(description="the token's own end: before it, ask /session for a fresh one")
     expires_at: datetime = Field(description="after this the app asks to sign in again; queued reports stay")
@@ -75,7 +78,11 @@ class SessionRecord(BaseModel):
 
     def for_browser(self) -> Session:
         return Session(
-            token=self.token, token_expires_at=self.token_expires_at, expires_at=self.expires_at, user=self.user
+            session_id=self.sid,
+            token=self.token,
+            token_expires_at=self.token_expires_at,
+            expires_at=self.expires_at,
+            user=self.user,
         )
 
 

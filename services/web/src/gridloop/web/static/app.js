@@ -1,6 +1,9 @@
 // The grid worker's app: file reports (also without signal), follow them, verify and rate.
 import { get, set } from '/app/vendor/idb-keyval/index.js';
-import { api, ApiError, expired, isReachable, loadSession, NetworkError, onReachabilityChange, onSessionChange } from './api.js';
+import {
+  api, ApiError, currentSession, expired, finishSignOut, isReachable, loadSession, NetworkError, onReachabilityChange,
+  onSessionChange, signOut,
+} from './api.js';
 import { gridAt } from './geo.js';
 import * as outbox from './outbox.js';
 import { shrink } from './photos.js';
@@ -293,9 +296,11 @@ async function receipt(ticket) {
 async function viewOutbox() {
   const here = screen;
   const drafts = await outbox.list();
+  const others = await outbox.othersWaiting();
   if (stale(here)) return;
   show(h`<h2>待发送</h2>
     ${raw(drafts.length ? '' : '<p class="note">没有待发送的上报。</p>')}
+    ${raw(others ? h`<p class="note">${othersNote(others)}</p>` : '')}
     <ul class="list">${raw(drafts.map((d) => h`<li class="card">
       <p><strong>${d.report.category_code}</strong> · ${d.report.description}</p>
       <p class="hint">保存于 ${when(d.created_at)} · ${d.photos.length} 张照片</p>
@@ -511,21 +516,33 @@ async function viewNotifications() {
 }
 
 // ---------------------------------------------------------------- shell
-function drawQueue(drafts) {
+// Another worker's reports wait on this phone: how many, never what they say.
+const othersNote = (n) => (currentSession()
+  ? `本机另有 ${n} 条其他网格员的上报，待其本人登录后发送。`
+  : `本机有 ${n} 条上报待发送，上报人登录后发送。`);
+
+async function drawQueue(drafts) {
+  const others = await outbox.othersWaiting();
   const waiting = drafts.filter((d) => !d.refused).length;
   const refused = drafts.length - waiting;
   document.getElementById('outbox-count').textContent = drafts.length ? `${drafts.length}` : '';
   const banner = document.getElementById('queue');
-  banner.hidden = drafts.length === 0;
+  banner.hidden = drafts.length === 0 && others === 0;
   const oldest = drafts[0] ? `，最早一条保存于 ${when(drafts[0].created_at)}` : '';
   const parts = [waiting ? `${waiting} 条上报待发送` : '', refused ? `${refused} 条需修改后重新提交` : ''].filter(Boolean);
-  document.getElementById('queue-text').textContent = `${parts.join('，')}${oldest}`;
+  const own = parts.length ? `${parts.join('，')}${oldest}。` : '';
+  document.getElementById('queue-text').textContent = `${own}${others ? othersNote(others) : ''}`;
   document.getElementById('send-now').hidden = waiting === 0;
 }
 
+// A session the server ended (a sign-out elsewhere, a copy of it refused) is gone here too: the
+// banner asks for a new sign-in, and nothing more is sent under the old one.
 function drawSession(session) {
-  document.getElementById('expired').hidden = !session || !expired(session);
+  document.getElementById('expired').hidden = Boolean(session) && !expired(session);
   document.getElementById('who').textContent = session ? `${session.user.name}` : '';
+  document.getElementById('signout').hidden = !session;
+  if (!session) document.getElementById('unread-count').textContent = '';
+  outbox.list().then(drawQueue);
 }
 
 function drawNetwork() { document.getElementById('offline').hidden = navigator.onLine && isReachable(); }
@@ -540,6 +557,7 @@ async function route() {
 }
 
 async function start() {
+  if (await finishSignOut()) { location.replace('/signin'); return; }
   const session = await loadSession();
   if (!session) { location.assign('/signin'); return; }
   if (session.user.role !== 'grid_worker') {
@@ -549,6 +567,11 @@ async function start() {
   onSessionChange(drawSession);
   outbox.onOutboxChange(drawQueue);
   drawSession(session);
+  // Replaced, not left behind: Back must not bring the signed-out person's page up again.
+  document.getElementById('signout').addEventListener('click', async () => {
+    await signOut();
+    location.replace('/signin');
+  });
   drawNetwork();
   drawQueue(await outbox.list());
   document.getElementById('send-now').addEventListener('click', () => sendNow());

@@ -3,8 +3,12 @@
 // leaves the outbox only when intake has filed it (2xx) or refused it for good (then it stays,
 // marked, for the grid worker to correct). Sending again after a lost answer files nothing twice:
 // intake answers a known key with the first answer.
+// A draft belongs to the grid worker who saved it (`owner`, their sub): signing out leaves it here,
+// and only that worker's next sign-in sends it or shows it; another worker on the same phone sees
+// only how many reports of someone else wait. (Drafts saved before authors were noted belong to
+// whoever signs in.)
 import { createStore, del, get, set, values } from '/app/vendor/idb-keyval/index.js';
-import { api, ApiError, NetworkError } from './api.js';
+import { api, ApiError, currentSession, NetworkError } from './api.js';
 
 const drafts = createStore('gridloop-outbox', 'drafts');
 const listeners = new Set();
@@ -13,13 +17,23 @@ let sending = null;
 export function onOutboxChange(fn) { listeners.add(fn); }
 async function changed() { const all = await list(); listeners.forEach((fn) => fn(all)); }
 
+const me = () => currentSession()?.user?.sub;
+const mine = (draft) => Boolean(me()) && (draft.owner ?? me()) === me();
+
+// The signed-in worker's drafts, oldest first.
 export async function list() {
-  return (await values(drafts)).sort((a, b) => a.created_at.localeCompare(b.created_at));
+  return (await values(drafts)).filter(mine).sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+// How many drafts of other workers wait on this phone (never what they say).
+export async function othersWaiting() {
+  return (await values(drafts)).filter((d) => !mine(d)).length;
 }
 
 export async function save(report, photos) {
   const draft = {
     id: crypto.randomUUID(),
+    owner: me(),
     created_at: new Date().toISOString(),
     report,
     photos: photos.map((blob) => ({ client_id: crypto.randomUUID(), blob, attachment_id: null })),
