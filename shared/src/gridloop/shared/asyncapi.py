@@ -2,9 +2,10 @@
 
 Every (event_type, version) the registry knows becomes a message of the tickets channel: its
 Kafka key, its headers and its envelope with the payload's own schema. The directory's compacted
-topic carries `DirectoryRecord`s; each consumer group's dead-letter topic carries the original
-message with the `dlq_*` headers. `gridloop-asyncapi` writes the document (docs/asyncapi.json is
-the committed copy, compared with the models by the tests); the web service serves it.
+topic carries `DirectoryRecord`s, the sessions topic `SessionEnded`s; each consumer group's
+dead-letter topic carries the original message with the `dlq_*` headers. `gridloop-asyncapi`
+writes the document (docs/asyncapi.json is the committed copy, compared with the models by the
+tests); the web service serves it.
 """
 
 import argparse
@@ -17,6 +18,7 @@ from pydantic.json_schema import models_json_schema
 
 from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Actor, Payload, payload_types
+from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC, SessionEnded
 
 SCHEMAS = "#/components/schemas/{model}"
 CONTRACT_VERSION = "1.0.0"
@@ -28,7 +30,7 @@ def message_id(event_type: str, version: int) -> str:
 
 
 def _schemas(payloads: dict[tuple[str, int], type[Payload]]) -> dict[str, Any]:
-    models: list[type[BaseModel]] = [Actor, DirectoryRecord, *payloads.values()]
+    models: list[type[BaseModel]] = [Actor, DirectoryRecord, SessionEnded, *payloads.values()]
     _, top = models_json_schema([(m, "serialization") for m in models], ref_template=SCHEMAS)
     return dict(top.get("$defs", {}))
 
@@ -117,6 +119,20 @@ def document() -> dict[str, Any]:
         "payload": {"$ref": SCHEMAS.format(model="DirectoryRecord")},
         "bindings": {"kafka": {"key": {"type": "string", "description": "kind:code"}, "bindingVersion": "0.5.0"}},
     }
+    messages["session.ended.v1"] = {
+        "name": "session.ended",
+        "title": "session.ended v1",
+        "summary": "A person signed out: every service refuses the session's tokens (its sid, each jti) until"
+        " they expire.",
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "required": ["event_type"],
+            "properties": {"event_type": {"const": "session.ended"}},
+        },
+        "payload": {"$ref": SCHEMAS.format(model="SessionEnded")},
+        "bindings": {"kafka": {"key": {"type": "string", "description": "sid"}, "bindingVersion": "0.5.0"}},
+    }
     messages["dead.letter"] = {
         "name": "dead.letter",
         "title": "dead letter",
@@ -171,6 +187,19 @@ def document() -> dict[str, Any]:
                     }
                 },
             },
+            "sessions": {
+                "address": SESSIONS_TOPIC,
+                "description": "Ended sessions, from web; every instance of every service reads it from its start,"
+                " without a consumer group. Kept longer than any token lives.",
+                "messages": {"session.ended.v1": {"$ref": "#/components/messages/session.ended.v1"}},
+                "bindings": {
+                    "kafka": {
+                        "partitions": 1,
+                        "topicConfiguration": {"retention.ms": SESSIONS_RETENTION_MS},
+                        "bindingVersion": "0.5.0",
+                    }
+                },
+            },
             "deadLetters": {
                 "address": "gridloop.dlq.{group}",
                 "description": "One per consumer group: what it could not handle (`make dlq`).",
@@ -201,6 +230,18 @@ def document() -> dict[str, Any]:
                 "action": "receive",
                 "channel": {"$ref": "#/channels/directory"},
                 "messages": [{"$ref": "#/channels/directory/messages/directory.record"}],
+            },
+            "publishSessionEnded": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/sessions"},
+                "summary": "web publishes through its outbox when a person signs out.",
+                "messages": [{"$ref": "#/channels/sessions/messages/session.ended.v1"}],
+            },
+            "receiveSessionEnded": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/sessions"},
+                "summary": "Every service instance keeps the ended sessions in memory for its token check.",
+                "messages": [{"$ref": "#/channels/sessions/messages/session.ended.v1"}],
             },
             "publishDeadLetters": {
                 "action": "send",
