@@ -48,6 +48,8 @@ class SessionStore:
         await self.collection.create_index([("expires_at", ASCENDING)])
 
     async def start(self, record: SessionRecord) -> None:
+        """Keep a new session; sessions past their end go (their sign-outs, if any, went out when they ended)."""
+        await self.collection.delete_many({"expires_at": {"$lt": record.started_at}})
         await self.collection.insert_one(_doc(record))
 
     async def find(self, sid: str) -> SessionRecord | None:
@@ -83,11 +85,6 @@ class SessionStore:
             return True
 
         return await self.database.transaction(work)
-
-    async def forget_before(self, now: datetime) -> int:
-        """Sessions past their end are no use to anyone; their revocations went out when they ended."""
-        gone = await self.collection.delete_many({"expires_at": {"$lt": now}})
-        return gone.deleted_count
 
 
 def _doc(record: SessionRecord) -> Doc:
