@@ -2,30 +2,14 @@
 (GRIDLOOP_FAULT_FORM=long: 2,000 reports, every service killed in turn)."""
 
 import os
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from gridloop.stack.stack import Stack, StackConfig
+from gridloop.stack.stack import Stack
 from tests.reliability import scenario
 
 pytestmark = pytest.mark.reliability
 LONG = os.environ.get("GRIDLOOP_FAULT_FORM") == "long"
-
-
-@pytest.fixture
-def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    logs = os.environ.get("GRIDLOOP_FAULT_LOGS")
-    stack = Stack(
-        StackConfig.ephemeral(
-            log_dir=Path(logs) if logs else tmp_path_factory.mktemp("fault-logs"),
-            env={"GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "2"},  # no deadline falls due in this run
-        )
-    )
-    stack.start()
-    yield stack
-    stack.stop()
 
 
 def test_nothing_is_lost_or_done_twice_under_crashes_and_outages(fault_stack: Stack) -> None:

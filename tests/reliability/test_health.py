@@ -3,7 +3,6 @@ stops a service cleanly."""
 
 import signal
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -11,18 +10,16 @@ import pytest
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
-from gridloop.stack.stack import Stack, StackConfig
+from gridloop.stack.stack import Stack
 from gridloop.stack.testing import eventually, ok
 
 pytestmark = pytest.mark.reliability
 
 
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(StackConfig.ephemeral(log_dir=tmp_path_factory.mktemp("health-logs")))
-    running.start()
-    yield running
-    running.stop()
+@pytest.fixture
+def stack(fault_stack: Stack) -> Stack:
+    """The fault run's stack (tests/reliability/conftest.py), after it."""
+    return fault_stack
 
 
 def _ready(stack: Stack, service: str) -> int:
