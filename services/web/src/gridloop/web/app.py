@@ -3,8 +3,6 @@
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
-from typing import Literal, Self
 
 import httpx
 import jinja2
@@ -13,78 +11,35 @@ from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from pydantic import Field, model_validator
 from starlette.middleware.sessions import SessionMiddleware
 
+from gridloop.shared.clock import Clock
 from gridloop.shared.errors import install_error_handlers
 from gridloop.shared.logging import configure_logging
-from gridloop.shared.settings import ServiceSettings
 from gridloop.shared.tracing import TELEMETRY, configure_tracing
 from gridloop.web import pages
+from gridloop.web.clients.base import ServiceError
 from gridloop.web.console import admin, command, common, desk, integrations, workbench
-from gridloop.web.console.client import ServiceError, Services
-from gridloop.web.console.deps import BadForm, SignInNeeded, WrongDesk, staff
-from gridloop.web.console.render import HOME, install_filters, page
+from gridloop.web.deps import BadForm, SignInNeeded, WrongDesk, sessions, staff
 from gridloop.web.headers import SecurityHeaders, content_security_policy
+from gridloop.web.render import HOME, ConsolePages, install_filters
 from gridloop.web.sessions import running_sessions
+from gridloop.web.settings import PACKAGE, WebSettings
 
-PACKAGE = Path(__file__).parent
-DEV_SESSION_SECRET = "gridloop-development-session-secret"
-# In a checkout, `npm ci` installs the pinned front-end packages beside pyproject.toml.
-CHECKOUT_VENDOR = PACKAGE.parents[2] / "node_modules"
+__all__ = ["WebSettings", "create_app"]
 
 
-class WebSettings(ServiceSettings):
-    service_name: str = "web"
-    port: int = 8008
-    # development: the sign-in page lists the demo users; oidc: the city's identity provider.
-    sign_in: Literal["development", "oidc"] = "development"
-    oidc_metadata_url: str = ""  # the provider's /.well-known/openid-configuration
-    oidc_client_id: str = "gridloop"
-    oidc_client_secret: str = ""  # empty: a public client, protected by PKCE alone
-    oidc_scope: str = "openid profile"
-    # Which of the provider's tokens the APIs verify: a JWT access token (the usual), or the ID token
-    # for providers whose access tokens are opaque.
-    oidc_api_token: Literal["access_token", "id_token"] = "access_token"
-    session_secret: str = DEV_SESSION_SECRET
-    # How long a bearer token GridLoop mints for a session lives (development sign-in); the pages
-    # get a fresh one from /session while the session lives. The provider's tokens live as it says.
-    token_ttl_seconds: int = Field(default=900, ge=5, le=3600)
-    vendor_dir: Path = CHECKOUT_VENDOR
-    # A base-map tile address (e.g. the city's own tile server, with {z}/{x}/{y}); empty: grids only.
-    map_tile_url: str = ""
-    map_tile_attribution: str = ""
-    # Where the console finds each service's API (the embedded stack's ports by default).
-    service_urls: dict[str, str] = {  # noqa: RUF012 - pydantic copies defaults
-        "directory": "http://127.0.0.1:8006",
-        "intake": "http://127.0.0.1:8001",
-        "dispatch": "http://127.0.0.1:8002",
-        "handling": "http://127.0.0.1:8003",
-        "feedback": "http://127.0.0.1:8004",
-        "supervision": "http://127.0.0.1:8005",
-    }
-    service_timeout_seconds: float = 15.0
-
-    @model_validator(mode="after")
-    def _sign_in_fits_environment(self) -> Self:
-        if self.sign_in == "oidc" and not self.oidc_metadata_url:
-            raise ValueError("GRIDLOOP_SIGN_IN=oidc needs GRIDLOOP_OIDC_METADATA_URL")
-        if self.environment == "production" and self.sign_in == "development":
-            raise ValueError("production signs in through the city's identity provider: GRIDLOOP_SIGN_IN=oidc")
-        if self.environment != "development" and self.session_secret == DEV_SESSION_SECRET:
-            raise ValueError("set GRIDLOOP_SESSION_SECRET outside development")
-        return self
-
-
-def create_app(settings: WebSettings | None = None) -> FastAPI:
+def create_app(settings: WebSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    """The web service; `clock` (tests) overrides the settings' (GRIDLOOP_CLOCK_START or the system's)."""
     settings = settings or WebSettings()
+    clock = clock or settings.clock()
 
     # Every template escapes what it prints, whatever its file name: names come from the directory,
     # whose administrators may type markup.
     templates = Jinja2Templates(
         env=jinja2.Environment(loader=jinja2.FileSystemLoader(PACKAGE / "templates"), autoescape=True)
     )
-    install_filters(templates)
+    install_filters(templates, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -95,7 +50,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 httpx.AsyncClient(timeout=settings.service_timeout_seconds) as http,
                 running_sessions(settings, token_ttl=timedelta(seconds=settings.token_ttl_seconds)) as sessions,
             ):
-                app.state.services = Services(settings.service_urls, http)
+                app.state.http = http
                 app.state.sessions = sessions
                 yield
         finally:
@@ -117,10 +72,10 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
                 "token_endpoint_auth_method": "client_secret_basic" if settings.oidc_client_secret else "none",
             },
         )
+    app.state.settings = settings
+    app.state.clock = clock
     app.state.templates = templates
-    app.include_router(
-        pages.router(settings=settings, templates=templates, oauth=oauth, vendor_dir=settings.vendor_dir)
-    )
+    app.include_router(pages.router(settings=settings, templates=templates, oauth=oauth))
     app.mount("/app/static", StaticFiles(directory=PACKAGE / "static"), name="static")
     for router in (common.router, desk.router, workbench.router, command.router, admin.router, integrations.router):
         app.include_router(router)
@@ -141,11 +96,11 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     )
     app.add_middleware(SecurityHeaders, policy=policy)
     install_error_handlers(app)
-    _console_errors(app, templates)
+    _console_errors(app, ConsolePages(templates, clock))
     return app
 
 
-def _console_errors(app: FastAPI, templates: Jinja2Templates) -> None:
+def _console_errors(app: FastAPI, console: ConsolePages) -> None:
     """How the console answers when a page cannot be shown: sign in, your own desk, or the reason."""
 
     def go(request: Request, url: str) -> Response:
@@ -172,7 +127,8 @@ def _console_errors(app: FastAPI, templates: Jinja2Templates) -> None:
             return go(request, "/signin")
         heading = {403: "无权查看", 404: "未找到", 503: "服务暂时不可用"}.get(exc.status, "无法完成")
         message = exc.chinese if exc.status != 404 else "未找到该记录，或它不在您的管辖范围内。"
-        return page(
-            request, templates, await staff(request), "console/error.html", {"heading": heading, "message": message},
+        person = await staff(request, sessions(request))
+        return console.render(
+            request, person, "console/error.html", {"heading": heading, "message": message},
             status=exc.status if 400 <= exc.status < 600 else 502,
         )  # fmt: skip

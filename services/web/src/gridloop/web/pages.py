@@ -2,10 +2,9 @@
 and the event contract (AsyncAPI) for other teams.
 No ticket data passes through here: the pages call the services' APIs through the gateway."""
 
-from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.starlette_client import OAuth
@@ -17,9 +16,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from gridloop.shared import asyncapi
 from gridloop.shared.errors import ApiError
 from gridloop.shared.ids import new_id
-from gridloop.shared.settings import ServiceSettings
-from gridloop.web import signin
-from gridloop.web.sessions import SID_KEY, SessionStore
+from gridloop.web import labels, signin
+from gridloop.web.deps import Sessions
+from gridloop.web.sessions import begin, finish, signed_in
+from gridloop.web.settings import WebSettings
 
 # URL name → folder under node_modules (pinned in package-lock.json).
 VENDORED = {
@@ -31,27 +31,19 @@ VENDORED = {
 STATIC = Path(__file__).parent / "static"
 
 
-def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_dir: Path) -> APIRouter:
+def router(*, settings: WebSettings, templates: Jinja2Templates, oauth: OAuth) -> APIRouter:
     r = APIRouter()
     development = settings.sign_in == "development"
+    vendor_dir = settings.vendor_dir
 
-    def sessions(request: Request) -> SessionStore:
-        store: SessionStore = request.app.state.sessions
-        return store
-
-    async def keep(request: Request, record: signin.SessionRecord) -> RedirectResponse:
-        previous = request.session.get(SID_KEY)
-        if isinstance(previous, str):  # whoever was signed in on this browser before is signed out
-            await sessions(request).end(previous)
-        await sessions(request).start(record)
-        request.session.clear()
-        request.session[SID_KEY] = record.sid
+    async def keep(request: Request, store: Sessions, record: signin.SessionRecord) -> RedirectResponse:
+        await begin(request, store, record)
         return RedirectResponse("/console/", status_code=303)  # which sends each role to its own page
 
     @r.get("/", include_in_schema=False)
-    async def home(request: Request) -> RedirectResponse:
-        signed_in = await sessions(request).current(request.session.get(SID_KEY), datetime.now(UTC))
-        return RedirectResponse("/signin" if signed_in is None else "/console/", status_code=303)
+    async def home(request: Request, store: Sessions) -> RedirectResponse:
+        record = await signed_in(request, store)
+        return RedirectResponse("/signin" if record is None else "/console/", status_code=303)
 
     @r.get("/signin", include_in_schema=False, response_model=None)
     async def signin_page(request: Request, error: str = "") -> Response:
@@ -64,25 +56,25 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
         )
 
     @r.post("/signin/dev", include_in_schema=False)
-    async def signin_development(request: Request, sub: Annotated[str, Form(max_length=64)]) -> RedirectResponse:
+    async def signin_development(
+        request: Request, store: Sessions, sub: Annotated[str, Form(max_length=64)]
+    ) -> RedirectResponse:
         if not development:
             raise ApiError(404, "not_found", "未启用开发登录 (development sign-in is off)")
         user = signin.demo_user(sub)
         if user is None:
             return RedirectResponse("/signin?error=unknown_user", status_code=303)
-        record = signin.development_session(
-            _as_service(settings), user, datetime.now(UTC), sid=new_id(), token_ttl=sessions(request).token_ttl
-        )
-        return await keep(request, record)
+        record = signin.development_session(settings, user, store.clock.now(), sid=new_id(), token_ttl=store.token_ttl)
+        return await keep(request, store, record)
 
     @r.get("/signin/callback", include_in_schema=False, response_model=None)
-    async def signin_callback(request: Request) -> Response:
+    async def signin_callback(request: Request, store: Sessions) -> Response:
         if development:
             raise ApiError(404, "not_found", "未启用统一身份认证 (OIDC sign-in is off)")
         try:
             token = await oauth.city.authorize_access_token(request)
             record = signin.provider_session(
-                dict(token), api_token=settings.oidc_api_token, sid=new_id(), now=datetime.now(UTC)
+                dict(token), api_token=settings.oidc_api_token, sid=new_id(), now=store.clock.now()
             )
         except OAuthError as exc:
             return templates.TemplateResponse(
@@ -90,26 +82,22 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
             )
         except signin.SignInRefused as exc:
             return templates.TemplateResponse(request, "signin_failed.html", {"message": exc.message}, 403)
-        return await keep(request, record)
+        return await keep(request, store, record)
 
     @r.post("/signout", include_in_schema=False)
-    async def signout(request: Request) -> RedirectResponse:
+    async def signout(request: Request, store: Sessions) -> RedirectResponse:
         """Ends the session here, so a copy of the cookie opens nothing, and its tokens everywhere."""
-        sid = request.session.get(SID_KEY)
-        if isinstance(sid, str):
-            await sessions(request).end(sid)
-        request.session.clear()
+        await finish(request, store)
         return RedirectResponse("/signin", status_code=303)
 
     @r.get(
         "/session",
         summary="The signed-in person's bearer token (renewed while the session lives), its expiry and who they are",
     )
-    async def current_session(request: Request, response: Response) -> signin.Session:
+    async def current_session(request: Request, response: Response, store: Sessions) -> signin.Session:
         response.headers["Cache-Control"] = "no-store"
-        record = await sessions(request).current(request.session.get(SID_KEY), datetime.now(UTC))
+        record = await signed_in(request, store)
         if record is None:
-            request.session.clear()
             raise ApiError(401, "not_signed_in", "请先登录 (please sign in)")
         return record.for_browser()
 
@@ -124,6 +112,12 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
             headers={"Cache-Control": "no-store"},
         )
 
+    @r.get("/app/labels.json", include_in_schema=False)
+    async def label_names() -> JSONResponse:
+        """What the app shows people (names of states, events, ratings) and the limits it says
+        before a person sends; the service worker keeps a copy for offline use."""
+        return JSONResponse(labels.document(), headers={"Cache-Control": "no-cache"})
+
     @r.get("/app/sw.js", include_in_schema=False)
     async def service_worker() -> FileResponse:
         return FileResponse(STATIC / "sw.js", media_type="text/javascript", headers={"Cache-Control": "no-cache"})
@@ -137,9 +131,9 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
         return {"status": "ok"}
 
     @r.get("/readyz", tags=["ops"], summary="Readiness: the pinned front-end packages and the sessions' database")
-    async def readyz(request: Request) -> JSONResponse:
+    async def readyz(store: Sessions) -> JSONResponse:
         checks = {name: (vendor_dir / folder).is_dir() for name, folder in VENDORED.items()}
-        checks["sessions"] = await sessions(request).database.ping()
+        checks["sessions"] = await store.database.ping()
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
@@ -162,8 +156,3 @@ def router(*, settings: Any, templates: Jinja2Templates, oauth: OAuth, vendor_di
 def _asyncapi() -> bytes:
     """Generated from the models on first request (never at import), then kept."""
     return asyncapi.render().encode()
-
-
-def _as_service(settings: Any) -> ServiceSettings:
-    assert isinstance(settings, ServiceSettings)
-    return settings

@@ -1,18 +1,26 @@
 """The web service's own database: sign-in sessions, the only thing it keeps. The browser's cookie
-names a session; a session that ended here opens nothing, whoever holds a copy of the cookie."""
+names a session (`SID_KEY`); a session that ended here opens nothing, whoever holds a copy of the
+cookie. Every page learns who is signed in through `signed_in`, and signs in and out through
+`begin` and `finish`: the cookie is read and written here alone.
+
+Sessions run on the real clock, whatever GRIDLOOP_CLOCK_START says: a session hands out tokens,
+and every service checks a token's expiry (and forgets a sign-out's revocation) by the real clock."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from aiokafka.errors import KafkaError
+from fastapi import Request
+from pydantic import BaseModel
 from pymongo import ASCENDING
 from pymongo.errors import PyMongoError
 
 from gridloop.shared.bus import make_producer
-from gridloop.shared.clock import SystemClock
+from gridloop.shared.clock import Clock, SystemClock
+from gridloop.shared.events import Actor
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, connect, ensure_collections, ensure_common_indexes
 from gridloop.shared.outbox import OutboxRelay
@@ -24,17 +32,21 @@ log = structlog.get_logger()
 SESSIONS = "sessions"
 SID_KEY = "sid"
 """The session cookie's one entry about the person: which session it is (besides its form token)."""
+CSRF_KEY = "csrf"
+"""The session cookie's anti-forgery token, which every console form sends back."""
 
 
 class SessionStore:
-    def __init__(self, database: Database, *, settings: ServiceSettings, token_ttl: timedelta) -> None:
+    def __init__(self, database: Database, *, settings: ServiceSettings, token_ttl: timedelta, clock: Clock) -> None:
         self.database = database
+        self.clock = clock
         self.collection = database.db[SESSIONS]
         self.settings = settings
         self.token_ttl = token_ttl
 
-    async def current(self, sid: object, now: datetime) -> SessionRecord | None:
+    async def current(self, sid: object) -> SessionRecord | None:
         """The session a cookie names, while it lives, with a token that has a while left to run."""
+        now = self.clock.now()
         record = await self.find(sid) if isinstance(sid, str) else None
         if record is None or not record.alive(now):
             return None
@@ -87,6 +99,39 @@ class SessionStore:
         return await self.database.transaction(work)
 
 
+class Staff(BaseModel):
+    """The signed-in person a console page is for: their token for the services, who they are,
+    and their session's anti-forgery token for the page's forms."""
+
+    token: str
+    user: Actor
+    csrf: str
+
+
+async def signed_in(request: Request, store: SessionStore) -> SessionRecord | None:
+    """The live session the request's cookie names; None (and the cookie emptied) when there is none."""
+    record = await store.current(request.session.get(SID_KEY))
+    if record is None:
+        request.session.clear()
+    return record
+
+
+async def begin(request: Request, store: SessionStore, record: SessionRecord) -> None:
+    """Keep a new session and name it in the cookie; whoever was signed in on this browser before
+    is signed out."""
+    await finish(request, store)
+    await store.start(record)
+    request.session[SID_KEY] = record.sid
+
+
+async def finish(request: Request, store: SessionStore) -> None:
+    """End the cookie's session here (so a copy of the cookie opens nothing) and its tokens everywhere."""
+    sid = request.session.get(SID_KEY)
+    if isinstance(sid, str):
+        await store.end(sid)
+    request.session.clear()
+
+
 def _doc(record: SessionRecord) -> Doc:
     doc = record.model_dump()
     doc["_id"] = doc.pop("sid")
@@ -101,10 +146,11 @@ def _record(doc: Doc) -> SessionRecord:
 async def running_sessions(settings: ServiceSettings, *, token_ttl: timedelta) -> AsyncIterator[SessionStore]:
     """The sessions' database and the outbox that announces ended sessions, for the web's lifespan.
     Sessions follow the real clock, as the tokens' expiry does, whatever clock a test sets."""
+    clock = SystemClock()
     client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
     relay_ref: list[OutboxRelay] = []
     database = Database(
-        client, settings.mongo_db, producer=settings.service_name, clock=SystemClock(),
+        client, settings.mongo_db, producer=settings.service_name, clock=clock,
         on_commit=lambda rows: relay_ref[0].wake(rows),
     )  # fmt: skip
     producer = make_producer(settings)
@@ -116,7 +162,7 @@ async def running_sessions(settings: ServiceSettings, *, token_ttl: timedelta) -
         lease_seconds=settings.outbox_lease_seconds,
     )
     relay_ref.append(relay)
-    store = SessionStore(database, settings=settings, token_ttl=token_ttl)
+    store = SessionStore(database, settings=settings, token_ttl=token_ttl, clock=clock)
 
     async def prepare() -> None:
         await ensure_common_indexes(database.db)

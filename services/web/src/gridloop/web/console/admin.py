@@ -8,13 +8,12 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gridloop.shared.events import Role
-from gridloop.web.console.client import ServiceError
-from gridloop.web.console.deps import Form, Pages, ServiceClient, Staff, desk_of
-from gridloop.web.console.render import page
+from gridloop.web.clients.base import Refused
+from gridloop.web.clients.directory import DirectoryClient
+from gridloop.web.deps import Admin, Directory, Form, Pages
+from gridloop.web.sessions import Staff
 
 router = APIRouter(prefix="/console/admin", include_in_schema=False)
-Admin = desk_of(Role.ADMIN)
 COLLECTIONS = {
     "categories": "问题类别", "rules": "派遣规则", "slas": "时限", "departments": "部门",
     "streets": "街道", "communities": "社区", "grids": "网格", "calendars": "节假日安排",
@@ -47,17 +46,13 @@ def summary(collection: str, record: dict[str, Any]) -> str:
 
 
 @router.get("", response_class=HTMLResponse)
-async def browse(request: Request, pages: Pages, services: ServiceClient, person: Staff = Admin) -> Response:
+async def browse(request: Request, pages: Pages, directory: Directory, person: Admin) -> Response:
     collection = request.query_params.get("collection", "categories")
     collection = collection if collection in COLLECTIONS else "categories"
-    tree, listed = await asyncio.gather(
-        services.call(person.token, "directory", "GET", "/v1/directory/tree"),
-        services.call(person.token, "directory", "GET", f"/v1/directory/{collection}"),
-    )
-    rows = [{"code": str(r.get("code") or r.get("id")), "summary": summary(collection, r)} for r in listed["items"]]
-    return page(
+    tree, listed = await asyncio.gather(directory.tree(), directory.records(collection))
+    rows = [{"code": str(r.get("code") or r.get("id")), "summary": summary(collection, r)} for r in listed.items]
+    return pages.render(
         request,
-        pages,
         person,
         "console/admin.html",
         {"collections": COLLECTIONS, "collection": collection, "rows": rows, "tree": tree},
@@ -65,16 +60,13 @@ async def browse(request: Request, pages: Pages, services: ServiceClient, person
 
 
 async def _record_page(
-    request: Request, collection: str, code: str, pages: Pages, services: ServiceClient, person: Staff,
-    draft: str | None = None, error: str = "", details: Any = None, status: int = 200,
+    request: Request, collection: str, code: str, pages: Pages, directory: DirectoryClient, person: Staff,
+    draft: str | None = None, refusal: Refused | None = None,
 ) -> Response:  # fmt: skip
-    record, history = await asyncio.gather(
-        services.call(person.token, "directory", "GET", f"/v1/directory/{collection}/{code}"),
-        services.call(person.token, "directory", "GET", f"/v1/directory/{collection}/{code}/history"),
-    )
-    return page(
+    """The record, its editor and its history; after a refused save, the draft again and why."""
+    record, history = await asyncio.gather(directory.record(collection, code), directory.history(collection, code))
+    return pages.render(
         request,
-        pages,
         person,
         "console/admin_record.html",
         {
@@ -82,23 +74,23 @@ async def _record_page(
             "name": COLLECTIONS[collection],
             "record": record,
             "editable": collection in EDITABLE,
-            "draft": draft if draft is not None else json.dumps(record["data"], ensure_ascii=False, indent=2),
-            "history": list(reversed(history["revisions"])),
-            "error": error,
-            "details": details or [],
+            "draft": draft if draft is not None else json.dumps(record.data, ensure_ascii=False, indent=2),
+            "history": list(reversed(history.revisions)),
+            "error": refusal.chinese if refusal else "",
+            "details": (refusal.details if refusal else None) or [],
             "done": request.query_params.get("done", ""),
         },
-        status=status,
+        status=refusal.status if refusal else 200,
     )
 
 
 @router.get("/{collection}/{code}", response_class=HTMLResponse)
 async def record(
-    request: Request, collection: str, code: str, pages: Pages, services: ServiceClient, person: Staff = Admin
+    request: Request, collection: str, code: str, pages: Pages, directory: Directory, person: Admin
 ) -> Response:
     if collection not in COLLECTIONS:
-        raise ServiceError(404, "not_found", "没有这类目录数据")
-    return await _record_page(request, collection, code, pages, services, person)
+        raise Refused(404, "not_found", "没有这类目录数据")
+    return await _record_page(request, collection, code, pages, directory, person)
 
 
 @router.post("/{collection}/{code}")
@@ -108,33 +100,21 @@ async def save(
     code: str,
     form: Form,
     pages: Pages,
-    services: ServiceClient,
-    person: Staff = Admin,
+    directory: Directory,
+    person: Admin,
 ) -> Response:
     if collection not in EDITABLE:
-        raise ServiceError(404, "not_found", "该类目录数据不能在此修改")
+        raise Refused(404, "not_found", "该类目录数据不能在此修改")
     draft = str(form.get("data", ""))
     try:
-        body = json.loads(draft)
-    except json.JSONDecodeError as exc:
-        return await _record_page(
-            request,
-            collection,
-            code,
-            pages,
-            services,
-            person,
-            draft,
-            f"不是合法的 JSON：第 {exc.lineno} 行",
-            status=422,
-        )
-    try:
-        change = await services.call(person.token, "directory", "PUT", f"/v1/directory/{collection}/{code}", json=body)
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        return await _record_page(
-            request, collection, code, pages, services, person, draft, exc.chinese, exc.details, status=exc.status
-        )
-    done = "unchanged" if change.get("unchanged") else f"r{change['revision']}"
+        try:
+            body = json.loads(draft)
+        except json.JSONDecodeError as exc:
+            raise Refused(422, "invalid_json", f"不是合法的 JSON：第 {exc.lineno} 行") from exc
+        if not isinstance(body, dict):
+            raise Refused(422, "invalid_json", "记录须是一个 JSON 对象（{…}）")
+        change = await directory.put_record(collection, code, body)
+    except Refused as exc:
+        return await _record_page(request, collection, code, pages, directory, person, draft, exc)
+    done = "unchanged" if change.outcome == "unchanged" else f"r{change.revision}"
     return RedirectResponse(f"/console/admin/{collection}/{code}?done={done}", status_code=303)

@@ -1,29 +1,32 @@
 """指挥中心 (command centre): indicators for a window and scope, the 红黑榜, turnaround by
 department, the district map by grid, overdue and escalated tickets, one ticket's timeline and
-the monthly evaluation sheet. Every figure comes from supervision; nothing is counted here."""
+the monthly evaluation sheet. Every figure comes from supervision; nothing is counted here, and
+no list is searched here: supervision selects what a page shows."""
 
 import asyncio
 import json
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import Role
-from gridloop.web.console import labels
-from gridloop.web.console.client import ServiceError
-from gridloop.web.console.deps import Pages, ServiceClient, Staff, desk_of
-from gridloop.web.console.render import page
+from gridloop.shared.directory import Grid
+from gridloop.web.clients.supervision import Unit, Window
+from gridloop.web.deps import Directory, Pages, Supervision, Supervisor, WebClock
 
 router = APIRouter(prefix="/console/command", include_in_schema=False)
-Supervisor = desk_of(Role.SUPERVISOR)
+UNITS: dict[str, Unit] = {
+    "departments": "departments",
+    "streets": "streets",
+    "communities": "communities",
+    "grids": "grids",
+}
 
 
-def _window(request: Request) -> tuple[dict[str, str], dict[str, str]]:
-    """[from, to) from the page's date fields (city days); by default this month so far."""
-    today = datetime.now(CITY_ZONE).date()
+def window(request: Request, today: date) -> tuple[Window, dict[str, str]]:
+    """[from, to) from the page's date fields (city days); by default this month so far, `today`
+    being the clock's day in the city."""
     try:
         start = date.fromisoformat(request.query_params.get("from", ""))
     except ValueError:
@@ -34,131 +37,117 @@ def _window(request: Request) -> tuple[dict[str, str], dict[str, str]]:
         end = today
     if end < start:
         start, end = end, start
-    return {"from": _midnight(start), "to": _midnight(end + timedelta(days=1))}, {
-        "from": start.isoformat(),
-        "to": end.isoformat(),
-    }
+    shown = {"from": start.isoformat(), "to": end.isoformat()}
+    return Window(_midnight(start), _midnight(end + timedelta(days=1))), shown
 
 
-def _midnight(day: date) -> str:
-    return datetime.combine(day, time(), CITY_ZONE).astimezone(UTC).isoformat()
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), CITY_ZONE).astimezone(UTC)
 
 
 @router.get("", response_class=HTMLResponse)
-async def command(request: Request, pages: Pages, services: ServiceClient, person: Staff = Supervisor) -> Response:
-    window, shown = _window(request)
-    unit = request.query_params.get("unit", "departments")
-    unit = unit if unit in labels.UNITS else "departments"
-
-    def get(path: str, params: dict[str, Any]) -> Any:
-        return services.call(person.token, "supervision", "GET", path, params=params)
-
+async def command(
+    request: Request,
+    pages: Pages,
+    clock: WebClock,
+    supervision: Supervision,
+    directory: Directory,
+    person: Supervisor,
+) -> Response:
+    now = clock.now().astimezone(CITY_ZONE)
+    span, shown = window(request, now.date())
+    unit = UNITS.get(request.query_params.get("unit", ""), "departments")
     totals, departments, board, places, grids = await asyncio.gather(
-        get("/v1/supervision/stats/districts", window),
-        get("/v1/supervision/stats/departments", window),
-        get(f"/v1/supervision/ranking/{unit}", window),
-        get("/v1/supervision/map", {"limit": 1000}),
-        services.call(person.token, "directory", "GET", "/v1/directory/grids"),
+        supervision.stats("districts", span),
+        supervision.stats("departments", span),
+        supervision.ranking(unit, span),
+        supervision.map(limit=1000),
+        directory.grids(),
     )
     chart = {
-        "names": [d["name"] for d in departments["items"]],
-        "links": [f"/console/command/departments/{d['code']}" for d in departments["items"]],
+        "names": [d.name for d in departments.items],
+        "links": [f"/console/command/departments/{d.code}" for d in departments.items],
         "series": [
-            {"name": "接单用时中位数", "values": [d["accept_minutes_median"] for d in departments["items"]]},
-            {"name": "办结用时中位数", "values": [d["resolve_minutes_median"] for d in departments["items"]]},
+            {"name": "接单用时中位数", "values": [d.accept_minutes_median for d in departments.items]},
+            {"name": "办结用时中位数", "values": [d.resolve_minutes_median for d in departments.items]},
         ],
     }
-    counts = {g["grid_code"]: {"open": g["open"], "overdue": g["overdue"]} for g in places["grids"]}
-    return page(
+    counts = {g.grid_code: {"open": g.open, "overdue": g.overdue} for g in places.grids}
+    points = [p.model_dump(mode="json") for p in places.points]
+    return pages.render(
         request,
-        pages,
         person,
         "console/command.html",
         {
-            "totals": totals["items"][0] if totals["items"] else None,
-            "departments": departments["items"],
+            "totals": totals.items[0] if totals.items else None,
+            "departments": departments.items,
             "board": board,
             "unit": unit,
             "shown": shown,
             "chart": json.dumps(chart, ensure_ascii=False),
-            "chart_has_data": any(v is not None for series in chart["series"] for v in series["values"]),
-            "grids": json.dumps([_shape(g) for g in grids["items"]], ensure_ascii=False),
+            "chart_has_data": any(d.accept_minutes_median is not None or d.resolve_minutes_median is not None
+                                  for d in departments.items),
+            "grids": json.dumps([_shape(g) for g in grids], ensure_ascii=False),
             "counts": json.dumps(counts),
-            "points": json.dumps(places["points"], ensure_ascii=False),
-            "month": datetime.now(CITY_ZONE).strftime("%Y-%m"),
+            "points": json.dumps(points, ensure_ascii=False),
+            "month": now.strftime("%Y-%m"),
         },
-    )
+    )  # fmt: skip
 
 
-def _shape(grid: dict[str, Any]) -> dict[str, Any]:
-    return {"code": grid["code"], "name": grid["name"], "geometry": grid["geometry"]}
+def _shape(grid: Grid) -> dict[str, object]:
+    return {"code": grid.code, "name": grid.name, "geometry": grid.geometry.model_dump(mode="json")}
 
 
 @router.get("/overdue", response_class=HTMLResponse)
-async def overdue(request: Request, pages: Pages, services: ServiceClient, person: Staff = Supervisor) -> Response:
-    listed = await services.call(person.token, "supervision", "GET", "/v1/supervision/overdue", params={"limit": 500})
-    department = request.query_params.get("department", "")
-    items = [t for t in listed["items"] if not department or t.get("lead_department") == department]
-    return page(request, pages, person, "console/command_list.html", {"items": items, "heading": "超期与督办工单"})
+async def overdue(request: Request, pages: Pages, supervision: Supervision, person: Supervisor) -> Response:
+    department = request.query_params.get("department", "") or None
+    listed = await supervision.overdue(department=department)
+    return pages.render(
+        request, person, "console/command_list.html", {"items": listed.items, "heading": "超期与督办工单"}
+    )
 
 
 @router.get("/departments/{code}", response_class=HTMLResponse)
 async def department(
-    request: Request, code: str, pages: Pages, services: ServiceClient, person: Staff = Supervisor
+    request: Request, code: str, pages: Pages, clock: WebClock, supervision: Supervision, person: Supervisor
 ) -> Response:
     """From the chart: the department's figures, then its overdue tickets."""
-    window, _ = _window(request)
-    stats, listed = await asyncio.gather(
-        services.call(person.token, "supervision", "GET", "/v1/supervision/stats/departments", params=window),
-        services.call(person.token, "supervision", "GET", "/v1/supervision/overdue", params={"limit": 500}),
-    )
-    row = next((d for d in stats["items"] if d["code"] == code), None)
-    items = [t for t in listed["items"] if t.get("lead_department") == code]
-    return page(
+    span, _ = window(request, clock.now().astimezone(CITY_ZONE).date())
+    stats, listed = await asyncio.gather(supervision.stats("departments", span), supervision.overdue(department=code))
+    # Every department's figures come in one answer (there are a few dozen, never a page of them).
+    row = {d.code: d for d in stats.items}.get(code)
+    return pages.render(
         request,
-        pages,
         person,
         "console/command_list.html",
-        {"items": items, "row": row, "heading": f"{row['name'] if row else code} · 超期工单"},
+        {"items": listed.items, "row": row, "heading": f"{row.name if row else code} · 超期工单"},
     )
 
 
 @router.get("/grids/{code}", response_class=HTMLResponse)
-async def grid(
-    request: Request, code: str, pages: Pages, services: ServiceClient, person: Staff = Supervisor
-) -> Response:
+async def grid(request: Request, code: str, pages: Pages, supervision: Supervision, person: Supervisor) -> Response:
     """From the map: the grid's open tickets."""
-    places = await services.call(
-        person.token, "supervision", "GET", "/v1/supervision/map", params={"grid": code, "limit": 1000}
-    )
-    return page(request, pages, person, "console/command_grid.html", {"code": code, "points": places["points"]})
+    places = await supervision.map(grid=code, limit=1000)
+    return pages.render(request, person, "console/command_grid.html", {"code": code, "points": places.points})
 
 
 @router.get("/tickets/{ticket_id}", response_class=HTMLResponse)
 async def ticket(
-    request: Request, ticket_id: str, pages: Pages, services: ServiceClient, person: Staff = Supervisor
+    request: Request, ticket_id: str, pages: Pages, supervision: Supervision, person: Supervisor
 ) -> Response:
-    found = await services.call(person.token, "supervision", "GET", f"/v1/supervision/tickets/{ticket_id}")
-    return page(
-        request,
-        pages,
-        person,
-        "console/command_ticket.html",
-        {"ticket": found["ticket"], "timeline": found["timeline"]},
+    found = await supervision.ticket(ticket_id)
+    return pages.render(
+        request, person, "console/command_ticket.html", {"ticket": found.ticket, "timeline": found.timeline}
     )
 
 
 @router.get("/sheet")
-async def sheet(request: Request, services: ServiceClient, person: Staff = Supervisor) -> Response:
+async def sheet(request: Request, supervision: Supervision, person: Supervisor) -> Response:
     month = request.query_params.get("month", "")
-    fmt = "csv" if request.query_params.get("format") == "csv" else "xlsx"
-    upstream = await services.raw(
-        person.token, "supervision", "GET", f"/v1/supervision/evaluation/{month}", params={"format": fmt}
-    )
-    if upstream.status_code != 200:
-        raise ServiceError(upstream.status_code, "sheet_unavailable", "请选择正确的月份（YYYY-MM）")
+    found = await supervision.evaluation_sheet(month, csv=request.query_params.get("format") == "csv")
     return Response(
-        upstream.content,
-        media_type=upstream.headers["content-type"],
-        headers={"Content-Disposition": upstream.headers.get("content-disposition", "attachment")},
+        found.content,
+        media_type=found.content_type,
+        headers={"Content-Disposition": found.disposition or "attachment"},
     )

@@ -3,9 +3,8 @@
 from fastapi import APIRouter
 from fastapi.responses import RedirectResponse, Response
 
-from gridloop.web.console.client import ServiceError
-from gridloop.web.console.deps import ServiceClient, SignedIn
-from gridloop.web.console.render import HOME
+from gridloop.web.deps import Intake, SignedIn
+from gridloop.web.render import HOME
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -16,13 +15,7 @@ async def home(person: SignedIn) -> RedirectResponse:
 
 
 @router.get("/photos/{attachment_id}")
-async def photo(attachment_id: str, person: SignedIn, services: ServiceClient) -> Response:
+async def photo(attachment_id: str, intake: Intake) -> Response:
     """A photo, fetched from intake as the person (intake decides who may see it)."""
-    upstream = await services.raw(person.token, "intake", "GET", f"/v1/attachments/{attachment_id}")
-    if upstream.status_code != 200:
-        raise ServiceError(upstream.status_code, "photo_unavailable", "照片无法显示")
-    return Response(
-        upstream.content,
-        media_type=upstream.headers.get("content-type", "application/octet-stream"),
-        headers={"Cache-Control": "private, max-age=3600"},
-    )
+    found = await intake.photo(attachment_id)
+    return Response(found.content, media_type=found.content_type, headers={"Cache-Control": "private, max-age=3600"})

@@ -1,99 +1,108 @@
 """部门工作台 (department workbench): the inbox by deadline, one work order, and its actions:
-接单, 退单, progress notes, 协办反馈, 延期申请, 办结 with evidence photos; the inbox as CSV."""
+接单, 退单, progress notes, 协办反馈, 延期申请, 办结 with evidence photos; the inbox as CSV.
+Which actions a work order offers is handling's answer (`allowed_actions`); each is a route here."""
 
 import io
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from gridloop.shared.api.handling import (
+    ExtensionRequest,
+    InboxItem,
+    NoteRequest,
+    RejectRequest,
+    ResolveRequest,
+    WorkOrder,
+)
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import Role
+from gridloop.shared.limits import PHOTOS_MAX, TEXT_MIN
 from gridloop.shared.spreadsheets import CsvWriter
-from gridloop.web.console import labels
-from gridloop.web.console.client import ServiceError, Services
-from gridloop.web.console.deps import Form, Pages, ServiceClient, Staff, desk_of
-from gridloop.web.console.render import page
+from gridloop.web import labels
+from gridloop.web.clients.base import Refused, ServiceError, body_of
+from gridloop.web.clients.handling import HandlingClient
+from gridloop.web.clients.intake import IntakeClient
+from gridloop.web.deps import Agent, Form, Handling, Intake, Pages
+from gridloop.web.sessions import Staff
 
 router = APIRouter(prefix="/console/inbox", include_in_schema=False)
-Agent = desk_of(Role.DEPARTMENT_AGENT)
 FILTERS = ("dispatched", "accepted", "reopened", "resolved", "part_done")
+FIELDS = {
+    "reason": f"理由（至少 {TEXT_MIN} 个字）",
+    "note": "说明",
+    "photos": f"照片（至多 {PHOTOS_MAX} 张）",
+    "requested_resolve_deadline": "延期时间",
+}
+CSV_HEADINGS = [
+    "工单编号", "类别", "描述", "网格", "地址", "主办/协办", "状态", "派遣时间", "应接单", "应办结", "超期", "返工次数",
+]  # fmt: skip
 
 
-def _params(request: Request) -> dict[str, Any]:
-    params: dict[str, Any] = {"limit": 25}
+def _query(request: Request) -> dict[str, str]:
+    """The inbox's filters, as the page's links and the export carry them."""
+    query: dict[str, str] = {}
     status = request.query_params.get("status", "")
     if status in FILTERS:
-        params["status"] = status
+        query["status"] = status
     if request.query_params.get("overdue") == "true":
-        params["overdue"] = "true"
-    if cursor := request.query_params.get("cursor"):
-        params["cursor"] = cursor
-    return params
+        query["overdue"] = "true"
+    return query
+
+
+async def _inbox_page(
+    handling: HandlingClient, query: dict[str, str], *, limit: int, cursor: str | None
+) -> tuple[list[InboxItem], str | None]:
+    found = await handling.inbox(
+        status=query.get("status"), overdue=True if "overdue" in query else None, limit=limit, cursor=cursor
+    )
+    return found.items, found.next_cursor
 
 
 @router.get("", response_class=HTMLResponse)
-async def inbox(request: Request, pages: Pages, services: ServiceClient, person: Staff = Agent) -> Response:
-    params = _params(request)
-    result = await services.call(person.token, "handling", "GET", "/v1/work-orders", params=params)
-    query = {k: v for k, v in params.items() if k in ("status", "overdue")}
-    return page(
+async def inbox(request: Request, pages: Pages, handling: Handling, person: Agent) -> Response:
+    query = _query(request)
+    orders, next_cursor = await _inbox_page(handling, query, limit=25, cursor=request.query_params.get("cursor"))
+    return pages.render(
         request,
-        pages,
         person,
         "console/inbox.html",
-        {"orders": result["items"], "next_cursor": result.get("next_cursor"), "query": query, "filters": FILTERS},
+        {"orders": orders, "next_cursor": next_cursor, "query": query, "filters": FILTERS},
     )
 
 
 @router.get("/export.csv")
-async def export(request: Request, services: ServiceClient, person: Staff = Agent) -> Response:
+async def export(request: Request, handling: Handling, person: Agent) -> Response:
     """The whole inbox (every page), with Chinese headings, for the department's own records."""
-    params = {**_params(request), "limit": 500}
-    params.pop("cursor", None)
-    rows: list[dict[str, Any]] = []
+    query = _query(request)
+    rows: list[InboxItem] = []
+    cursor: str | None = None
     while True:
-        result = await services.call(person.token, "handling", "GET", "/v1/work-orders", params=params)
-        rows.extend(result["items"])
-        if not result.get("next_cursor"):
+        found, cursor = await _inbox_page(handling, query, limit=500, cursor=cursor)
+        rows.extend(found)
+        if not cursor:
             break
-        params["cursor"] = result["next_cursor"]
     out = io.StringIO()
     writer = CsvWriter(out)
-    writer.writerow(
-        [
-            "工单编号",
-            "类别",
-            "描述",
-            "网格",
-            "地址",
-            "主办/协办",
-            "状态",
-            "派遣时间",
-            "应接单",
-            "应办结",
-            "超期",
-            "返工次数",
-        ]
-    )
+    writer.writerow(CSV_HEADINGS)
     for o in rows:
         writer.writerow(
             [
-                o["ticket_number"],
-                o["category_name"],
-                o["description"],
-                o["grid_code"],
-                o["address"],
-                labels.ORDER_ROLE.get(o["role"], o["role"]),
-                labels.ORDER_STATUS.get(o["status"], o["status"]),
-                labels.local(o["dispatched_at"], "%Y-%m-%d %H:%M"),
-                labels.local(o["accept_deadline"], "%Y-%m-%d %H:%M"),
-                labels.local(o["resolve_deadline"], "%Y-%m-%d %H:%M"),
-                "是" if o["overdue"] else "否",
-                o["rework_count"],
+                o.ticket_number,
+                o.category_name,
+                o.description,
+                o.grid_code,
+                o.address,
+                labels.ORDER_ROLE.get(o.role, o.role),
+                labels.ORDER_STATUS.get(o.status, o.status),
+                labels.local(o.dispatched_at, "%Y-%m-%d %H:%M"),
+                labels.local(o.accept_deadline, "%Y-%m-%d %H:%M"),
+                labels.local(o.resolve_deadline, "%Y-%m-%d %H:%M"),
+                "是" if o.overdue else "否",
+                o.rework_count,
             ]
         )
     return Response(
@@ -107,36 +116,39 @@ async def _order_page(
     request: Request,
     ticket_id: str,
     pages: Pages,
-    services: Services,
+    handling: HandlingClient,
     person: Staff,
-    error: str = "",
-    status: int = 200,
+    refusal: ServiceError | None = None,
 ) -> Response:
-    order = await services.call(person.token, "handling", "GET", f"/v1/work-orders/{ticket_id}")
-    return page(
+    """The work order; after a refused action, with the reason and the refusal's status."""
+    order = await handling.work_order(ticket_id)
+    return pages.render(
         request,
-        pages,
         person,
         "console/inbox_order.html",
         {
             "order": order,
-            "error": error,
+            "error": _message(refusal) if refusal else "",
             "done": request.query_params.get("done", ""),
             "reasons": labels.REJECT_REASONS,
             "key": str(uuid.uuid4()),
         },
-        status=status,
+        status=refusal.status if refusal else 200,
     )
 
 
+def _message(refusal: ServiceError) -> str:
+    if refusal.code == "validation_error":
+        return "请填写完整：" + "、".join(FIELDS.get(name, name) for name in refusal.fields)
+    return refusal.chinese
+
+
 @router.get("/{ticket_id}", response_class=HTMLResponse)
-async def order(
-    request: Request, ticket_id: str, pages: Pages, services: ServiceClient, person: Staff = Agent
-) -> Response:
-    return await _order_page(request, ticket_id, pages, services, person)
+async def order(request: Request, ticket_id: str, pages: Pages, handling: Handling, person: Agent) -> Response:
+    return await _order_page(request, ticket_id, pages, handling, person)
 
 
-async def _photos(services: Services, person: Staff, form: FormData) -> list[str]:
+async def _photos(intake: IntakeClient, form: FormData) -> list[str]:
     """Upload the form's photos to intake (each under a key from this form, so a resubmit stores none twice)."""
     key = str(form.get("key") or uuid.uuid4())
     ids: list[str] = []
@@ -144,67 +156,110 @@ async def _photos(services: Services, person: Staff, form: FormData) -> list[str
         if not isinstance(upload, UploadFile) or not upload.filename:
             continue
         data = await upload.read()
-        stored = await services.call(
-            person.token,
-            "intake",
-            "POST",
-            "/v1/attachments",
-            files={"file": (upload.filename, data, upload.content_type or "application/octet-stream")},
-            headers={"Idempotency-Key": f"{key}-{n}"},
+        stored = await intake.upload_photo(
+            upload.filename, data, upload.content_type or "application/octet-stream", key=f"{key}-{n}"
         )
-        ids.append(stored["attachment_id"])
+        ids.append(stored.attachment_id)
     return ids
 
 
 async def _act(
-    request: Request, ticket_id: str, form: FormData, pages: Pages, services: Services, person: Staff, action: str
+    request: Request,
+    ticket_id: str,
+    pages: Pages,
+    handling: HandlingClient,
+    person: Staff,
+    action: str,
+    act: Callable[[], Awaitable[WorkOrder]],
 ) -> Response:
-    note = str(form.get("note", "")).strip()
+    """Take the action; on refusal the order's page again, saying why."""
     try:
-        match action:
-            case "accept":
-                body: dict[str, Any] | None = None
-            case "reject":
-                choice, text = str(form.get("reason_choice", "")), str(form.get("reason_text", "")).strip()
-                body = {"reason": "：".join(part for part in (choice, text) if part)}
-            case "progress" | "part":
-                body = {"note": note, "photos": await _photos(services, person, form)}
-            case "resolve":
-                body = {"note": note, "photos": await _photos(services, person, form)}
-                if override := str(form.get("override_reason", "")).strip():
-                    body["override_reason"] = override
-            case "extension":
-                wanted = str(form.get("requested_resolve_deadline", ""))
-                try:
-                    moment = datetime.fromisoformat(wanted).replace(tzinfo=CITY_ZONE).isoformat()
-                except ValueError:
-                    return await _order_page(request, ticket_id, pages, services, person, "请选择希望延至的时间", 422)
-                body = {"requested_resolve_deadline": moment, "reason": str(form.get("reason", "")).strip()}
-        await services.call(person.token, "handling", "POST", f"/v1/work-orders/{ticket_id}/{action}", json=body)
-    except ServiceError as exc:
-        if exc.status >= 500:
-            raise
-        message = exc.chinese
-        if exc.code == "validation_error":
-            message = "请填写完整：" + "、".join(
-                {"reason": "退单理由（至少 2 个字）", "note": "说明", "requested_resolve_deadline": "延期时间"}.get(
-                    str(d["loc"][-1]), str(d["loc"][-1])
-                )
-                for d in exc.details or []
-            )
-        return await _order_page(request, ticket_id, pages, services, person, message, exc.status)
+        await act()
+    except Refused as exc:
+        return await _order_page(request, ticket_id, pages, handling, person, exc)
     return RedirectResponse(f"/console/inbox/{ticket_id}?done={action}", status_code=303)
 
 
-def _action(name: str) -> Any:
-    async def act(
-        request: Request, ticket_id: str, form: Form, pages: Pages, services: ServiceClient, person: Staff = Agent
-    ) -> Response:
-        return await _act(request, ticket_id, form, pages, services, person, name)
-
-    act.__name__ = f"order_{name}"
-    return act
+def _note(form: FormData) -> str:
+    return str(form.get("note", "")).strip()
 
 
-for _name in ("accept", "reject", "progress", "part", "extension", "resolve"):
-    router.post(f"/{{ticket_id}}/{_name}")(_action(_name))
+@router.post("/{ticket_id}/accept")
+async def accept(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, person: Agent
+) -> Response:
+    """接单."""
+    return await _act(request, ticket_id, pages, handling, person, "accept", lambda: handling.accept(ticket_id))
+
+
+@router.post("/{ticket_id}/reject")
+async def reject(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, person: Agent
+) -> Response:
+    """退单: a reason from the list, and the agent's own words."""
+    choice, text = str(form.get("reason_choice", "")), str(form.get("reason_text", "")).strip()
+    reason = "：".join(part for part in (choice, text) if part)
+    return await _act(
+        request, ticket_id, pages, handling, person, "reject",
+        lambda: handling.reject(ticket_id, body_of(RejectRequest, reason=reason)),
+    )  # fmt: skip
+
+
+@router.post("/{ticket_id}/progress")
+async def progress(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, intake: Intake, person: Agent
+) -> Response:
+    """A progress note, with photos."""
+
+    async def act() -> WorkOrder:
+        body = body_of(NoteRequest, note=_note(form), photos=await _photos(intake, form))
+        return await handling.progress(ticket_id, body)
+
+    return await _act(request, ticket_id, pages, handling, person, "progress", act)
+
+
+@router.post("/{ticket_id}/part")
+async def part(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, intake: Intake, person: Agent
+) -> Response:
+    """协办反馈: an assisting department's part done, with photos."""
+
+    async def act() -> WorkOrder:
+        body = body_of(NoteRequest, note=_note(form), photos=await _photos(intake, form))
+        return await handling.part(ticket_id, body)
+
+    return await _act(request, ticket_id, pages, handling, person, "part", act)
+
+
+@router.post("/{ticket_id}/extension")
+async def extension(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, person: Agent
+) -> Response:
+    """延期申请: the time wanted (city time) and why."""
+
+    async def act() -> WorkOrder:
+        try:
+            wanted = datetime.fromisoformat(str(form.get("requested_resolve_deadline", ""))).replace(tzinfo=CITY_ZONE)
+        except ValueError as exc:
+            raise Refused(422, "no_deadline", "请选择希望延至的时间") from exc
+        reason = str(form.get("reason", "")).strip()
+        return await handling.extension(
+            ticket_id, body_of(ExtensionRequest, requested_resolve_deadline=wanted, reason=reason)
+        )
+
+    return await _act(request, ticket_id, pages, handling, person, "extension", act)
+
+
+@router.post("/{ticket_id}/resolve")
+async def resolve(
+    request: Request, ticket_id: str, form: Form, pages: Pages, handling: Handling, intake: Intake, person: Agent
+) -> Response:
+    """办结, with evidence photos; the lead may resolve before the assisting parts, saying why."""
+
+    async def act() -> WorkOrder:
+        fields: dict[str, object] = {"note": _note(form), "photos": await _photos(intake, form)}
+        if override := str(form.get("override_reason", "")).strip():
+            fields["override_reason"] = override
+        return await handling.resolve(ticket_id, body_of(ResolveRequest, **fields))
+
+    return await _act(request, ticket_id, pages, handling, person, "resolve", act)

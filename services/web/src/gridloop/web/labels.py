@@ -1,9 +1,11 @@
-"""What the console shows people: Chinese names of states, reasons and indicators, times in the
-city's zone, and how long is left before a deadline."""
+"""What people are shown, in one place for the console and the app: Chinese names of states,
+reasons, events and indicators, times in the city's zone, and how long is left before a deadline.
+The app reads the names and the limits from `GET /app/labels.json` (`document`)."""
 
 from datetime import UTC, datetime
 from typing import Any
 
+from gridloop.shared import limits
 from gridloop.shared.clock import CITY_ZONE
 
 TICKET_STATUS = {
@@ -50,12 +52,12 @@ def local(value: Any, fmt: str = "%m-%d %H:%M") -> str:
     return moment.astimezone(CITY_ZONE).strftime(fmt) if moment else ""
 
 
-def countdown(value: Any, now: datetime | None = None) -> dict[str, Any]:
-    """How long until a deadline (or how long past it), as the desk shows it."""
+def countdown(value: Any, now: datetime) -> dict[str, Any]:
+    """How long until a deadline (or how long past it) at `now`, as the desk shows it."""
     moment = _instant(value)
     if moment is None:
         return {"text": "", "late": False}
-    seconds = int((moment - (now or datetime.now(UTC))).total_seconds())
+    seconds = int((moment - now).total_seconds())
     late = seconds < 0
     minutes = abs(seconds) // 60
     days, rest = divmod(minutes, 24 * 60)
@@ -66,3 +68,15 @@ def countdown(value: Any, now: datetime | None = None) -> dict[str, Any]:
 
 def percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f}%"
+
+
+def document() -> dict[str, Any]:
+    """The names and limits the app shows, as `GET /app/labels.json` serves them."""
+    return {
+        "ticket_status": TICKET_STATUS,
+        "order_status": ORDER_STATUS,
+        "event": EVENT,
+        "rating": RATING,
+        "queue_reason": QUEUE_REASON,
+        "limits": {"text_min": limits.TEXT_MIN, "photos_max": limits.PHOTOS_MAX},
+    }

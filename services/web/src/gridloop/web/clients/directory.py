@@ -1,0 +1,45 @@
+"""The directory, as the console calls it: departments, categories and grids in their own shapes
+(gridloop.shared.directory), the area tree, and records with their revisions (the admin's pages)."""
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from gridloop.shared.api.directory import AreaTree, RecordChange, RecordHistory, RecordList, RecordView
+from gridloop.shared.directory import Category, Department, Grid
+from gridloop.web.clients.base import ServiceClient
+
+R = TypeVar("R", bound=BaseModel)
+BASE = "/v1/directory"
+
+
+class DirectoryClient(ServiceClient):
+    service = "directory"
+
+    async def departments(self) -> list[Department]:
+        return await self._kind(Department, "departments")
+
+    async def categories(self) -> list[Category]:
+        return await self._kind(Category, "categories")
+
+    async def grids(self) -> list[Grid]:
+        return await self._kind(Grid, "grids")
+
+    async def tree(self) -> AreaTree:
+        return await self._get(AreaTree, f"{BASE}/tree")
+
+    async def records(self, collection: str) -> RecordList:
+        return await self._get(RecordList, f"{BASE}/{collection}")
+
+    async def record(self, collection: str, code: str) -> RecordView:
+        return await self._get(RecordView, f"{BASE}/{collection}/{code}")
+
+    async def history(self, collection: str, code: str) -> RecordHistory:
+        return await self._get(RecordHistory, f"{BASE}/{collection}/{code}/history")
+
+    async def put_record(self, collection: str, code: str, data: dict[str, Any]) -> RecordChange:
+        return await self._call(RecordChange, "PUT", f"{BASE}/{collection}/{code}", document=data)
+
+    async def _kind(self, model: type[R], collection: str) -> list[R]:
+        listed = await self.records(collection)
+        return [model.model_validate(item) for item in listed.items]

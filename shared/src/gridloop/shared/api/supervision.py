@@ -1,0 +1,183 @@
+"""Supervision's API models: the JSON its routes answer with. Each model names exactly the keys
+the routes have always returned; a ticket record's keys that only some records carry (set by a later event) are
+optional and left out when the record lacks them."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gridloop.shared.events import Actor, GeoPoint
+
+
+class ScoreWeights(BaseModel):
+    """Weights of the composite score (综合得分); they add up to 1."""
+
+    response: float = Field(default=0.30, ge=0, le=1)
+    resolution: float = Field(default=0.35, ge=0, le=1)
+    satisfaction: float = Field(default=0.35, ge=0, le=1)
+
+
+class TicketRecord(BaseModel):
+    """One ticket as supervision has projected it from every event so far."""
+
+    ticket_id: str
+    ticket_number: str
+    category_code: str
+    category_name: str
+    street_code: str
+    community_code: str
+    grid_code: str
+    district_code: str
+    location: GeoPoint | None = Field(
+        default=None, description="上报位置 (the reported point; records projected before it was kept lack it)"
+    )
+    priority: str
+    reporter: str = Field(description="the reporter's user id")
+    status: str
+    lead_department: str | None
+    assisting_departments: list[str]
+    round: int = Field(description="dispatch round: 1, and one more after each 退单")
+    reported_at: datetime
+    dispatched_at: datetime | None
+    accepted_at: datetime | None
+    resolved_at: datetime | None
+    closed_at: datetime | None
+    cancelled_at: datetime | None
+    accept_deadline: datetime | None
+    resolve_deadline: datetime | None
+    rejections: int
+    reworks: int
+    rating: str | None
+    last_event_at: datetime
+    updated_at: datetime | None = None
+    deadlines_provisional: bool = Field(
+        default=False,
+        description="预计: counted on a year whose holiday schedule is not published yet (once dispatched)",
+    )
+    dispatch_mode: Literal["auto", "manual"] | None = Field(default=None, description="by a rule or by the street desk")
+    extended: bool = Field(default=False, description="an extension (延期) was granted")
+
+
+class TimelineEntry(BaseModel):
+    event_id: str
+    event_type: str
+    occurred_at: datetime
+    actor: Actor
+    department: str | None = Field(description="the department the event counts for")
+    correlation_id: str
+    payload: dict[str, Any]
+
+
+class TicketTimeline(BaseModel):
+    ticket: TicketRecord
+    timeline: list[TimelineEntry]
+
+
+class WindowEcho(BaseModel):
+    start: datetime = Field(alias="from", description="inclusive")
+    end: datetime = Field(alias="to", description="exclusive")
+    timestamp: Literal["occurred_at"] = Field(description="the event time compared with the window")
+    time_zone: str = Field(description="the city's time zone, in which months and days are cut")
+
+
+class UnitIndicators(BaseModel):
+    """One unit's figures in the window (docs/metrics.md): counts, rates (None without a
+    denominator), working-minute percentiles, composite score, and the backlog now."""
+
+    code: str
+    name: str = Field(description="the directory's name, or the code for a unit it does not know")
+    reported: int
+    dispatched: int
+    dispatched_auto: int
+    dispatched_manual: int
+    accepted: int
+    responded: int
+    responded_on_time: int
+    rejected: int
+    resolved: int
+    resolved_on_time: int
+    reopened: int
+    closed: int
+    closed_auto: int
+    cancelled: int
+    rated: int
+    satisfied: int
+    basically_satisfied: int
+    unsatisfied: int
+    overdue: int
+    escalated: int
+    response_rate: float | None = Field(description="响应率")
+    on_time_resolution_rate: float | None = Field(description="按期处置率")
+    resolution_rate: float | None = Field(description="解决率")
+    satisfaction_rate: float | None = Field(description="满意率")
+    rejection_rate: float | None = Field(description="退单率")
+    rework_rate: float | None = Field(description="返工率")
+    manual_dispatch_rate: float | None = Field(description="人工派遣率")
+    accept_minutes_median: int | None
+    accept_minutes_p90: int | None
+    resolve_minutes_median: int | None
+    resolve_minutes_p90: int | None
+    score: float | None = Field(description="综合得分")
+    open_now: int = Field(description="在办数, now")
+    overdue_now: int = Field(description="当前超期数, now")
+
+
+class RankedUnit(UnitIndicators):
+    rank: int
+
+
+class Stats(BaseModel):
+    unit: str
+    window: WindowEcho
+    items: list[UnitIndicators]
+
+
+class Ranking(BaseModel):
+    unit: str
+    window: WindowEcho
+    weights: ScoreWeights
+    min_volume: int = Field(description="dispatches in the window before a unit is ranked")
+    ranked: list[RankedUnit]
+    red_list: list[RankedUnit] = Field(description="红榜")
+    black_list: list[RankedUnit] = Field(description="黑榜, worst first")
+    unranked: list[str] = Field(description="codes of units below the minimum volume or without a score")
+
+
+class OverdueTickets(BaseModel):
+    items: list[TicketRecord]
+    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page; null on the last")
+
+
+class GridLoad(BaseModel):
+    """One grid's open tickets now."""
+
+    grid_code: str = Field(description="网格编码 (grid code)")
+    open: int = Field(description="在办数 (tickets not yet closed or cancelled)")
+    overdue: int = Field(description="超期数 (of them, past the deadline of the step owed)")
+
+
+class MapPoint(BaseModel):
+    """An open ticket where it was reported."""
+
+    ticket_id: str = Field(description="工单编号 (ticket id)")
+    ticket_number: str = Field(description="工单号 (ticket number)")
+    status: str = Field(description="工单状态 (the ticket's state)")
+    overdue: bool = Field(description="是否超期 (past the deadline of the step owed)")
+    category_name: str = Field(description="问题类别 (category name)")
+    grid_code: str = Field(description="网格编码 (grid code)")
+    lon: float = Field(description="经度 (longitude, WGS 84)")
+    lat: float = Field(description="纬度 (latitude, WGS 84)")
+
+
+class CommandMap(BaseModel):
+    """指挥中心地图: the open tickets in the reader's scope, by grid and as points."""
+
+    grids: list[GridLoad] = Field(description="有在办工单的网格，按编码排序 (grids with open tickets, by code)")
+    points: list[MapPoint] = Field(
+        description="有定位的在办工单，按应办时限排序，超期的在前 "
+        "(open tickets with a location, by the deadline owed, earliest first, so the overdue first)"
+    )
+    truncated: bool = Field(
+        description="点数超过 limit，仅返回前 limit 个 (more points than `limit`; the rest left out)"
+    )
