@@ -4,8 +4,9 @@ names the base-map tile server and the identity provider when the settings do.""
 import pytest
 from fastapi.testclient import TestClient
 
-from gridloop.web.app import WebSettings, create_app
+from gridloop.web.app import create_app
 from gridloop.web.headers import content_security_policy
+from gridloop.web.settings import WebSettings
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from gridloop.web.app import WebSettings
+from gridloop.web.settings import WebSettings
 
 pytestmark = pytest.mark.unit
 TOKEN_SECRET = "a token secret of this test run"

@@ -20,7 +20,8 @@ from gridloop.shared.errors import ApiError
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
 from gridloop.stack.servers import Servers, free_port, wait_for_port
-from gridloop.web.app import WebSettings, create_app
+from gridloop.web.app import create_app
+from gridloop.web.settings import WebSettings
 
 PROVIDER_USERS = [
     {"sub": "gw-oidc", "name": "网格员小周", "role": "grid_worker", "org": "LJ02"},
