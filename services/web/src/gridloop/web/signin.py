@@ -94,8 +94,11 @@ class SignInRefused(Exception):
         self.message = message
 
 
+DEMO_BY_SUB = {user.sub: user for user in DEMO_USERS}
+
+
 def demo_user(sub: str) -> DemoUser | None:
-    return next((user for user in DEMO_USERS if user.sub == sub), None)
+    return DEMO_BY_SUB.get(sub)
 
 
 def development_session(
