@@ -22,11 +22,11 @@ class DispatchClient(ServiceClient):
         return await self._get(Queue, "/v1/dispatch/queue", reason=reason, limit=limit, cursor=cursor)
 
     async def queued(self, ticket_id: str) -> QueuedTicket | None:
-        """The ticket as it waits in the desk's queue; None when it does not wait there."""
+        """The ticket as it waits in the desk's queue; None when it does not wait there (404 `not_queued`)."""
         try:
             return await self._get(QueuedTicket, f"/v1/dispatch/queue/{ticket_id}")
         except Refused as exc:
-            if exc.status == 404 and exc.code == "not_queued":
+            if exc.status == 404:
                 return None
             raise
 
