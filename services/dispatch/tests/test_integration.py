@@ -171,7 +171,9 @@ def test_one_ticket_of_the_queue_reads_as_the_queue_lists_it_and_only_for_those_
         return int(answer.status_code)
 
     assert refused(dispatch.user(sub="sd-wh", role=Role.STREET_DISPATCHER, org="WH")) == 404  # another street's
-    assert refused(dispatch.user(sub="gw-d", role=Role.GRID_WORKER, org="LJ01")) == 403
+    assert refused(dispatch.user(sub="sup-wh", role=Role.SUPERVISOR, org="WH")) == 404
+    for role, org in ((Role.GRID_WORKER, "LJ01"), (Role.DEPARTMENT_AGENT, "ZJ"), (Role.ADMIN, "QH")):
+        assert refused(dispatch.user(sub="x", role=role, org=org)) == 403, role
     assert refused(desk, f"/v1/dispatch/queue/{new_id()}") == 404
     ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "ZJ"}))
     assert refused(desk) == 404  # dispatched: it waits no more
