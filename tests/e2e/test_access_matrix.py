@@ -99,6 +99,13 @@ MATRIX = [
     ),
     Route(
         "dispatch",
+        "GET",
+        "/v1/dispatch/queue/{ticket_id}",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="Q",
+    ),
+    Route(
+        "dispatch",
         "POST",
         "/v1/dispatch/tickets/{ticket_id}/assign",
         {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
