@@ -9,7 +9,7 @@ from gridloop.feedback import handlers
 from gridloop.feedback.deps import CurrentUser, PhotoIds, ServiceDatabase
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownNotification, UnknownTicket
-from gridloop.feedback.views import NotificationList, NotificationView, VerificationList, VerificationView
+from gridloop.shared.api.feedback import NotificationList, NotificationView, VerificationList, VerificationView
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role

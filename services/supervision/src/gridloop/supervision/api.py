@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
+from gridloop.shared.api.supervision import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
 from gridloop.shared.errors import ERROR_RESPONSES, NotFound
 from gridloop.supervision import handlers
 from gridloop.supervision.deps import IndicatorModel, Reader, ReferenceData, RequestedWindow, Scoring, ServiceDatabase
 from gridloop.supervision.evaluation import CSV_TYPE, XLSX_TYPE, SheetFormat
 from gridloop.supervision.kpi import Unit
-from gridloop.supervision.schemas import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 FILE = {"schema": {"type": "string", "format": "binary"}}

@@ -8,6 +8,7 @@ from functools import partial
 from typing import Any
 
 from gridloop.shared.access import in_scope
+from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.events import Actor, Envelope, Payload, payload_types
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
@@ -111,7 +112,7 @@ async def recount_durations(*, database: Database, calendars: Calendars, limit: 
     return recounted
 
 
-async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights, model: ReadModel) -> None:
+async def refresh_gauges(database: Database, metrics: Metrics, weights: ScoreWeights, model: ReadModel) -> None:
     """Open and overdue tickets per lead department, and each department's rates and score over
     the last 30 days, for the gauges the command-centre dashboard reads."""
     now = database.clock.now()
@@ -185,7 +186,7 @@ async def indicators(
     reader: Actor,
     unit: kpi.Unit,
     window: kpi.Window,
-    weights: kpi.ScoreWeights,
+    weights: ScoreWeights,
     names: dict[str, str],
 ) -> list[dict[str, Any]]:
     """Every unit's indicators in the window, counting only tickets in the reader's scope, with
@@ -217,7 +218,7 @@ async def stats(
     reader: Actor,
     unit: kpi.Unit,
     window: kpi.Window,
-    weights: kpi.ScoreWeights,
+    weights: ScoreWeights,
 ) -> dict[str, Any]:
     """Every unit's figures in the window, echoing the window they cover."""
     items = await indicators(

@@ -1,7 +1,11 @@
-"""What intake answers, as its OpenAPI document shows it: field for field what `handlers.report_view`
-and `handlers.store_photo` return, so the JSON clients see is what it was before it was described."""
+"""What intake answers, as its OpenAPI document shows it and the console reads it: field for field
+what `handlers.report_view` and `handlers.store_photo` return, so the JSON clients see is what it
+was before it was described; and the admin's registry of Open311 client applications (the request
+the console sends, and what it gets back)."""
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from gridloop.shared.clock import Instant
 from gridloop.shared.events import Actor, GeoPoint, Priority
@@ -56,3 +60,29 @@ class AttachmentView(BaseModel):
     attachment_id: str = Field(description="照片 id, to name in a report's or a resolution's `photos`")
     content_type: str = Field(description="the image type its bytes are, e.g. image/jpeg")
     size: int = Field(description="bytes")
+
+
+class ClientRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=2, max_length=100, description="应用名称, e.g. 市民随手拍")
+    contact: str = Field(default="", max_length=200, description="联系人 (who runs it)")
+    area: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=200, description="district, street or community codes it may file in"
+    )
+
+
+class ClientView(BaseModel):
+    client_id: str
+    name: str
+    contact: str
+    area: list[str]
+    created_at: Instant
+    revoked_at: Instant | None = Field(description="停用时间; null while the key works")
+
+
+class ClientCreated(ClientView):
+    api_key: str = Field(description="shown this once; GridLoop keeps only its hash")
+
+
+class ClientList(BaseModel):
+    items: list[ClientView]
