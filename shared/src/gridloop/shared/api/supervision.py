@@ -152,7 +152,10 @@ class Ranking(BaseModel):
 
 
 class OverdueTickets(BaseModel):
+    """超期工单: a page of them, longest overdue first."""
+
     items: list[TicketRecord]
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 class GridLoad(BaseModel):
