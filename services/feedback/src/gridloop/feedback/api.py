@@ -47,6 +47,20 @@ async def verifications(
     return VerificationList.model_validate(tasks)
 
 
+@router.get(
+    "/verifications/{ticket_id}",
+    summary="One verification task of the caller's, as their list shows it: pending, done, rated or not",
+    response_model_exclude_unset=True,
+)
+async def verification(user: CurrentUser, database: ServiceDatabase, ticket_id: str) -> VerificationView:
+    require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
+    try:
+        task = await handlers.verification_task(database=database, user=user, ticket_id=ticket_id)
+    except UnknownTicket as exc:
+        raise NotFound("verification task", ticket_id) from exc
+    return VerificationView.model_validate(task)
+
+
 @router.get("/notifications", summary="通知: what became of the reports you filed")
 async def notifications(
     user: CurrentUser,
