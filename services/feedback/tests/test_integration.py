@@ -108,7 +108,9 @@ def test_a_report_the_street_registered_is_verified_by_a_grid_worker_of_its_comm
     ticket_id = _resolved(bus, "desk-lj-1", role=Role.STREET_DISPATCHER, org="LJ")
     task = eventually(lambda: _pending(neighbour, ticket_id), what="the community's verification task")
     assert task["verifier"] == {"kind": "community", "community": "LJ01"}
+    assert ok(neighbour.call("feedback", "GET", f"/v1/verifications/{ticket_id}")) == task
     assert _pending(elsewhere, ticket_id) is None
+    assert elsewhere.call("feedback", "GET", f"/v1/verifications/{ticket_id}").status_code == 404
     refused = elsewhere.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True})
     assert refused.status_code == 404
     ok(neighbour.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True, "comment": "已核实"}))

@@ -201,13 +201,12 @@ def main() -> None:
 
     def verify(ticket: dict[str, Any], passed: bool) -> None:
         worker: ApiUser = ticket["worker"]
-        _wait(
-            lambda: any(
-                v["ticket_id"] == ticket["id"]
-                for v in worker.ok("feedback", "GET", "/v1/verifications", params={"status": "pending"})["items"]
-            ),
-            "verification task",
-        )
+
+        def pending() -> bool:
+            task = worker.call("feedback", "GET", f"/v1/verifications/{ticket['id']}")
+            return task.status_code == 200 and (task.json()["verification"] or {}).get("status") == "pending"
+
+        _wait(pending, "verification task")
         worker.ok(
             "feedback",
             "POST",
