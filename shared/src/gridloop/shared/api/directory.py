@@ -1,6 +1,7 @@
-"""What the directory answers, as its OpenAPI document shows it: field for field what its handlers
-return, so the JSON clients see is what it was before it was described. A record's `data` has the
-shape of its kind (see the request schemas of `domain`), so it stays an open object here."""
+"""What the directory answers, as its OpenAPI document shows it and the console reads it: field for
+field what its handlers return, so the JSON clients see is what it was before it was described. A
+record's `data` has the shape of its kind (the models of `gridloop.shared.directory`: Department,
+Category, Grid, ...), so it stays an open object here."""
 
 from typing import Any, Literal
 

@@ -1,11 +1,46 @@
-"""What intake answers, as its OpenAPI document shows it: field for field what `handlers.report_view`
-and `handlers.store_photo` return, so the JSON clients see is what it was before it was described."""
+"""What intake answers, as its OpenAPI document shows it and the console reads it: field for field
+what `handlers.report_view` and `handlers.store_photo` return, so the JSON clients see is what it
+was before it was described; the report the street desk files through the console (the app files
+the same); and the admin's registry of Open311 client applications (the request the console sends,
+and what it gets back)."""
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridloop.shared.clock import Instant
 from gridloop.shared.events import Actor, GeoPoint, Priority
 from gridloop.shared.lifecycle import TicketStatus
+
+
+class ReportRequest(BaseModel):
+    """What a grid worker's app sends to file a report."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    category_code: str = Field(min_length=1, max_length=32, description="Category code, e.g. SJ-0101 暴露垃圾")
+    description: str = Field(min_length=2, max_length=2000, description="What was found (问题描述)")
+    location: GeoPoint | None = Field(default=None, description="GPS point (WGS84)")
+    grid_code: str | None = Field(
+        default=None, max_length=32, description="Grid, when known; else found from the point"
+    )
+    address: str = Field(default="", max_length=300)
+    photos: list[str] = Field(
+        default_factory=list, max_length=9, description="Attachment ids from POST /v1/attachments"
+    )
+    priority: Priority = Priority.NORMAL
+    caller: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="来电人/来访人及联系方式: who called 12345 or came in (street desk only); kept in intake alone, "
+        "never in the description, an event or an Open311 answer, and shown to that street's desk only",
+    )
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> "ReportRequest":
+        if self.location is None and not self.grid_code:
+            raise ValueError("give a GPS location or a grid code (需要定位或网格编码)")
+        return self
 
 
 class HistoryEntry(BaseModel):
@@ -56,3 +91,29 @@ class AttachmentView(BaseModel):
     attachment_id: str = Field(description="照片 id, to name in a report's or a resolution's `photos`")
     content_type: str = Field(description="the image type its bytes are, e.g. image/jpeg")
     size: int = Field(description="bytes")
+
+
+class ClientRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    name: str = Field(min_length=2, max_length=100, description="应用名称, e.g. 市民随手拍")
+    contact: str = Field(default="", max_length=200, description="联系人 (who runs it)")
+    area: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
+        min_length=1, max_length=200, description="district, street or community codes it may file in"
+    )
+
+
+class ClientView(BaseModel):
+    client_id: str
+    name: str
+    contact: str
+    area: list[str]
+    created_at: Instant
+    revoked_at: Instant | None = Field(description="停用时间; null while the key works")
+
+
+class ClientCreated(ClientView):
+    api_key: str = Field(description="shown this once; GridLoop keeps only its hash")
+
+
+class ClientList(BaseModel):
+    items: list[ClientView]
