@@ -172,6 +172,13 @@ MATRIX = [
     ),
     Route(
         "feedback",
+        "GET",
+        "/v1/verifications/{ticket_id}",
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="V",
+    ),
+    Route(
+        "feedback",
         "POST",
         "/v1/verifications/{ticket_id}",
         {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
