@@ -308,5 +308,5 @@ def test_the_actions_offered_are_exactly_those_the_domain_lets_through(
 
 def test_sending_a_joint_ticket_back_withdraws_the_parts_not_yet_reported() -> None:
     reported = {**ASSIST, "department": "JJ", "status": "part_done", "part": {"note": "已完成"}}
-    withdrawn = domain.withdrawn_on_rejection([LEAD, ASSIST, reported])
-    assert withdrawn == [(ASSIST, {"status": "cancelled"})]
+    withdrawn = domain.withdrawn_on_rejection([LEAD, ASSIST, reported], at=NOW)
+    assert [(order, changes["status"]) for order, changes in withdrawn] == [(ASSIST, "cancelled")]
