@@ -30,7 +30,7 @@ from gridloop.handling.webhooks.domain import Destination, OutboundPolicy, Retry
 from gridloop.handling.webhooks.outbound import Outbound
 from gridloop.shared import leases
 from gridloop.shared.api.handling import EndpointWithSecret
-from gridloop.shared.events import Actor, Role, TicketDispatched, envelope
+from gridloop.shared.events import Actor, Role, TicketDispatched, envelope, payload_types
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database
 from gridloop.stack.servers import Servers, free_port
@@ -493,3 +493,12 @@ def test_loopback_receivers_are_for_development_and_tests_only() -> None:
     )
     policy = settings.outbound().policy
     assert policy.allow_loopback is False and {"intake:8001", "172.18.0.0/16"} <= {str(d) for d in policy.own}
+
+
+def test_the_event_types_one_may_subscribe_to_come_from_the_event_registry() -> None:
+    registered = {event_type for event_type, _ in payload_types()}
+    assert domain.subscribable() == sorted(registered - {"ticket.reported"})  # a report concerns no department yet
+    assert domain.unsubscribable(["ticket.dispatched", "ticket.reported", "ticket.typo"]) == [
+        "ticket.reported",
+        "ticket.typo",
+    ]

@@ -327,7 +327,8 @@ def _told_by_fields(order: Mapping[str, Any]) -> list[dict[str, Any]]:
     steps = [step(StepKind.DISPATCHED, order["dispatched_at"])] if order.get("dispatched_at") else []
     if order.get("accepted_at"):
         steps.append(step(StepKind.ACCEPTED, order["accepted_at"]))
-    steps += [step(StepKind.PROGRESS, n["at"], note=n["note"], photos=n.get("photos", [])) for n in order.get("notes", [])]
+    notes = order.get("notes", [])
+    steps += [step(StepKind.PROGRESS, n["at"], note=n["note"], photos=n.get("photos", [])) for n in notes]
     if order.get("part"):
         part = order["part"]
         steps.append(step(StepKind.PART_DONE, part["at"], note=part["note"], photos=part.get("photos", [])))
