@@ -22,6 +22,7 @@ __all__ = [
     "ACTING_ROLES",
     "ANNOUNCES",
     "TRANSITIONS",
+    "WITHDRAWN_REASON",
     "Action",
     "ActionNotAllowed",
     "EvidenceRequired",
