@@ -229,6 +229,7 @@ MATRIX = [
         {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: DENY},
         body={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.dispatched"], "department": "ZJ"},
     ),
+    Route("handling", "GET", "/v1/webhooks/event-types", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
     Route("handling", "GET", "/v1/webhooks/allow-lists", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
     Route("handling", "GET", "/v1/webhooks/allow-lists/{department}", HOOKS),
     Route(

@@ -13,6 +13,7 @@ from gridloop.shared.api.feedback import NotificationList, NotificationView, Ver
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
+from gridloop.shared.limits import PHOTOS_MAX
 from gridloop.shared.photos import UnknownPhotos
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
@@ -22,7 +23,7 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     passed: bool = Field(description="true: fixed, close it (结案); false: not fixed, rework (返工)")
     comment: str = Field(default="", max_length=1000)
-    photos: list[str] = Field(default_factory=list, max_length=9)
+    photos: list[str] = Field(default_factory=list, max_length=PHOTOS_MAX)
 
 
 class RateRequest(BaseModel):
