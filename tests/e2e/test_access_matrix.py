@@ -99,6 +99,13 @@ MATRIX = [
     ),
     Route(
         "dispatch",
+        "GET",
+        "/v1/dispatch/queue/{ticket_id}",
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="Q",
+    ),
+    Route(
+        "dispatch",
         "POST",
         "/v1/dispatch/tickets/{ticket_id}/assign",
         {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
@@ -165,6 +172,13 @@ MATRIX = [
     ),
     Route(
         "feedback",
+        "GET",
+        "/v1/verifications/{ticket_id}",
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY},
+        ticket="V",
+    ),
+    Route(
+        "feedback",
         "POST",
         "/v1/verifications/{ticket_id}",
         {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
@@ -215,6 +229,7 @@ MATRIX = [
         {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: DENY},
         body={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.dispatched"], "department": "ZJ"},
     ),
+    Route("handling", "GET", "/v1/webhooks/event-types", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
     Route("handling", "GET", "/v1/webhooks/allow-lists", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
     Route("handling", "GET", "/v1/webhooks/allow-lists/{department}", HOOKS),
     Route(

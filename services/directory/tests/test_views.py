@@ -7,7 +7,7 @@ from fastapi.encoders import jsonable_encoder
 
 from gridloop.directory import domain
 from gridloop.directory.handlers import SEED_ACTOR, demo_seed
-from gridloop.directory.views import AreaTree, GridView, RecordHistory, RecordList
+from gridloop.shared.api.directory import AreaTree, GridView, RecordHistory, RecordList
 from gridloop.shared.directory import Kind
 
 pytestmark = pytest.mark.unit

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from gridloop.dispatch import handlers, store
+from gridloop.dispatch import consumers, jobs, store
 from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.events import Actor, DeadlineKind, Envelope, Role, TicketReported
 from gridloop.shared.ids import new_id
@@ -52,7 +52,7 @@ async def _dispatch_at(database: Database, refdata: RefData, event: Envelope, ca
     reported = event.payload
     calendars = refdata.calendars(calendar)
     await database.transaction(
-        lambda uow: handlers.on_reported(reported, event, uow, refdata=refdata, calendars=calendars), causation=event
+        lambda uow: consumers.on_reported(reported, event, uow, refdata=refdata, calendars=calendars), causation=event
     )
 
 
@@ -75,12 +75,12 @@ async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_
     # 2027 by the statutory rule: 元旦 on Friday 1 January; the 25th working day is Tuesday 2 February
     assert dispatched.payload.resolve_deadline == datetime(2027, 2, 2, 10, tzinfo=CST)
     assert dispatched.payload.provisional
-    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 0  # nothing new yet
+    assert await jobs.revise_deadlines(database=database, calendars=calendars) == 0  # nothing new yet
 
     await refdata.apply(DirectoryRecord(kind="calendar", code="2027", revision=1, data=TEST_SCHEDULE_2027))
     clock.value = datetime(2027, 1, 4, 9, tzinfo=CST)
-    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 1
-    assert await handlers.revise_deadlines(database=database, calendars=calendars) == 0  # counted once
+    assert await jobs.revise_deadlines(database=database, calendars=calendars) == 1
+    assert await jobs.revise_deadlines(database=database, calendars=calendars) == 0  # counted once
     _, revised = await _events(database, ticket_id)
     assert revised.event_type == "ticket.deadlines_revised"
     # Saturday 30 January is worked in the published schedule: the deadline comes a day sooner
@@ -89,7 +89,7 @@ async def test_a_schedule_published_later_moves_open_deadlines_and_the_watchdog_
     assert not revised.payload.provisional and revised.causation_id is None
 
     clock.value = datetime(2027, 2, 1, 12, tzinfo=CST)  # past the new deadline, before the old one
-    await handlers.watch_deadlines(database=database)
+    await jobs.watch_deadlines(database=database)
     overdue = [e for e in await _events(database, ticket_id) if e.event_type == "ticket.overdue"]
     assert {(e.payload.kind.value, e.payload.deadline) for e in overdue} == {
         ("accept", dispatched.payload.accept_deadline),
@@ -110,7 +110,7 @@ async def test_lapsed_deadlines_are_announced_once_and_the_district_is_called_in
 
     passes = []
     for clock.value in (at(0.5), at(1.01), at(1.02), at(4.01), at(6.01), at(6.02), at(30)):
-        passes.append(await handlers.watch_deadlines(database=database))
+        passes.append(await jobs.watch_deadlines(database=database))
     # accept lapses after 1 h, resolve after 4 h, the district is called in 2 h later (half the time allowed)
     assert passes == [0, 1, 0, 1, 1, 0, 0]
     lapses = [e for e in await _events(database, ticket_id) if e.event_type != "ticket.dispatched"]
@@ -135,12 +135,12 @@ async def test_a_new_lapse_is_announced_however_many_announced_ones_are_still_op
 
     early = [await dispatch_one() for _ in range(6)]
     clock.value = start + timedelta(hours=1.5)
-    assert await handlers.watch_deadlines(database=database, limit=4) == 4  # a page at a time
-    assert await handlers.watch_deadlines(database=database, limit=4) == 2
+    assert await jobs.watch_deadlines(database=database, limit=4) == 4  # a page at a time
+    assert await jobs.watch_deadlines(database=database, limit=4) == 2
     late = await dispatch_one()
     clock.value = start + timedelta(hours=2.6)  # the late one's acceptance lapses; the six stay open, announced
-    assert await handlers.watch_deadlines(database=database, limit=4) == 1
-    assert await handlers.watch_deadlines(database=database, limit=4) == 0
+    assert await jobs.watch_deadlines(database=database, limit=4) == 1
+    assert await jobs.watch_deadlines(database=database, limit=4) == 0
     for ticket_id in [*early, late]:
         kinds = [e.payload.kind for e in await _events(database, ticket_id) if e.event_type == "ticket.overdue"]
         assert kinds == [DeadlineKind.ACCEPT], ticket_id

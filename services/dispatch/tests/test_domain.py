@@ -155,6 +155,49 @@ def test_the_lead_cannot_also_assist() -> None:
         )
 
 
+def _assign(street: str, lead: str, assisting: list[str] | None = None, status: TicketStatus = TicketStatus.REPORTED):
+    return domain.assign(
+        status=status,
+        street_code=street,
+        previous_round=0,
+        lead=lead,
+        assisting=assisting or [],
+        departments=DEPARTMENTS,
+        now=NOW,
+        sla=SLA,
+        priority=Priority.NORMAL,
+        calendar=ALWAYS,
+    )
+
+
+def test_a_department_serves_the_streets_it_names_or_the_whole_district_when_it_names_none() -> None:
+    assert domain.serves(DEPARTMENTS["ZF-LJ"], "LJ") and not domain.serves(DEPARTMENTS["ZF-LJ"], "WH")
+    assert domain.serves(DEPARTMENTS["CG"], "LJ") and domain.serves(DEPARTMENTS["CG"], "SL")
+    assert domain.serves({"code": "X", "serves": []}, "SL")
+
+
+def test_the_street_dispatches_by_hand_only_to_departments_that_serve_the_tickets_street() -> None:
+    dispatched = _assign("LJ", "ZF-LJ", ["CG"])
+    assert (dispatched.lead_department, dispatched.assisting_departments, dispatched.manual) == ("ZF-LJ", ["CG"], True)
+    with pytest.raises(domain.DepartmentNotServing) as lead:
+        _assign("WH", "ZF-LJ")  # 临江's team, for a ticket in 望湖
+    assert (str(lead.value), lead.value.departments) == (
+        "该部门不负责本街道 (department does not serve this street)",
+        ["ZF-LJ"],
+    )
+    with pytest.raises(domain.DepartmentNotServing) as assisting:
+        _assign("SL", "CG", ["ZF-WH", "SCJG", "ZF-LJ"])  # two street teams asked to help in 松林
+    assert assisting.value.departments == ["ZF-WH", "ZF-LJ"]
+
+
+def test_an_unknown_department_is_refused_and_a_ticket_not_waiting_is_refused_before_any_department() -> None:
+    with pytest.raises(domain.InvalidAssignment, match="NOPE") as unknown:
+        _assign("LJ", "CG", ["NOPE"])
+    assert not isinstance(unknown.value, domain.DepartmentNotServing)
+    with pytest.raises(TransitionNotAllowed):
+        _assign("WH", "ZF-LJ", status=TicketStatus.DISPATCHED)
+
+
 def test_a_duplicate_must_name_its_original_and_closed_tickets_cannot_be_cancelled() -> None:
     with pytest.raises(domain.InvalidAssignment):
         domain.cancel(

@@ -149,6 +149,65 @@ def test_unmatched_reports_wait_in_their_streets_queue_until_assigned(dispatch: 
     assert again.status_code == 409
 
 
+def test_one_ticket_of_the_queue_reads_as_the_queue_lists_it_and_only_for_those_whose_queue_it_is_in(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    ticket_id = _report(bus, "SJ-0701", grid="LJ02-G1")
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+
+    def listed() -> dict[str, object] | None:
+        items = ok(desk.call("dispatch", "GET", "/v1/dispatch/queue", params={"limit": "500"}))["items"]
+        return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+    item = eventually(listed, what="the ticket in 临江's queue")
+    path = f"/v1/dispatch/queue/{ticket_id}"
+    assert ok(desk.call("dispatch", "GET", path)) == item
+    assert ok(dispatch.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH").call("dispatch", "GET", path)) == item
+
+    def refused(user, path: str = path) -> int:  # type: ignore[no-untyped-def]
+        answer = user.call("dispatch", "GET", path)
+        if answer.status_code == 404:
+            assert answer.json()["error"]["code"] == "not_queued"
+        return int(answer.status_code)
+
+    assert refused(dispatch.user(sub="sd-wh", role=Role.STREET_DISPATCHER, org="WH")) == 404  # another street's
+    assert refused(dispatch.user(sub="sup-wh", role=Role.SUPERVISOR, org="WH")) == 404
+    for role, org in ((Role.GRID_WORKER, "LJ01"), (Role.DEPARTMENT_AGENT, "ZJ"), (Role.ADMIN, "QH")):
+        assert refused(dispatch.user(sub="x", role=role, org=org)) == 403, role
+    assert refused(desk, f"/v1/dispatch/queue/{new_id()}") == 404
+    ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/assign", json={"lead_department": "ZJ"}))
+    assert refused(desk) == 404  # dispatched: it waits no more
+
+
+def test_the_desk_cannot_dispatch_by_hand_to_a_department_that_does_not_serve_the_street(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    ticket_id = _report(bus, "SJ-0701", grid="LJ01-G2")
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    path = f"/v1/dispatch/queue/{ticket_id}"
+
+    def waiting() -> dict[str, object] | None:
+        answer = desk.call("dispatch", "GET", path)
+        return answer.json() if answer.status_code == 200 else None
+
+    before = eventually(waiting, what="the ticket in 临江's queue")
+    assign = f"/v1/dispatch/tickets/{ticket_id}/assign"
+    # 望湖's own team, as the lead or as a helper, for a ticket in 临江
+    for body in ({"lead_department": "ZF-WH"}, {"lead_department": "CG", "assisting_departments": ["ZF-WH"]}):
+        answer = desk.call("dispatch", "POST", assign, json=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["error"] == {
+            "code": "department_not_serving",
+            "message": "该部门不负责本街道 (department does not serve this street)",
+            "details": {"departments": ["ZF-WH"]},
+        }
+    assert ok(desk.call("dispatch", "GET", path)) == before  # still waiting, as it was
+    ok(desk.call("dispatch", "POST", assign, json={"lead_department": "ZF-LJ", "assisting_departments": ["CG"]}))
+    [dispatched] = bus.wait_for(ticket_id, "ticket.dispatched")
+    assert (dispatched.payload.round, dispatched.payload.lead_department) == (1, "ZF-LJ")
+    assert [e.event_type for e in bus.events(ticket_id)] == ["ticket.reported", "ticket.dispatched"]
+
+
 def test_a_ticket_sent_back_returns_to_the_queue_with_the_reason_and_is_redispatched(
     dispatch: RunningService, bus: Bus
 ) -> None:

@@ -3,12 +3,15 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pymongo
 import pytest
 
 from gridloop.shared.events import Actor, Role, TicketAccepted, TicketDispatched, TicketResolved
 from gridloop.shared.ids import new_id
+from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, eventually, launch, make_event, ok, reported
 
@@ -105,7 +108,9 @@ def test_a_report_the_street_registered_is_verified_by_a_grid_worker_of_its_comm
     ticket_id = _resolved(bus, "desk-lj-1", role=Role.STREET_DISPATCHER, org="LJ")
     task = eventually(lambda: _pending(neighbour, ticket_id), what="the community's verification task")
     assert task["verifier"] == {"kind": "community", "community": "LJ01"}
+    assert ok(neighbour.call("feedback", "GET", f"/v1/verifications/{ticket_id}")) == task
     assert _pending(elsewhere, ticket_id) is None
+    assert elsewhere.call("feedback", "GET", f"/v1/verifications/{ticket_id}").status_code == 404
     refused = elsewhere.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True})
     assert refused.status_code == 404
     ok(neighbour.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True, "comment": "已核实"}))
@@ -165,3 +170,64 @@ def test_the_lists_of_what_to_check_and_to_rate_follow_each_task_and_include_tas
         ok(reporter.call("feedback", "POST", f"/v1/verifications/{older}", json={"passed": True}))
     finally:
         restarted.process.stop()
+
+
+def _listed(user: ApiUser, ticket_id: str, **params: str) -> dict[str, Any] | None:
+    items = ok(user.call("feedback", "GET", "/v1/verifications", params=params))["items"]
+    return next((i for i in items if i["ticket_id"] == ticket_id), None)
+
+
+def test_a_worker_reads_one_verification_task_of_theirs_as_their_list_shows_it_and_no_one_elses(
+    feedback: RunningService, bus: Bus
+) -> None:
+    reporter = feedback.user(sub="gw-f7", role=Role.GRID_WORKER, org="WH03")
+    colleague = feedback.user(sub="gw-f8", role=Role.GRID_WORKER, org="WH03")  # same community, not the verifier
+    elsewhere = feedback.user(sub="gw-f9", role=Role.GRID_WORKER, org="LJ01")
+    supervisor = feedback.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+    ticket_id = _resolved(bus, "gw-f7", org="WH03")
+
+    def task(user: ApiUser, ticket: str = ticket_id) -> httpx.Response:
+        return user.call("feedback", "GET", f"/v1/verifications/{ticket}")
+
+    def refused(answer: httpx.Response) -> bool:
+        return (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
+
+    pending = eventually(lambda: _pending(reporter, ticket_id), what="verification task")
+    assert ok(task(reporter)) == pending
+    assert ok(task(supervisor)) == pending  # the district's supervisor lists it too
+    assert refused(task(colleague)) and refused(task(elsewhere))
+    assert refused(task(reporter, new_id()))
+
+    # a report of theirs not yet resolved has no task
+    waiting = new_id()
+    now = datetime.now(UTC)
+    bus.publish_events(
+        [
+            reported(waiting, reporter=Actor(sub="gw-f7", role=Role.GRID_WORKER, org="WH03"), grid="WH03-G1"),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department="CG",
+                    accept_deadline=now + timedelta(hours=1),
+                    resolve_deadline=now + timedelta(hours=4),
+                    manual=False,
+                ),
+                ticket_id=waiting,
+            ),
+        ]
+    )
+    eventually(lambda: _notifications(reporter, waiting), what="the reporter told of the dispatch")
+    assert refused(task(reporter, waiting))
+
+    # done and not yet rated, then rated: the same view as the list's to rate, then the list of the rated
+    ok(reporter.call("feedback", "POST", f"/v1/verifications/{ticket_id}", json={"passed": True, "comment": "已核实"}))
+    bus.wait_for(ticket_id, "ticket.closed")
+    done = eventually(lambda: _listed(reporter, ticket_id, status="passed", rated="false"), what="the task to rate")
+    assert ok(task(reporter)) == done
+    assert done["verification"]["status"] == "passed" and done["verification"]["comment"] == "已核实"
+    assert done["rating"] is None
+    ok(reporter.call("feedback", "POST", f"/v1/ratings/{ticket_id}", json={"rating": "satisfied", "comment": "很快"}))
+    rated = ok(task(reporter))
+    assert rated == _listed(reporter, ticket_id, rated="true")
+    assert rated["rating"]["rating"] == "satisfied" and rated["status"] == "closed"
+    assert refused(task(colleague))

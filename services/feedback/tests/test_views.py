@@ -6,7 +6,7 @@ import pytest
 from fastapi.encoders import jsonable_encoder
 
 from gridloop.feedback.handlers import notification_view, verification_view
-from gridloop.feedback.views import NotificationList, VerificationList
+from gridloop.shared.api.feedback import NotificationList, VerificationList
 
 pytestmark = pytest.mark.unit
 AT = datetime(2026, 11, 22, 1, 2, 3, 456000, tzinfo=UTC)

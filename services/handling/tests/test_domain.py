@@ -308,5 +308,45 @@ def test_the_actions_offered_are_exactly_those_the_domain_lets_through(
 
 def test_sending_a_joint_ticket_back_withdraws_the_parts_not_yet_reported() -> None:
     reported = {**ASSIST, "department": "JJ", "status": "part_done", "part": {"note": "已完成"}}
-    withdrawn = domain.withdrawn_on_rejection([LEAD, ASSIST, reported])
-    assert withdrawn == [(ASSIST, {"status": "cancelled"})]
+    withdrawn = domain.withdrawn_on_rejection([LEAD, ASSIST, reported], at=NOW)
+    assert [(order, changes["status"]) for order, changes in withdrawn] == [(ASSIST, "cancelled")]
+
+
+@pytest.mark.parametrize(
+    ("status", "owed"),
+    [
+        ("dispatched", "accept"),
+        ("accepted", "resolve"),
+        ("reopened", "resolve"),
+        ("part_done", None),
+        ("resolved", None),
+        ("rejected", None),
+        ("closed", None),
+        ("cancelled", None),
+    ],
+)
+def test_an_order_counts_down_only_to_the_deadline_of_the_step_it_owes(status: str, owed: str | None) -> None:
+    order = {**LEAD, "status": status}
+    assert domain.deadline_owed(order, ticket=_ticket(TicketStatus.ACCEPTED)) == owed
+    assert domain.deadline_owed(order, ticket=_ticket(TicketStatus.ACCEPTED, round_=3)) is None  # an earlier round
+
+
+def test_an_order_stored_before_its_steps_were_recorded_still_shows_its_rejection() -> None:
+    sent_back = {
+        **LEAD,
+        "status": "rejected",
+        "reject_reason": "不属于本部门职责",
+        "dispatched_at": NOW,
+        "updated_at": NOW + timedelta(minutes=20),
+        "notes": [],
+    }
+    steps = domain.history(sent_back)
+    assert [(s["kind"], s["reason"]) for s in steps] == [("dispatched", ""), ("rejected", "不属于本部门职责")]
+    # A step recorded from then on follows the ones the order's fields told.
+    later = domain.with_step(sent_back, domain.step(domain.StepKind.CANCELLED, NOW + timedelta(hours=1)))
+    assert [s["kind"] for s in later["history"]] == ["dispatched", "rejected", "cancelled"]
+
+
+def test_withdrawing_an_assisting_order_records_why() -> None:
+    [(_, changes)] = domain.withdrawn_on_rejection([LEAD, {**ASSIST, "history": []}], at=NOW)
+    assert changes["history"] == [domain.step(domain.StepKind.CANCELLED, NOW, reason=domain.WITHDRAWN_REASON)]

@@ -3,12 +3,21 @@
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pytest
 from pydantic import AwareDatetime, TypeAdapter
 
-from gridloop.shared.events import Actor, CancelReason, Role, TicketCancelled, TicketDispatched
+from gridloop.shared.events import (
+    Actor,
+    CancelReason,
+    Role,
+    TicketCancelled,
+    TicketDispatched,
+    TicketExtensionDecided,
+    TicketReopened,
+    payload_types,
+)
 from gridloop.shared.ids import new_id
 from gridloop.shared.paging import Cursor
 from gridloop.shared.photos import PhotoSeal
@@ -357,3 +366,86 @@ def test_a_cursor_the_inbox_did_not_hand_out_is_refused(handling: RunningService
         assert refused.status_code == 422, wrong
         code = refused.json()["error"]["code"]
         assert code == ("validation_error" if len(wrong) > 200 else "invalid_cursor"), wrong
+
+
+def _steps(order: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(s["kind"], s["note"], s["reason"]) for s in order["history"]]
+
+
+def test_a_sent_back_order_lists_its_rejection_and_counts_down_to_nothing(handling: RunningService, bus: Bus) -> None:
+    # The accept deadline has passed: before the 退单 the order owed it, after it owes nothing.
+    ticket_id = _dispatched(bus, "CG", ["SCJG"], accept_in=timedelta(minutes=-5))
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    scjg = handling.user(sub="agent-scjg", role=Role.DEPARTMENT_AGENT, org="SCJG")
+    eventually(lambda: _order(scjg, ticket_id).status_code == 200, what="assisting order")
+    fresh = ok(_order(cg, ticket_id))
+    assert (fresh["deadline_owed"], fresh["overdue"], _steps(fresh)) == ("accept", True, [("dispatched", "", "")])
+    sent_back = ok(
+        cg.call("handling", "POST", f"/v1/work-orders/{ticket_id}/reject", json={"reason": "不属于城管职责"})
+    )
+    assert (sent_back["status"], sent_back["deadline_owed"]) == ("rejected", None)
+    shown = ok(_order(cg, ticket_id))
+    assert _steps(shown) == [("dispatched", "", ""), ("rejected", "", "不属于城管职责")]
+    assert (shown["deadline_owed"], shown["overdue"]) == (None, False)
+    assert _in_inbox(cg, ticket_id, overdue="true") is None
+    helper = ok(_order(scjg, ticket_id))
+    assert [s["kind"] for s in helper["history"]] == ["dispatched", "cancelled"]
+    assert "退单" in helper["history"][-1]["reason"] and helper["deadline_owed"] is None
+
+
+def test_an_order_records_every_step_and_owes_the_deadline_of_the_step_it_is_at(
+    handling: RunningService, bus: Bus
+) -> None:
+    ticket_id = _dispatched(bus, "SW")
+    sw = handling.user(sub="agent-sw", role=Role.DEPARTMENT_AGENT, org="SW")
+    url = f"/v1/work-orders/{ticket_id}"
+    eventually(lambda: _in_inbox(sw, ticket_id), what="order in SW inbox")
+    assert ok(_order(sw, ticket_id))["deadline_owed"] == "accept"
+    taken = ok(sw.call("handling", "POST", f"{url}/accept"))
+    assert taken["deadline_owed"] == "resolve"
+    ok(sw.call("handling", "POST", f"{url}/progress", json={"note": "已到场"}))
+    later = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    ok(sw.call("handling", "POST", f"{url}/extension", json={"requested_resolve_deadline": later, "reason": "待料"}))
+    decided = TicketExtensionDecided(
+        approved=True, resolve_deadline=datetime.now(UTC) + timedelta(days=3), comment="同意"
+    )
+    bus.publish_events([make_event(decided, ticket_id=ticket_id)])
+    eventually(lambda: ok(_order(sw, ticket_id))["extension_pending"] is None, what="the street's decision")
+    resolved = ok(sw.call("handling", "POST", f"{url}/resolve", json={"note": "已更换井盖"}))
+    assert resolved["deadline_owed"] is None
+    back = TicketReopened(department="SW", rework_count=1, comment="井盖仍松动")
+    bus.publish_events([make_event(back, ticket_id=ticket_id)])
+    eventually(lambda: ok(_order(sw, ticket_id))["status"] == "reopened", what="rework")
+    assert ok(_order(sw, ticket_id))["deadline_owed"] == "resolve"
+    ok(sw.call("handling", "POST", f"{url}/accept"))
+    shown = ok(_order(sw, ticket_id))
+    assert _steps(shown) == [
+        ("dispatched", "", ""),
+        ("accepted", "", ""),
+        ("progress", "已到场", ""),
+        ("extension_requested", "", "待料"),
+        ("extension_decided", "同意", ""),
+        ("resolved", "已更换井盖", ""),
+        ("reopened", "井盖仍松动", ""),
+        ("accepted", "", ""),
+    ]
+    assert shown["history"][4]["approved"] is True
+    assert shown["notes"][0]["note"] == "已到场"  # what the page showed before still comes with the order
+
+
+def test_webhooks_subscribe_to_the_event_types_the_registry_lists_and_no_other(handling: RunningService) -> None:
+    cg = handling.user(sub="agent-cg", role=Role.DEPARTMENT_AGENT, org="CG")
+    admin = handling.user(sub="admin-qh", role=Role.ADMIN, org="QH")
+    listed = [item["event_type"] for item in ok(cg.call("handling", "GET", "/v1/webhooks/event-types"))["items"]]
+    assert listed == sorted({event_type for event_type, _ in payload_types()} - {"ticket.reported"})
+    assert {"ticket.dispatched", "ticket.progressed", "ticket.extension_requested"} <= set(listed)
+    grid_worker = handling.user(sub="gw-h", role=Role.GRID_WORKER, org="LJ01")
+    assert grid_worker.call("handling", "GET", "/v1/webhooks/event-types").status_code == 403
+
+    ok(admin.call("handling", "PUT", "/v1/webhooks/allow-lists/CG", json={"entries": ["10.20.0.0/16"]}))
+    endpoint = {"url": "http://10.20.0.5/hook", "event_types": ["ticket.reported"]}
+    refused = cg.call("handling", "POST", "/v1/webhooks/endpoints", json=endpoint)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "unknown_event_types"
+    created = ok(cg.call("handling", "POST", "/v1/webhooks/endpoints", json={**endpoint, "event_types": listed}), 201)
+    assert created["event_types"] == listed
+    assert cg.call("handling", "DELETE", f"/v1/webhooks/endpoints/{created['endpoint_id']}").status_code == 204

@@ -25,11 +25,12 @@ from pydantic import ValidationError
 from standardwebhooks import Webhook
 
 from gridloop.handling.app import HandlingSettings
-from gridloop.handling.webhooks import domain, handlers, outbound, store
+from gridloop.handling.webhooks import commands, consumers, domain, jobs, outbound, store
 from gridloop.handling.webhooks.domain import Destination, OutboundPolicy, RetryPolicy
 from gridloop.handling.webhooks.outbound import Outbound
 from gridloop.shared import leases
-from gridloop.shared.events import Actor, Role, TicketDispatched, envelope
+from gridloop.shared.api.handling import EndpointWithSecret
+from gridloop.shared.events import Actor, Role, TicketDispatched, envelope, payload_types
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import Database
 from gridloop.stack.servers import Servers, free_port
@@ -112,14 +113,14 @@ async def _database(servers: Servers, clock: SetClock, allow: list[str]) -> Data
     return database
 
 
-async def _queue_one(database: Database, way_out: Outbound, url: str, ticket_id: str) -> dict[str, Any]:
+async def _queue_one(database: Database, way_out: Outbound, url: str, ticket_id: str) -> EndpointWithSecret:
     """A CG endpoint registered at `url` (judged as at registration), and one delivery due for it."""
-    endpoint = await handlers.register(
+    endpoint = await commands.register(
         database=database, outbound=way_out, user=AGENT, department=None, url=url,
         event_types=["ticket.dispatched"], description="",
     )  # fmt: skip
     event = _dispatched(ticket_id, NEW_YEARS_EVE)
-    await database.transaction(lambda uow: handlers.queue_deliveries(event.payload, event, uow))
+    await database.transaction(lambda uow: consumers.queue_deliveries(event.payload, event, uow))
     return endpoint
 
 
@@ -136,18 +137,18 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_switched_off_and_
     metrics = Metrics("handling")
     async with outbound.sender_client(2.0) as client:
         for _ in range(6):  # nothing listens on the port: every attempt fails
-            [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+            [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
             clock.value = delivery["next_attempt_at"]
             attempts_at.append(clock.value)
-            passed = await handlers.deliver_due(
+            passed = await jobs.deliver_due(
                 database=database, client=client, outbound=way_out, policy=POLICY, metrics=metrics
             )
             assert passed == 0
-        [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+        [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
         assert delivery["status"] == "pending" and delivery["attempts"] == 4  # then switched off: no more tries
         waits = [(b - a).total_seconds() for a, b in itertools.pairwise(attempts_at[:4])]
         assert waits == [5.0, 10.0, 20.0]  # doubling, then no longer than the longest wait
-        after = await store.endpoint(database.db, endpoint["endpoint_id"])
+        after = await store.endpoint(database.db, endpoint.endpoint_id)
         # 4 failures in a row over 35 s (at least 30): switched off, and the agent reads why
         assert after is not None and after["enabled"] is False and "连续 4 次投递失败" in after["disabled_reason"]
         counted = metrics.registry.get_sample_value
@@ -174,26 +175,26 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_switched_off_and_
         server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
-            await handlers.change_endpoint(
+            await commands.change_endpoint(
                 database=database,
                 outbound=way_out,
                 user=AGENT,
-                endpoint_id=endpoint["endpoint_id"],
+                endpoint_id=endpoint.endpoint_id,
                 enabled=True,
                 url=None,
                 event_types=None,
             )
-            [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+            [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
             clock.value = delivery["next_attempt_at"]
-            assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+            assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
         finally:
             server.shutdown()
             server.server_close()
     [(headers, body)] = got
-    message = Webhook(endpoint["secret"]).verify(body, headers)
+    message = Webhook(endpoint.secret).verify(body, headers)
     assert message["type"] == "ticket.dispatched" and message["data"]["ticket_id"] == "t-new-year"
-    assert headers["webhook-id"] == domain.webhook_id(endpoint["endpoint_id"], event.event_id)
-    [delivered] = await store.deliveries(database.db, endpoint["endpoint_id"], "delivered", 10)
+    assert headers["webhook-id"] == domain.webhook_id(endpoint.endpoint_id, event.event_id)
+    [delivered] = await store.deliveries(database.db, endpoint.endpoint_id, "delivered", 10)
     assert delivered["attempts"] == 5
 
 
@@ -217,11 +218,11 @@ async def test_a_name_that_turns_to_a_refused_address_at_delivery_is_not_contact
     names["hooks.cg.test"] = ["10.20.0.5", "127.0.0.1"]
     metrics = Metrics("handling")
     async with outbound.sender_client(2.0) as client:
-        passed = await handlers.deliver_due(
+        passed = await jobs.deliver_due(
             database=database, client=client, outbound=way_out, policy=POLICY, metrics=metrics
         )
     assert passed == 0 and receiver.got == []
-    [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+    [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
     assert delivery["status"] == "pending" and delivery["attempts"] == 1
     # The log says only that it was not sent: no address, no port, no error of an internal service
     assert [(a["status_code"], a["error"]) for a in delivery["log"]] == [(None, domain.NOT_SENT["destination_refused"])]
@@ -247,9 +248,9 @@ async def test_the_stacks_own_services_are_not_contacted_even_where_loopback_is_
     endpoint = await _queue_one(database, registering, f"http://hooks.cg.test:{receiver.port}/hook", "t-own")
     async with outbound.sender_client(2.0) as client:
         way_out = _way_out(names, allow_loopback=True, own=own)
-        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 0
+        assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 0
     assert receiver.got == []
-    [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+    [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
     assert delivery["last_error"] == domain.NOT_SENT["destination_refused"]
 
 
@@ -263,10 +264,10 @@ async def test_a_delivery_goes_to_the_address_that_was_judged_under_its_own_name
     way_out = _way_out({"hooks.cg.test": ["127.0.0.1"]}, allow_loopback=True)
     endpoint = await _queue_one(database, way_out, f"http://hooks.cg.test:{receiver.port}/hook", "t-pinned")
     async with outbound.sender_client(2.0) as client:
-        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+        assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
     [(headers, body)] = receiver.got
     assert headers["host"] == f"hooks.cg.test:{receiver.port}"
-    assert Webhook(endpoint["secret"]).verify(body, headers)["data"]["ticket_id"] == "t-pinned"
+    assert Webhook(endpoint.secret).verify(body, headers)["data"]["ticket_id"] == "t-pinned"
 
 
 async def test_a_delivery_held_by_a_sender_whose_clock_ran_fast_goes_out_on_the_next_pass(
@@ -281,7 +282,7 @@ async def test_a_delivery_held_by_a_sender_whose_clock_ran_fast_goes_out_on_the_
     endpoint = await _queue_one(database, way_out, f"http://hooks.cg.test:{receiver.port}/hook", "t-claimed")
     for ticket in ("t-later", "t-live"):
         event = _dispatched(ticket, now)
-        await database.transaction(lambda uow, event=event: handlers.queue_deliveries(event.payload, event, uow))
+        await database.transaction(lambda uow, event=event: consumers.queue_deliveries(event.payload, event, uow))
     server_now = await leases.server_now(database.db)
     held = {
         "t-claimed": {"claimed_until": server_now + timedelta(minutes=10)},
@@ -291,10 +292,8 @@ async def test_a_delivery_held_by_a_sender_whose_clock_ran_fast_goes_out_on_the_
     for ticket, changes in held.items():
         await database.db[store.DELIVERIES].update_one({"ticket_id": ticket}, {"$set": changes})
     async with outbound.sender_client(2.0) as client:
-        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 2
-    sent = sorted(
-        Webhook(endpoint["secret"]).verify(body, headers)["data"]["ticket_id"] for headers, body in receiver.got
-    )
+        assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 2
+    sent = sorted(Webhook(endpoint.secret).verify(body, headers)["data"]["ticket_id"] for headers, body in receiver.got)
     assert sent == ["t-claimed", "t-later"]  # another sender is trying t-live now
 
 
@@ -336,12 +335,12 @@ async def test_over_https_the_pinned_address_is_asked_for_the_name_and_its_certi
     trusting = outbound.sender_transport(verify=ssl.create_default_context(cafile=cert))
     async with httpx.AsyncClient(transport=trusting, follow_redirects=False, timeout=2.0) as client:
         await _queue_one(database, way_out, f"https://hooks.cg.test:{receiver.port}/hook", "t-tls")
-        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+        assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
         other = await _queue_one(database, way_out, f"https://other.cg.test:{receiver.port}/hook", "t-tls-other")
-        assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
+        assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 1
     assert [h["host"] for h, _ in receiver.got] == [f"hooks.cg.test:{receiver.port}"] * 2
     assert set(asked_for) == {"hooks.cg.test", "other.cg.test"}
-    [refused] = await store.deliveries(database.db, other["endpoint_id"], None, 10)
+    [refused] = await store.deliveries(database.db, other.endpoint_id, None, 10)
     assert refused["status"] == "pending" and refused["last_error"] == domain.NO_CONNECTION  # not its certificate
 
 
@@ -354,11 +353,11 @@ async def test_a_redirect_is_not_followed_and_counts_as_a_failed_delivery(server
         way_out = _way_out({}, allow_loopback=True)
         endpoint = await _queue_one(database, way_out, f"http://127.0.0.1:{redirecting.port}/hook", "t-redirect")
         async with outbound.sender_client(2.0) as client:
-            assert await handlers.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 0
+            assert await jobs.deliver_due(database=database, client=client, outbound=way_out, policy=POLICY) == 0
     finally:
         redirecting.close()
     assert len(redirecting.got) == 1 and receiver.got == []
-    [delivery] = await store.deliveries(database.db, endpoint["endpoint_id"], None, 10)
+    [delivery] = await store.deliveries(database.db, endpoint.endpoint_id, None, 10)
     assert delivery["status"] == "pending" and delivery["last_error"] == "HTTP 307"
 
 
@@ -372,10 +371,10 @@ async def test_what_is_refused_at_registration_is_never_stored(servers: Servers)
         "http://meta.cg.test/", "http://[fe80::1]/", "http://224.0.0.1/", "http://100.100.100.200/",
     ]  # fmt: skip
     for url in refused:
-        with pytest.raises(handlers.EndpointRefused) as caught:
+        with pytest.raises(domain.EndpointRefused) as caught:
             await _queue_one(database, way_out, url, "t-none")
         assert caught.value.code == "destination_refused", url
-    with pytest.raises(handlers.EndpointRefused) as unresolved:
+    with pytest.raises(domain.EndpointRefused) as unresolved:
         await _queue_one(database, way_out, "http://nowhere.cg.test/", "t-none")
     assert unresolved.value.code == "destination_unresolved"
     assert await store.endpoints(database.db, {}) == []
@@ -494,3 +493,12 @@ def test_loopback_receivers_are_for_development_and_tests_only() -> None:
     )
     policy = settings.outbound().policy
     assert policy.allow_loopback is False and {"intake:8001", "172.18.0.0/16"} <= {str(d) for d in policy.own}
+
+
+def test_the_event_types_one_may_subscribe_to_come_from_the_event_registry() -> None:
+    registered = {event_type for event_type, _ in payload_types()}
+    assert domain.subscribable() == sorted(registered - {"ticket.reported"})  # a report concerns no department yet
+    assert domain.unsubscribable(["ticket.dispatched", "ticket.reported", "ticket.typo"]) == [
+        "ticket.reported",
+        "ticket.typo",
+    ]

@@ -7,12 +7,12 @@ from pydantic import ValidationError
 from gridloop.intake import domain
 from gridloop.intake.domain import (
     DuplicatePolicy,
-    ReportRequest,
     distance_m,
     duplicate_filter,
     duplicate_key,
     duplicates_within,
 )
+from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.events import GeoPoint
 
 pytestmark = pytest.mark.unit

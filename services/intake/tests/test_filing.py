@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridloop.intake import handlers, store
-from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.intake.domain import ReportRefused
+from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.events import Actor, Role
 from gridloop.shared.mongo import OUTBOX

@@ -6,7 +6,7 @@ import pytest
 from fastapi.encoders import jsonable_encoder
 
 from gridloop.intake.handlers import report_view
-from gridloop.intake.views import ReportPage, ReportView
+from gridloop.shared.api.intake import ReportPage, ReportView
 from gridloop.shared.events import Actor, Role
 
 pytestmark = pytest.mark.unit

@@ -6,8 +6,8 @@ import io
 import pytest
 from openpyxl import load_workbook
 
+from gridloop.shared.api.supervision import UnitIndicators
 from gridloop.supervision import evaluation, kpi
-from gridloop.supervision.schemas import UnitIndicators
 
 pytestmark = pytest.mark.unit
 NAMES = {"SW": "区水务局", "CG": "区城市管理局"}

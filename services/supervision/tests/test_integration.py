@@ -26,6 +26,7 @@ from gridloop.shared.events import (
     dead_letter_topic,
 )
 from gridloop.shared.ids import new_id
+from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
 
@@ -404,3 +405,86 @@ def test_the_map_counts_open_tickets_per_grid_and_places_them_within_the_readers
         assert chief.call("supervision", "GET", "/v1/supervision/map", params={"limit": wrong}).status_code == 422
     record = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{late}"))["ticket"]
     assert record["location"] == {"lon": 120.101, "lat": 30.201}
+
+
+def _overdue_pages(user: ApiUser, **params: str) -> list[list[dict[str, Any]]]:
+    """Every page of the overdue list, following next_cursor to the end."""
+    pages: list[list[dict[str, Any]]] = []
+    after: dict[str, str] = {}
+    while True:
+        answer = ok(user.call("supervision", "GET", "/v1/supervision/overdue", params={**params, **after}))
+        pages.append(answer["items"])
+        if answer["next_cursor"] is None:
+            return pages
+        after = {"cursor": answer["next_cursor"]}
+        assert len(pages) < 20, "paging does not end"
+
+
+def test_a_departments_overdue_list_holds_all_its_overdue_tickets_and_only_them_page_by_page(
+    supervision: RunningService, bus: Bus
+) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    worker = Actor(sub="gw-nt", role=Role.GRID_WORKER, org="NT01")
+    late_cg = [new_id() for _ in range(5)]  # past the accept deadline, 1 to 5 hours ago
+    late_zj = [new_id() for _ in range(2)]
+    fixing, on_time = new_id(), new_id()  # CG: accepted and past the resolve deadline; CG: not yet due
+    events: list[Envelope] = []
+    for hours, ticket_id in enumerate(late_cg + late_zj, start=1):
+        lead = "CG" if ticket_id in late_cg else "ZJ"
+        events += [
+            reported(ticket_id, reporter=worker, grid="NT01-G1"),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department=lead,
+                    accept_deadline=now - timedelta(hours=hours),
+                    resolve_deadline=now + timedelta(days=1),
+                    manual=False,
+                ),
+                ticket_id=ticket_id,
+            ),
+        ]
+    for ticket_id, resolve_in in ((fixing, timedelta(minutes=-150)), (on_time, timedelta(hours=3))):
+        events += [
+            reported(ticket_id, reporter=worker, grid="NT01-G1"),
+            make_event(
+                TicketDispatched(
+                    round=1,
+                    lead_department="CG",
+                    accept_deadline=now + timedelta(hours=1),
+                    resolve_deadline=now + resolve_in,
+                    manual=False,
+                ),
+                ticket_id=ticket_id,
+            ),
+            make_event(TicketAccepted(department="CG", round=1), ticket_id=ticket_id, actor=AGENT["CG"]),
+        ]
+    bus.publish_events(events)
+    desk = supervision.user(sub="sd-nt", role=Role.STREET_DISPATCHER, org="NT")
+
+    def all_late() -> list[str] | None:
+        answer = ok(desk.call("supervision", "GET", "/v1/supervision/overdue"))
+        late = [t["ticket_id"] for t in answer["items"]]
+        return late if len(late) == 8 else None
+
+    everything = eventually(all_late, what="the street's eight overdue tickets")
+    assert set(everything) == {*late_cg, *late_zj, fixing}
+    # CG's, longest overdue first (5 h late on acceptance ... 1 h), the resolve deadline 2.5 h ago among them
+    cg_order = [late_cg[4], late_cg[3], late_cg[2], fixing, late_cg[1], late_cg[0]]
+    pages = _overdue_pages(desk, department="CG", limit="2")
+    assert [len(p) for p in pages] == [2, 2, 2]
+    assert [t["ticket_id"] for p in pages for t in p] == cg_order
+    assert {t["lead_department"] for p in pages for t in p} == {"CG"}
+    assert on_time not in {t["ticket_id"] for p in pages for t in p}
+    assert [t["ticket_id"] for p in _overdue_pages(desk, department="ZJ") for t in p] == [late_zj[1], late_zj[0]]
+    assert _overdue_pages(desk, department="JJ") == [[]]
+
+    # the district's supervisor pages through every street's CG tickets: this street's all there, no other department's
+    chief = supervision.user(sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+    district = [t for p in _overdue_pages(chief, department="CG", limit="3") for t in p]
+    assert {t["lead_department"] for t in district} == {"CG"}
+    assert [t["ticket_id"] for t in district if t["street_code"] == "NT"] == cg_order
+    elsewhere = supervision.user(sub="sd-mq", role=Role.STREET_DISPATCHER, org="MQ")
+    assert not {t["ticket_id"] for p in _overdue_pages(elsewhere, department="CG") for t in p} & set(cg_order)
+    refused = desk.call("supervision", "GET", "/v1/supervision/overdue", params={"cursor": "not-a-cursor"})
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "invalid_cursor")

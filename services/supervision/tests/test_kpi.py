@@ -3,6 +3,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from pydantic import ValidationError
 
+from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.events import Rating, TicketAccepted, TicketClosed, TicketRated, TicketResolved
 from gridloop.shared.worktime import WorkCalendar, around_the_clock
 from gridloop.stack.testing import make_event
@@ -104,14 +105,14 @@ def test_rates_and_the_composite_score() -> None:
     assert (figures["accept_minutes_median"], figures["accept_minutes_p90"]) == (5, 50)
     assert figures["resolve_minutes_median"] is None
     assert figures["score"] == 75.0
-    weighted = kpi.indicators(tally, kpi.ScoreWeights(response=1.0, resolution=0.0, satisfaction=0.0))
+    weighted = kpi.indicators(tally, ScoreWeights(response=1.0, resolution=0.0, satisfaction=0.0))
     assert weighted["score"] == 75.0
     assert kpi.indicators(kpi.Tally())["score"] is None
 
 
 def test_weights_must_add_up_to_one() -> None:
     with pytest.raises(ValidationError):
-        kpi.ScoreWeights(response=0.5, resolution=0.5, satisfaction=0.5)
+        ScoreWeights(response=0.5, resolution=0.5, satisfaction=0.5)
 
 
 def test_the_ranking_leaves_out_units_below_the_minimum_volume() -> None:

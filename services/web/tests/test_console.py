@@ -105,6 +105,11 @@ def work_order(ticket_id: str, *, resolve_deadline: datetime, status: str = "acc
         "accepted_at": iso(NOW), "resolved_at": None, "rework_count": 0, "notes": [], "extension_pending": None,
         "part": None, "evidence_required": False, "ticket_status": "accepted",
         "allowed_actions": ["progress", "extension", "resolve"], "overdue": False,
+        "history": [
+            {"kind": "dispatched", "at": iso(NOW), "note": "", "reason": "", "photos": [], "approved": None},
+            {"kind": "accepted", "at": iso(NOW), "note": "", "reason": "", "photos": [], "approved": None},
+        ],
+        "deadline_owed": "resolve",
     }  # fmt: skip
 
 

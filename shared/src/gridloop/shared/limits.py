@@ -1,7 +1,7 @@
-"""Limits every side of GridLoop states the same way: the services refuse past them, the console
-and the app say them before a person sends."""
+"""Input limits every service and page applies alike (the console serves them to the app)."""
 
 TEXT_MIN = 2
-"""Characters a description or a reason needs at least."""
+"""The fewest characters of a description or a reason (问题描述, 退单理由, 延期理由, ...)."""
+
 PHOTOS_MAX = 9
-"""Photos a report, a progress note or a check carries at most."""
+"""The most photos one report, progress note or verification carries."""

@@ -13,6 +13,7 @@ import random
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from gridloop.shared.events import Role
@@ -154,7 +155,10 @@ def main() -> None:
             items = desks[t["street"]].ok("dispatch", "GET", "/v1/dispatch/queue")["items"]
             return next((i for i in items if i["ticket_id"] == t["id"]), None)
 
-        entry = _wait(lambda t=ticket: lead_of(t) or queued(t), f"dispatch of {ticket['number']}")
+        def routed(t: dict[str, Any] = ticket) -> str | dict[str, Any] | None:
+            return lead_of(t) or queued(t)
+
+        entry = _wait(routed, f"dispatch of {ticket['number']}")
         if isinstance(entry, dict):
             desks[ticket["street"]].ok(
                 "dispatch",
@@ -163,7 +167,7 @@ def main() -> None:
                 json={"lead_department": "ZJ", "assisting_departments": ["CG"]},
             )
             print(f"  {ticket['number']}  no rule: the street desk whistles 住建 (lead) + 城管 (assisting)")
-            entry = _wait(lambda t=ticket: lead_of(t), f"assignment of {ticket['number']}")
+            entry = _wait(partial(lead_of, ticket), f"assignment of {ticket['number']}")
             ticket["assisting"] = ["CG"]
         ticket["lead"] = entry
 
@@ -197,13 +201,12 @@ def main() -> None:
 
     def verify(ticket: dict[str, Any], passed: bool) -> None:
         worker: ApiUser = ticket["worker"]
-        _wait(
-            lambda: any(
-                v["ticket_id"] == ticket["id"]
-                for v in worker.ok("feedback", "GET", "/v1/verifications", params={"status": "pending"})["items"]
-            ),
-            "verification task",
-        )
+
+        def pending() -> bool:
+            task = worker.call("feedback", "GET", f"/v1/verifications/{ticket['id']}")
+            return task.status_code == 200 and (task.json()["verification"] or {}).get("status") == "pending"
+
+        _wait(pending, "verification task")
         worker.ok(
             "feedback",
             "POST",
@@ -214,11 +217,13 @@ def main() -> None:
     print("Departments accept and resolve; reporters check on site ...")
     for i, ticket in enumerate([t for t in tickets if t not in late] + late):
         if ticket in late:
+
+            def flagged(t: dict[str, Any] = ticket) -> bool:
+                timeline = chief.ok("supervision", "GET", f"/v1/supervision/tickets/{t['id']}")["timeline"]
+                return any(e["event_type"] == "ticket.overdue" for e in timeline)
+
             _wait(
-                lambda t=ticket: any(
-                    e["event_type"] == "ticket.overdue"
-                    for e in chief.ok("supervision", "GET", f"/v1/supervision/tickets/{t['id']}")["timeline"]
-                ),
+                flagged,
                 f"the watchdog to flag {ticket['number']}",
                 timeout=LATE_ACCEPT_MINUTES * 60 + 60,
             )
@@ -229,20 +234,19 @@ def main() -> None:
         verify(ticket, passed=i % 4 != 1)
         if i % 4 == 1:
             print(f"  {ticket['number']}  check failed: back to the department for rework (返工)")
-            _wait(
-                lambda t=ticket: any(
-                    o["ticket_id"] == t["id"] and o["status"] == "reopened"
-                    for o in agents[t["lead"]].ok("handling", "GET", "/v1/work-orders", params={"status": "reopened"})[
-                        "items"
-                    ]
-                ),
-                "reopened work order",
-            )
+
+            def reopened(t: dict[str, Any] = ticket) -> bool:
+                orders = agents[t["lead"]].ok("handling", "GET", "/v1/work-orders", params={"status": "reopened"})
+                return any(o["ticket_id"] == t["id"] and o["status"] == "reopened" for o in orders["items"])
+
+            _wait(reopened, "reopened work order")
             handle(ticket)
             verify(ticket, passed=True)
-        _wait(
-            lambda t=ticket: t["worker"].ok("intake", "GET", f"/v1/reports/{t['id']}")["status"] == "closed", "closure"
-        )
+
+        def closed(t: dict[str, Any] = ticket) -> bool:
+            return bool(t["worker"].ok("intake", "GET", f"/v1/reports/{t['id']}")["status"] == "closed")
+
+        _wait(closed, "closure")
         rating = rng.choice(RATINGS)
         ticket["worker"].ok("feedback", "POST", f"/v1/ratings/{ticket['id']}", json={"rating": rating})
         print(f"  {ticket['number']}  {ticket['name']:<8} {ticket['lead']:<5} closed, rated {rating}")

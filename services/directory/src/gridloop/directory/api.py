@@ -10,7 +10,7 @@ from gridloop.directory import handlers
 from gridloop.directory.deps import CurrentUser, ServiceDatabase
 from gridloop.directory.domain import InvalidReference
 from gridloop.directory.handlers import OutsideGrids, UnknownRecord
-from gridloop.directory.views import AreaTree, GridView, RecordChange, RecordHistory, RecordList, RecordView
+from gridloop.shared.api.directory import AreaTree, GridView, RecordChange, RecordHistory, RecordList, RecordView
 from gridloop.shared.auth import require_role
 from gridloop.shared.directory import Kind
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound

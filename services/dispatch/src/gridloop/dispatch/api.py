@@ -1,115 +1,41 @@
-"""Street desk routes: the queue, manual assignment (吹哨) and cancellation."""
+"""Street desk routes: the queue (a page, or one ticket of it), manual assignment (吹哨),
+cancellation and extension decisions. Each route checks the caller's role, calls a view or a
+command and maps its errors; the request and response models live in `gridloop.shared.api.dispatch`."""
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
 
-from gridloop.dispatch import handlers
+from gridloop.dispatch import commands, views
+from gridloop.dispatch.commands import UnknownTicket
 from gridloop.dispatch.deps import CurrentUser, ReferenceData, ServiceDatabase, WorkingCalendar
-from gridloop.dispatch.domain import InvalidAssignment, NoPendingExtension, QueueReason
-from gridloop.dispatch.handlers import UnknownTicket
+from gridloop.dispatch.domain import DepartmentNotServing, InvalidAssignment, NoPendingExtension
+from gridloop.dispatch.views import NotQueued
+from gridloop.shared.api.dispatch import (
+    Assigned,
+    AssignRequest,
+    Cancelled,
+    CancelRequest,
+    DecideRequest,
+    ExtensionDecided,
+    PendingExtensions,
+    Queue,
+    QueueItem,
+    QueueReason,
+)
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
-from gridloop.shared.events import CancelReason, Priority, Role
+from gridloop.shared.events import Role
 from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
 
 router = APIRouter(prefix="/v1/dispatch", tags=["dispatch"], responses=ERROR_RESPONSES)
 
 
-class AssignRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    lead_department: str = Field(min_length=1, max_length=32, description="主办部门")
-    assisting_departments: list[str] = Field(default_factory=list, max_length=10, description="协办部门")
-
-
-class CancelRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: CancelReason
-    comment: str = Field(default="", max_length=500)
-    duplicate_of: str | None = Field(default=None, max_length=64)
-
-
-class QueuedTicket(BaseModel):
-    """A ticket waiting at the street desk."""
-
-    ticket_id: str
-    ticket_number: str
-    category_code: str
-    category_name: str
-    description: str
-    street_code: str
-    community_code: str
-    grid_code: str
-    priority: Priority
-    status: str
-    round: int
-    queue_reason: str | None = Field(description="no_rule, rejected (退单) or possible_duplicate (疑似重复)")
-    queued_at: datetime | None
-    rejections: list[dict[str, Any]] = Field(description="each send-back: department, round, reason, at")
-    reported_at: datetime
-    possible_duplicates: list[str]
-
-
-class Queue(BaseModel):
-    items: list[QueuedTicket] = Field(
-        description="最早进入队列的在前，同一时刻按工单号 (oldest queued first, ties by ticket)"
-    )
-    next_cursor: str | None = Field(
-        description="下一页游标，传给 cursor 参数；最后一页为 null "
-        "(pass as `cursor` for the next page; null on the last page)"
-    )
-
-
-class PendingExtension(BaseModel):
-    """延期申请: a department's request for a later resolve deadline, waiting for the street."""
-
-    ticket_id: str = Field(description="工单编号 (ticket id)")
-    ticket_number: str = Field(description="工单号 (ticket number, e.g. QH-20261122-00042)")
-    category_name: str = Field(description="问题类别 (category name)")
-    street_code: str = Field(description="所属街道 (the ticket's street)")
-    department: str = Field(description="申请部门 (the lead department asking)")
-    reason: str = Field(description="延期理由 (the reason given)")
-    requested_resolve_deadline: datetime = Field(description="申请延至 (the resolve deadline asked for)")
-    resolve_deadline: datetime = Field(description="当前处置时限 (the resolve deadline now)")
-    requested_at: datetime = Field(description="申请时间 (when it was asked)")
-
-
-class PendingExtensions(BaseModel):
-    items: list[PendingExtension] = Field(description="最早的申请在前 (oldest request first)")
-
-
-class Assigned(BaseModel):
-    """The dispatch made (派遣): the round's departments and deadlines."""
-
-    ticket_id: str
-    round: int
-    lead_department: str
-    assisting_departments: list[str]
-    accept_deadline: datetime
-    resolve_deadline: datetime
-    manual: bool
-    rule_id: str | None
-    provisional: bool = Field(description="预计: counted on a year whose holiday schedule is not published yet")
-
-
-class Cancelled(BaseModel):
-    ticket_id: str
-    status: str
-    reason: CancelReason
-    comment: str
-    duplicate_of: str | None
-
-
-class ExtensionDecided(BaseModel):
-    ticket_id: str
-    approved: bool
-    resolve_deadline: datetime
-    comment: str
-
-
-@router.get("/queue", summary="Tickets waiting for a person to dispatch: no rule matched, or sent back (退单)")
+@router.get(
+    "/queue",
+    summary="派遣队列: tickets waiting for a person to dispatch (no rule matched, sent back 退单, possible duplicate)",
+    description="The caller's queue: a street dispatcher sees their street's, a supervisor their district's.",
+)
 async def queue(
     database: ServiceDatabase,
     user: CurrentUser,
@@ -125,10 +51,25 @@ async def queue(
 ) -> Queue:
     require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
     try:
-        found = await handlers.street_queue(database=database, reader=user, reason=reason, limit=limit, cursor=cursor)
+        return await views.street_queue(database=database, reader=user, reason=reason, limit=limit, cursor=cursor)
     except InvalidCursor as exc:
         raise ApiError(422, "invalid_cursor", "翻页游标无效 (the cursor is not one this list gave out)") from exc
-    return Queue.model_validate(found)
+
+
+@router.get(
+    "/queue/{ticket_id}",
+    summary="One ticket of the caller's queue, as the queue lists it",
+    description="Scoped like the queue: 404 `not_queued` when the ticket does not wait in the caller's queue "
+    "(dispatched already, cancelled, another street's, or unknown).",
+)
+async def queued_ticket(database: ServiceDatabase, user: CurrentUser, ticket_id: str) -> QueueItem:
+    require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
+    try:
+        return await views.queued_ticket(database=database, reader=user, ticket_id=ticket_id)
+    except NotQueued as exc:
+        raise ApiError(
+            404, "not_queued", "工单不在派遣队列中 (the ticket is not in your queue)", {"id": ticket_id}
+        ) from exc
 
 
 @router.get("/extensions", summary="延期申请: extension requests waiting for the street's decision, oldest first")
@@ -138,11 +79,17 @@ async def extensions(
     limit: Annotated[int, Query(ge=1, le=500, description="最多返回条数 (at most this many requests)")] = 100,
 ) -> PendingExtensions:
     require_role(user, Role.STREET_DISPATCHER, Role.SUPERVISOR)
-    items = await handlers.pending_extensions(database=database, reader=user, limit=limit)
-    return PendingExtensions.model_validate({"items": items})
+    return await views.pending_extensions(database=database, reader=user, limit=limit)
 
 
-@router.post("/tickets/{ticket_id}/assign", summary="Dispatch by hand to a lead and assisting departments (吹哨)")
+@router.post(
+    "/tickets/{ticket_id}/assign",
+    summary="Dispatch by hand to a lead and assisting departments (吹哨)",
+    description="Each department named must serve the ticket's street (the directory's `serves`; empty: the "
+    "whole district), as automatic routing requires: 422 `department_not_serving` otherwise, with the "
+    "departments in `details`. 422 `invalid_assignment` for an unknown department or one named twice; "
+    "409 `invalid_state` unless the ticket waits in the queue.",
+)
 async def assign(
     database: ServiceDatabase,
     refdata: ReferenceData,
@@ -153,19 +100,19 @@ async def assign(
 ) -> Assigned:
     require_role(user, Role.STREET_DISPATCHER)
     try:
-        return Assigned.model_validate(
-            await handlers.assign(
-                database=database,
-                refdata=refdata,
-                calendars=calendars,
-                ticket_id=ticket_id,
-                lead=body.lead_department,
-                assisting=body.assisting_departments,
-                actor=user,
-            )
+        return await commands.assign(
+            database=database,
+            refdata=refdata,
+            calendars=calendars,
+            ticket_id=ticket_id,
+            lead=body.lead_department,
+            assisting=body.assisting_departments,
+            actor=user,
         )
     except UnknownTicket as exc:
         raise NotFound("ticket", ticket_id) from exc
+    except DepartmentNotServing as exc:
+        raise ApiError(422, "department_not_serving", str(exc), {"departments": exc.departments}) from exc
     except InvalidAssignment as exc:
         raise ApiError(422, "invalid_assignment", str(exc)) from exc
 
@@ -174,26 +121,18 @@ async def assign(
 async def cancel(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: CancelRequest) -> Cancelled:
     require_role(user, Role.STREET_DISPATCHER)
     try:
-        return Cancelled.model_validate(
-            await handlers.cancel(
-                database=database,
-                ticket_id=ticket_id,
-                reason=body.reason,
-                comment=body.comment,
-                duplicate_of=body.duplicate_of,
-                actor=user,
-            )
+        return await commands.cancel(
+            database=database,
+            ticket_id=ticket_id,
+            reason=body.reason,
+            comment=body.comment,
+            duplicate_of=body.duplicate_of,
+            actor=user,
         )
     except UnknownTicket as exc:
         raise NotFound("ticket", ticket_id) from exc
     except InvalidAssignment as exc:
         raise ApiError(422, "invalid_cancellation", str(exc)) from exc
-
-
-class DecideRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    approved: bool
-    comment: str = Field(default="", max_length=500)
 
 
 @router.post("/extensions/{ticket_id}/decide", summary="延期审批: approve or deny a department's request")
@@ -202,10 +141,8 @@ async def decide_extension(
 ) -> ExtensionDecided:
     require_role(user, Role.STREET_DISPATCHER)
     try:
-        return ExtensionDecided.model_validate(
-            await handlers.decide_extension(
-                database=database, ticket_id=ticket_id, approved=body.approved, comment=body.comment, actor=user
-            )
+        return await commands.decide_extension(
+            database=database, ticket_id=ticket_id, approved=body.approved, comment=body.comment, actor=user
         )
     except UnknownTicket as exc:
         raise NotFound("ticket", ticket_id) from exc

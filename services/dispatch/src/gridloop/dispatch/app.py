@@ -4,8 +4,9 @@ import structlog
 from fastapi import FastAPI
 from pydantic import Field
 
-from gridloop.dispatch import handlers, store
+from gridloop.dispatch import consumers, jobs, store
 from gridloop.dispatch.api import router
+from gridloop.dispatch.reference import calendars_of
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import INBOX_PATH_FETCH_WAIT_MS, CalendarSettings, ServiceSettings
 
@@ -26,8 +27,8 @@ async def _setup(runtime: Runtime) -> None:
 
 async def _deadlines(runtime: Runtime) -> None:
     """Deadlines counted again on a new holiday schedule first, so the watchdog judges by them."""
-    await handlers.revise_deadlines(database=runtime.database, calendars=handlers.calendars_of(runtime))
-    await handlers.watch_deadlines(database=runtime.database)
+    await jobs.revise_deadlines(database=runtime.database, calendars=calendars_of(runtime))
+    await jobs.watch_deadlines(database=runtime.database)
 
 
 async def _ready(runtime: Runtime) -> bool:
@@ -41,7 +42,7 @@ def create_app(settings: DispatchSettings | None = None) -> FastAPI:
         ServiceSpec(
             title="GridLoop dispatch 派遣",
             routers=[router],
-            ticket_routes=lambda rt: handlers.routing(rt.refdata, handlers.calendars_of(rt)),
+            ticket_routes=lambda rt: consumers.routing(rt.refdata, calendars_of(rt)),
             uses_directory=True,
             setup=_setup,
             ready=_ready,

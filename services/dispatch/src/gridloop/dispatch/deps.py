@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from gridloop.dispatch.handlers import calendars_of
+from gridloop.dispatch.reference import calendars_of
 from gridloop.shared.auth import CurrentUser
 from gridloop.shared.deps import ReferenceData, ServiceDatabase, ServiceRuntime
 from gridloop.shared.refdata import Calendars

@@ -1,15 +1,17 @@
 """Pure dispatch rules: which department a ticket goes to, and by when it must be handled."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from gridloop.shared.clock import as_utc
 from gridloop.shared.events import (
+    Actor,
     CancelReason,
     DeadlineKind,
     Priority,
+    Role,
     TicketCancelled,
     TicketDeadlinesRevised,
     TicketDispatched,
@@ -20,13 +22,10 @@ from gridloop.shared.events import (
 from gridloop.shared.lifecycle import ACTIVE_STATES, OPEN_STATES, TicketStatus, next_status
 from gridloop.shared.worktime import TimeUnit, WorkCalendar
 
-
-class QueueReason(StrEnum):
-    """Why a ticket waits at the street desk."""
-
-    NO_RULE = "no_rule"  # no routing rule took it
-    REJECTED = "rejected"  # a department sent it back (退单)
-    POSSIBLE_DUPLICATE = "possible_duplicate"  # 疑似重复: the street merges it or sends it on
+RULES_ACTOR = Actor(sub="dispatch-rules", name="自动派遣规则", role=Role.SYSTEM, org="")
+WATCHDOG_ACTOR = Actor(sub="sla-watchdog", name="时限监控", role=Role.SYSTEM, org="")
+CALENDAR_ACTOR = Actor(sub="work-calendar", name="工作日历", role=Role.SYSTEM, org="")
+"""Who dispatch's own decisions are announced as: its routing rules, its deadline watch, the working calendar."""
 
 
 @dataclass(frozen=True)
@@ -40,14 +39,25 @@ class InvalidAssignment(ValueError):
     """A manual assignment that names no department, an unknown one, or the lead twice."""
 
 
+NOT_SERVING = "该部门不负责本街道 (department does not serve this street)"
+
+
+class DepartmentNotServing(InvalidAssignment):
+    """A manual assignment to a department that does not serve the ticket's street."""
+
+    def __init__(self, departments: list[str]) -> None:
+        super().__init__(NOT_SERVING)
+        self.departments = departments
+
+
 # 部件先属主后属地, 事件先属地后属主: components go to their owner first, events to the area first.
 BASIS_ORDER = {"component": ("owner", "area"), "event": ("area", "owner")}
 
 
-def _serves(department: dict[str, Any] | None, street_code: str) -> bool:
-    """A department serves the whole district unless it names the streets it serves."""
-    if department is None:
-        return False
+def serves(department: Mapping[str, Any], street_code: str) -> bool:
+    """A department serves the whole district unless it names the streets it serves (the
+    directory's `serves`; empty: everywhere). Routing sends a ticket only to a lead that serves its
+    street, and the street desk may name only departments that do."""
     served = department.get("serves") or []
     return not served or street_code in served
 
@@ -73,7 +83,8 @@ def route(
         if r["category"] == category_code
         and r.get("street") in (None, street_code)
         and r.get("community") in (None, community_code)
-        and _serves(departments.get(r["lead"]), street_code)
+        and r["lead"] in departments
+        and serves(departments[r["lead"]], street_code)
     ]
     if not matching:
         return None
@@ -134,6 +145,69 @@ def dispatch(
         rule_id=rule_id,
         provisional=calendar.provisional(now, max(accept_by, resolve_by)),
     )
+
+
+def assign(
+    *,
+    status: TicketStatus,
+    street_code: str,
+    previous_round: int,
+    lead: str,
+    assisting: list[str],
+    departments: Mapping[str, Mapping[str, Any]],
+    now: datetime,
+    sla: dict[str, Any],
+    priority: Priority,
+    calendar: WorkCalendar,
+) -> TicketDispatched:
+    """吹哨: the street dispatches by hand, to departments of the directory that serve the ticket's
+    street, the lead and each assisting one (the rule routing follows for its lead); refused unless
+    the ticket waits for a dispatch."""
+    next_status(status, TicketDispatched.EVENT_TYPE)
+    named = [lead, *assisting]
+    for code in named:
+        if code not in departments:
+            raise InvalidAssignment(f"unknown department {code} (部门不存在)")
+    strangers = [code for code in named if not serves(departments[code], street_code)]
+    if strangers:
+        raise DepartmentNotServing(strangers)
+    return dispatch(
+        status=status,
+        previous_round=previous_round,
+        lead=lead,
+        assisting=assisting,
+        now=now,
+        sla=sla,
+        priority=priority,
+        calendar=calendar,
+        manual=True,
+    )
+
+
+def dispatched_changes(
+    dispatched: TicketDispatched, *, at: datetime, limits: dict[str, Any], calendar: WorkCalendar
+) -> dict[str, Any]:
+    """A round's dispatch as the ticket keeps it, with the limits and the calendar basis its
+    deadlines were counted on, so a new holiday schedule can count them again."""
+    end = max(dispatched.accept_deadline, dispatched.resolve_deadline)
+    return {
+        "status": "dispatched",
+        "lead": dispatched.lead_department,
+        "assisting": dispatched.assisting_departments,
+        "round": dispatched.round,
+        "dispatched_at": at,
+        "accept_deadline": dispatched.accept_deadline,
+        "resolve_deadline": dispatched.resolve_deadline,
+        "overdue": [],
+        "escalated": False,
+        "escalate_at": escalate_at(dispatched_at=at, resolve_deadline=dispatched.resolve_deadline),
+        "queue_reason": None,
+        "queued_at": None,
+        "limits": limits,
+        "calendar_basis": calendar.basis(at, end),
+        "provisional": dispatched.provisional,
+        "extended": False,
+    }
 
 
 def revise_deadlines(

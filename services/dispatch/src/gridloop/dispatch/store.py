@@ -65,11 +65,16 @@ async def counted_on(db: AsyncDatabase[Doc], *, bases: list[str], limit: int) ->
     return await db[TICKETS].find(query, {"_id": 1}).limit(limit).to_list(None)
 
 
+def _waiting(reason: str | None = None) -> Doc:
+    """Tickets waiting at the street desk (for `reason`, or any)."""
+    return {"status": {"$in": QUEUED}, "queue_reason": reason or {"$ne": None}}
+
+
 async def queue(
     db: AsyncDatabase[Doc], *, scope: Doc, reason: str | None, after: tuple[datetime, str] | None, limit: int
 ) -> list[dict[str, Any]]:
     """The street queue in `scope`, oldest first, ties by ticket; `after`: past that (queued_at, id)."""
-    clauses: list[Doc] = [{"status": {"$in": QUEUED}, "queue_reason": reason or {"$ne": None}}, scope]
+    clauses: list[Doc] = [_waiting(reason), scope]
     if after is not None:
         queued_at, ticket_id = after
         clauses.append(
@@ -77,6 +82,11 @@ async def queue(
         )
     query = all_of(*clauses)
     return await db[TICKETS].find(query).sort([("queued_at", ASCENDING), ("_id", ASCENDING)]).limit(limit).to_list(None)
+
+
+async def queued(db: AsyncDatabase[Doc], ticket_id: str, *, scope: Doc) -> Doc | None:
+    """The ticket if it waits in the street queue in `scope`: what `queue` would list."""
+    return await db[TICKETS].find_one(all_of({"_id": ticket_id}, _waiting(), scope))
 
 
 async def pending_extensions(db: AsyncDatabase[Doc], *, scope: Doc, limit: int) -> list[Doc]:

@@ -9,10 +9,11 @@ from gridloop.feedback import handlers
 from gridloop.feedback.deps import CurrentUser, PhotoIds, ServiceDatabase
 from gridloop.feedback.domain import AlreadyRated, NotYourTicket
 from gridloop.feedback.handlers import UnknownNotification, UnknownTicket
-from gridloop.feedback.views import NotificationList, NotificationView, VerificationList, VerificationView
+from gridloop.shared.api.feedback import NotificationList, NotificationView, VerificationList, VerificationView
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Rating, Role
+from gridloop.shared.limits import PHOTOS_MAX
 from gridloop.shared.photos import UnknownPhotos
 
 router = APIRouter(prefix="/v1", tags=["feedback"], responses=ERROR_RESPONSES)
@@ -22,7 +23,7 @@ class VerifyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     passed: bool = Field(description="true: fixed, close it (结案); false: not fixed, rework (返工)")
     comment: str = Field(default="", max_length=1000)
-    photos: list[str] = Field(default_factory=list, max_length=9)
+    photos: list[str] = Field(default_factory=list, max_length=PHOTOS_MAX)
 
 
 class RateRequest(BaseModel):
@@ -45,6 +46,20 @@ async def verifications(
     require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
     tasks = await handlers.verification_tasks(database=database, user=user, status=status, rated=rated, limit=limit)
     return VerificationList.model_validate(tasks)
+
+
+@router.get(
+    "/verifications/{ticket_id}",
+    summary="One verification task of the caller's, as their list shows it: pending, done, rated or not",
+    response_model_exclude_unset=True,
+)
+async def verification(user: CurrentUser, database: ServiceDatabase, ticket_id: str) -> VerificationView:
+    require_role(user, Role.GRID_WORKER, Role.SUPERVISOR)
+    try:
+        task = await handlers.verification_task(database=database, user=user, ticket_id=ticket_id)
+    except UnknownTicket as exc:
+        raise NotFound("verification task", ticket_id) from exc
+    return VerificationView.model_validate(task)
 
 
 @router.get("/notifications", summary="通知: what became of the reports you filed")

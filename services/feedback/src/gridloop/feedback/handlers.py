@@ -8,7 +8,7 @@ from typing import Any
 from gridloop.feedback import domain, store
 from gridloop.feedback.channels import Channel, ChannelUnavailable
 from gridloop.shared import leases
-from gridloop.shared.access import scope_filter
+from gridloop.shared.access import in_scope, scope_filter
 from gridloop.shared.events import (
     Actor,
     CancelReason,
@@ -78,6 +78,18 @@ async def verification_tasks(
     """What the user has to check on site (or, for supervisors, what waits to be checked), oldest first."""
     docs = await store.verifications(database.db, scope=task_scope(user), status=status, rated=rated, limit=limit)
     return {"items": [verification_view(d) for d in docs]}
+
+
+async def verification_task(*, database: Database, user: Actor, ticket_id: str) -> dict[str, Any]:
+    """One ticket's verification task as the user's list shows it, pending or done, rated or not;
+    UnknownTicket when the ticket has no task yet or the task is not the user's (task_scope)."""
+    doc = await store.get(database.db, ticket_id)
+    task = doc.get("verification") if doc else None
+    if doc is None or task is None or task["status"] not in store.TASK_STATES:
+        raise UnknownTicket(ticket_id)
+    if not in_scope(user, doc, store.TASK_SCOPE):
+        raise UnknownTicket(ticket_id)
+    return verification_view(doc)
 
 
 async def notifications(*, database: Database, recipient: Actor, unread: bool | None, limit: int) -> dict[str, Any]:

@@ -6,10 +6,10 @@ import httpx
 from fastapi import FastAPI
 from pydantic import Field, IPvAnyAddress, ValidationInfo, field_validator
 
-from gridloop.handling import handlers, store
+from gridloop.handling import consumers, store
 from gridloop.handling.api import router
 from gridloop.handling.webhooks import api as webhooks_api
-from gridloop.handling.webhooks import handlers as webhooks
+from gridloop.handling.webhooks import jobs as webhook_jobs
 from gridloop.handling.webhooks import outbound
 from gridloop.handling.webhooks import store as webhooks_store
 from gridloop.handling.webhooks.domain import OutboundPolicy, RetryPolicy
@@ -93,7 +93,7 @@ def _sender(settings: HandlingSettings, way_out: Outbound) -> Periodic:
     async def send(runtime: Runtime) -> int:
         if not clients:
             clients.append(outbound.sender_client(settings.webhook_timeout_seconds))
-        return await webhooks.deliver_due(
+        return await webhook_jobs.deliver_due(
             database=runtime.database, client=clients[0], outbound=way_out, policy=policy, metrics=runtime.metrics
         )
 
@@ -108,7 +108,7 @@ def create_app(settings: HandlingSettings | None = None) -> FastAPI:
         ServiceSpec(
             title="GridLoop handling 处置",
             routers=[router, webhooks_api.router],
-            ticket_routes=lambda _: handlers.ROUTES,
+            ticket_routes=lambda _: consumers.ROUTES,
             setup=_setup,
             periodic=[_sender(settings, way_out)],
         ),

@@ -1,11 +1,12 @@
 """Pure handling rules: who may act on a work order, and what each action says."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from gridloop.shared.api.handling import Action, DeadlineOwed, OrderRole, OrderStatus, StepKind
 from gridloop.shared.events import (
     Actor,
     Role,
@@ -15,36 +16,44 @@ from gridloop.shared.events import (
     TicketRejected,
     TicketResolved,
 )
-from gridloop.shared.lifecycle import TicketStatus, TransitionNotAllowed, can_apply
+from gridloop.shared.lifecycle import OWED_DEADLINE, TicketStatus, TransitionNotAllowed, can_apply
 
-
-class OrderStatus(StrEnum):
-    """Where a department's work order stands."""
-
-    DISPATCHED = "dispatched"  # in the inbox, not yet taken on
-    ACCEPTED = "accepted"  # 接单
-    PART_DONE = "part_done"  # an assisting department reported its part (协办反馈)
-    RESOLVED = "resolved"  # 办结, waiting for verification
-    REOPENED = "reopened"  # 返工 after a failed verification
-    REJECTED = "rejected"  # 退单
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
-
-
-class OrderRole(StrEnum):
-    LEAD = "lead"
-    ASSISTING = "assisting"
-
-
-class Action(StrEnum):
-    """What a department does with its work order; each names its route (`POST .../{action}`)."""
-
-    ACCEPT = "accept"  # 接单
-    REJECT = "reject"  # 退单
-    PROGRESS = "progress"  # 处置进展
-    EXTENSION = "extension"  # 延期申请
-    PART = "part"  # 协办反馈
-    RESOLVE = "resolve"  # 办结
+__all__ = [
+    "ACTING_ROLES",
+    "ANNOUNCES",
+    "TRANSITIONS",
+    "WITHDRAWN_REASON",
+    "Action",
+    "ActionNotAllowed",
+    "EvidenceRequired",
+    "InvalidExtension",
+    "NotYourOrder",
+    "OrderRole",
+    "OrderStatus",
+    "PartAlreadyReported",
+    "PartsPending",
+    "Round",
+    "RoundSuperseded",
+    "StepKind",
+    "Ticket",
+    "UnknownWorkOrder",
+    "accept",
+    "allowed_actions",
+    "deadline_owed",
+    "history",
+    "pending_parts",
+    "progress",
+    "refusal",
+    "reject",
+    "report_part",
+    "request_extension",
+    "resolve",
+    "round_of",
+    "shown_order",
+    "step",
+    "with_step",
+    "withdrawn_on_rejection",
+]
 
 
 class Round(StrEnum):
@@ -85,6 +94,10 @@ class Ticket:
 
     status: TicketStatus
     round: int
+
+
+class UnknownWorkOrder(LookupError):
+    """No work order of the ticket for the caller: none was given to them, or it is outside their scope."""
 
 
 class NotYourOrder(PermissionError):
@@ -186,15 +199,26 @@ def shown_order(orders: list[dict[str, Any]], *, reader: Actor) -> dict[str, Any
     return max(candidates, key=lambda o: (o["round"], o["role"] == OrderRole.LEAD), default=None)
 
 
-def withdrawn_on_rejection(orders_of_round: list[dict[str, Any]]) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+def withdrawn_on_rejection(
+    orders_of_round: list[dict[str, Any]], *, at: datetime
+) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     """退单 ends the round: the assisting orders that have not reported their part are withdrawn
     (作废), so they neither wait in an inbox nor fall overdue for a round that is over. Each with
-    its changes."""
+    its changes, the step in its record included."""
     return [
-        (o, {"status": OrderStatus.CANCELLED.value})
+        (
+            o,
+            {
+                "status": OrderStatus.CANCELLED.value,
+                **with_step(o, step(StepKind.CANCELLED, at, reason=WITHDRAWN_REASON)),
+            },
+        )
         for o in orders_of_round
         if o["role"] == OrderRole.ASSISTING and o["status"] == OrderStatus.DISPATCHED
     ]
+
+
+WITHDRAWN_REASON = "主办部门已退单，本轮作废 (the lead department sent the ticket back)"
 
 
 def accept(*, order: dict[str, Any], ticket: Ticket, department: str) -> TicketAccepted:
@@ -264,3 +288,84 @@ def request_extension(
     if until <= order["resolve_deadline"]:
         raise InvalidExtension("the requested deadline must be later than the current one")
     return TicketExtensionRequested(department=department, requested_resolve_deadline=until, reason=reason)
+
+
+# ---- the order's record and the deadline it owes ------------------------------------------------------
+
+
+def step(
+    kind: StepKind,
+    at: datetime,
+    *,
+    note: str = "",
+    reason: str = "",
+    photos: Sequence[str] = (),
+    approved: bool | None = None,
+) -> dict[str, Any]:
+    """One step of a work order's record (处置记录), as stored with the order."""
+    return {"kind": kind.value, "at": at, "note": note, "reason": reason, "photos": list(photos), "approved": approved}
+
+
+def _instant(at: datetime) -> datetime:
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def history(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every step of the order, oldest first: as recorded with it (each step appended as it
+    happened), or, for an order stored before its steps were recorded, as far as its fields tell."""
+    steps: list[dict[str, Any]] | None = order.get("history")
+    if steps is not None:
+        return list(steps)
+    return sorted(_told_by_fields(order), key=lambda s: _instant(s["at"]))
+
+
+def with_step(order: Mapping[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The change that adds a step to the order's record."""
+    return {"history": [*history(order), new]}
+
+
+def _told_by_fields(order: Mapping[str, Any]) -> list[dict[str, Any]]:
+    steps = [step(StepKind.DISPATCHED, order["dispatched_at"])] if order.get("dispatched_at") else []
+    if order.get("accepted_at"):
+        steps.append(step(StepKind.ACCEPTED, order["accepted_at"]))
+    notes = order.get("notes", [])
+    steps += [step(StepKind.PROGRESS, n["at"], note=n["note"], photos=n.get("photos", [])) for n in notes]
+    if order.get("part"):
+        part = order["part"]
+        steps.append(step(StepKind.PART_DONE, part["at"], note=part["note"], photos=part.get("photos", [])))
+    if order.get("extension_pending"):
+        asked = order["extension_pending"]
+        steps.append(step(StepKind.EXTENSION_REQUESTED, asked["at"], reason=asked["reason"]))
+    if order.get("resolved_at"):
+        done = order.get("resolution") or {}
+        steps.append(
+            step(
+                StepKind.RESOLVED,
+                order["resolved_at"],
+                note=done.get("note", ""),
+                photos=done.get("photos", []),
+                reason=done.get("override_reason", ""),
+            )
+        )
+    ended = {
+        OrderStatus.REJECTED: StepKind.REJECTED,
+        OrderStatus.CLOSED: StepKind.CLOSED,
+        OrderStatus.CANCELLED: StepKind.CANCELLED,
+    }.get(OrderStatus(order["status"]))
+    at = order.get("updated_at") or order.get("dispatched_at")
+    if ended is not None and at is not None:
+        steps.append(step(ended, at, reason=order.get("reject_reason", "")))
+    return steps
+
+
+_DEADLINE_KINDS: Mapping[str, DeadlineOwed] = {"accept_deadline": "accept", "resolve_deadline": "resolve"}
+
+
+def deadline_owed(order: Mapping[str, Any], *, ticket: Ticket | None) -> DeadlineOwed | None:
+    """The deadline the order counts down to now (the rule overdue is judged by: acceptance while
+    dispatched, the fix while accepted or reopened); None when it owes nothing: rejected, resolved,
+    closed, cancelled, or of an earlier dispatch round."""
+    if ticket is not None and round_of(order, ticket) is Round.SUPERSEDED:
+        return None
+    field = OWED_DEADLINE.get(str(order["status"]))
+    return _DEADLINE_KINDS[field] if field else None

@@ -6,6 +6,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.handling.domain import UnknownWorkOrder
 from gridloop.shared.access import Fields, in_scope
 from gridloop.shared.events import Actor
 from gridloop.shared.lifecycle import overdue_filters, owed_deadline_expression
@@ -25,6 +26,14 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
 
 async def get_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
     return await db[TICKETS].find_one({"_id": ticket_id}, session=session)
+
+
+async def known_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession) -> Doc:
+    """The ticket, which handling heard reported; UnknownWorkOrder for one it never did."""
+    ticket = await get_ticket(db, ticket_id, session=session)
+    if ticket is None:
+        raise UnknownWorkOrder(ticket_id)
+    return ticket
 
 
 async def tickets_by_id(db: AsyncDatabase[Doc], ticket_ids: list[str]) -> dict[str, Doc]:

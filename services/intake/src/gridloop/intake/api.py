@@ -14,9 +14,9 @@ from gridloop.intake.deps import (
     ReportLimit,
     ServiceDatabase,
 )
-from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, ReportRequest, image_type
+from gridloop.intake.domain import ALLOWED_IMAGE_TYPES, ReportRefused, image_type
 from gridloop.intake.handlers import IdempotencyConflict, UnknownAttachment, UnknownReport
-from gridloop.intake.views import AttachmentView, ReportPage, ReportView
+from gridloop.shared.api.intake import AttachmentView, ReportPage, ReportRequest, ReportView
 from gridloop.shared.auth import require_role
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role

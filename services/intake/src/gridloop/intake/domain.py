@@ -9,44 +9,14 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import filetype
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shapely.geometry import Point, shape
 
+from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import Actor, GeoPoint, Priority, Role, TicketReported
+from gridloop.shared.events import Actor, GeoPoint, Role, TicketReported
 
 PHOTO_NAMESPACE = uuid.UUID("5b0f7c1e-3d4a-4c7e-9a51-2f1b8e6d9c03")  # names photos by their app-given ids
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
-
-
-class ReportRequest(BaseModel):
-    """What a grid worker's app sends to file a report."""
-
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    category_code: str = Field(min_length=1, max_length=32, description="Category code, e.g. SJ-0101 暴露垃圾")
-    description: str = Field(min_length=2, max_length=2000, description="What was found (问题描述)")
-    location: GeoPoint | None = Field(default=None, description="GPS point (WGS84)")
-    grid_code: str | None = Field(
-        default=None, max_length=32, description="Grid, when known; else found from the point"
-    )
-    address: str = Field(default="", max_length=300)
-    photos: list[str] = Field(
-        default_factory=list, max_length=9, description="Attachment ids from POST /v1/attachments"
-    )
-    priority: Priority = Priority.NORMAL
-    caller: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        description="来电人/来访人及联系方式: who called 12345 or came in (street desk only); kept in intake alone, "
-        "never in the description, an event or an Open311 answer, and shown to that street's desk only",
-    )
-
-    @model_validator(mode="after")
-    def _needs_a_place(self) -> "ReportRequest":
-        if self.location is None and not self.grid_code:
-            raise ValueError("give a GPS location or a grid code (需要定位或网格编码)")
-        return self
 
 
 class ReportRefused(Exception):

@@ -7,8 +7,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from gridloop.intake import domain, metadata, store
-from gridloop.intake.domain import ReportRefused, ReportRequest
+from gridloop.intake.domain import ReportRefused
 from gridloop.shared.access import files_in, in_scope, scope_filter
+from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.events import (
     Actor,
     Envelope,

@@ -6,12 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response
 
-from gridloop.shared.errors import ERROR_RESPONSES, NotFound
+from gridloop.shared.api.supervision import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
+from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
+from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
 from gridloop.supervision import handlers
 from gridloop.supervision.deps import IndicatorModel, Reader, ReferenceData, RequestedWindow, Scoring, ServiceDatabase
 from gridloop.supervision.evaluation import CSV_TYPE, XLSX_TYPE, SheetFormat
 from gridloop.supervision.kpi import Unit
-from gridloop.supervision.schemas import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
 
 router = APIRouter(prefix="/v1/supervision", tags=["supervision"], responses=ERROR_RESPONSES)
 FILE = {"schema": {"type": "string", "format": "binary"}}
@@ -114,13 +115,28 @@ async def evaluation_sheet(
 
 @router.get(
     "/overdue",
-    summary="Open tickets past their accept or resolve deadline",
+    summary="Open tickets past their accept or resolve deadline, longest overdue first (one department's, when named)",
     response_model_exclude_unset=True,  # a record's later fields only once an event set them
 )
 async def overdue(
-    reader: Reader, database: ServiceDatabase, limit: Annotated[int, Query(ge=1, le=1000)] = 200
+    reader: Reader,
+    database: ServiceDatabase,
+    department: Annotated[
+        str | None, Query(min_length=1, max_length=32, description="只看该牵头部门的 (only this lead department's)")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="每页条数 (tickets per page)")] = 200,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=MAX_CURSOR_LENGTH, description="上一页的 next_cursor (the next_cursor of the previous page)"),
+    ] = None,
 ) -> OverdueTickets:
-    return OverdueTickets.model_validate(await handlers.overdue(database=database, reader=reader, limit=limit))
+    try:
+        found = await handlers.overdue(
+            database=database, reader=reader, department=department, limit=limit, cursor=cursor
+        )
+    except InvalidCursor as exc:
+        raise ApiError(422, "invalid_cursor", "翻页游标无效 (the cursor is not one this list gave out)") from exc
+    return OverdueTickets.model_validate(found)
 
 
 @router.get("/map", summary="指挥中心地图: open and overdue tickets per grid, and open tickets as points")

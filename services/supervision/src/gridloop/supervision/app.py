@@ -6,6 +6,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import Field
 
+from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.bus import EventConsumer
 from gridloop.shared.events import TICKETS_TOPIC, dead_letter_topic
 from gridloop.shared.messagebus import event_handler
@@ -14,7 +15,7 @@ from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_servi
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import batches, handlers, store
 from gridloop.supervision.api import router
-from gridloop.supervision.kpi import Evaluation, ScoreWeights
+from gridloop.supervision.kpi import Evaluation
 from gridloop.supervision.readmodel import ReadModel
 
 log = structlog.get_logger()

@@ -5,13 +5,18 @@ overdue list) are answered here too, within the reader's scope; the routing tabl
 
 from datetime import timedelta
 from functools import partial
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, TypeAdapter
 
 from gridloop.shared.access import in_scope
+from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.events import Actor, Envelope, Payload, payload_types
+from gridloop.shared.lifecycle import owed_deadline
 from gridloop.shared.messagebus import Routes, on, routes
 from gridloop.shared.metrics import Metrics
 from gridloop.shared.mongo import PROCESSED, Database, Doc, UnitOfWork, processed_key, update_versioned
+from gridloop.shared.paging import Cursor, page
 from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, kpi, store
@@ -111,7 +116,7 @@ async def recount_durations(*, database: Database, calendars: Calendars, limit: 
     return recounted
 
 
-async def refresh_gauges(database: Database, metrics: Metrics, weights: kpi.ScoreWeights, model: ReadModel) -> None:
+async def refresh_gauges(database: Database, metrics: Metrics, weights: ScoreWeights, model: ReadModel) -> None:
     """Open and overdue tickets per lead department, and each department's rates and score over
     the last 30 days, for the gauges the command-centre dashboard reads."""
     now = database.clock.now()
@@ -185,7 +190,7 @@ async def indicators(
     reader: Actor,
     unit: kpi.Unit,
     window: kpi.Window,
-    weights: kpi.ScoreWeights,
+    weights: ScoreWeights,
     names: dict[str, str],
 ) -> list[dict[str, Any]]:
     """Every unit's indicators in the window, counting only tickets in the reader's scope, with
@@ -217,7 +222,7 @@ async def stats(
     reader: Actor,
     unit: kpi.Unit,
     window: kpi.Window,
-    weights: kpi.ScoreWeights,
+    weights: ScoreWeights,
 ) -> dict[str, Any]:
     """Every unit's figures in the window, echoing the window they cover."""
     items = await indicators(
@@ -289,10 +294,29 @@ async def evaluation_sheet(
     return sheets.render(month, rows, names=names, sheet_format=sheet_format)
 
 
-async def overdue(*, database: Database, reader: Actor, limit: int) -> dict[str, Any]:
-    """Open tickets in the reader's scope past the deadline of the step owed, longest overdue first."""
-    docs = await store.overdue(database.db, now=database.clock.now(), limit=limit, reader=reader)
-    return {"items": [record_view(d) for d in docs]}
+OverdueKey = tuple[Literal["overdue"], AwareDatetime, str]
+OVERDUE_CURSOR = Cursor(TypeAdapter(OverdueKey))
+"""An overdue page ends at a ticket: the deadline it owes, and its id."""
+
+
+def _overdue_cursor(record: Doc) -> str:
+    due = owed_deadline(record)
+    assert due is not None, "an overdue ticket owes a deadline"
+    return OVERDUE_CURSOR.encode(("overdue", due, record["_id"]))
+
+
+async def overdue(
+    *, database: Database, reader: Actor, limit: int, department: str | None = None, cursor: str | None = None
+) -> dict[str, Any]:
+    """A page of the open tickets in the reader's scope past the deadline of the step owed (of
+    those `department` leads, when named), longest overdue first; InvalidCursor for a cursor this
+    listing did not hand out."""
+    after = OVERDUE_CURSOR.decode(cursor)[1:] if cursor else None
+    found = await store.overdue(
+        database.db, now=database.clock.now(), limit=limit + 1, reader=reader, department=department, after=after
+    )
+    docs, next_cursor = page(found, limit=limit, key=_overdue_cursor)
+    return {"items": [record_view(d) for d in docs], "next_cursor": next_cursor}
 
 
 async def command_map(

@@ -10,8 +10,7 @@ from enum import StrEnum
 from typing import Any, TypedDict
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, Field, model_validator
-
+from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.clock import CITY_ZONE, as_utc
 from gridloop.shared.events import (
     Envelope,
@@ -252,20 +251,6 @@ def month_window(month: str, zone: ZoneInfo = ZONE) -> Window:
 
 
 # Indicators ------------------------------------------------------------------------------
-
-
-class ScoreWeights(BaseModel):
-    """Weights of the composite score (综合得分); they must add up to 1."""
-
-    response: float = Field(default=0.30, ge=0, le=1)
-    resolution: float = Field(default=0.35, ge=0, le=1)
-    satisfaction: float = Field(default=0.35, ge=0, le=1)
-
-    @model_validator(mode="after")
-    def _sum_to_one(self) -> "ScoreWeights":
-        if not math.isclose(self.response + self.resolution + self.satisfaction, 1.0, abs_tol=1e-9):
-            raise ValueError("score weights must add up to 1")
-        return self
 
 
 @dataclass(frozen=True)

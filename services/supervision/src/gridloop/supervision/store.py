@@ -10,9 +10,9 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.access import Fields, scope_filter
 from gridloop.shared.events import Actor
-from gridloop.shared.lifecycle import OPEN_STATES, overdue_filters, owed_deadline
+from gridloop.shared.lifecycle import OPEN_STATES, OWED_DEADLINE, overdue_filters, owed_deadline
 from gridloop.shared.mongo import ConcurrentChange, Doc, UnitOfWork
-from gridloop.shared.queries import scope_branches
+from gridloop.shared.queries import all_of, scope_branches
 from gridloop.supervision import kpi
 
 TIMELINE = "timeline"
@@ -37,6 +37,13 @@ TIMELINE_ROW = Fields(street="street_code", district="district_code")
 BY_TIME = [("at", ASCENDING)]
 BY_OCCURRENCE = [("occurred_at", ASCENDING)]
 BY_STATUS = [("status", ASCENDING), ("accept_deadline", ASCENDING)]
+OVERDUE_INDEXES = [
+    [(area, ASCENDING), ("lead_department", ASCENDING), ("status", ASCENDING), (deadline, ASCENDING)]
+    for area in ("district_code", "street_code")
+    for deadline in sorted(set(OWED_DEADLINE.values()))
+]
+"""A department's overdue tickets in a supervisor's district or a street: every field of each of
+the list's filters, so the embedded database bounds them too (queries.py)."""
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
@@ -44,6 +51,8 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[TIMELINE].create_index(BY_OCCURRENCE)
     await db[TIMELINE].create_index([("minutes_basis", ASCENDING)])
     await db[TICKETS].create_index(BY_STATUS)
+    for index in OVERDUE_INDEXES:
+        await db[TICKETS].create_index(index)
     for collection in (HOURS, DAYS):
         await db[collection].create_index(BY_TIME)
     for collection in (HOURS, DAYS, TICKETS):
@@ -220,9 +229,35 @@ async def raw_tallies(
     return result
 
 
-async def overdue(db: AsyncDatabase[Doc], *, now: datetime, limit: int, reader: Actor | None = None) -> list[Doc]:
-    """Open tickets past the deadline of the step their department owes, longest overdue first."""
-    scope = _scope(reader, TICKET_RECORD)
-    queries: list[Doc] = overdue_filters(now)
-    found = [doc for query in queries async for doc in _find(db[TICKETS], scope, query)]
-    return sorted(found, key=lambda d: (owed_deadline(d) or now, d["_id"]))[:limit]
+async def overdue(
+    db: AsyncDatabase[Doc],
+    *,
+    now: datetime,
+    limit: int,
+    reader: Actor | None = None,
+    department: str | None = None,
+    after: tuple[datetime, str] | None = None,
+) -> list[Doc]:
+    """Open tickets past the deadline of the step their department owes (of those `department`
+    leads, when named), longest overdue first, ties by ticket. `after`: only those that sort after
+    that (deadline owed, ticket id), the last of the previous page. Plain filters only, one per
+    branch of the reader's scope, owed deadline and side of `after`, each bounded by an index
+    (OVERDUE_INDEXES with a department; queries.py), the pages merged."""
+    own: Doc = {"lead_department": department} if department else {}
+    searches: list[tuple[Doc, str]] = []
+    for branch in scope_branches(_scope(reader, TICKET_RECORD)):
+        for late in overdue_filters(now):
+            (field,) = late.keys() - {"status"}
+            status = {"status": late["status"]}
+            if after is None:
+                searches.append((all_of(branch, own, late), field))
+                continue
+            due, ticket_id = after
+            searches.append((all_of(branch, own, status, {field: {"$gt": due, "$lt": now}}), field))
+            if due < now:
+                searches.append((all_of(branch, own, status, {field: due, "_id": {"$gt": ticket_id}}), field))
+    found: dict[str, Doc] = {}
+    for query, field in searches:
+        async for doc in db[TICKETS].find(query).sort([(field, ASCENDING), ("_id", ASCENDING)]).limit(limit):
+            found.setdefault(doc["_id"], doc)
+    return sorted(found.values(), key=lambda d: (owed_deadline(d) or now, d["_id"]))[:limit]

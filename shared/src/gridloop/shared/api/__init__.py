@@ -1,2 +1,1 @@
-"""The request and response models of the services' APIs that more than one side reads: each
-service's routes answer with them, and the console's typed clients return them."""
+"""What the services answer and what they are sent, as models both sides import: one module per service."""

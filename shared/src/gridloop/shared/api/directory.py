@@ -1,5 +1,7 @@
-"""The directory's API models: the area tree and records of every kind with their revisions. A
-record's `data` has the shape of its kind (gridloop.shared.directory), so it stays an open object."""
+"""What the directory answers, as its OpenAPI document shows it and the console reads it: field for
+field what its handlers return, so the JSON clients see is what it was before it was described. A
+record's `data` has the shape of its kind (the models of `gridloop.shared.directory`: Department,
+Category, Grid, ...), so it stays an open object here."""
 
 from typing import Any, Literal
 
@@ -36,13 +38,13 @@ class DistrictNode(BaseModel):
 
 
 class AreaTree(BaseModel):
-    """区 → 街道 → 社区 → 网格 (district → street → community → grid)."""
+    """区 → 街道 → 社区 → 网格."""
 
     districts: list[DistrictNode]
 
 
 class GridView(BaseModel):
-    """One grid, with its outline."""
+    """一个网格 (a grid) with its polygon."""
 
     code: str = Field(description="网格编码")
     name: str = Field(description="网格名称")
@@ -63,6 +65,8 @@ class RecordView(BaseModel):
 
 
 class RecordChange(RecordView):
+    """What a PUT did; `unchanged` (the same data again) announces nothing and keeps the revision."""
+
     outcome: Literal["created", "changed", "unchanged"] = Field(description="新建 / 修改 / 未变")
 
 

@@ -1,4 +1,8 @@
-"""Intake's API models: reports (filed and followed), photos, and the Open311 client registry."""
+"""What intake answers, as its OpenAPI document shows it and the console reads it: field for field
+what `handlers.report_view` and `handlers.store_photo` return, so the JSON clients see is what it
+was before it was described; the report the street desk files through the console (the app files
+the same); and the admin's registry of Open311 client applications (the request the console sends,
+and what it gets back)."""
 
 from typing import Annotated
 
@@ -7,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gridloop.shared.clock import Instant
 from gridloop.shared.events import Actor, GeoPoint, Priority
 from gridloop.shared.lifecycle import TicketStatus
+from gridloop.shared.limits import PHOTOS_MAX, TEXT_MIN
 
 
 class ReportRequest(BaseModel):
@@ -14,14 +19,14 @@ class ReportRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     category_code: str = Field(min_length=1, max_length=32, description="Category code, e.g. SJ-0101 暴露垃圾")
-    description: str = Field(min_length=2, max_length=2000, description="What was found (问题描述)")
+    description: str = Field(min_length=TEXT_MIN, max_length=2000, description="What was found (问题描述)")
     location: GeoPoint | None = Field(default=None, description="GPS point (WGS84)")
     grid_code: str | None = Field(
         default=None, max_length=32, description="Grid, when known; else found from the point"
     )
     address: str = Field(default="", max_length=300)
     photos: list[str] = Field(
-        default_factory=list, max_length=9, description="Attachment ids from POST /v1/attachments"
+        default_factory=list, max_length=PHOTOS_MAX, description="Attachment ids from POST /v1/attachments"
     )
     priority: Priority = Priority.NORMAL
     caller: str | None = Field(

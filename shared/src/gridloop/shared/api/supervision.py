@@ -1,21 +1,28 @@
-"""Supervision's API models: the JSON its routes answer with. Each model names exactly the keys
-the routes have always returned; a ticket record's keys that only some records carry (set by a later event) are
-optional and left out when the record lacks them."""
+"""The JSON supervision's routes answer with, which the command centre reads. Each model names
+exactly the keys the routes have always returned; a ticket record's keys that only some records
+carry (set by a later event) are optional and left out when the record lacks them."""
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 from gridloop.shared.events import Actor, GeoPoint
 
 
 class ScoreWeights(BaseModel):
-    """Weights of the composite score (综合得分); they add up to 1."""
+    """Weights of the composite score (综合得分); they must add up to 1."""
 
     response: float = Field(default=0.30, ge=0, le=1)
     resolution: float = Field(default=0.35, ge=0, le=1)
     satisfaction: float = Field(default=0.35, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _sum_to_one(self) -> "ScoreWeights":
+        if not math.isclose(self.response + self.resolution + self.satisfaction, 1.0, abs_tol=1e-9):
+            raise ValueError("score weights must add up to 1")
+        return self
 
 
 class TicketRecord(BaseModel):
@@ -145,8 +152,10 @@ class Ranking(BaseModel):
 
 
 class OverdueTickets(BaseModel):
+    """超期工单: a page of them, longest overdue first."""
+
     items: list[TicketRecord]
-    next_cursor: str | None = Field(default=None, description="pass as `cursor` for the next page; null on the last")
+    next_cursor: str | None = Field(description="pass as `cursor` for the next page; null on the last")
 
 
 class GridLoad(BaseModel):

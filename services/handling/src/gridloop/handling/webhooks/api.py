@@ -5,120 +5,32 @@ switch one off or delete it, but never registers or points one in a department's
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
 
 from gridloop.handling.deps import CurrentUser, ServiceDatabase
-from gridloop.handling.webhooks import handlers
+from gridloop.handling.webhooks import commands, views
 from gridloop.handling.webhooks.deps import WebhookOutbound
-from gridloop.handling.webhooks.handlers import EndpointRefused, NotPermitted, UnknownAllowList, UnknownEndpoint
+from gridloop.handling.webhooks.domain import EndpointRefused, NotPermitted, UnknownAllowList, UnknownEndpoint
+from gridloop.shared.api.handling import (
+    AllowListRequest,
+    AllowLists,
+    AllowListView,
+    DeliveryLog,
+    EndpointChange,
+    EndpointList,
+    EndpointRequest,
+    EndpointView,
+    EndpointWithSecret,
+    Replayed,
+    ReplayRequest,
+    RotatedSecret,
+    WebhookEventTypes,
+)
 from gridloop.shared.auth import require_role
-from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 MANAGERS = (Role.DEPARTMENT_AGENT, Role.ADMIN)
-EventTypes = Annotated[list[Annotated[str, Field(max_length=64)]], Field(min_length=1, max_length=20)]
-
-
-class EndpointRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    url: AnyHttpUrl = Field(description="the department system's address that takes the POSTs")
-    event_types: EventTypes = Field(description="e.g. ticket.dispatched, ticket.reopened, ticket.overdue")
-    department: str | None = Field(default=None, max_length=32, description="the caller's own department, if named")
-    description: str = Field(default="", max_length=200)
-
-
-class EndpointChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    enabled: bool | None = Field(default=None, description="true: on again, and its waiting deliveries go out")
-    url: AnyHttpUrl | None = None
-    event_types: EventTypes | None = None
-
-
-class ReplayRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    since: AwareDatetime = Field(description="send again every delivery queued from this time on")
-
-
-class EndpointView(BaseModel):
-    endpoint_id: str
-    department: str
-    url: str
-    description: str
-    event_types: list[str]
-    enabled: bool
-    disabled_reason: str = Field(description="why it was switched off, when it was")
-    failures_in_row: int
-    last_delivered_at: Instant | None
-    last_error: str
-    created_at: Instant
-    actions: list[Literal["change", "enable", "disable", "rotate_secret", "replay", "delete"]] = Field(
-        description="what the caller may do to it now: its department all, the admin only disable and delete"
-    )
-
-
-class EndpointWithSecret(EndpointView):
-    secret: str = Field(description="whsec_…: verify each delivery's webhook-signature with it")
-
-
-class RotatedSecret(EndpointWithSecret):
-    previous_secret_valid_until: Instant = Field(description="until then deliveries carry both signatures")
-
-
-class EndpointList(BaseModel):
-    items: list[EndpointView]
-
-
-class Attempt(BaseModel):
-    at: Instant
-    status_code: int | None = Field(description="the receiver's answer; null when there was none")
-    error: str
-
-
-class DeliveryView(BaseModel):
-    webhook_id: str = Field(description="the webhook-id header: the same on every retry and replay")
-    event_id: str
-    event_type: str
-    ticket_id: str
-    ticket_number: str = Field(description="工单编号, e.g. QH-20261201-00027")
-    status: Literal["pending", "delivered"]
-    attempts: int
-    next_attempt_at: Instant | None
-    delivered_at: Instant | None
-    last_error: str
-    created_at: Instant
-    log: list[Attempt] = Field(description="the last attempts, oldest first")
-
-
-class DeliveryLog(BaseModel):
-    items: list[DeliveryView]
-
-
-class Replayed(BaseModel):
-    queued: int = Field(description="deliveries that will be sent again")
-
-
-Destinations = Annotated[list[Annotated[str, Field(min_length=1, max_length=300)]], Field(max_length=200)]
-
-
-class AllowListRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    entries: Destinations = Field(
-        description="host names (*.example.gov.cn for every name under one), IP addresses or CIDR networks, "
-        "each with an optional port: hooks.cg.gov.cn, 10.12.0.0/16, 10.12.3.4:8443, [fd00:12::7]:443"
-    )
-
-
-class AllowListView(BaseModel):
-    department: str
-    entries: list[str] = Field(description="where the department's endpoints may point; empty: nowhere")
-    updated_at: Instant | None
-    updated_by: str
-
-
-class AllowLists(BaseModel):
-    items: list[AllowListView]
 
 
 DepartmentCode = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
@@ -126,6 +38,12 @@ DepartmentCode = Annotated[str, Path(max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
 
 def _refused(exc: EndpointRefused | NotPermitted) -> ApiError:
     return ApiError(403 if isinstance(exc, NotPermitted) else 422, exc.code, exc.message)
+
+
+@router.get("/event-types", summary="The event types an endpoint may subscribe to (from the event registry)")
+async def event_types(user: CurrentUser) -> WebhookEventTypes:
+    require_role(user, *MANAGERS)
+    return views.event_types()
 
 
 @router.post(
@@ -136,7 +54,7 @@ async def register(
 ) -> EndpointWithSecret:
     require_role(user, *MANAGERS)
     try:
-        created = await handlers.register(
+        created = await commands.register(
             database=database,
             outbound=outbound,
             user=user,
@@ -147,22 +65,20 @@ async def register(
         )
     except (EndpointRefused, NotPermitted) as exc:
         raise _refused(exc) from exc
-    return EndpointWithSecret.model_validate(created)
+    return created
 
 
 @router.get("/endpoints", summary="The caller's department's endpoints (the admin: all)")
 async def list_endpoints(user: CurrentUser, database: ServiceDatabase) -> EndpointList:
     require_role(user, *MANAGERS)
-    return EndpointList.model_validate({"items": await handlers.list_endpoints(database=database, user=user)})
+    return EndpointList(items=await views.list_endpoints(database=database, user=user))
 
 
 @router.get("/endpoints/{endpoint_id}", summary="One endpoint")
 async def get_endpoint(user: CurrentUser, database: ServiceDatabase, endpoint_id: str) -> EndpointView:
     require_role(user, *MANAGERS)
     try:
-        return EndpointView.model_validate(
-            await handlers.get_endpoint(database=database, user=user, endpoint_id=endpoint_id)
-        )
+        return await views.get_endpoint(database=database, user=user, endpoint_id=endpoint_id)
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
 
@@ -173,7 +89,7 @@ async def change_endpoint(
 ) -> EndpointView:
     require_role(user, *MANAGERS)
     try:
-        changed = await handlers.change_endpoint(
+        changed = await commands.change_endpoint(
             database=database,
             outbound=outbound,
             user=user,
@@ -186,14 +102,14 @@ async def change_endpoint(
         raise NotFound("webhook endpoint", endpoint_id) from exc
     except (EndpointRefused, NotPermitted) as exc:
         raise _refused(exc) from exc
-    return EndpointView.model_validate(changed)
+    return changed
 
 
 @router.delete("/endpoints/{endpoint_id}", status_code=204, summary="Delete an endpoint (again: the same answer)")
 async def delete_endpoint(user: CurrentUser, database: ServiceDatabase, endpoint_id: str) -> Response:
     require_role(user, *MANAGERS)
     try:
-        await handlers.delete_endpoint(database=database, user=user, endpoint_id=endpoint_id)
+        await commands.delete_endpoint(database=database, user=user, endpoint_id=endpoint_id)
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
     return Response(status_code=204)
@@ -203,9 +119,7 @@ async def delete_endpoint(user: CurrentUser, database: ServiceDatabase, endpoint
 async def rotate_secret(user: CurrentUser, database: ServiceDatabase, endpoint_id: str) -> RotatedSecret:
     require_role(user, *MANAGERS)
     try:
-        return RotatedSecret.model_validate(
-            await handlers.rotate_secret(database=database, user=user, endpoint_id=endpoint_id)
-        )
+        return await commands.rotate_secret(database=database, user=user, endpoint_id=endpoint_id)
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
     except NotPermitted as exc:
@@ -222,19 +136,19 @@ async def deliveries(
 ) -> DeliveryLog:
     require_role(user, *MANAGERS)
     try:
-        items = await handlers.delivery_log(
+        items = await views.delivery_log(
             database=database, user=user, endpoint_id=endpoint_id, status=status, limit=limit
         )
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
-    return DeliveryLog.model_validate({"items": items})
+    return DeliveryLog(items=items)
 
 
 @router.post("/endpoints/{endpoint_id}/replay", summary="Send again what was queued since a point in time")
 async def replay(user: CurrentUser, database: ServiceDatabase, endpoint_id: str, body: ReplayRequest) -> Replayed:
     require_role(user, *MANAGERS)
     try:
-        queued = await handlers.replay(database=database, user=user, endpoint_id=endpoint_id, since=body.since)
+        queued = await commands.replay(database=database, user=user, endpoint_id=endpoint_id, since=body.since)
     except UnknownEndpoint as exc:
         raise NotFound("webhook endpoint", endpoint_id) from exc
     except NotPermitted as exc:
@@ -247,16 +161,14 @@ async def replay(user: CurrentUser, database: ServiceDatabase, endpoint_id: str,
 )
 async def list_allow_lists(user: CurrentUser, database: ServiceDatabase) -> AllowLists:
     require_role(user, *MANAGERS)
-    return AllowLists.model_validate({"items": await handlers.list_allow_lists(database=database, user=user)})
+    return AllowLists(items=await views.list_allow_lists(database=database, user=user))
 
 
 @router.get("/allow-lists/{department}", summary="Where a department's endpoints may point")
 async def get_allow_list(user: CurrentUser, database: ServiceDatabase, department: DepartmentCode) -> AllowListView:
     require_role(user, *MANAGERS)
     try:
-        return AllowListView.model_validate(
-            await handlers.get_allow_list(database=database, user=user, department=department)
-        )
+        return await views.get_allow_list(database=database, user=user, department=department)
     except UnknownAllowList as exc:
         raise NotFound("webhook allow-list", department) from exc
 
@@ -275,9 +187,9 @@ async def put_allow_list(
 ) -> AllowListView:
     require_role(user, Role.ADMIN)
     try:
-        saved = await handlers.put_allow_list(
+        saved = await commands.put_allow_list(
             database=database, outbound=outbound, user=user, department=department, entries=body.entries
         )
     except EndpointRefused as exc:
         raise _refused(exc) from exc
-    return AllowListView.model_validate(saved)
+    return saved

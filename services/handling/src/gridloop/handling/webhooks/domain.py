@@ -11,20 +11,24 @@ with the event's envelope as data."""
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
-from gridloop.shared.events import Envelope, TicketDispatched, payload_types
+from gridloop.shared.events import Envelope, TicketDispatched, TicketReported, payload_types
 from gridloop.shared.webhooks import message_id, new_secret
 
 __all__ = [
     "Destination",
+    "EndpointRefused",
     "InvalidDestination",
+    "NotPermitted",
     "OutboundPolicy",
     "RetryPolicy",
+    "UnknownAllowList",
+    "UnknownEndpoint",
     "Verdict",
     "actions_now",
     "allow_list_problem",
@@ -36,16 +40,51 @@ __all__ = [
     "parse_destination",
     "permitted",
     "signing_secrets",
+    "stored_allow_list",
     "subscribable",
+    "unsubscribable",
     "wants",
     "webhook_id",
     "worth_resolving",
 ]
 
 
-def subscribable() -> frozenset[str]:
-    """Every ticket event once a department is involved (a report has none until it is dispatched)."""
-    return frozenset(t for t, _ in payload_types() if t != "ticket.reported")
+class UnknownEndpoint(LookupError):
+    """No such endpoint, or another department's: the same answer."""
+
+
+class UnknownAllowList(LookupError):
+    """Another department's allow-list, asked for by an agent: not theirs to see."""
+
+
+class EndpointRefused(ValueError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+class NotPermitted(PermissionError):
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(message)
+
+
+BEFORE_ANY_DEPARTMENT = frozenset({TicketReported.EVENT_TYPE})
+"""Events no department is involved in yet: a report concerns none until it is dispatched."""
+
+
+def subscribable() -> list[str]:
+    """The event types an endpoint may subscribe to, in name order: every ticket event of the event
+    registry (each once, whatever its versions) once a department is involved. The one list the
+    console offers (GET /v1/webhooks/event-types) and registrations are checked against."""
+    return sorted({event_type for event_type, _ in payload_types()} - BEFORE_ANY_DEPARTMENT)
+
+
+def unsubscribable(event_types: Iterable[str]) -> list[str]:
+    """Those of `event_types` no endpoint may subscribe to, in name order."""
+    return sorted(set(event_types) - set(subscribable()))
 
 
 ROTATION_OVERLAP = timedelta(hours=24)
@@ -269,6 +308,11 @@ def parse_destination(text: str) -> Destination:
             text, f"「{text}」不是有效的主机名、IP 地址或网段 (not a valid host, address or network)"
         )
     return Destination(name=name, port=port)
+
+
+def stored_allow_list(doc: Mapping[str, Any] | None) -> list[Destination]:
+    """A department's allow-list as stored (none stored: nowhere)."""
+    return parse_allow_list(doc["entries"]) if doc else []
 
 
 def parse_allow_list(texts: Iterable[str]) -> list[Destination]:

@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
 
 from gridloop.intake.deps import (
     ClientLimit,
@@ -20,8 +19,8 @@ from gridloop.intake.deps import (
 from gridloop.intake.domain import ReportRefused
 from gridloop.intake.open311 import domain, handlers, render
 from gridloop.intake.open311.domain import FORMATS, Open311Error
+from gridloop.shared.api.intake import ClientCreated, ClientList, ClientRequest, ClientView
 from gridloop.shared.auth import require_role
-from gridloop.shared.clock import Instant
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 from gridloop.shared.mongo import Doc
@@ -268,32 +267,6 @@ async def get_token(
 # ---- the admin's registry of client applications --------------------------------------------------
 
 clients_router = APIRouter(prefix="/v1/open311-clients", tags=["open311"], responses=ERROR_RESPONSES)
-
-
-class ClientRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    name: str = Field(min_length=2, max_length=100, description="应用名称, e.g. 市民随手拍")
-    contact: str = Field(default="", max_length=200, description="联系人 (who runs it)")
-    area: list[Annotated[str, Field(min_length=1, max_length=32)]] = Field(
-        min_length=1, max_length=200, description="district, street or community codes it may file in"
-    )
-
-
-class ClientView(BaseModel):
-    client_id: str
-    name: str
-    contact: str
-    area: list[str]
-    created_at: Instant
-    revoked_at: Instant | None = Field(description="停用时间; null while the key works")
-
-
-class ClientCreated(ClientView):
-    api_key: str = Field(description="shown this once; GridLoop keeps only its hash")
-
-
-class ClientList(BaseModel):
-    items: list[ClientView]
 
 
 @clients_router.post("", status_code=201, summary="Register an Open311 client application (its key is shown once)")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from gridloop.intake.domain import ReportRequest
+from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import CancelReason, GeoPoint, Priority
 from gridloop.shared.lifecycle import TERMINAL_STATES, TicketStatus

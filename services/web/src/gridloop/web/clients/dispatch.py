@@ -10,7 +10,7 @@ from gridloop.shared.api.dispatch import (
     ExtensionDecided,
     PendingExtensions,
     Queue,
-    QueuedTicket,
+    QueueItem,
 )
 from gridloop.web.clients.base import Refused, ServiceClient
 
@@ -21,10 +21,10 @@ class DispatchClient(ServiceClient):
     async def queue(self, *, reason: str | None = None, limit: int = 100, cursor: str | None = None) -> Queue:
         return await self._get(Queue, "/v1/dispatch/queue", reason=reason, limit=limit, cursor=cursor)
 
-    async def queued(self, ticket_id: str) -> QueuedTicket | None:
+    async def queued(self, ticket_id: str) -> QueueItem | None:
         """The ticket as it waits in the desk's queue; None when it does not wait there (404 `not_queued`)."""
         try:
-            return await self._get(QueuedTicket, f"/v1/dispatch/queue/{ticket_id}")
+            return await self._get(QueueItem, f"/v1/dispatch/queue/{ticket_id}")
         except Refused as exc:
             if exc.status == 404:
                 return None

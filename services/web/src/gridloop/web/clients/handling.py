@@ -11,7 +11,6 @@ from gridloop.shared.api.handling import (
     EndpointRequest,
     EndpointView,
     EndpointWithSecret,
-    EventTypeList,
     ExtensionRequest,
     Inbox,
     InboxItem,
@@ -21,6 +20,7 @@ from gridloop.shared.api.handling import (
     ReplayRequest,
     ResolveRequest,
     RotatedSecret,
+    WebhookEventTypes,
     WorkOrder,
 )
 from gridloop.web.clients.base import ServiceClient
@@ -60,9 +60,9 @@ class HandlingClient(ServiceClient):
     async def resolve(self, ticket_id: str, body: ResolveRequest) -> WorkOrder:
         return await self._call(WorkOrder, "POST", f"{ORDERS}/{ticket_id}/resolve", body)
 
-    async def event_types(self) -> EventTypeList:
+    async def event_types(self) -> WebhookEventTypes:
         """The events a webhook may subscribe to (the event registry's, as handling checks them)."""
-        return await self._get(EventTypeList, "/v1/webhooks/event-types")
+        return await self._get(WebhookEventTypes, "/v1/webhooks/event-types")
 
     async def endpoints(self) -> EndpointList:
         return await self._get(EndpointList, HOOKS)

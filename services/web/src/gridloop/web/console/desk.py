@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from gridloop.shared.api.dispatch import AssignRequest, CancelRequest, DecideRequest, QueuedTicket
+from gridloop.shared.api.dispatch import AssignRequest, CancelRequest, DecideRequest, QueueItem
 from gridloop.shared.api.intake import ReportRequest, ReportView
 from gridloop.shared.directory import Department
 from gridloop.shared.limits import TEXT_MIN
@@ -34,7 +34,7 @@ def _reason(request: Request) -> str:
     return reason if reason in labels.QUEUE_REASON else ""
 
 
-async def _queue(dispatch: DispatchClient, reason: str) -> list[QueuedTicket]:
+async def _queue(dispatch: DispatchClient, reason: str) -> list[QueueItem]:
     return (await dispatch.queue(reason=reason or None, limit=200)).items
 
 

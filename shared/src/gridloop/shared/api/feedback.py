@@ -1,6 +1,6 @@
-"""What feedback answers, as its OpenAPI document shows it: field for field what
-`handlers.verification_view` and `handlers.notification_view` return, so the JSON clients see is
-what it was before it was described."""
+"""What feedback answers, as its OpenAPI document shows it and the app and console read it: field
+for field what `handlers.verification_view` and `handlers.notification_view` return, so the JSON
+clients see is what it was before it was described."""
 
 from typing import Annotated, Literal
 
