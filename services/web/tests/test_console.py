@@ -14,8 +14,11 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from gridloop.shared.api.dispatch import QueueReason
+from gridloop.shared.api.handling import OrderRole, OrderStatus
 from gridloop.shared.api.supervision import UnitIndicators
-from gridloop.shared.events import Actor, Role
+from gridloop.shared.events import Actor, CancelReason, Rating, Role
+from gridloop.shared.lifecycle import TicketStatus
 from gridloop.shared.limits import PHOTOS_MAX, TEXT_MIN
 from gridloop.web import labels
 from gridloop.web.app import create_app
@@ -197,9 +200,10 @@ def test_the_desk_reads_the_one_queued_ticket_it_shows(upstream: Upstream) -> No
     assert page.status_code == 200 and labels.QUEUE_REASON["no_rule"] not in page.text
 
 
-def test_overdue_tickets_of_a_department_are_selected_by_supervision(upstream: Upstream) -> None:
-    record = {
-        "ticket_id": "T5", "ticket_number": "QH-20261231-T5", "category_code": "SJ-0101", "category_name": "暴露垃圾",
+def overdue_record(ticket_id: str, number: str) -> dict[str, Any]:
+    """A ticket past its resolve deadline, as supervision's overdue list gives it."""
+    return {
+        "ticket_id": ticket_id, "ticket_number": number, "category_code": "SJ-0101", "category_name": "暴露垃圾",
         "street_code": "LJ", "community_code": "LJ01", "grid_code": "LJ01-01", "district_code": "QH",
         "priority": "normal", "reporter": "gw-lj01", "status": "accepted", "lead_department": "CG",
         "assisting_departments": [], "round": 1, "reported_at": iso(NOW), "dispatched_at": iso(NOW),
@@ -207,6 +211,10 @@ def test_overdue_tickets_of_a_department_are_selected_by_supervision(upstream: U
         "resolve_deadline": iso(NOW - timedelta(hours=1)), "rejections": 0, "reworks": 0, "rating": None,
         "last_event_at": iso(NOW),
     }  # fmt: skip
+
+
+def test_overdue_tickets_of_a_department_are_selected_by_supervision(upstream: Upstream) -> None:
+    record = overdue_record("T5", "QH-20261231-T5")
     command_centre(upstream)
     upstream.answers[("GET", "/v1/supervision/overdue")] = (200, {"items": [record], "next_cursor": None})
     centre = console(upstream, Role.SUPERVISOR, "QH")
@@ -218,6 +226,32 @@ def test_overdue_tickets_of_a_department_are_selected_by_supervision(upstream: U
     assert upstream.asked("/v1/supervision/overdue")[-1].url.params["department"] == "CG"
 
 
+def test_the_overdue_list_pages_by_supervision_cursor(upstream: Upstream) -> None:
+    def pages(request: httpx.Request) -> Answer:
+        if request.url.params.get("cursor") == "after-50":
+            return 200, {"items": [overdue_record("T51", "QH-20261231-00051")], "next_cursor": None}
+        return 200, {
+            "items": [overdue_record(f"T{n}", f"QH-20261231-{n:05d}") for n in range(1, 51)],
+            "next_cursor": "after-50",
+        }
+
+    command_centre(upstream)
+    upstream.answers[("GET", "/v1/supervision/overdue")] = pages
+    centre = console(upstream, Role.SUPERVISOR, "QH")
+    for start in ("/console/command/overdue?department=CG", "/console/command/departments/CG?from=2026-12-01"):
+        first = centre.get(start)
+        asked = upstream.asked("/v1/supervision/overdue")[-1].url.params
+        assert first.status_code == 200 and asked["limit"] == "50" and "cursor" not in asked
+        assert "QH-20261231-00050" in first.text and "QH-20261231-00051" not in first.text
+        more = re.search(r'href="([^"]*cursor=after-50[^"]*)">下一页', first.text)
+        assert more, "the first page links to the next"
+        second = centre.get(more.group(1).replace("&amp;", "&"))
+        asked = upstream.asked("/v1/supervision/overdue")[-1].url.params
+        assert asked["cursor"] == "after-50" and asked["department"] == "CG"
+        assert "QH-20261231-00051" in second.text and "下一页" not in second.text
+    assert "from=2026-12-01" in more.group(1)
+
+
 def test_the_app_reads_its_labels_and_limits_from_the_server() -> None:
     answer = console(Upstream(), Role.GRID_WORKER, "LJ01").get("/app/labels.json")
     assert answer.status_code == 200 and answer.headers["cache-control"] == "no-cache"
@@ -225,6 +259,18 @@ def test_the_app_reads_its_labels_and_limits_from_the_server() -> None:
     assert document["limits"] == {"text_min": TEXT_MIN, "photos_max": PHOTOS_MAX}
     assert document["ticket_status"]["closed"] == "已办结" and document["rating"]["satisfied"] == "满意"
     assert set(document) == {"ticket_status", "order_status", "event", "rating", "queue_reason", "limits"}
+
+
+def test_every_state_and_reason_the_services_send_has_a_chinese_name() -> None:
+    named = {
+        TicketStatus: labels.TICKET_STATUS, OrderStatus: labels.ORDER_STATUS, OrderRole: labels.ORDER_ROLE,
+        QueueReason: labels.QUEUE_REASON, CancelReason: labels.CANCEL_REASON, Rating: labels.RATING,
+    }  # fmt: skip
+    for kind, names in named.items():
+        assert set(names) == set(kind), kind.__name__
+    document = labels.document()
+    assert document["queue_reason"]["possible_duplicate"] == "疑似重复"
+    assert json.loads(json.dumps(document))["order_status"]["part_done"] == "协办已反馈"
 
 
 def test_a_webhook_offers_the_events_handling_accepts(upstream: Upstream) -> None:

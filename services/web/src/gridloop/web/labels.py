@@ -6,20 +6,31 @@ from datetime import UTC, datetime
 from typing import Any
 
 from gridloop.shared import limits
+from gridloop.shared.api.dispatch import QueueReason
+from gridloop.shared.api.handling import OrderRole, OrderStatus
 from gridloop.shared.clock import CITY_ZONE
+from gridloop.shared.events import CancelReason, Rating
+from gridloop.shared.lifecycle import TicketStatus
 
-TICKET_STATUS = {
-    "reported": "已上报", "pending_dispatch": "待派遣", "dispatched": "已派遣", "accepted": "处置中",
-    "resolved": "待核查", "reopened": "返工", "closed": "已办结", "cancelled": "已作废",
+TICKET_STATUS: dict[TicketStatus, str] = {
+    TicketStatus.REPORTED: "已上报", TicketStatus.PENDING_DISPATCH: "待派遣", TicketStatus.DISPATCHED: "已派遣",
+    TicketStatus.ACCEPTED: "处置中", TicketStatus.RESOLVED: "待核查", TicketStatus.REOPENED: "返工",
+    TicketStatus.CLOSED: "已办结", TicketStatus.CANCELLED: "已作废",
 }  # fmt: skip
-ORDER_STATUS = {
-    "dispatched": "待接单", "accepted": "处置中", "part_done": "协办已反馈", "resolved": "已办结待核查",
-    "reopened": "返工", "rejected": "已退单", "closed": "已结案", "cancelled": "已作废",
+ORDER_STATUS: dict[OrderStatus, str] = {
+    OrderStatus.DISPATCHED: "待接单", OrderStatus.ACCEPTED: "处置中", OrderStatus.PART_DONE: "协办已反馈",
+    OrderStatus.RESOLVED: "已办结待核查", OrderStatus.REOPENED: "返工", OrderStatus.REJECTED: "已退单",
+    OrderStatus.CLOSED: "已结案", OrderStatus.CANCELLED: "已作废",
 }  # fmt: skip
-QUEUE_REASON = {"no_rule": "无匹配规则", "rejected": "部门退单", "possible_duplicate": "疑似重复"}
-CANCEL_REASON = {"invalid": "无效上报", "out_of_scope": "不属于受理范围", "duplicate": "重复上报（合并）"}
+QUEUE_REASON: dict[QueueReason, str] = {
+    QueueReason.NO_RULE: "无匹配规则", QueueReason.REJECTED: "部门退单", QueueReason.POSSIBLE_DUPLICATE: "疑似重复",
+}  # fmt: skip
+CANCEL_REASON: dict[CancelReason, str] = {
+    CancelReason.INVALID: "无效上报", CancelReason.OUT_OF_SCOPE: "不属于受理范围",
+    CancelReason.DUPLICATE: "重复上报（合并）",
+}  # fmt: skip
 REJECT_REASONS = ("非本部门职责", "定位不准，无法找到现场", "信息不全，无法处置", "已由其他部门处置", "其他")
-ORDER_ROLE = {"lead": "主办", "assisting": "协办"}
+ORDER_ROLE: dict[OrderRole, str] = {OrderRole.LEAD: "主办", OrderRole.ASSISTING: "协办"}
 EVENT = {
     "ticket.reported": "上报立案", "ticket.dispatched": "派遣", "ticket.accepted": "接单", "ticket.rejected": "退单",
     "ticket.progressed": "处置进展", "ticket.extension_requested": "申请延期", "ticket.extension_decided": "延期审批",
@@ -27,7 +38,9 @@ EVENT = {
     "ticket.cancelled": "作废", "ticket.overdue": "超期", "ticket.escalated": "升级督办",
     "ticket.deadlines_revised": "期限按节假日安排重算",
 }  # fmt: skip
-RATING = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+RATING: dict[Rating, str] = {
+    Rating.SATISFIED: "满意", Rating.BASICALLY_SATISFIED: "基本满意", Rating.UNSATISFIED: "不满意",
+}  # fmt: skip
 KPIS = (
     ("response_rate", "响应率"),
     ("on_time_resolution_rate", "按期处置率"),

@@ -35,7 +35,7 @@ class SupervisionClient(ServiceClient):
         return await self._get(CommandMap, "/v1/supervision/map", grid=grid, limit=limit)
 
     async def overdue(
-        self, *, department: str | None = None, limit: int = 500, cursor: str | None = None
+        self, *, department: str | None = None, limit: int = 50, cursor: str | None = None
     ) -> OverdueTickets:
         """Overdue and escalated tickets, of one lead department when named (selected by supervision)."""
         return await self._get(

@@ -6,6 +6,7 @@ no list is searched here: supervision selects what a page shows."""
 import asyncio
 import json
 from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,6 +23,7 @@ UNITS: dict[str, Unit] = {
     "communities": "communities",
     "grids": "grids",
 }
+OVERDUE_PAGE = 50  # overdue tickets per page; the page links to the next with supervision's cursor
 
 
 def window(request: Request, today: date) -> tuple[Window, dict[str, str]]:
@@ -101,10 +103,14 @@ def _shape(grid: Grid) -> dict[str, object]:
 
 @router.get("/overdue", response_class=HTMLResponse)
 async def overdue(request: Request, pages: Pages, supervision: Supervision, person: Supervisor) -> Response:
+    """Overdue and escalated tickets, longest overdue first, a page at a time (of one department when named)."""
     department = request.query_params.get("department", "") or None
-    listed = await supervision.overdue(department=department)
+    listed = await supervision.overdue(department=department, limit=OVERDUE_PAGE, cursor=_cursor(request))
     return pages.render(
-        request, person, "console/command_list.html", {"items": listed.items, "heading": "超期与督办工单"}
+        request,
+        person,
+        "console/command_list.html",
+        {"items": listed.items, "heading": "超期与督办工单", "more": _more(request, listed.next_cursor)},
     )
 
 
@@ -112,17 +118,37 @@ async def overdue(request: Request, pages: Pages, supervision: Supervision, pers
 async def department(
     request: Request, code: str, pages: Pages, clock: WebClock, supervision: Supervision, person: Supervisor
 ) -> Response:
-    """From the chart: the department's figures, then its overdue tickets."""
+    """From the chart: the department's figures, then its overdue tickets, a page at a time."""
     span, _ = window(request, clock.now().astimezone(CITY_ZONE).date())
-    stats, listed = await asyncio.gather(supervision.stats("departments", span), supervision.overdue(department=code))
+    stats, listed = await asyncio.gather(
+        supervision.stats("departments", span),
+        supervision.overdue(department=code, limit=OVERDUE_PAGE, cursor=_cursor(request)),
+    )
     # Every department's figures come in one answer (there are a few dozen, never a page of them).
     row = {d.code: d for d in stats.items}.get(code)
     return pages.render(
         request,
         person,
         "console/command_list.html",
-        {"items": listed.items, "row": row, "heading": f"{row.name if row else code} · 超期工单"},
+        {
+            "items": listed.items,
+            "row": row,
+            "heading": f"{row.name if row else code} · 超期工单",
+            "more": _more(request, listed.next_cursor),
+        },
     )
+
+
+def _cursor(request: Request) -> str | None:
+    return request.query_params.get("cursor", "") or None
+
+
+def _more(request: Request, next_cursor: str | None) -> str:
+    """The link to the list's next page: this page's query with supervision's cursor; none on the last page."""
+    if not next_cursor:
+        return ""
+    query = {k: v for k, v in request.query_params.items() if k != "cursor"}
+    return f"{request.url.path}?{urlencode({**query, 'cursor': next_cursor})}"
 
 
 @router.get("/grids/{code}", response_class=HTMLResponse)

@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from gridloop.shared.api.dispatch import AssignRequest, CancelRequest, DecideRequest, QueueItem
 from gridloop.shared.api.intake import ReportRequest, ReportView
 from gridloop.shared.directory import Department
+from gridloop.shared.events import CancelReason
 from gridloop.shared.limits import TEXT_MIN
 from gridloop.web import labels
 from gridloop.web.clients.base import Refused, ServiceError, body_of
@@ -159,7 +160,7 @@ async def cancel(
     person: Dispatcher,
 ) -> Response:
     fields: dict[str, Any] = {"reason": str(form.get("reason", "")), "comment": str(form.get("comment", "")).strip()}
-    if fields["reason"] == "duplicate":
+    if fields["reason"] == CancelReason.DUPLICATE:
         fields["duplicate_of"] = str(form.get("duplicate_of", "")) or None
     try:
         await dispatch.cancel(ticket_id, body_of(CancelRequest, **fields))

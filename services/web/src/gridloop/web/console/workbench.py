@@ -15,6 +15,7 @@ from gridloop.shared.api.handling import (
     ExtensionRequest,
     InboxItem,
     NoteRequest,
+    OrderStatus,
     RejectRequest,
     ResolveRequest,
     WorkOrder,
@@ -30,7 +31,9 @@ from gridloop.web.deps import Agent, Form, Handling, Intake, Pages
 from gridloop.web.sessions import Staff
 
 router = APIRouter(prefix="/console/inbox", include_in_schema=False)
-FILTERS = ("dispatched", "accepted", "reopened", "resolved", "part_done")
+FILTERS = (  # the inbox's status filters
+    OrderStatus.DISPATCHED, OrderStatus.ACCEPTED, OrderStatus.REOPENED, OrderStatus.RESOLVED, OrderStatus.PART_DONE,
+)  # fmt: skip
 FIELDS = {
     "reason": f"理由（至少 {TEXT_MIN} 个字）",
     "note": "说明",
@@ -96,8 +99,8 @@ async def export(request: Request, handling: Handling, person: Agent) -> Respons
                 o.description,
                 o.grid_code,
                 o.address,
-                labels.ORDER_ROLE.get(o.role, o.role),
-                labels.ORDER_STATUS.get(o.status, o.status),
+                labels.ORDER_ROLE[o.role],
+                labels.ORDER_STATUS[o.status],
                 labels.local(o.dispatched_at, "%Y-%m-%d %H:%M"),
                 labels.local(o.accept_deadline, "%Y-%m-%d %H:%M"),
                 labels.local(o.resolve_deadline, "%Y-%m-%d %H:%M"),
