@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from gridloop.shared.api.dispatch import QueueReason
-from gridloop.shared.api.handling import OrderRole, OrderStatus
+from gridloop.shared.api.handling import OrderRole, OrderStatus, StepKind
 from gridloop.shared.api.supervision import UnitIndicators
 from gridloop.shared.events import Actor, CancelReason, Rating, Role
 from gridloop.shared.lifecycle import TicketStatus
@@ -265,6 +265,7 @@ def test_every_state_and_reason_the_services_send_has_a_chinese_name() -> None:
     named = {
         TicketStatus: labels.TICKET_STATUS, OrderStatus: labels.ORDER_STATUS, OrderRole: labels.ORDER_ROLE,
         QueueReason: labels.QUEUE_REASON, CancelReason: labels.CANCEL_REASON, Rating: labels.RATING,
+        StepKind: labels.ORDER_STEP,
     }  # fmt: skip
     for kind, names in named.items():
         assert set(names) == set(kind), kind.__name__

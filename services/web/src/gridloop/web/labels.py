@@ -7,7 +7,7 @@ from typing import Any
 
 from gridloop.shared import limits
 from gridloop.shared.api.dispatch import QueueReason
-from gridloop.shared.api.handling import OrderRole, OrderStatus
+from gridloop.shared.api.handling import OrderRole, OrderStatus, StepKind
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import CancelReason, Rating
 from gridloop.shared.lifecycle import TicketStatus
@@ -28,6 +28,12 @@ QUEUE_REASON: dict[QueueReason, str] = {
 CANCEL_REASON: dict[CancelReason, str] = {
     CancelReason.INVALID: "无效上报", CancelReason.OUT_OF_SCOPE: "不属于受理范围",
     CancelReason.DUPLICATE: "重复上报（合并）",
+}  # fmt: skip
+ORDER_STEP: dict[StepKind, str] = {  # a work order's 处置记录
+    StepKind.DISPATCHED: "派遣", StepKind.ACCEPTED: "接单", StepKind.REJECTED: "退单", StepKind.PROGRESS: "进展",
+    StepKind.PART_DONE: "协办反馈", StepKind.EXTENSION_REQUESTED: "申请延期", StepKind.EXTENSION_DECIDED: "延期审批",
+    StepKind.RESOLVED: "办结", StepKind.REOPENED: "核查未通过，返工", StepKind.CLOSED: "结案",
+    StepKind.CANCELLED: "作废",
 }  # fmt: skip
 REJECT_REASONS = ("非本部门职责", "定位不准，无法找到现场", "信息不全，无法处置", "已由其他部门处置", "其他")
 ORDER_ROLE: dict[OrderRole, str] = {OrderRole.LEAD: "主办", OrderRole.ASSISTING: "协办"}
