@@ -43,10 +43,10 @@ def test_the_whole_loop_through_pages_only(
     page = desk.page
     page.wait_for_selector("#queue-rows")
     page.wait_for_selector(f"#queue-rows a:has-text('{number}')", timeout=30000)
-    desk.check("20-desk-queue", phone=True)
+    desk.check("20-desk-queue")
     page.click(f"#queue-rows a:has-text('{number}')")
     page.wait_for_selector("form[action$='/assign']")
-    desk.check("21-desk-ticket", phone=True)
+    desk.check("21-desk-ticket")
     page.select_option("#lead", "CG")
     page.check("input[name=assisting_departments][value=SW]")
     page.click("form[action$='/assign'] button[type=submit]")
@@ -78,7 +78,7 @@ def test_the_whole_loop_through_pages_only(
     open_order(city, number)
     city.page.click("form[action$='/accept'] button")
     city.page.wait_for_selector("text=已接单")
-    city.check("23-work-order", phone=True)
+    city.check("23-work-order")
     # The assisting department reports its part.
     water = desks("agent-sw")
     eventually(
@@ -88,7 +88,7 @@ def test_the_whole_loop_through_pages_only(
         timeout=30,
         what="the order in 水务's inbox",
     )
-    water.check("22-inbox", phone=True)
+    water.check("22-inbox")
     open_order(water, number)
     eventually(lambda: (water.page.reload(), water.page.locator("#part-note").count())[1], timeout=30, what="part form")
     water.page.fill("#part-note", "已排查楼道供水管线，无私接")
@@ -156,13 +156,13 @@ def test_the_whole_loop_through_pages_only(
         return row.count() == 1 and int(row.locator("td").nth(1).inner_text()) >= 1
 
     eventually(counted, timeout=30, what="城管's dispatches counted in the command centre")
-    boss.check("24-command", phone=True)
+    boss.check("24-command")
     # From the map: the grid, then the ticket's point, to its whole timeline.
     boss.go(f"/console/command/tickets/{ticket_id}")
     timeline = boss.page.inner_text("main")
     for step in ("上报立案", "派遣", "接单", "办结", "核查未通过，返工", "结案", "评价"):
         assert step in timeline, step
-    boss.check("25-ticket-timeline", phone=True)
+    boss.check("25-ticket-timeline")
     boss.go("/console/command")
     with boss.page.expect_download() as download:
         boss.page.click("form[action='/console/command/sheet'] button[type=submit]")

@@ -21,7 +21,7 @@ def test_a_hotline_call_is_registered_at_the_desk_and_bad_input_is_named_beside_
     desk.expected_statuses.add(422)
     page.click("main form button[type=submit]")  # no description
     page.wait_for_selector("#description-error:has-text('请填写')")
-    desk.check("26-hotline", phone=True)
+    desk.check("26-hotline")
     page.fill("#caller", "王先生 138****0000")
     page.fill("#description", "码头路沿街店铺门前污水横流")
     page.click("main form button[type=submit]")
@@ -35,7 +35,7 @@ def test_the_admin_edits_a_time_limit_live_and_sees_its_history(desks: Callable[
     admin = desks("admin")
     page = admin.page
     admin.go("/console/admin?collection=slas")
-    admin.check("27-admin", phone=True)
+    admin.check("27-admin")
     page.click("a:has-text('default')")
     page.wait_for_selector("#data")
     record = page.input_value("#data")
@@ -57,14 +57,14 @@ def test_the_admin_edits_a_time_limit_live_and_sees_its_history(desks: Callable[
     page.wait_for_selector(f"text=已保存并发布为第 {revision + 1} 版")
     assert page.locator("table tbody tr").count() == revision + 1
     assert "系统管理员" in page.inner_text("table tbody tr >> nth=0")
-    admin.check("28-admin-record", phone=True)
+    admin.check("28-admin-record")
 
 
 def test_the_command_centres_lists_render(desks: Callable[[str], Phone]) -> None:
     boss = desks("sup-qh")
     boss.go("/console/command/overdue")
     boss.page.wait_for_selector("h1:has-text('超期')")
-    boss.check("29-overdue", phone=True)
+    boss.check("29-overdue")
     boss.go("/console/command/grids/LJ01-G1")
     boss.page.wait_for_selector("h1:has-text('LJ01-G1')")
-    boss.check("30-grid", phone=True)
+    boss.check("30-grid")

@@ -40,14 +40,14 @@ def test_a_grid_worker_signs_in_and_files_a_report_with_a_photo_that_reaches_the
 ) -> None:
     page = phone.page
     phone.go("/signin")
-    phone.check("01-signin", desktop=True)
+    phone.check("01-signin")
     phone.sign_in("gw-lj01")
     fill_report(phone, search="垃圾", category="SJ-0101", description="江畔路口垃圾堆积，无人清运", place=1)
     assert "精度约 ±8 米" in page.inner_text("#accuracy")
     camera_photo = photo_file(page, tmp_path / "camera.jpg", 4000, 3000)
     page.set_input_files("#album", str(camera_photo))
     page.wait_for_selector("#thumbs img")
-    phone.check("02-new-report", desktop=True)
+    phone.check("02-new-report")
     page.click("button[type=submit]")
     page.wait_for_selector("h2:has-text('上报成功')")
     number = page.inner_text(".card strong")
@@ -72,7 +72,7 @@ def test_a_grid_worker_signs_in_and_files_a_report_with_a_photo_that_reaches_the
     phone.check("04-report-detail")
     page.click("nav a[data-tab=mine]")
     page.wait_for_selector(f".card:has-text('{number}')")
-    phone.check("05-my-reports", desktop=True)
+    phone.check("05-my-reports")
 
     # The same problem reported again at the same place: intake flags it, and the app says so.
     fill_report(phone, search="垃圾", category="SJ-0101", description="江畔路口垃圾堆积（再次上报）", place=1)
@@ -160,7 +160,7 @@ def test_reports_filed_without_signal_wait_through_a_reload_and_each_reaches_the
     page.wait_for_selector("#queue-text:has-text('3 条上报待发送')")
     page.click("nav a[data-tab=outbox]")
     page.wait_for_selector(".card:has-text('上水井盖破损')")
-    phone.check("07-outbox-offline", desktop=True)
+    phone.check("07-outbox-offline")
 
     # Signal returns, but the answer to the first filing is lost on the way back: intake filed it,
     # the phone never heard. The phone sends it again with the same key; intake answers the first answer.

@@ -76,7 +76,7 @@ def test_a_department_connects_its_system_and_reads_what_was_delivered(
     page.click("form[action='/console/integrations/webhooks'] button[type=submit]")
     page.wait_for_selector(".secret code.copy")
     assert page.inner_text(".secret code.copy").startswith("whsec_")
-    agent.check("31-integrations-secret", phone=True)
+    agent.check("31-integrations-secret")
 
     worker = api_user(stack, "gw-lj01-hook", Role.GRID_WORKER, "LJ01")
     worker.ok(
@@ -93,7 +93,7 @@ def test_a_department_connects_its_system_and_reads_what_was_delivered(
         page.wait_for_timeout(500)
         page.reload()
     assert page.locator("td:has-text('已送达')").count() >= 1 and got
-    agent.check("32-webhook-log", phone=True)
+    agent.check("32-webhook-log")
     page.fill("#since", "2026-01-01T00:00")
     page.click("form[action$='/replay'] button")
     page.wait_for_selector("text=已安排重发")
@@ -124,7 +124,7 @@ def test_the_admin_registers_an_open311_application_and_revokes_it(desks: Callab
     page.click("form[action='/console/integrations/open311'] button[type=submit]")
     page.wait_for_selector(".secret code.copy")
     assert page.inner_text(".secret code.copy").startswith("o311_")
-    admin.check("34-open311-clients", phone=True)
+    admin.check("34-open311-clients")
     page.click("button[aria-label='停用 市民随手拍']")
     page.wait_for_selector("text=已停用该应用的 api_key")
     assert page.locator("td .badge.red:has-text('已停用')").count() >= 1

@@ -115,7 +115,7 @@ def test_a_name_with_markup_shows_as_text_on_the_maps_and_runs_nothing(
     assert boss.page.evaluate(TRAPS) == {"ran": False, "images": 0}
     boss.page.locator(".chart").hover()  # the chart's tooltip is drawn inside it: nothing the policy refuses
     boss.page.wait_for_timeout(300)
-    boss.check("40-command-names-as-text", phone=True)
+    boss.check("40-command-names-as-text")
     boss.go(f"/console/command/tickets/{ticket['ticket_id']}")
     assert category_name in boss.page.inner_text("main .facts")
     assert boss.page.evaluate(TRAPS) == {"ran": False, "images": 0}
@@ -126,4 +126,4 @@ def test_a_name_with_markup_shows_as_text_on_the_maps_and_runs_nothing(
     assert category_name in page.locator("#category").inner_text()
     assert grid_name in tooltips(phone, "#map path.leaflet-interactive")
     assert page.evaluate(TRAPS) == {"ran": False, "images": 0}
-    phone.check("41-app-names-as-text", desktop=True)
+    phone.check("41-app-names-as-text")

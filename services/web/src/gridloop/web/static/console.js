@@ -53,7 +53,7 @@ function barChart(el) {
     legend: { top: 0, right: 10 },
     grid: { left: 60, right: 20, top: 56, bottom: 60 },
     xAxis: { type: 'category', data: data.names, axisLabel: { interval: 0, rotate: data.names.length > 6 ? 30 : 0 } },
-    yAxis: { type: 'value', name: '工作分钟' },
+    yAxis: { type: 'value', name: '工作时间分钟' },
     // Each bar carries its figure, so a median of 0 minutes reads as 0, not as a missing bar.
     series: data.series.map((s) => ({ name: s.name, type: 'bar', data: s.values, label: { show: true, position: 'top' } })),
   });
