@@ -14,11 +14,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Locator,
+    Page,
+    Playwright,
+    expect,
+    sync_playwright,
+)
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack, StackConfig
+from gridloop.web.signin import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -31,6 +41,8 @@ DESKTOP = {"width": 1366, "height": 768}
 # policy does not govern, as it does not govern the test's own evaluate calls).
 CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => window.__gridloopCspViolation(
   `${e.effectiveDirective} refused ${e.blockedURI || 'inline'} (${e.sourceFile}:${e.lineNumber}) ${e.sample}`));"""
+# What a person waits for on a busy machine (the shared CPU of a test run): as long as a page's own wait.
+expect.set_options(timeout=30_000)
 # Inside 江畔社区第1网格 (LJ01-G1); each report gets its own point so no duplicate hint holds it.
 GRID_ORIGIN = (120.1005, 30.2005)
 
@@ -112,15 +124,21 @@ class Phone:
 
     def sign_in(self, sub: str) -> None:
         self.go("/signin")
-        self.page.click(f"button[data-sub='{sub}']")
+        choose_user(self.page, sub)
         self.page.wait_for_url("**/app/**")
-        self.page.wait_for_selector("#who:not(:empty)")
-        self.page.wait_for_selector("#category option")  # the form's reference data, now kept on the phone
+        expect(self.page.get_by_role("banner").get_by_text(demo_name(sub))).to_be_visible()
+        # the form's reference data, now kept on the phone
+        expect(self.page.get_by_label("问题类别").get_by_role("option").first).to_be_attached()
+
+    @property
+    def menu(self) -> Locator:
+        """The app's menu at the foot of the screen."""
+        return self.page.get_by_role("navigation", name="主菜单")
 
     def locate(self, n: int) -> None:
         self.context.set_geolocation(point(n))
-        self.page.click("#locate")
-        self.page.wait_for_selector("#accuracy:has-text('精度')")
+        self.page.get_by_role("button", name="使用当前定位").click()
+        expect(self.page.get_by_text("精度约")).to_be_visible()
 
     def set_offline(self, offline: bool) -> None:
         """Cut the network for the page and its service worker alike."""
@@ -171,6 +189,16 @@ class Phone:
         self.page.evaluate(
             """() => document.querySelectorAll('.tabs').forEach((el) => el.style.removeProperty('position'))"""
         )
+
+
+def demo_name(sub: str) -> str:
+    """The name a demo user signs in under (the sign-in page lists people by name, not by id)."""
+    return next(user.name for user in DEMO_USERS if user.sub == sub)
+
+
+def choose_user(page: Page, sub: str) -> None:
+    """On the sign-in page: the button of the demo user `sub`, found by the person's name."""
+    page.get_by_role("list", name="演示用户").get_by_role("button", name=demo_name(sub)).click()
 
 
 def axe(page: Page) -> list[dict[str, Any]]:
@@ -240,7 +268,7 @@ def desks(browser: Browser, gateway: str) -> Iterator[Callable[[str], Phone]]:
     def sign_in(sub: str) -> Phone:
         device = open_device(browser, gateway, viewport=DESKTOP, mobile=False)
         device.go("/signin")
-        device.page.click(f"button[data-sub='{sub}']")
+        choose_user(device.page, sub)
         device.page.wait_for_url("**/console/**")
         opened.append(device)
         return device
