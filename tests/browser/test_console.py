@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Locator, expect
 
+from gridloop.shared.events import Role
 from gridloop.stack.stack import Stack
 from gridloop.stack.testing import eventually
-from tests.browser.conftest import Phone, photo_file
+from tests.browser.conftest import Phone, api_user, photo_file
 
 TICKET_NUMBER = re.compile(r"^QH-[\w-]+$")
 
@@ -173,6 +174,11 @@ def test_the_whole_loop_through_pages_only(
     expect(boss.page.get_by_role("main")).to_contain_text("暂无数据")
     chart = boss.page.get_by_role("img", name=re.compile("柱状图"))
     assert chart.count() == 0, "an empty chart instead of 暂无数据"
+    # An empty 红黑榜 says what it takes to be ranked: supervision's own minimum of dispatches.
+    chief = api_user(stack, "sup-qh", Role.SUPERVISOR, "QH")
+    minimum = chief.ok("supervision", "GET", "/v1/supervision/ranking/departments")["min_volume"]
+    for board in ("红榜（按部门）", "黑榜（按部门）"):
+        expect(boss.page.get_by_role("table", name=board)).to_contain_text(f"派遣满 {minimum} 件")
 
     def counted() -> bool:
         boss.go("/console/command")
@@ -181,6 +187,9 @@ def test_the_whole_loop_through_pages_only(
         return row.count() == 1 and int(row.get_by_role("cell").nth(1).inner_text()) >= 1
 
     eventually(counted, timeout=30, what="城管's dispatches counted in the command centre")
+    # The turnaround is in working minutes, and the chart says why a figure can be 0.
+    expect(chart).to_have_accessible_name(re.compile("工作时间分钟"))
+    expect(chart).to_have_accessible_description(re.compile("工作时间以外.*计 0 工作时间分钟"))
     boss.check("24-command")
     # From the map: the grid, then the ticket's point, to its whole timeline.
     boss.go(f"/console/command/tickets/{ticket_id}")
@@ -221,3 +230,47 @@ def test_another_street_and_another_department_see_none_of_it(
     # A page of another desk sends the person to their own.
     water.go("/console/command")
     assert water.page.url.endswith("/console/inbox")
+
+
+def test_a_work_order_sent_back_counts_down_no_more_and_its_record_shows_the_reason(
+    desks: Callable[[str], Phone], stack: Stack
+) -> None:
+    """退单: the department's page stops counting down (the order owes nothing now) and its 处置记录
+    lists the 退单 with the reason given, after the 派遣."""
+    worker = api_user(stack, "gw-lj01", Role.GRID_WORKER, "LJ01")
+    ticket = worker.ok(
+        "intake",
+        "POST",
+        "/v1/reports",
+        json={"category_code": "SJ-0701", "description": "疑似群租，需核实", "grid_code": "LJ01-G2"},
+    )
+    street = api_user(stack, "sd-lj", Role.STREET_DISPATCHER, "LJ")
+    path = f"/v1/dispatch/tickets/{ticket['ticket_id']}/assign"
+    eventually(
+        lambda: street.call("dispatch", "POST", path, json={"lead_department": "CG"}).status_code < 300,
+        timeout=30,
+        what="the ticket dispatched by hand to 城管",
+    )
+    city = desks("agent-cg")
+    eventually(
+        lambda: (
+            city.page.goto(f"{city.gateway}/console/inbox")
+            and city.page.get_by_role("link", name=ticket["ticket_number"]).count()
+        ),
+        timeout=30,
+        what="the order in 城管's inbox",
+    )
+    open_order(city, ticket["ticket_number"])
+    facts = city.page.get_by_role("definition")
+    # Dispatched: it owes its acceptance, and only that counts down.
+    expect(facts.filter(has_text=re.compile(r"(剩|超期) \d"))).to_have_count(1)
+    city.page.get_by_label("退单原因").select_option("非本部门职责")
+    city.page.get_by_label("补充说明").fill("属住建部门管辖")
+    button(city, "退单").click()
+    done(city, "已退回街道")
+    expect(facts.filter(has_text=re.compile(r"(剩|超期) \d"))).to_have_count(0)
+    record = city.page.get_by_role("list", name="处置记录").get_by_role("listitem")
+    expect(record.first).to_contain_text("派遣")
+    expect(record.last).to_contain_text("退单")
+    expect(record.last).to_contain_text("非本部门职责")
+    city.check("23b-work-order-sent-back")
