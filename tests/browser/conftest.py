@@ -18,9 +18,11 @@ from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
+    Geolocation,
     Locator,
     Page,
     Playwright,
+    ViewportSize,
     expect,
     sync_playwright,
 )
@@ -35,8 +37,8 @@ CHROMIUM = "/usr/bin/chromium"
 AXE = ROOT / "services/web/node_modules/axe-core/axe.min.js"
 SCREENSHOTS = ROOT / "var/screenshots"
 LAST_PAGES = ROOT / "var/browser-last-pages"
-PHONE = {"width": 360, "height": 740}
-DESKTOP = {"width": 1366, "height": 768}
+PHONE: ViewportSize = {"width": 360, "height": 740}
+DESKTOP: ViewportSize = {"width": 1366, "height": 768}
 # Every document reports what its Content-Security-Policy refused to the test (a binding, which the
 # policy does not govern, as it does not govern the test's own evaluate calls).
 CSP_WATCH = """document.addEventListener('securitypolicyviolation', (e) => window.__gridloopCspViolation(
@@ -47,7 +49,7 @@ expect.set_options(timeout=30_000)
 GRID_ORIGIN = (120.1005, 30.2005)
 
 
-def point(n: int) -> dict[str, float]:
+def point(n: int) -> Geolocation:
     """The n-th report's own place: 120 m apart, all inside LJ01-G1."""
     return {
         "longitude": GRID_ORIGIN[0] + 0.0012 * (n % 8),
@@ -160,11 +162,12 @@ class Phone:
                  .map((el) => el.id || el.name || el.outerHTML.slice(0, 60))"""
         )
         assert unlabelled == [], f"fields without a label on {name}: {unlabelled}"
-        own = self.page.viewport_size or PHONE
+        own: ViewportSize = self.page.viewport_size or PHONE
         found: dict[str, list[dict[str, Any]]] = {}
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         # The page's own width first, so what a test did last is seen as it was left.
-        for size, width in sorted(((PHONE, "phone"), (DESKTOP, "desktop")), key=lambda s: s[0] != own):
+        sizes: list[tuple[ViewportSize, str]] = [(PHONE, "phone"), (DESKTOP, "desktop")]
+        for size, width in sorted(sizes, key=lambda s: s[0] != own):
             if self.page.viewport_size != size:
                 self.page.set_viewport_size(size)
                 self.page.wait_for_timeout(200)  # maps and charts redraw on resize
@@ -220,7 +223,7 @@ def watch_csp(context: BrowserContext) -> list[str]:
     return violations
 
 
-def open_device(browser: Browser, gateway: str, *, viewport: dict[str, int], mobile: bool) -> Phone:
+def open_device(browser: Browser, gateway: str, *, viewport: ViewportSize, mobile: bool) -> Phone:
     """A person's browser: its own storage, GPS and network; console errors and failures recorded."""
     context = browser.new_context(
         viewport=viewport,

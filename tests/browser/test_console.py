@@ -161,7 +161,12 @@ def test_the_whole_loop_through_pages_only(
     done(city, "已接单")
     resolve("堆物已全部清走")
     verify(True, "已清理干净")
-    eventually(lambda: (phone.go("/app/#/tasks"), worker.get_by_role("link", name=number).count())[1], timeout=30)
+
+    def rating_listed() -> int:
+        phone.go("/app/#/tasks")
+        return worker.get_by_role("link", name=number).count()
+
+    eventually(rating_listed, timeout=30, what="the rating task")
     worker.get_by_role("link", name=number).click()
     worker.get_by_label("满意", exact=True).check()
     worker.get_by_role("button", name="提交评价").click()

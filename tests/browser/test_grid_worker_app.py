@@ -220,11 +220,11 @@ def test_reports_filed_without_signal_wait_through_a_reload_and_each_reaches_the
         assert len(filed[0]["photos"]) == len(photos)
         department, agent = ("SW", "agent-sw") if category == "BJ-0101" else ("CG", "agent-cg")
         ticket_id = filed[0]["ticket_id"]
-        eventually(
-            lambda d=department, a=agent, t=ticket_id: any(o["ticket_id"] == t for o in inbox(stack, d, a)),
-            timeout=30,
-            what=f"{description} in {department}'s inbox",
-        )
+
+        def in_inbox(d: str = department, a: str = agent, t: str = ticket_id) -> bool:
+            return any(o["ticket_id"] == t for o in inbox(stack, d, a))
+
+        eventually(in_inbox, timeout=30, what=f"{description} in {department}'s inbox")
     phone.check("08-outbox-sent")
 
 
