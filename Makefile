@@ -101,10 +101,11 @@ stats-rebuild: $(STAMP) ## stop supervision first: rebuild its read models from 
 dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"
 	$(BIN)/gridloop-dlq $(ARGS)
 
-lint: $(STAMP)          ## ruff, and mypy strict on shared/ and every service
+lint: $(STAMP) $(WEB_ASSETS) ## ruff, mypy strict on shared/ and every service, and ESLint on the web service's own JavaScript
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	cd services/web && node_modules/.bin/eslint --max-warnings 0 src/gridloop/web/static eslint.config.js
 
 clean:
 	rm -rf $(VENV) var services/web/node_modules

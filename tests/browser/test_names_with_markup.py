@@ -2,10 +2,12 @@
 category's name sees it printed, in the command centre's map tooltips and on the grid worker's
 phone, and no script runs (and the pages' Content-Security-Policy refuses nothing: conftest)."""
 
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from playwright.sync_api import Locator, expect
 
 from gridloop.shared.events import Role
 from gridloop.stack.stack import Stack
@@ -51,14 +53,15 @@ def marked_up(stack: Stack) -> Iterator[dict[str, str]]:
         admin.close()
 
 
-def tooltips(device: Phone, paths: str, corner: bool = False) -> list[str]:
+def tooltips(device: Phone, shapes: Locator, corner: bool = False) -> list[str]:
     """Hover each shape (at its centre, or near its north-west corner) and read its tooltip as a
-    person sees it, failing on markup inside one."""
+    person sees it, failing on markup inside one. (A map's shapes are a picture with no names of
+    their own, so `shapes` finds them by the class the page's script gives them; their tooltips name them.)"""
     page = device.page
     seen = []
-    for n in range(page.locator(paths).count()):
-        page.locator(paths).nth(n).hover(force=True, position={"x": 4, "y": 4} if corner else None)
-        tooltip = page.locator(".leaflet-tooltip").last
+    for n in range(shapes.count()):
+        shapes.nth(n).hover(force=True, position={"x": 4, "y": 4} if corner else None)
+        tooltip = page.get_by_role("tooltip").last
         tooltip.wait_for()
         assert tooltip.locator("img").count() == 0, tooltip.inner_html()
         seen.append(tooltip.inner_text())
@@ -101,29 +104,33 @@ def test_a_name_with_markup_shows_as_text_on_the_maps_and_runs_nothing(
     # The command centre: the grid's and the ticket's tooltips carry the names as text.
     boss = desks("sup-qh")
 
+    district = boss.page.get_by_role("region", name="全区网格地图")
+    chart = boss.page.get_by_role("img", name=re.compile("柱状图"))
+
     def on_the_map() -> bool:
         boss.go("/console/command")
-        boss.page.wait_for_selector(".leaflet-container")
-        on_map = boss.page.locator(f"path.ticket-{ticket['ticket_id']}").count() == 1
-        return on_map and boss.page.locator(".chart").count() == 1
+        expect(district).to_be_visible()
+        on_map = district.locator(f"path.ticket-{ticket['ticket_id']}").count() == 1
+        return on_map and chart.count() == 1
 
     eventually(on_the_map, timeout=30, what="the ticket's point on the command centre's map, and the chart")
-    (grid_tip,) = tooltips(boss, f"path.grid-{GRID}", corner=True)
+    (grid_tip,) = tooltips(boss, district.locator(f"path.grid-{GRID}"), corner=True)
     assert grid_tip.startswith(f"{grid_name}：在办 ")
-    (point_tip,) = tooltips(boss, f"path.ticket-{ticket['ticket_id']}")
+    (point_tip,) = tooltips(boss, district.locator(f"path.ticket-{ticket['ticket_id']}"))
     assert point_tip == f"{ticket['ticket_number']} {category_name}"
     assert boss.page.evaluate(TRAPS) == {"ran": False, "images": 0}
-    boss.page.locator(".chart").hover()  # the chart's tooltip is drawn inside it: nothing the policy refuses
+    chart.hover()  # the chart's tooltip is drawn inside it: nothing the policy refuses
     boss.page.wait_for_timeout(300)
-    boss.check("40-command-names-as-text", phone=True)
+    boss.check("40-command-names-as-text")
     boss.go(f"/console/command/tickets/{ticket['ticket_id']}")
-    assert category_name in boss.page.inner_text("main .facts")
+    expect(boss.page.get_by_role("main")).to_contain_text(category_name)
     assert boss.page.evaluate(TRAPS) == {"ran": False, "images": 0}
 
     # The grid worker's app: the category list and the report form's map.
     page = phone.page
     phone.sign_in("gw-lj01")
-    assert category_name in page.locator("#category").inner_text()
-    assert grid_name in tooltips(phone, "#map path.leaflet-interactive")
+    assert category_name in page.get_by_label("问题类别").inner_text()
+    form_map = page.get_by_role("application", name="网格地图：点击地图放置位置")
+    assert grid_name in tooltips(phone, form_map.locator("path.leaflet-interactive"))
     assert page.evaluate(TRAPS) == {"ran": False, "images": 0}
-    phone.check("41-app-names-as-text", desktop=True)
+    phone.check("41-app-names-as-text")

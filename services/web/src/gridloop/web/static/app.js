@@ -10,17 +10,21 @@ import { shrink } from './photos.js';
 
 const main = document.getElementById('main');
 let map = null; // the report form's Leaflet map, while the form is shown
-const STATUS = {
-  reported: '已上报', pending_dispatch: '待派遣', dispatched: '已派遣', accepted: '处置中',
-  resolved: '待核查', reopened: '返工', closed: '已办结', cancelled: '已作废',
-};
-const STEP = {
-  'ticket.reported': '上报立案', 'ticket.dispatched': '派遣', 'ticket.accepted': '接单', 'ticket.rejected': '退单',
-  'ticket.progressed': '处置进展', 'ticket.resolved': '办结', 'ticket.reopened': '核查未通过，返工',
-  'ticket.closed': '结案', 'ticket.cancelled': '作废', 'ticket.extension_decided': '延期审批', 'ticket.rated': '评价',
-  'ticket.deadlines_revised': '期限重算',
-};
-const RATINGS = [['satisfied', '满意'], ['basically_satisfied', '基本满意'], ['unsatisfied', '不满意']];
+// The names of states, steps and ratings, and the limits of a report (the fewest characters of a
+// description, the most photos), have one home: the server, which serves them as /app/labels.json.
+// The service worker keeps the last copy, so they are there without signal too; without any copy
+// a code shows as it is and the server's own checks still refuse what breaks a limit.
+let labels = { ticket_status: {}, event: {}, rating: {}, limits: {} };
+async function loadLabels() {
+  try {
+    const response = await fetch('/app/labels.json');
+    if (response.ok) labels = await response.json();
+  } catch { /* no signal and no copy kept: codes as they are */ }
+}
+const statusName = (code) => labels.ticket_status?.[code] || code;
+const stepName = (code) => labels.event?.[code] || code;
+const textMin = () => labels.limits?.text_min ?? 1;
+const photosMax = () => labels.limits?.photos_max ?? Infinity;
 // Where intake's refusals belong on the form.
 const FIELD_OF = {
   unknown_category: 'category', outside_grids: 'location', unknown_grid: 'location', outside_your_area: 'location',
@@ -104,7 +108,7 @@ async function viewNew(refused) {
   const draft = refused?.report;
   show(h`
     <h2>上报问题</h2>
-    <form id="report" novalidate>
+    <form id="report" aria-label="上报问题" novalidate>
       <div class="field">
         <label for="category-search">搜索类别</label>
         <input id="category-search" type="search" placeholder="如：井盖、垃圾、占道" autocomplete="off">
@@ -125,7 +129,7 @@ async function viewNew(refused) {
         <p class="hint">也可在地图上点击放置位置。</p>
         <p id="grid-name" class="grid-name" aria-live="polite"></p>
         <label for="address">地址（选填）</label>
-        <input id="address" name="address" maxlength="300" value="${draft?.address || ''}">
+        <input id="address" name="address" maxlength="300" value="${draft?.address || ''}" aria-describedby="location-error">
         <p class="field-error" id="location-error" role="alert"></p>
       </fieldset>
       <fieldset class="field">
@@ -195,7 +199,7 @@ async function viewNew(refused) {
       const errorBox = document.getElementById('photos-error');
       errorBox.textContent = '';
       for (const file of e.target.files) {
-        if (photos.length >= 9) { errorBox.textContent = '最多 9 张照片'; break; }
+        if (photos.length >= photosMax()) { errorBox.textContent = `最多 ${photosMax()} 张照片`; break; }
         try {
           const { blob } = await shrink(file);
           photos.push({ blob, url: URL.createObjectURL(blob) });
@@ -221,7 +225,7 @@ async function viewNew(refused) {
     if (point) report.location = { lon: point[0], lat: point[1] };
     let bad = false;
     if (!report.category_code) { fieldError('category', '请选择问题类别'); bad = true; }
-    if (report.description.length < 2) { fieldError('description', '请填写问题描述（至少 2 个字）'); bad = true; }
+    if (report.description.length < textMin()) { fieldError('description', `请填写问题描述（至少 ${textMin()} 个字）`); bad = true; }
     if (!point) { fieldError('location', '请定位或在地图上点击放置位置'); bad = true; }
     if (bad) return;
     const saved = refused ? await outbox.correct(refused.id, report) : await outbox.save(report, photos.map((p) => p.blob));
@@ -281,12 +285,12 @@ function showRefusal(refusal) {
 
 async function receipt(ticket) {
   const duplicates = await Promise.all((ticket.possible_duplicates || []).map(async (id) => {
-    try { const other = await api(`/v1/reports/${id}`); return { id, label: `${other.ticket_number}（${STATUS[other.status] || other.status}）` }; } catch { return { id, label: '另一工单' }; }
+    try { const other = await api(`/v1/reports/${id}`); return { id, label: `${other.ticket_number}（${statusName(other.status)}）` }; } catch { return { id, label: '另一工单' }; }
   }));
   show(h`<h2>上报成功</h2>
     <div class="card" role="status">
       <p>工单编号 <strong>${ticket.ticket_number}</strong></p>
-      <p>${ticket.category_name} · ${STATUS[ticket.status] || ticket.status}</p>
+      <p>${ticket.category_name} · ${statusName(ticket.status)}</p>
     </div>
     ${raw(duplicates.length ? h`<p class="warning" role="alert">附近已有同类未办结工单，可能重复：${raw(duplicates.map((d) => h`<a href="#/report/${d.id}">${d.label}</a>`).join('、'))}。街道会核实，如重复将合并。</p>` : '')}
     <p><a class="button" href="#/report/${ticket.ticket_id}">查看进展</a> <a class="button secondary" href="#/new">继续上报</a></p>`, '上报成功', '#/new/filed');
@@ -346,7 +350,7 @@ async function viewMine() {
     ${raw(kept ? '<p class="note">无网络：显示的是上次同步的内容。</p>' : '')}
     ${raw(items.length ? '' : '<p class="note">还没有上报。</p>')}
     <ul class="list">${raw(items.map((t) => h`<li><a class="card link" href="#/report/${t.ticket_id}">
-      <span class="status s-${t.status}">${STATUS[t.status] || t.status}</span>
+      <span class="status s-${t.status}">${statusName(t.status)}</span>
       <strong>${t.ticket_number}</strong> ${t.category_name}
       <span class="hint">${when(t.created_at)}</span></a></li>`).join(''))}</ul>`, '我的上报');
 }
@@ -368,14 +372,14 @@ async function viewReport(id) {
   if (stale(here)) return;
   show(h`<h2>${t.ticket_number}</h2>
     <div class="card">
-      <p><span class="status s-${t.status}">${STATUS[t.status] || t.status}</span> ${t.category_name}</p>
+      <p><span class="status s-${t.status}">${statusName(t.status)}</span> ${t.category_name}</p>
       <p>${t.description}</p>
       <p class="hint">网格 ${t.grid_code}${t.address ? ` · ${t.address}` : ''} · 上报于 ${when(t.created_at)}</p>
       ${raw(t.resolve_deadline ? h`<p>应办结时间：${when(t.resolve_deadline)}${t.resolve_deadline_provisional ? '（预计，节假日安排未发布）' : ''}</p>` : '')}
     </div>
-    <h3>照片</h3><ul class="thumbs" id="photos">${raw(t.photos.length ? '' : '<li class="hint">无</li>')}</ul>
+    <h3>照片</h3><ul class="thumbs" id="photos" aria-label="照片">${raw(t.photos.length ? '' : '<li class="hint">无</li>')}</ul>
     <h3>进展</h3>
-    <ol class="timeline">${raw(t.history.map((e) => h`<li><span>${STEP[e.event_type] || e.event_type}</span> → ${STATUS[e.status] || e.status}<br><span class="hint">${when(e.at)}</span></li>`).join(''))}</ol>`, t.ticket_number);
+    <ol class="timeline" aria-label="进展">${raw(t.history.map((e) => h`<li><span>${stepName(e.event_type)}</span> → ${statusName(e.status)}<br><span class="hint">${when(e.at)}</span></li>`).join(''))}</ol>`, t.ticket_number);
   if (!t.photos.length) return;
   const photos = await photoList(t.photos);
   if (!stale(here)) document.getElementById('photos').innerHTML = photos;
@@ -393,7 +397,14 @@ async function viewTasks() {
   let unrated;
   let names;
   try {
-    [pending, unrated, names] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false'), departmentNames()]);
+    // To rate: closed tickets (checked and passed, or closed when nobody checked in time) not yet rated.
+    let passed;
+    let expired;
+    [pending, passed, expired, names] = await Promise.all([
+      api('/v1/verifications?status=pending'), api('/v1/verifications?status=passed&rated=false'),
+      api('/v1/verifications?status=expired&rated=false'), departmentNames(),
+    ]);
+    unrated = { items: [...passed.items, ...expired.items] };
   } catch (err) {
     if (stale(here)) return;
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
@@ -408,38 +419,48 @@ async function viewTasks() {
 
 async function viewTask(id) {
   const here = screen;
-  let v;
+  let v = null;
   let names;
   try {
-    const [pending, unrated] = await Promise.all([api('/v1/verifications?status=pending'), api('/v1/verifications?rated=false')]);
-    names = await departmentNames();
-    v = [...pending.items, ...unrated.items].find((x) => x.ticket_id === id);
+    // This worker's own task for the ticket (to verify, to rate, or done); none is 404.
+    [v, names] = await Promise.all([
+      api(`/v1/verifications/${encodeURIComponent(id)}`).catch((err) => {
+        if (err instanceof ApiError && err.status === 404) return null;
+        throw err;
+      }),
+      departmentNames(),
+    ]);
   } catch (err) {
     if (stale(here)) return;
     show(h`<h2>核查评价</h2><p class="error" role="alert">${problem(err)}</p>`, '核查评价'); return;
   }
   if (stale(here)) return;
-  if (!v) { show('<h2>核查评价</h2><p class="note">该工单已核查或已评价。</p><p><a class="button" href="#/tasks">返回</a></p>', '核查评价'); return; }
-  const verifying = v.status === 'resolved';
+  const verifying = v?.status === 'resolved';
+  const rating = v?.status === 'closed' && !v.rating;
+  if (!verifying && !rating) {
+    show(h`<h2>核查评价</h2><p class="note">${v ? '该工单已核查并已评价。' : '没有该工单的核查评价任务。'}</p><p><a class="button" href="#/tasks">返回</a></p>`, '核查评价');
+    return;
+  }
   show(h`<h2>${v.ticket_number}</h2>
     <div class="card"><p>${v.category_name} · ${names[v.department] || v.department || ''}</p><p>${v.description}</p>
       ${raw(v.verification ? h`<p>处置说明：${v.verification.resolution_note}</p>` : '')}</div>
-    <ul class="thumbs" id="evidence"></ul>
-    ${raw(verifying ? h`<form id="verify" novalidate>
+    <ul class="thumbs" id="evidence" aria-label="处置照片"></ul>
+    ${raw(verifying ? h`<form id="verify" aria-label="现场核查" novalidate>
       <fieldset class="field"><legend>现场核查结果</legend>
         <input type="radio" id="pass" name="passed" value="true"> <label class="inline" for="pass">通过</label>
         <input type="radio" id="fail" name="passed" value="false"> <label class="inline" for="fail">未通过（返工）</label>
         <p class="field-error" id="passed-error" role="alert"></p></fieldset>
-      <div class="field"><label for="comment">核查意见</label><textarea id="comment" rows="2" maxlength="1000"></textarea>
+      <div class="field"><label for="comment">核查意见</label><textarea id="comment" rows="2" maxlength="1000" aria-describedby="comment-error"></textarea>
         <p class="field-error" id="comment-error" role="alert"></p></div>
       <fieldset class="field"><legend>现场照片</legend>
         <label class="button secondary" for="site-photo">拍照</label>
         <input id="site-photo" class="visually-hidden" type="file" accept="image/*" capture="environment" multiple>
-        <ul id="site-thumbs" class="thumbs" aria-label="现场照片"></ul></fieldset>
+        <ul id="site-thumbs" class="thumbs" aria-label="现场照片"></ul>
+        <p class="field-error" id="site-photo-error" role="alert"></p></fieldset>
       <p class="form-error" id="form-error" role="alert"></p>
       <button type="submit" class="primary">提交核查</button></form>`
-    : h`<form id="rate" novalidate><fieldset class="field"><legend>评价处置结果</legend>
-        ${raw(RATINGS.map(([value, label]) => h`<input type="radio" id="r-${value}" name="rating" value="${value}"> <label class="inline" for="r-${value}">${label}</label>`).join(' '))}
+    : h`<form id="rate" aria-label="评价" novalidate><fieldset class="field"><legend>评价处置结果</legend>
+        ${raw(Object.entries(labels.rating || {}).map(([value, label]) => h`<input type="radio" id="r-${value}" name="rating" value="${value}"> <label class="inline" for="r-${value}">${label}</label>`).join(' '))}
         <p class="field-error" id="rating-error" role="alert"></p></fieldset>
       <div class="field"><label for="rate-comment">评价意见（选填）</label><textarea id="rate-comment" rows="2" maxlength="1000"></textarea></div>
       <p class="form-error" id="form-error" role="alert"></p>
@@ -452,7 +473,11 @@ async function viewTask(id) {
   if (verifying) {
     const taken = [];
     document.getElementById('site-photo').addEventListener('change', async (e) => {
-      for (const file of e.target.files) { const { blob } = await shrink(file); taken.push({ blob, id: crypto.randomUUID(), url: URL.createObjectURL(blob) }); }
+      for (const file of e.target.files) {
+        if (taken.length >= photosMax()) { document.getElementById('site-photo-error').textContent = `最多 ${photosMax()} 张照片`; break; }
+        const { blob } = await shrink(file);
+        taken.push({ blob, id: crypto.randomUUID(), url: URL.createObjectURL(blob) });
+      }
       document.getElementById('site-thumbs').innerHTML = taken.map((p, i) => h`<li><img src="${p.url}" alt="现场照片 ${i + 1}"></li>`).join('');
     });
     document.getElementById('verify').addEventListener('submit', async (e) => {
@@ -461,7 +486,7 @@ async function viewTask(id) {
       const choice = main.querySelector('input[name=passed]:checked');
       if (!choice) { fieldError('passed', '请选择核查结果'); return; }
       const comment = document.getElementById('comment').value.trim();
-      if (choice.value === 'false' && !comment) { fieldError('comment', '未通过时请写明原因'); return; }
+      if (choice.value === 'false' && comment.length < textMin()) { fieldError('comment', `未通过时请写明原因（至少 ${textMin()} 个字）`); return; }
       try {
         const photos = [];
         for (const p of taken) {
@@ -564,6 +589,7 @@ async function start() {
     show(h`<h2>网格员应用</h2><p class="note">此应用供网格员使用。您以 ${session.user.name} 登录。</p><form method="post" action="/signout"><button class="secondary">退出登录</button></form>`, '网格员应用');
     return;
   }
+  await loadLabels();
   onSessionChange(drawSession);
   outbox.onOutboxChange(drawQueue);
   drawSession(session);

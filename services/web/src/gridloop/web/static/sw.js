@@ -1,8 +1,9 @@
 // The app's service worker: the shell and its files come from the cache when there is no signal.
 // API calls are never cached here: the page keeps what it needs (outbox, session) in IndexedDB.
-const CACHE = 'gridloop-app-v1';
+// The labels and limits the app shows and checks (/app/labels.json) are kept like the shell.
+const CACHE = 'gridloop-app-v2';
 const SHELL = [
-  '/app/', '/app/manifest.webmanifest',
+  '/app/', '/app/manifest.webmanifest', '/app/labels.json',
   '/app/static/app.css', '/app/static/app.js', '/app/static/api.js', '/app/static/outbox.js',
   '/app/static/photos.js', '/app/static/geo.js', '/app/static/icon.svg', '/app/static/icon-192.png', '/app/static/icon-512.png',
   '/app/vendor/leaflet/leaflet.js', '/app/vendor/leaflet/leaflet.css',
