@@ -23,6 +23,7 @@ from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Role, dead_le
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack, StackConfig
 from gridloop.stack.testing import Bus, eventually, ok
+from tests.background import stopping
 
 pytestmark = pytest.mark.reliability
 GROUPS = ["dispatch", "handling", "supervision"]
@@ -129,12 +130,12 @@ def _kept(life: Life) -> None:
 
 
 @pytest.fixture(scope="module")
-def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
+def life(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
     config = StackConfig.durable(tmp_path_factory.mktemp("durable"), env=ENV)
     life = Life(config=config, stack=Stack(config))
     life.start()
     yield life
-    life.stack.stop()
+    stopping(request.config).stop(life.stack.stop)
 
 
 def test_a_report_filed_before_the_broker_and_its_store_are_killed_reaches_its_department_once(life: Life) -> None:
