@@ -1,7 +1,6 @@
 """One stack for the fault run and the health checks, which run after it on the same servers: both
-need a stack of their own (they kill, freeze and stop its processes), not each one. The fault run's
-second instances start with the first ones (one join of each group, not a rebalance later), and the
-stack stops in the background once the tests are done."""
+need a stack of their own (they kill, freeze and stop its processes), not each one. It stops in the
+background once they are done."""
 
 import os
 from collections.abc import Iterator
@@ -11,7 +10,6 @@ import pytest
 
 from gridloop.stack.stack import Stack, StackConfig
 from tests.background import stopping
-from tests.reliability import scenario
 
 
 @pytest.fixture(scope="package")
@@ -23,13 +21,6 @@ def fault_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             env={"GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "2"},  # no deadline falls due in the fault run
         )
     )
-    stack.start_servers()
-    try:
-        second = [stack.start_extra_instance(name, 2) for name in scenario.SECOND_INSTANCES]
-    except BaseException:
-        stack.stop()
-        raise
-    stack.start_services()  # stops the stack if it fails
-    stack.wait_ready(second)
+    stack.start()
     yield stack
     stopping(request.config).stop(stack.stop)

@@ -11,8 +11,6 @@ from gridloop.stack.stack import Stack
 from tests.reliability.harness import Fault, Outcome, Simulation, check, consumers_caught_up, probe_recovery
 
 PAUSE_S = 6.0
-SECOND_INSTANCES = ["dispatch", "handling"]
-"""Services that run a second instance in the same consumer group through the fault run."""
 
 
 def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) -> Outcome:
@@ -20,11 +18,7 @@ def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) 
     rng = random.Random(4)
     started_at = datetime.now(UTC)
     t0 = time.monotonic()
-    # A stack started for the run has them already (tests/reliability/conftest.py).
-    extra = [
-        f"{name}-2" if f"{name}-2" in stack.services else stack.start_extra_instance(name, 2)
-        for name in SECOND_INSTANCES
-    ]
+    extra = [stack.start_extra_instance("dispatch", 2), stack.start_extra_instance("handling", 2)]
     stack.wait_ready(extra)
     sim = Simulation(stack, reports)
     users = threading.Thread(target=sim.run_users, name="users", daemon=True)
