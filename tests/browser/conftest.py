@@ -29,7 +29,7 @@ from playwright.sync_api import (
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
-from gridloop.stack.stack import SERVICES, Stack, StackConfig
+from gridloop.stack.stack import SERVICES, Stack
 from gridloop.web.signin import DEMO_USERS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,21 +58,9 @@ def point(n: int) -> Geolocation:
     }
 
 
-# Package scope: this layer's stack, Playwright and browser stop when its tests are done. (Sync
-# Playwright holds an event loop open in this thread while it runs, so the stack is started before
-# it, and later layers, which start stacks of their own with asyncio, must not find it still open.)
-@pytest.fixture(scope="package")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    running = Stack(
-        StackConfig.ephemeral(
-            log_dir=tmp_path_factory.mktemp("browser-stack-logs"), env={"GRIDLOOP_OUTBOX_POLL_SECONDS": "0.2"}
-        )
-    )
-    running.start()
-    yield running
-    running.stop()
-
-
+# The stack is the whole stack the end-to-end and fuzz layers share (tests/conftest.py), started before
+# Playwright: sync Playwright holds an event loop open in this thread while it runs, and a stack
+# starts with asyncio. Playwright and the browser stop when this layer's tests are done.
 @pytest.fixture(scope="package")
 def gateway(stack: Stack) -> str:
     return stack.gateway_url

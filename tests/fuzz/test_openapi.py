@@ -1,11 +1,11 @@
 """schemathesis against every service's OpenAPI document, all checks on: no 5xx, no response that
-breaks its own schema, invalid input refused. Each service is tested as the role that reaches most of it."""
+breaks its own schema, invalid input refused. Each service is tested as the role that reaches most of it,
+on the stack the other layers share, after their tests (tests/conftest.py)."""
 
 import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ import pytest
 from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.events import Role
 from gridloop.shared.settings import ServiceSettings
-from gridloop.stack.stack import Stack, StackConfig
+from gridloop.stack.stack import Stack
 
 pytestmark = pytest.mark.fuzz
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,15 +28,7 @@ CALLERS = {
 EXAMPLES = os.environ.get("GRIDLOOP_FUZZ_EXAMPLES", "5")
 
 
-@pytest.fixture(scope="module")
-def fuzz_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    stack = Stack(StackConfig.ephemeral(log_dir=tmp_path_factory.mktemp("fuzz-logs")))
-    stack.start()
-    yield stack
-    stack.stop()
-
-
-def test_schemathesis_finds_no_server_error_and_no_schema_violation(fuzz_stack: Stack, tmp_path: Path) -> None:
+def test_schemathesis_finds_no_server_error_and_no_schema_violation(stack: Stack, tmp_path: Path) -> None:
     runs = {}
     for service, (role, org) in CALLERS.items():
         token = TokenVerifier(ServiceSettings()).mint(sub=f"fuzz-{service}", name="fuzz", role=role, org=org)
@@ -49,7 +41,7 @@ def test_schemathesis_finds_no_server_error_and_no_schema_violation(fuzz_stack: 
                     "--config-file",
                     str(ROOT / "schemathesis.toml"),
                     "run",
-                    f"{fuzz_stack.url(service)}/openapi.json",
+                    f"{stack.url(service)}/openapi.json",
                     "--checks",
                     "all",
                     "--max-examples",

@@ -15,7 +15,7 @@ from pathlib import Path
 from gridloop.shared.events import TICKETS_TOPIC, Envelope
 from gridloop.stack.stack import Stack, StackConfig
 from gridloop.stack.testing import Bus
-from tests.reliability.harness import RATE_WINDOW_S, Simulation, consumer_lag, peak_rate
+from tests.reliability.harness import RATE_WINDOW_S, Simulation, bootstrap, consumer_lag, peak_rate
 from tests.reliability.scenario import settle
 
 GROUP = "supervision"
@@ -36,7 +36,7 @@ def drive_loop(stack: Stack, *, reports: int, clients: int) -> tuple[list[Envelo
     settle(sim, stall_s=120)
     sim.stop.set()
     people.join(timeout=30)
-    bus = Bus(stack.servers.kafka_bootstrap)  # type: ignore[union-attr]
+    bus = Bus(bootstrap(stack))
     events = [Envelope.from_wire(value) for _, value, _ in bus.read(TICKETS_TOPIC) if value is not None]
     return events, time.monotonic() - started, sim.rated_count()
 

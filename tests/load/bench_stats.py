@@ -20,11 +20,14 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from gridloop.shared.events import (
@@ -44,10 +47,10 @@ from gridloop.shared.events import (
     TicketResolved,
     envelope,
 )
-from gridloop.shared.mongo import connect
+from gridloop.shared.mongo import Doc, connect
 from gridloop.shared.worktime import around_the_clock
-from gridloop.stack.servers import free_port, start_servers
-from gridloop.stack.testing import launch
+from gridloop.stack.servers import Servers, free_port, start_servers
+from gridloop.stack.testing import RunningService, launch
 from gridloop.stack.topics import create_topics
 from gridloop.supervision import store
 from gridloop.supervision.app import SupervisionSettings
@@ -162,7 +165,7 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
     rng = random.Random(7)
     client = connect(db_uri, timeout_ms=10_000)
     db = client[db_name]
-    buckets: dict = {}  # type: ignore[type-arg]
+    buckets: dict[tuple[str, str], dict[str, Any]] = {}
     events = rows = 0
     raw_from = now - timedelta(days=raw_days)
     chunk = 50_000
@@ -195,7 +198,7 @@ async def load(db_uri: str, db_name: str, tickets: int, now: datetime, raw_days:
     return events, rows
 
 
-async def _insert(collection, docs: list[dict], batch: int = 2000) -> None:  # type: ignore[no-untyped-def, type-arg]
+async def _insert(collection: AsyncCollection[Doc], docs: list[Doc], batch: int = 2000) -> None:
     """Insert in batches; a batch the driver sends again after a slow answer finds its documents
     already there, which is fine (duplicate keys are the only errors let through)."""
     for i in range(0, len(docs), batch):
@@ -206,7 +209,7 @@ async def _insert(collection, docs: list[dict], batch: int = 2000) -> None:  # t
                 raise RuntimeError(f"insert failed: {exc.details.get('writeErrors', [])[:1]}") from None
 
 
-def timed(call, repeats: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def timed(call: Callable[[], object], repeats: int) -> tuple[float, float]:
     samples = []
     for _ in range(repeats):
         started = time.perf_counter()
@@ -266,7 +269,7 @@ def main() -> None:
             servers.stop()
 
 
-def _queries(service, mongo_uri: str, now: datetime, repeats: int, raw_days: int) -> None:  # type: ignore[no-untyped-def]
+def _queries(service: RunningService, mongo_uri: str, now: datetime, repeats: int, raw_days: int) -> None:
     chief = service.user(sub="sup-bench", role=Role.SUPERVISOR, org="QH")
     first_of_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     last_month = ((first_of_month - timedelta(days=1)).replace(day=1), first_of_month)
@@ -282,7 +285,7 @@ def _queries(service, mongo_uri: str, now: datetime, repeats: int, raw_days: int
         for label, (a, b) in windows.items():
             params = {"from": a.isoformat(), "to": b.isoformat()}
             p50, p95 = timed(
-                lambda u=unit, p=params: chief.ok("supervision", "GET", f"/v1/supervision/stats/{u}", params=p), repeats
+                partial(chief.ok, "supervision", "GET", f"/v1/supervision/stats/{unit}", params=params), repeats
             )
             worst = max(worst, p95)
             print(f"  stats/{unit:<12} {label:<23}{p50:>8.0f}{p95:>8.0f}")
@@ -325,7 +328,7 @@ async def _raw_versus_buckets(mongo_uri: str, start: datetime, end: datetime, re
     await client.close()
 
 
-def _replay(servers, tickets: int, now: datetime) -> None:  # type: ignore[no-untyped-def]
+def _replay(servers: Servers, tickets: int, now: datetime) -> None:
     sent = asyncio.run(publish(servers.kafka_bootstrap, tickets, now))
     for timeline in (False, True):
         settings = SupervisionSettings(

@@ -1,5 +1,6 @@
 """One stack for the fault run and the health checks, which run after it on the same servers: both
-need a stack of their own (they kill, freeze and stop its processes), not each one."""
+need a stack of their own (they kill, freeze and stop its processes), not each one. It stops in the
+background once they are done."""
 
 import os
 from collections.abc import Iterator
@@ -8,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from gridloop.stack.stack import Stack, StackConfig
+from tests.background import stopping
 
 
 @pytest.fixture(scope="package")
-def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def fault_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     logs = os.environ.get("GRIDLOOP_FAULT_LOGS")
     stack = Stack(
         StackConfig.ephemeral(
@@ -21,4 +23,4 @@ def fault_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     )
     stack.start()
     yield stack
-    stack.stop()
+    stopping(request.config).stop(stack.stop)

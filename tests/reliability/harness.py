@@ -332,6 +332,12 @@ def probe_recovery(stack: Stack, started: float) -> float:
     )
 
 
+def bootstrap(stack: Stack) -> str:
+    """The broker's address of a started stack."""
+    assert stack.servers is not None, "the stack has not started its servers"
+    return stack.servers.kafka_bootstrap
+
+
 def group_topic(group: str) -> str:
     """The topic a consumer group reads: `<service>.directory` groups the directory, the rest tickets."""
     return DIRECTORY_TOPIC if group.endswith(".directory") else TICKETS_TOPIC
@@ -387,7 +393,7 @@ async def _consumer_lag(bootstrap: str, wanted: list[str]) -> dict[str, dict[int
 def consumer_lag(stack: Stack, groups: list[str] = CONSUMER_GROUPS) -> dict[str, dict[int, int]]:
     """Each running group's lag per partition, as the broker holds it: the partition's end less
     the group's committed offset (what it has durably handled), for every partition of its topic."""
-    return asyncio.run(_consumer_lag(stack.servers.kafka_bootstrap, groups))  # type: ignore[union-attr]
+    return asyncio.run(_consumer_lag(bootstrap(stack), groups))
 
 
 def behind(lags: dict[str, dict[int, int]]) -> dict[str, int]:
@@ -429,7 +435,7 @@ def peak_rate(events: list[Envelope], window_s: float = RATE_WINDOW_S) -> float:
 def check(
     stack: Stack, sim: Simulation, faults: list[Fault], started_at: datetime, seconds: float, caught_up: CatchUp
 ) -> Outcome:
-    bus = Bus(stack.servers.kafka_bootstrap)  # type: ignore[union-attr]
+    bus = Bus(bootstrap(stack))
     events: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     published = [Envelope.from_wire(value) for _, value, _ in bus.read(TICKETS_TOPIC) if value is not None]
     for event in published:

@@ -23,6 +23,7 @@ from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Role, dead_le
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack, StackConfig
 from gridloop.stack.testing import Bus, eventually, ok
+from tests.background import stopping
 
 pytestmark = pytest.mark.reliability
 GROUPS = ["dispatch", "handling", "supervision"]
@@ -53,9 +54,13 @@ class Life:
         self.starts.append(time.monotonic() - started)
 
     @property
-    def bus(self) -> Bus:
+    def bootstrap(self) -> str:
         assert self.stack.servers is not None
-        return Bus(self.stack.servers.kafka_bootstrap)
+        return self.stack.servers.kafka_bootstrap
+
+    @property
+    def bus(self) -> Bus:
+        return Bus(self.bootstrap)
 
     def user(self, role: Role, org: str, sub: str) -> ApiUser:
         return ApiUser(urls={n: self.stack.url(n) for n in SERVICES}, sub=sub, role=role, org=org)
@@ -117,8 +122,7 @@ def _committed(bootstrap: str) -> dict[str, dict[TopicPartition, int]]:
 
 def _kept(life: Life) -> None:
     """Before any consumer runs again: every group's committed offsets and the dead letter are there."""
-    assert life.stack.servers is not None
-    now = _committed(life.stack.servers.kafka_bootstrap)
+    now = _committed(life.bootstrap)
     # At or past what was committed before the stop (a group may have committed once more after it was read).
     for group, before in life.offsets.items():
         assert set(now[group]) == set(before) and all(now[group][tp] >= offset for tp, offset in before.items()), group
@@ -126,12 +130,12 @@ def _kept(life: Life) -> None:
 
 
 @pytest.fixture(scope="module")
-def life(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
+def life(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Life]:
     config = StackConfig.durable(tmp_path_factory.mktemp("durable"), env=ENV)
     life = Life(config=config, stack=Stack(config))
     life.start()
     yield life
-    life.stack.stop()
+    stopping(request.config).stop(life.stack.stop)
 
 
 def test_a_report_filed_before_the_broker_and_its_store_are_killed_reaches_its_department_once(life: Life) -> None:
@@ -141,12 +145,11 @@ def test_a_report_filed_before_the_broker_and_its_store_are_killed_reaches_its_d
     life.bus.publish(DIRECTORY_TOPIC, [("grid:poison", b"not a record", [])])  # every reader dead-letters it
     life.letters = len(eventually(lambda: life.bus.read(DEAD_LETTERS), what="a dead letter"))
     life.crashed_report = _filed_while_dispatch_is_down(life, "断电前上报，调度未处理")
-    assert life.stack.servers is not None
     life.offsets = eventually(
-        lambda: (lambda o: o if all(o.values()) else None)(_committed(life.stack.servers.kafka_bootstrap)),  # type: ignore[union-attr]
+        lambda: (lambda o: o if all(o.values()) else None)(_committed(life.bootstrap)),
         what="committed offsets",
     )
-    assert life.stack.servers.store is not None
+    assert life.stack.servers is not None and life.stack.servers.store is not None
     life.stack.servers.broker.kill()
     life.stack.servers.store.kill()
     life.stack.stop()  # what Ctrl-C in `make run` does, with the broker and its store already gone
@@ -174,7 +177,10 @@ def test_the_supervision_rebuild_after_restarts_equals_the_live_read_model(life:
     window = {"from": (now - timedelta(days=1)).isoformat(), "to": (now + timedelta(days=1)).isoformat()}
 
     def departments() -> list[dict[str, Any]]:
-        return ok(chief.call("supervision", "GET", "/v1/supervision/stats/departments", params=window))["items"]  # type: ignore[no-any-return]
+        items: list[dict[str, Any]] = ok(
+            chief.call("supervision", "GET", "/v1/supervision/stats/departments", params=window)
+        )["items"]
+        return items
 
     def timeline(ticket_id: str) -> list[str]:
         found = ok(chief.call("supervision", "GET", f"/v1/supervision/tickets/{ticket_id}"))

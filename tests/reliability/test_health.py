@@ -3,13 +3,13 @@ stops a service cleanly."""
 
 import signal
 import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
+from gridloop.stack.servers import Process
 from gridloop.stack.stack import Stack
 from gridloop.stack.testing import eventually, ok
 
@@ -20,6 +20,11 @@ pytestmark = pytest.mark.reliability
 def stack(fault_stack: Stack) -> Stack:
     """The fault run's stack (tests/reliability/conftest.py), after it."""
     return fault_stack
+
+
+def _log(process: Process) -> str:
+    assert process.log_path is not None, f"{process.name} runs without a log"
+    return process.log_path.read_text()
 
 
 def _ready(stack: Stack, service: str) -> int:
@@ -69,7 +74,7 @@ def test_sigterm_drains_and_exits_cleanly(stack: Stack) -> None:
     # uvicorn re-raises the signal once shut down, so the exit status reports SIGTERM
     assert process.proc.wait(timeout=30) in (0, -signal.SIGTERM)
     assert time.monotonic() - started < 30
-    log = Path(process.log_path).read_text()  # type: ignore[arg-type]
+    log = _log(process)
     assert '"event": "service_stopped"' in log
     assert "Application shutdown complete" in log
     stack.start_service("feedback")
@@ -79,4 +84,4 @@ def test_sigterm_drains_and_exits_cleanly(stack: Stack) -> None:
     restarted, started = stack.services["feedback"], time.monotonic()
     restarted.stop(timeout=30)
     assert time.monotonic() - started < 8
-    assert Path(restarted.log_path).read_text().count('"event": "service_stopped"') == 2  # type: ignore[arg-type]
+    assert _log(restarted).count('"event": "service_stopped"') == 2

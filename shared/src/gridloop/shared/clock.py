@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
 
-from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AwareDatetime, BeforeValidator, PlainSerializer, WithJsonSchema
 
 CITY_ZONE = ZoneInfo("Asia/Shanghai")
 """The city's time zone: its days, months, years and office hours are counted in it."""
@@ -45,6 +45,8 @@ def _iso_only(value: object) -> object:
 
 
 IsoDatetime = Annotated[datetime, BeforeValidator(_iso_only)]
+AwareIsoDatetime = Annotated[AwareDatetime, BeforeValidator(_iso_only)]
+"""A date-time a request sends, with its offset, written in ISO 8601 (never an epoch number)."""
 
 
 def _iso(value: datetime) -> str:

@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from gridloop.shared.clock import Instant
+from gridloop.shared.clock import AwareIsoDatetime, Instant
 from gridloop.shared.events import GeoPoint, Priority
 from gridloop.shared.limits import PHOTOS_MAX, TEXT_MIN
 
@@ -161,7 +161,7 @@ class ResolveRequest(NoteRequest):
 
 class ExtensionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    requested_resolve_deadline: AwareDatetime = Field(description="the later resolve deadline asked for")
+    requested_resolve_deadline: AwareIsoDatetime = Field(description="the later resolve deadline asked for")
     reason: str = Field(min_length=TEXT_MIN, max_length=500, description="延期理由")
 
 
@@ -190,7 +190,7 @@ class EndpointChange(BaseModel):
 
 class ReplayRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    since: AwareDatetime = Field(description="send again every delivery queued from this time on")
+    since: AwareIsoDatetime = Field(description="send again every delivery queued from this time on")
 
 
 class EndpointView(BaseModel):
