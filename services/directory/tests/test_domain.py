@@ -3,7 +3,7 @@ import copy
 import pytest
 from pydantic import ValidationError
 
-from gridloop.directory.domain import InvalidReference, parse_record, seed_records
+from gridloop.directory.domain import InvalidReference, NotByStreet, of_street, parse_record, seed_records
 from gridloop.directory.handlers import demo_seed
 from gridloop.shared.directory import Kind
 
@@ -74,3 +74,16 @@ def test_time_limits_name_their_unit_and_working_days_are_whole() -> None:
         parse_record(Kind.SLA, "SJ-0101", {**limit, "resolve": {"within": 4, "unit": "fortnights"}})
     demo = {code: data for kind, code, data in demo_seed() if kind == Kind.SLA}
     assert demo["SJ-0601"]["resolve"] == {"within": 2, "unit": "hours"}  # a burst water main: around the clock
+
+
+def test_what_a_street_works_with() -> None:
+    grids = [{"code": "LJ01-G1", "street": "LJ"}, {"code": "WH01-G1", "street": "WH"}]
+    departments = [
+        {"code": "CG", "serves": []},
+        {"code": "ZF-LJ", "serves": ["LJ"]},
+        {"code": "ZF-WH", "serves": ["WH"]},
+    ]
+    assert [g["code"] for g in of_street(Kind.GRID, grids, "LJ")] == ["LJ01-G1"]
+    assert [d["code"] for d in of_street(Kind.DEPARTMENT, departments, "LJ")] == ["CG", "ZF-LJ"]
+    with pytest.raises(NotByStreet):
+        of_street(Kind.CATEGORY, [], "LJ")

@@ -168,3 +168,22 @@ def test_an_invalid_grids_file_is_refused_before_anything_is_sent(directory: Run
     cli.main(["--url", directory.url, "--token", token, "export", str(tmp_path)])
     with pytest.raises(SystemExit, match="403"):
         cli.main(["--url", directory.url, "--token", worker_token, "import", str(tmp_path)])
+
+
+def test_a_street_lists_its_own_grids_and_the_departments_that_serve_it(directory: RunningService) -> None:
+    desk = directory.user(sub="sd", role=Role.STREET_DISPATCHER, org="LJ")
+
+    def codes(collection: str, street: str | None) -> set[str]:
+        params = {"street": street} if street else {}
+        return {
+            r["code"] for r in ok(desk.call("directory", "GET", f"/v1/directory/{collection}", params=params))["items"]
+        }
+
+    every_grid, lj_grids = codes("grids", None), codes("grids", "LJ")
+    assert lj_grids and lj_grids < every_grid and all(code.startswith("LJ") for code in lj_grids)
+    departments = codes("departments", "LJ")
+    assert "ZF-LJ" in departments and "ZF-WH" not in departments  # street teams serve their own street
+    assert "CG" in departments  # a district department serves every street
+    assert codes("departments", "WH") - departments == {"ZF-WH"}
+    refused = desk.call("directory", "GET", "/v1/directory/categories", params={"street": "LJ"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_by_street"

@@ -314,6 +314,11 @@ def test_the_evaluation_sheet_names_departments_as_the_directory_announces_them(
     # departments with open tickets from other tests are listed too, with nothing in this window
     named = {i["code"]: i["name"] for i in stats["items"] if i["dispatched"]}
     assert named == {"SW": "区水务局", "TEST-NN": "TEST-NN"}
+    # one department's figures, selected by the service (the console's department page)
+    one = ok(chief.call("supervision", "GET", "/v1/supervision/stats/departments", params={**window, "code": "SW"}))
+    assert [(i["code"], i["dispatched"]) for i in one["items"]] == [("SW", 1)]
+    nobody = ok(chief.call("supervision", "GET", "/v1/supervision/stats/departments", params={**window, "code": "ZZ"}))
+    assert nobody["items"] == []
 
 
 def _placed(event: Envelope, lon: float, lat: float) -> Envelope:

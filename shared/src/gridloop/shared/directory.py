@@ -2,6 +2,7 @@
 its shape. The directory checks every record against these before it announces it, and every
 service that keeps a copy checks what it reads against the same models."""
 
+from collections.abc import Sequence
 from datetime import date
 from enum import StrEnum
 from typing import Literal
@@ -60,6 +61,11 @@ class Grid(District):
     community: str
     street: str
     geometry: Polygon
+
+
+def serves_street(serves: Sequence[str], street_code: str) -> bool:
+    """A department serves the whole district unless it names the streets it serves (empty: everywhere)."""
+    return not serves or street_code in serves
 
 
 class Department(District):

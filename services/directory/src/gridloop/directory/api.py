@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from gridloop.directory import handlers
 from gridloop.directory.deps import CurrentUser, ServiceDatabase
-from gridloop.directory.domain import InvalidReference
+from gridloop.directory.domain import InvalidReference, NotByStreet
 from gridloop.directory.handlers import OutsideGrids, UnknownRecord
 from gridloop.shared.api.directory import AreaTree, GridView, RecordChange, RecordHistory, RecordList, RecordView
 from gridloop.shared.auth import require_role
@@ -59,9 +59,27 @@ async def locate(
         ) from exc
 
 
-@router.get("/{collection}", summary="All records of one kind")
-async def list_records(_: CurrentUser, database: ServiceDatabase, collection: Collection) -> RecordList:
-    return RecordList.model_validate(await handlers.records(database, collection.kind))
+@router.get("/{collection}", summary="All records of one kind (with `street`: what that street works with)")
+async def list_records(
+    _: CurrentUser,
+    database: ServiceDatabase,
+    collection: Collection,
+    street: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=32,
+            description="只列该街道的网格、社区，或负责该街道的部门 (only that street's grids or communities, "
+            "or the departments serving it)",
+        ),
+    ] = None,
+) -> RecordList:
+    try:
+        return RecordList.model_validate(await handlers.records(database, collection.kind, street))
+    except NotByStreet as exc:
+        raise ApiError(
+            422, "not_by_street", f"{collection.value} 不按街道划分 (these records belong to no street)"
+        ) from exc
 
 
 @router.get("/{collection}/{code}", summary="One record")

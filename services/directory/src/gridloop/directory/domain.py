@@ -6,12 +6,30 @@ from datetime import date, datetime, time
 from typing import Any
 
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.directory import MODELS, Kind, Rule
+from gridloop.shared.directory import MODELS, Kind, Rule, serves_street
 
 
 def published_until(years: list[int]) -> datetime | None:
     """The instant the published holiday schedules stop: the city's midnight after the latest year."""
     return datetime.combine(date(max(years) + 1, 1, 1), time(0), CITY_ZONE) if years else None
+
+
+class NotByStreet(ValueError):
+    """Records of a kind that belongs to no street (categories, rules, time limits, calendars)."""
+
+
+def of_street(kind: Kind, records: list[dict[str, Any]], street: str) -> list[dict[str, Any]]:
+    """The records a street works with: its own communities and grids, the street itself, and the
+    departments that serve it (the same rule dispatch applies to an assignment)."""
+    match kind:
+        case Kind.GRID | Kind.COMMUNITY:
+            return [r for r in records if r.get("street") == street]
+        case Kind.STREET:
+            return [r for r in records if r.get("code") == street]
+        case Kind.DEPARTMENT:
+            return [r for r in records if serves_street(r.get("serves") or [], street)]
+        case _:
+            raise NotByStreet(kind.value)
 
 
 class InvalidReference(ValueError):

@@ -151,9 +151,11 @@ async def locate(database: Database, *, lon: float, lat: float) -> dict[str, Any
     return grid
 
 
-async def records(database: Database, kind: Kind) -> dict[str, Any]:
-    """Every record of a kind, by code: what an admin screen or an export starts from."""
-    return {"items": await store.list_kind(database.db, kind)}
+async def records(database: Database, kind: Kind, street: str | None = None) -> dict[str, Any]:
+    """Every record of a kind, by code: what an admin screen or an export starts from; with a
+    street, only what that street works with (domain.of_street)."""
+    items = await store.list_kind(database.db, kind)
+    return {"items": items if street is None else domain.of_street(kind, items, street)}
 
 
 async def record(database: Database, *, kind: Kind, code: str) -> dict[str, Any]:

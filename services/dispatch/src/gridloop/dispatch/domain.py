@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from gridloop.shared.clock import as_utc
+from gridloop.shared.directory import serves_street
 from gridloop.shared.events import (
     Actor,
     CancelReason,
@@ -58,8 +59,7 @@ def serves(department: Mapping[str, Any], street_code: str) -> bool:
     """A department serves the whole district unless it names the streets it serves (the
     directory's `serves`; empty: everywhere). Routing sends a ticket only to a lead that serves its
     street, and the street desk may name only departments that do."""
-    served = department.get("serves") or []
-    return not served or street_code in served
+    return serves_street(department.get("serves") or [], street_code)
 
 
 def route(

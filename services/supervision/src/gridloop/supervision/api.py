@@ -40,6 +40,9 @@ async def stats(
     model: IndicatorModel,
     scoring: Scoring,
     unit: Unit,
+    code: Annotated[
+        str | None, Query(min_length=1, max_length=32, description="只看该单位的 (only this unit's figures)")
+    ] = None,
 ) -> Stats:
     figures = await handlers.stats(
         database=database,
@@ -49,6 +52,7 @@ async def stats(
         unit=unit,
         window=window,
         weights=scoring.weights,
+        code=code,
     )
     return Stats.model_validate(figures)
 

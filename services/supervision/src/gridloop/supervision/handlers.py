@@ -223,8 +223,9 @@ async def stats(
     unit: kpi.Unit,
     window: kpi.Window,
     weights: ScoreWeights,
+    code: str | None = None,
 ) -> dict[str, Any]:
-    """Every unit's figures in the window, echoing the window they cover."""
+    """Every unit's figures in the window (or the one unit named), echoing the window they cover."""
     items = await indicators(
         database=database,
         model=model,
@@ -234,6 +235,8 @@ async def stats(
         weights=weights,
         names=await unit_names(refdata, unit),
     )
+    if code is not None:
+        items = [item for item in items if item["code"] == code]
     return {"unit": unit.value, "window": window_echo(window), "items": items}
 
 

@@ -16,20 +16,21 @@ BASE = "/v1/directory"
 class DirectoryClient(ServiceClient):
     service = "directory"
 
-    async def departments(self) -> list[Department]:
-        return await self._kind(Department, "departments")
+    async def departments(self, *, serving: str | None = None) -> list[Department]:
+        """Every department, or those serving one street (the directory selects them)."""
+        return await self._kind(Department, "departments", street=serving)
 
     async def categories(self) -> list[Category]:
         return await self._kind(Category, "categories")
 
-    async def grids(self) -> list[Grid]:
-        return await self._kind(Grid, "grids")
+    async def grids(self, *, street: str | None = None) -> list[Grid]:
+        return await self._kind(Grid, "grids", street=street)
 
     async def tree(self) -> AreaTree:
         return await self._get(AreaTree, f"{BASE}/tree")
 
-    async def records(self, collection: str) -> RecordList:
-        return await self._get(RecordList, f"{BASE}/{collection}")
+    async def records(self, collection: str, *, street: str | None = None) -> RecordList:
+        return await self._get(RecordList, f"{BASE}/{collection}", street=street)
 
     async def record(self, collection: str, code: str) -> RecordView:
         return await self._get(RecordView, f"{BASE}/{collection}/{code}")
@@ -40,6 +41,6 @@ class DirectoryClient(ServiceClient):
     async def put_record(self, collection: str, code: str, data: dict[str, Any]) -> RecordChange:
         return await self._call(RecordChange, "PUT", f"{BASE}/{collection}/{code}", document=data)
 
-    async def _kind(self, model: type[R], collection: str) -> list[R]:
-        listed = await self.records(collection)
+    async def _kind(self, model: type[R], collection: str, *, street: str | None = None) -> list[R]:
+        listed = await self.records(collection, street=street)
         return [model.model_validate(item) for item in listed.items]

@@ -25,8 +25,9 @@ class Window:
 class SupervisionClient(ServiceClient):
     service = "supervision"
 
-    async def stats(self, unit: Unit, window: Window) -> Stats:
-        return await self._get(Stats, f"/v1/supervision/stats/{unit}", **window.params())
+    async def stats(self, unit: Unit, window: Window, *, code: str | None = None) -> Stats:
+        """Every unit's figures in the window, or the one unit `code` names."""
+        return await self._get(Stats, f"/v1/supervision/stats/{unit}", code=code, **window.params())
 
     async def ranking(self, unit: Unit, window: Window) -> Ranking:
         return await self._get(Ranking, f"/v1/supervision/ranking/{unit}", **window.params())

@@ -121,11 +121,10 @@ async def department(
     """From the chart: the department's figures, then its overdue tickets, a page at a time."""
     span, _ = window(request, clock.now().astimezone(CITY_ZONE).date())
     stats, listed = await asyncio.gather(
-        supervision.stats("departments", span),
+        supervision.stats("departments", span, code=code),
         supervision.overdue(department=code, limit=OVERDUE_PAGE, cursor=_cursor(request)),
     )
-    # Every department's figures come in one answer (there are a few dozen, never a page of them).
-    row = {d.code: d for d in stats.items}.get(code)
+    row = stats.items[0] if stats.items else None
     return pages.render(
         request,
         person,

@@ -40,9 +40,8 @@ async def _queue(dispatch: DispatchClient, reason: str) -> list[QueueItem]:
 
 
 async def _departments(directory: DirectoryClient, person: Staff) -> list[Department]:
-    """The dropdown's departments: those serving the desk's street (dispatch refuses the others)."""
-    serving = [d for d in await directory.departments() if not d.serves or person.user.org in d.serves]
-    return sorted(serving, key=lambda d: d.code)
+    """The dropdown's departments: those the directory says serve the desk's street (dispatch refuses the others)."""
+    return await directory.departments(serving=person.user.org)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -196,10 +195,10 @@ async def decide(ticket_id: str, form: Form, dispatch: Dispatch, person: Dispatc
 
 
 async def _hotline_form(directory: DirectoryClient, person: Staff) -> dict[str, Any]:
-    categories, grids = await asyncio.gather(directory.categories(), directory.grids())
+    categories, grids = await asyncio.gather(directory.categories(), directory.grids(street=person.user.org))
     return {
         "categories": categories,
-        "grids": [g for g in grids if g.street == person.user.org],
+        "grids": grids,
         "key": str(uuid.uuid4()),
     }
 
