@@ -329,3 +329,13 @@ class SignedInStore:
             sid="s", user=Actor(sub="a", name="城管受理员", role=Role.DEPARTMENT_AGENT, org="CG"), started_at=NOW,
             expires_at=NOW + timedelta(days=9999), token="token", token_expires_at=NOW, renewable=False,
         )  # fmt: skip
+
+
+def test_the_webhook_form_offers_events_in_the_order_a_ticket_lives_them() -> None:
+    offered = labels.events_in_order(["ticket.overdue", "ticket.accepted", "ticket.future_kind", "ticket.dispatched"])
+    assert offered == [
+        ("ticket.dispatched", "派遣"),
+        ("ticket.accepted", "接单"),
+        ("ticket.overdue", "超期"),
+        ("ticket.future_kind", "ticket.future_kind"),  # no Chinese name yet: offered last, by its code
+    ]

@@ -66,7 +66,7 @@ async def _overview(
             "own_allowed": [line for line in allowed.get(person.user.org, "").split("\n") if line],
             "clients": clients.items,
             "departments": departments,
-            "event_types": [(e.event_type, labels.EVENT.get(e.event_type, e.event_type)) for e in event_types.items],
+            "event_types": labels.events_in_order(e.event_type for e in event_types.items),
             "suggested": SUGGESTED,
             "shown": shown,
             "error": _message(refusal) if refusal else "",
