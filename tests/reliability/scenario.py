@@ -73,7 +73,9 @@ def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) 
     for wave, (name, fault) in zip(waves, schedule, strict=False):
         filer = threading.Thread(target=sim.file, args=(wave,), daemon=True)
         filer.start()
-        time.sleep(0.3 if name.startswith("SIGKILL dispatch") else 1.5)  # dispatch dies mid-batch
+        # Reports are in flight when the fault comes: dispatch dies mid-batch; the rest of the wave
+        # (about twenty reports, seconds of filing) is still being filed through the other faults.
+        time.sleep(0.3 if name.startswith("SIGKILL dispatch") else 0.75)
         inject(name, fault)
         filer.join()
     sim.file(waves[-1])
