@@ -97,6 +97,7 @@ async def test_a_backlog_is_applied_in_shared_transactions_once_and_in_order(ser
             service_name="batch-test",
             kafka_bootstrap=servers.kafka_bootstrap,
             consumer_max_attempts=2,
+            consumer_session_timeout_ms=4000,  # joins its group in 2 s (the stack's test setting)
         )
         metrics = Metrics("batch-test")
         consumer = EventConsumer(

@@ -50,6 +50,7 @@ async def _run(servers: Servers, concurrency: int) -> list[tuple[int, int, float
         service_name="consumer-test",
         kafka_bootstrap=servers.kafka_bootstrap,
         consumer_partition_concurrency=concurrency,
+        consumer_session_timeout_ms=4000,  # joins its group in 2 s (the stack's test setting)
     )
     consumer = EventConsumer(
         settings=settings,

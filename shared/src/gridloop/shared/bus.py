@@ -121,8 +121,9 @@ class EventConsumer:
             fetch_max_wait_ms=self.fetch_wait_ms,
             max_poll_records=200,
             group_instance_id=self.settings.consumer_instance_id or None,
-            session_timeout_ms=10000,
-            heartbeat_interval_ms=1000,
+            session_timeout_ms=self.settings.consumer_session_timeout_ms,
+            # at least three heartbeats inside the session, and not more than one a second
+            heartbeat_interval_ms=min(1000, self.settings.consumer_session_timeout_ms // 3),
             **kafka_security(self.settings),
         )
 

@@ -62,6 +62,12 @@ class ServiceSettings(BaseSettings):
     # the two consumers a report passes on its way to an inbox (dispatch's and handling's
     # settings: INBOX_PATH_FETCH_WAIT_MS); docs/decisions.md has the figures.
     consumer_fetch_wait_ms: int = Field(default=100, ge=1, le=1000)
+    # How long the broker waits for a consumer's heartbeat before it hands the consumer's partitions
+    # to another member: a killed instance's work moves after about this. Tansu also answers a
+    # join only after half of it, so each start waits that long for its partitions (5 s at 10 s,
+    # 2 s at 4 s). The embedded test stack uses 4 s; production keeps Kafka's usual 10 s, which
+    # rides out a pause of a few seconds (a long GC, a slow node) without a rebalance.
+    consumer_session_timeout_ms: int = Field(default=10000, ge=2000, le=300000)
     # The same for the directory's topic: its changes are rare and none is awaited by a person
     # within a tenth of a second, so its consumers (one in each service) ask twice a second.
     directory_fetch_wait_ms: int = Field(default=500, ge=1, le=1000)

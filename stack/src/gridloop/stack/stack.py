@@ -38,6 +38,9 @@ TEST_ENV = {
     "GRIDLOOP_WATCHDOG_INTERVAL_SECONDS": "0.5",
     "GRIDLOOP_REPORT_RATE_LIMIT": "100000/minute",  # load tests file hundreds of reports per user
     "GRIDLOOP_OPEN311_READ_RATE_LIMIT_PER_ADDRESS": "100000/minute",  # the tests all read from 127.0.0.1
+    # a consumer joins its group in 2 s instead of 5 (Tansu answers a join after half the session),
+    # and a killed instance's partitions move after 4 s instead of 10
+    "GRIDLOOP_CONSUMER_SESSION_TIMEOUT_MS": "4000",
 }
 # The services behind /v1 (each with its OpenAPI document), then web: sign-in and the apps' pages.
 API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
