@@ -135,13 +135,15 @@ class Phone:
 
     def set_offline(self, offline: bool) -> None:
         """Cut the network for the page and its service worker alike."""
+        # Marked first: the browser's report of a request the outage cuts can arrive while the
+        # calls below are still waiting on the browser.
+        self.cut_off_once = self.cut_off_once or offline
         if offline and not self.offline:
             self.context.route("**/*", lambda route: route.abort("internetdisconnected"))
         if not offline and self.offline:
             self.context.unroute("**/*")
         self.context.set_offline(offline)
         self.offline = offline
-        self.cut_off_once = self.cut_off_once or offline
 
     def check(self, name: str) -> None:
         """The screen as it stands, at a phone's width (360 px) and at a desk's (1366 px): no console
