@@ -3,6 +3,8 @@ from datetime import UTC, datetime
 import pytest
 
 from gridloop.shared.events import (
+    NEEDS_TOPIC,
+    TICKETS_TOPIC,
     Actor,
     Envelope,
     MalformedEvent,
@@ -13,6 +15,7 @@ from gridloop.shared.events import (
     envelope,
     payload_types,
 )
+from gridloop.shared.cobuild_lifecycle import NEED_TRANSITIONS, OFFER_TRANSITIONS, PROJECT_TRANSITIONS
 from gridloop.shared.lifecycle import TRANSITIONS, TicketStatus, TransitionNotAllowed, can_apply, next_status
 
 pytestmark = pytest.mark.unit
@@ -49,9 +52,13 @@ def test_an_event_survives_the_wire_with_its_type_version_and_payload() -> None:
 
 
 def test_every_lifecycle_event_of_the_brief_has_a_payload_and_a_transition() -> None:
-    wire_types = {event_type for event_type, _ in payload_types()}
-    assert wire_types == set(TRANSITIONS)
-    assert len(wire_types) == 15  # the brief's 14 and ticket.deadlines_revised (docs/calendar.md)
+    by_topic: dict[str, set[str]] = {}
+    for (event_type, _), payload in payload_types().items():
+        by_topic.setdefault(payload.TOPIC, set()).add(event_type)
+    assert by_topic[TICKETS_TOPIC] == set(TRANSITIONS)
+    assert len(by_topic[TICKETS_TOPIC]) == 15  # the brief's 14 and ticket.deadlines_revised (docs/calendar.md)
+    # the 共建 loop's: each need, offer and project event has its row in cobuild's tables
+    assert by_topic[NEEDS_TOPIC] == set(NEED_TRANSITIONS) | set(OFFER_TRANSITIONS) | set(PROJECT_TRANSITIONS)
 
 
 def test_unknown_types_and_versions_are_refused_not_guessed() -> None:

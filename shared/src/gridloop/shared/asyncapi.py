@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from gridloop.shared.directory import DirectoryRecord
-from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Actor, Payload, payload_types
+from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Actor, Payload, payload_types
 from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC, SessionEnded
 
 SCHEMAS = "#/components/schemas/{model}"
@@ -148,7 +148,9 @@ def document() -> dict[str, Any]:
         },
         "payload": {"description": "the original message's bytes, unchanged"},
     }
-    ticket_refs = {key: {"$ref": f"#/components/messages/{key}"} for key in messages if key.startswith("ticket.")}
+    on_topic = {message_id(t, v): p.TOPIC for (t, v), p in payloads.items()}
+    ticket_refs = {key: {"$ref": f"#/components/messages/{key}"} for key, t in on_topic.items() if t == TICKETS_TOPIC}
+    need_refs = {key: {"$ref": f"#/components/messages/{key}"} for key, t in on_topic.items() if t == NEEDS_TOPIC}
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -173,6 +175,14 @@ def document() -> dict[str, Any]:
                 "description": "Every event of every ticket, keyed by ticket_id: one ticket's events stay in order"
                 " on one partition. Kept for ever (read models are rebuilt from it).",
                 "messages": ticket_refs,
+                "bindings": {"kafka": {"topicConfiguration": {"retention.ms": -1}, "bindingVersion": "0.5.0"}},
+            },
+            "needs": {
+                "address": NEEDS_TOPIC,
+                "description": "The 共建 loop: every event of every need (居民需求), resource offer (资源清单) and"
+                " project (惠民项目), keyed by its id (the envelope's ticket_id field). No event names, phones or"
+                " addresses a beneficiary. Kept for ever.",
+                "messages": need_refs,
                 "bindings": {"kafka": {"topicConfiguration": {"retention.ms": -1}, "bindingVersion": "0.5.0"}},
             },
             "directory": {
@@ -220,6 +230,18 @@ def document() -> dict[str, Any]:
                 "summary": "Consumers commit an offset only after their handling is durable; each event is"
                 " handled once per consumer.",
                 "messages": [{"$ref": f"#/channels/tickets/messages/{key}"} for key in ticket_refs],
+            },
+            "publishNeedEvents": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/needs"},
+                "summary": "cobuild publishes through its outbox, after the change commits.",
+                "messages": [{"$ref": f"#/channels/needs/messages/{key}"} for key in need_refs],
+            },
+            "receiveNeedEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/needs"},
+                "summary": "intake files converted needs; supervision counts the 共建 indicators.",
+                "messages": [{"$ref": f"#/channels/needs/messages/{key}"} for key in need_refs],
             },
             "publishDirectory": {
                 "action": "send",

@@ -12,6 +12,8 @@ from pydantic import BaseModel, ConfigDict, Field, SerializeAsAny, ValidationErr
 
 TICKETS_TOPIC = "gridloop.tickets.v1"
 DIRECTORY_TOPIC = "gridloop.directory.v1"
+NEEDS_TOPIC = "gridloop.needs.v1"
+"""The 共建 loop's events (needs, offers, projects), keyed by the need's, offer's or project's id."""
 
 
 def dead_letter_topic(group_id: str) -> str:
@@ -26,6 +28,9 @@ class Role(StrEnum):
     ADMIN = "admin"
     SYSTEM = "system"
     CLIENT_APP = "client_app"  # 第三方应用: a registered Open311 client application, never a person's token
+    COMMUNITY_WORKER = "community_worker"  # 社区工作者: org = community
+    UNIT_ADMIN = "unit_admin"  # 驻区单位管理员: org = the unit (驻区单位)
+    RESIDENT = "resident"  # 居民: org = the community they live in
 
 
 class Actor(BaseModel):
@@ -50,6 +55,7 @@ class Payload(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     EVENT_TYPE: ClassVar[str]
     VERSION: ClassVar[int] = 1
+    TOPIC: ClassVar[str] = TICKETS_TOPIC
 
 
 _REGISTRY: dict[tuple[str, int], type[Payload]] = {}
@@ -76,6 +82,7 @@ class CancelReason(StrEnum):
     INVALID = "invalid"
     OUT_OF_SCOPE = "out_of_scope"
     DUPLICATE = "duplicate"
+    CONVERTED_TO_NEED = "converted_to_need"  # a household's need, not a department's job: cobuild takes it as a need
 
 
 class Rating(StrEnum):
@@ -107,6 +114,7 @@ class TicketReported(Payload):
     # Fields added later are optional, so version 1 messages already on the topic still parse.
     evidence_required: bool = False  # the category asks for photos when the ticket is resolved
     possible_duplicates: list[str] = []  # open tickets of the same category close by (疑似重复)
+    origin_need_id: str | None = None  # filed from a resident's need (转办); its rating is the need's
 
 
 @_register
@@ -230,6 +238,353 @@ class TicketEscalated(Payload):
     EVENT_TYPE = "ticket.escalated"
     level: Literal["street", "district"]
     reason: str
+
+
+# ---------------------------------------------------------------------------------------------
+# The 共建 loop (三单制) on gridloop.needs.v1: needs (居民需求), resource offers (资源清单) and
+# projects (惠民项目). The envelope's `ticket_id` carries the need's, offer's or project's id, the
+# record key. No event names, phones or addresses a beneficiary: those stay in cobuild's database;
+# what travels is the community's public summary and codes.
+
+
+class NeedKind(StrEnum):
+    WISH = "wish"  # 微心愿
+    SERVICE = "service"  # 服务需求
+    PROJECT_IDEA = "project_idea"  # 项目建议
+
+
+class NeedSource(StrEnum):
+    APP = "app"  # a resident in the app
+    VISIT = "visit"  # a grid worker's 走访
+    HOTLINE = "hotline"  # the street desk, from a call
+    WISH_WALL = "wish_wall"  # a paper wish wall, typed by the community
+    TICKET = "ticket"  # a ticket the street desk cancelled as a household's need
+    HOTSPOT = "hotspot"  # a spot where the same problem returns (热点难点)
+
+
+class ClaimantKind(StrEnum):
+    UNIT = "unit"
+    MEMBER = "member"
+
+
+class Claimant(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    kind: ClaimantKind
+    code: str  # the unit's code, or the member's sub
+
+
+class NeedDeadline(StrEnum):
+    REVIEW = "review"
+    CLAIM = "claim"
+    DELIVER = "deliver"
+
+
+class CobuildPayload(Payload):
+    TOPIC: ClassVar[str] = NEEDS_TOPIC
+
+
+@_register
+class NeedSubmitted(CobuildPayload):
+    """A need is collected. No free text: what the household wrote may name them, and stays in cobuild."""
+
+    EVENT_TYPE = "need.submitted"
+    need_number: str
+    kind: NeedKind
+    source: NeedSource
+    category_code: str
+    grid_code: str
+    community_code: str
+    street_code: str
+    district_code: str
+    review_deadline: datetime
+    origin_ticket_id: str | None = None
+    ticket_ids: list[str] = []  # a hotspot's tickets
+
+
+@_register
+class NeedReviewed(CobuildPayload):
+    EVENT_TYPE = "need.reviewed"
+    summary: str  # the public text, written by the community
+    category_code: str
+
+
+@_register
+class NeedPublished(CobuildPayload):
+    EVENT_TYPE = "need.published"
+    claim_deadline: datetime
+    again: bool = False  # published again after a claim expired or was released
+
+
+@_register
+class NeedAssigned(CobuildPayload):
+    EVENT_TYPE = "need.assigned"
+    unit_code: str
+    claim_deadline: datetime
+
+
+@_register
+class NeedAssignmentReturned(CobuildPayload):
+    EVENT_TYPE = "need.assignment_returned"
+    unit_code: str
+    reason: str
+
+
+@_register
+class NeedClaimed(CobuildPayload):
+    EVENT_TYPE = "need.claimed"
+    claimant: Claimant
+    contact_deadline: datetime
+    group: bool = False  # joins a group claim: several claimants share one need
+
+
+@_register
+class NeedContacted(CobuildPayload):
+    """The claimant reached the household: the claim is held and the service starts."""
+
+    EVENT_TYPE = "need.contacted"
+    claimant: Claimant
+    deliver_deadline: datetime
+
+
+@_register
+class NeedClaimExpired(CobuildPayload):
+    EVENT_TYPE = "need.claim_expired"
+    claimants: list[Claimant]
+    claim_deadline: datetime  # published again, open until then
+
+
+@_register
+class NeedReleaseRequested(CobuildPayload):
+    EVENT_TYPE = "need.release_requested"
+    claimant: Claimant
+    reason: str
+
+
+@_register
+class NeedClaimReleased(CobuildPayload):
+    EVENT_TYPE = "need.claim_released"
+    claimants: list[Claimant]
+    reason: str
+    claim_deadline: datetime
+
+
+@_register
+class NeedDelivered(CobuildPayload):
+    EVENT_TYPE = "need.delivered"
+    claimant: Claimant
+    note: str
+    photos: list[str] = []
+    confirm_by: datetime  # confirmed automatically then
+
+
+@_register
+class NeedDone(CobuildPayload):
+    EVENT_TYPE = "need.done"
+    auto: bool = False
+    on_time: bool = True  # delivered by the deliver deadline
+
+
+@_register
+class NeedRated(CobuildPayload):
+    EVENT_TYPE = "need.rated"
+    rating: Rating
+    comment: str = ""
+    ticket_id: str | None = None  # the rating of the ticket the need was converted to
+
+
+@_register
+class NeedRejected(CobuildPayload):
+    EVENT_TYPE = "need.rejected"
+    reason: str
+
+
+@_register
+class NeedEscalated(CobuildPayload):
+    EVENT_TYPE = "need.escalated"
+    level: Literal["street"] = "street"
+    reason: str
+
+
+@_register
+class NeedConverted(CobuildPayload):
+    """转办: a department's job, filed in intake as a report with this need as its origin. The
+    description is the community's, written for the department (no beneficiary's identity)."""
+
+    EVENT_TYPE = "need.converted"
+    ticket_category_code: str
+    description: str
+    address: str
+    grid_code: str
+    location: GeoPoint | None = None
+
+
+@_register
+class NeedLinked(CobuildPayload):
+    """The ticket the need became (or came from) is known: the need follows it."""
+
+    EVENT_TYPE = "need.linked"
+    ticket_id: str
+    ticket_number: str
+
+
+@_register
+class NeedWithdrawn(CobuildPayload):
+    EVENT_TYPE = "need.withdrawn"
+    reason: str
+
+
+@_register
+class NeedMerged(CobuildPayload):
+    EVENT_TYPE = "need.merged"
+    into: str
+
+
+@_register
+class NeedOverdue(CobuildPayload):
+    EVENT_TYPE = "need.overdue"
+    kind: NeedDeadline
+    deadline: datetime
+
+
+class OfferKind(StrEnum):
+    VENUE = "venue"  # 场地
+    SERVICE = "service"  # 服务
+    GOODS = "goods"  # 物资
+    FUNDS = "funds"  # 资金
+    PEOPLE = "people"  # 人员
+    CHANNEL = "channel"  # 渠道
+
+
+@_register
+class OfferSubmitted(CobuildPayload):
+    EVENT_TYPE = "offer.submitted"
+    offer_number: str
+    unit_code: str
+    kind: OfferKind
+    title: str
+    category_codes: list[str]
+    capacity: int = Field(ge=1)
+    grid_code: str
+    community_codes: list[str]
+    street_code: str
+    district_code: str
+    available_from: datetime
+    available_until: datetime
+
+
+@_register
+class OfferAccepted(CobuildPayload):
+    EVENT_TYPE = "offer.accepted"
+    community_code: str
+
+
+@_register
+class OfferDeclined(CobuildPayload):
+    EVENT_TYPE = "offer.declined"
+    community_code: str
+    reason: str
+
+
+@_register
+class OfferWithdrawn(CobuildPayload):
+    EVENT_TYPE = "offer.withdrawn"
+    reason: str
+
+
+@_register
+class OfferUsed(CobuildPayload):
+    """Part of an offer's capacity goes to a project (资源使用)."""
+
+    EVENT_TYPE = "offer.used"
+    project_id: str
+    amount: int = Field(ge=1)
+
+
+@_register
+class ProjectProposed(CobuildPayload):
+    EVENT_TYPE = "project.proposed"
+    project_number: str
+    title: str
+    summary: str
+    category_code: str
+    grid_code: str
+    community_code: str
+    street_code: str
+    district_code: str
+    need_ids: list[str] = []
+    offer_ids: list[str] = []
+    unit_codes: list[str] = []
+    ticket_ids: list[str] = []  # a hotspot's tickets
+    planned_end: datetime
+
+
+@_register
+class ProjectApproved(CobuildPayload):
+    EVENT_TYPE = "project.approved"
+    comment: str = ""
+
+
+@_register
+class ProjectStarted(CobuildPayload):
+    EVENT_TYPE = "project.started"
+
+
+@_register
+class ProjectProgressed(CobuildPayload):
+    EVENT_TYPE = "project.progressed"
+    percent: int = Field(ge=0, le=100)
+    milestone: str
+
+
+@_register
+class ProjectSuspended(CobuildPayload):
+    EVENT_TYPE = "project.suspended"
+    reason: str
+
+
+@_register
+class ProjectResumed(CobuildPayload):
+    EVENT_TYPE = "project.resumed"
+
+
+@_register
+class ProjectCompleted(CobuildPayload):
+    EVENT_TYPE = "project.completed"
+    report: str
+    beneficiaries: int = Field(ge=0)  # 受益人次
+
+
+@_register
+class ProjectRated(CobuildPayload):
+    EVENT_TYPE = "project.rated"
+    rating: Rating
+    comment: str = ""
+
+
+@_register
+class ProjectEvaluated(CobuildPayload):
+    EVENT_TYPE = "project.evaluated"
+    grade: Literal["excellent", "good", "fair", "poor"]
+    comment: str = ""
+
+
+@_register
+class ProjectCancelled(CobuildPayload):
+    EVENT_TYPE = "project.cancelled"
+    reason: str
+
+
+@_register
+class HotspotSolved(CobuildPayload):
+    """热点难点解决: a completed project's grid saw no ticket of its category for the quiet period."""
+
+    EVENT_TYPE = "hotspot.solved"
+    project_id: str
+    category_code: str
+    grid_code: str
+    community_code: str
+    street_code: str
+    district_code: str
 
 
 class UnknownEventType(Exception):

@@ -22,7 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import CollectionInvalid, ConnectionFailure, DuplicateKeyError, OperationFailure, PyMongoError
 
 from gridloop.shared.clock import Clock
-from gridloop.shared.events import TICKETS_TOPIC, Actor, Envelope, Payload, envelope
+from gridloop.shared.events import Actor, Envelope, Payload, envelope
 from gridloop.shared.ids import new_id
 from gridloop.shared.logging import current_correlation_id
 from gridloop.shared.tracing import span, with_trace
@@ -130,7 +130,7 @@ class UnitOfWork:
             causation_id=self.causation.event_id if self.causation else None,
         )
         await self.enqueue(
-            topic=TICKETS_TOPIC,
+            topic=payload.TOPIC,
             key=event.ticket_id,
             value=event.to_wire(),
             headers=event.headers(),

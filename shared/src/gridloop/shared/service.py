@@ -29,7 +29,7 @@ from gridloop.shared.auth import TokenVerifier
 from gridloop.shared.bus import EventConsumer, broker_reachable, make_producer
 from gridloop.shared.clock import Clock
 from gridloop.shared.errors import install_error_handlers
-from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.events import DIRECTORY_TOPIC, dead_letter_topic
 from gridloop.shared.ids import new_id
 from gridloop.shared.logging import bound, configure_logging
 from gridloop.shared.messagebus import Routes, batch_event_handler, event_handler
@@ -174,7 +174,8 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                 EventConsumer(
                     settings=settings,
                     group_id=settings.service_name,
-                    topics=[TICKETS_TOPIC],
+                    # the topics its routed events travel on: tickets, and the 共建 loop's needs
+                    topics=sorted({route.payload.TOPIC for route in ticket_routes.values()}),
                     handle=event_handler(
                         database=database,
                         routes=ticket_routes,
