@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-SERVICES := directory intake dispatch handling feedback supervision web
+SERVICES := directory intake dispatch handling feedback supervision cobuild web
 PACKAGES := shared stack $(addprefix services/,$(SERVICES))
 # promtool checks and unit-tests the alert rules; Debian's prometheus package carries it (unpacked, not installed)
 PROMTOOL := $(VENV)/tools/usr/bin/promtool

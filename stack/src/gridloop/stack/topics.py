@@ -6,7 +6,7 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, dead_letter_topic
 from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC
 
 CONSUMER_GROUPS = [
@@ -15,11 +15,13 @@ CONSUMER_GROUPS = [
     "feedback",
     "supervision",
     "intake",
+    "cobuild",
     "intake.directory",
     "dispatch.directory",
     "handling.directory",
     "feedback.directory",
     "supervision.directory",
+    "cobuild.directory",
 ]
 
 
@@ -27,6 +29,8 @@ def topic_specs(partitions: int) -> list[NewTopic]:
     topics = [
         # kept for ever: supervision rebuilds its read models from the first event
         NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
+        # the 共建 loop's needs, offers and projects, kept for ever likewise
+        NewTopic(NEEDS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
         NewTopic(DIRECTORY_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
         # ended sessions, kept longer than any token lives (shared/revocations.py)
         NewTopic(

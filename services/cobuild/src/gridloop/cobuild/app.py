@@ -1,0 +1,47 @@
+"""Composition root of the cobuild service (共建): the 三单制 loop's needs, offers and projects."""
+
+from fastapi import FastAPI
+from pydantic import Field
+
+from gridloop.cobuild import consumers, jobs, store
+from gridloop.cobuild.needs.api import router as needs_router
+from gridloop.cobuild.offers.api import router as offers_router
+from gridloop.cobuild.projects.api import router as projects_router
+from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
+from gridloop.shared.settings import CalendarSettings, ServiceSettings
+
+
+class CobuildSettings(ServiceSettings, CalendarSettings):
+    service_name: str = "cobuild"
+    port: int = 8007
+    watchdog_interval_seconds: float = 10.0
+    # 热点难点: a grid and category where the same problem returns becomes a project idea
+    hotspot_interval_seconds: float = 60.0
+    hotspot_window_days: int = Field(default=90, ge=1)
+    hotspot_closed_tickets: int = Field(default=5, ge=1)
+    hotspot_reworks: int = Field(default=2, ge=1)
+    hotspot_send_backs: int = Field(default=3, ge=1)
+    hotspot_quiet_days: int = Field(default=90, ge=1)  # no recurrence this long after a project: solved
+    converted_need_category: str = "NC-REPAIR"  # a ticket taken as a need lands in this need category
+
+
+async def _setup(runtime: Runtime) -> None:
+    await store.ensure_indexes(runtime.database.db)
+
+
+def create_app(settings: CobuildSettings | None = None) -> FastAPI:
+    settings = settings or CobuildSettings()
+    return create_service_app(
+        settings,
+        ServiceSpec(
+            title="GridLoop cobuild 共建",
+            routers=[needs_router, offers_router, projects_router],
+            ticket_routes=lambda rt: consumers.routing(rt),
+            uses_directory=True,
+            setup=_setup,
+            periodic=[
+                Periodic("need-watchdog", settings.watchdog_interval_seconds, jobs.watch_needs),
+                Periodic("hotspots", settings.hotspot_interval_seconds, jobs.watch_hotspots),
+            ],
+        ),
+    )

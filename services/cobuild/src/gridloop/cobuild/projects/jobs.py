@@ -1,0 +1,7 @@
+"""Hotspots."""
+
+from gridloop.shared.service import Runtime
+
+
+async def watch(runtime: Runtime) -> None:
+    return None
