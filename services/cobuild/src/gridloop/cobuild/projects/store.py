@@ -1,9 +1,121 @@
-"""The projects collection."""
+"""The projects and hotspots collections, and the reads projects make of the needs and the
+ticket facts (their owner keeps them; matching and hotspots read them by these indexes)."""
 
+from datetime import datetime
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
-from gridloop.shared.mongo import Doc
+from gridloop.shared.cobuild_lifecycle import PROJECT_OPEN, ProjectStatus
+from gridloop.shared.mongo import Doc, ensure_collections
+
+PROJECTS = "projects"
+HOTSPOTS = "hotspots"  # one per (grid, ticket category): the idea raised for it, and since when to count
+NEEDS = "needs"
+NEED_PRIVATE = "need_private"
+TICKET_FACTS = "ticket_facts"
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    return None
+    await ensure_collections(db, PROJECTS, HOTSPOTS, NEEDS, NEED_PRIVATE, TICKET_FACTS)
+    for area in ("community_code", "street_code", "district_code", "unit_codes"):
+        await db[PROJECTS].create_index([(area, ASCENDING), ("_id", DESCENDING)])
+    await db[PROJECTS].create_index([("need_ids", ASCENDING)])
+    await db[PROJECTS].create_index([("status", ASCENDING), ("hotspot_solved_at", ASCENDING)])
+    # matching: a community's (or street's) needs in one state, oldest first
+    await db[NEEDS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)])
+    await db[NEEDS].create_index([("street_code", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)])
+    # hotspots: the window's tickets, and a spot's tickets since a project was completed
+    await db[TICKET_FACTS].create_index([("reported_at", ASCENDING)])
+    await db[TICKET_FACTS].create_index([("closed_at", ASCENDING)])
+    await db[TICKET_FACTS].create_index(
+        [("grid_code", ASCENDING), ("category_code", ASCENDING), ("reported_at", ASCENDING)]
+    )
+
+
+async def get(db: AsyncDatabase[Doc], project_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[PROJECTS].find_one({"_id": project_id}, session=session)
+
+
+async def listing(db: AsyncDatabase[Doc], *, query: Doc, before: str | None, limit: int) -> list[Doc]:
+    if before is not None:
+        query = {"$and": [query, {"_id": {"$lt": before}}]}
+    return await db[PROJECTS].find(query).sort("_id", DESCENDING).limit(limit).to_list(None)
+
+
+async def needs_by_ids(db: AsyncDatabase[Doc], ids: list[str], session: AsyncClientSession | None = None) -> list[Doc]:
+    return await db[NEEDS].find({"_id": {"$in": ids}}, session=session).to_list(None)
+
+
+async def needs_in_open_projects(
+    db: AsyncDatabase[Doc], need_ids: list[str], session: AsyncClientSession | None = None
+) -> set[str]:
+    """Which of `need_ids` an open or completed project already takes up (a cancelled one frees them)."""
+    if not need_ids:
+        return set()
+    taken = db[PROJECTS].find(
+        {"need_ids": {"$in": need_ids}, "status": {"$ne": ProjectStatus.CANCELLED.value}},
+        {"need_ids": 1},
+        session=session,
+    )
+    wanted = set(need_ids)
+    return {n async for p in taken for n in p["need_ids"] if n in wanted}
+
+
+async def matchable_needs(db: AsyncDatabase[Doc], *, area: Doc, statuses: list[str], limit: int) -> list[Doc]:
+    """The oldest `limit` needs of the area (a community or a street) in `statuses`: one indexed
+    read per state, merged."""
+    found: list[Doc] = []
+    for status in statuses:
+        found += await db[NEEDS].find({**area, "status": status}).sort("_id", ASCENDING).limit(limit).to_list(None)
+    return sorted(found, key=lambda n: str(n["_id"]))[:limit]
+
+
+async def recent_ticket_facts(db: AsyncDatabase[Doc], *, start: datetime) -> list[Doc]:
+    """Tickets reported or closed since `start`, with what the hotspot rule reads."""
+    fields = {
+        "category_code": 1,
+        "grid_code": 1,
+        "community_code": 1,
+        "street_code": 1,
+        "district_code": 1,
+        "status": 1,
+        "reported_at": 1,
+        "closed_at": 1,
+        "reworks": 1,
+        "send_backs": 1,
+    }
+    query = {"$or": [{"reported_at": {"$gte": start}}, {"closed_at": {"$gte": start}}]}
+    return await db[TICKET_FACTS].find(query, fields).to_list(None)
+
+
+async def tickets_between(
+    db: AsyncDatabase[Doc], *, grid_code: str, category_code: str, after: datetime, until: datetime
+) -> int:
+    return await db[TICKET_FACTS].count_documents(
+        {"grid_code": grid_code, "category_code": category_code, "reported_at": {"$gt": after, "$lte": until}}
+    )
+
+
+async def completed_hotspot_projects(db: AsyncDatabase[Doc]) -> list[Doc]:
+    """Completed or evaluated projects of a hotspot not yet judged solved or recurred."""
+    return (
+        await db[PROJECTS]
+        .find(
+            {
+                "status": {"$in": [ProjectStatus.COMPLETED.value, ProjectStatus.EVALUATED.value]},
+                "hotspot_solved_at": None,
+                "recurred_at": None,
+                "ticket_category_code": {"$ne": None},
+            }
+        )
+        .to_list(None)
+    )
+
+
+async def projects_of_need(db: AsyncDatabase[Doc], need_id: str) -> list[Doc]:
+    return await db[PROJECTS].find({"need_ids": need_id}).to_list(None)
+
+
+OPEN_PROJECT_STATES = [s.value for s in PROJECT_OPEN]
