@@ -14,6 +14,7 @@ import pytest
 from gridloop.cobuild.offers import store as offers_store
 from gridloop.cobuild.projects import jobs, store
 from gridloop.cobuild.projects.hotspots import Thresholds
+from gridloop.shared.clock import as_utc
 from gridloop.shared.events import NEEDS_TOPIC, Envelope, Role
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import OUTBOX
@@ -52,6 +53,10 @@ NEED_CATEGORIES = [
 ]
 
 
+def _client(servers: Servers) -> "pymongo.MongoClient[dict[str, Any]]":
+    return pymongo.MongoClient(servers.mongo_uri, tz_aware=True)
+
+
 def _reference_rows() -> list[dict[str, Any]]:
     rows = [("unit", u) for u in UNITS] + [
         ("need_category", {**c, "review_days": 3, "claim_days": 10, "deliver_days": 30, "confirm_days": 7})
@@ -79,10 +84,10 @@ def _hold_reference(db: Any) -> None:
 @pytest.fixture(scope="module")
 def cobuild(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
-    with pymongo.MongoClient(servers.mongo_uri) as client:
+    with _client(servers) as client:
         _hold_reference(client[DB])
     service = launch("cobuild", servers, service_logs, env={"GRIDLOOP_HOTSPOT_INTERVAL_SECONDS": "0.5"})
-    with pymongo.MongoClient(servers.mongo_uri) as client:
+    with _client(servers) as client:
         loaded = client[DB]["ref_data"]
         eventually(lambda: loaded.count_documents({"kind": "snapshot"}), what="the directory read to its end")
     yield service
@@ -171,7 +176,7 @@ def test_an_offer_accepted_is_matched_made_a_project_and_taken_to_evaluation(
     assert offer["id"] in [o["id"] for o in listed]
 
     elder, legal = _need("NC-ELDER", "LJ01-G1"), _need("NC-LEGAL", "LJ01-G2")
-    with pymongo.MongoClient(servers.mongo_uri) as client:
+    with _client(servers) as client:
         client[DB]["needs"].insert_many([elder, legal])
     found = ok(worker.call("cobuild", "GET", "/v1/cobuild/matches"))
     [pair] = [m for m in found["matches"] if m["need_id"] == elder["_id"]]
@@ -276,7 +281,7 @@ def test_a_spot_where_tickets_keep_returning_becomes_one_project_idea_in_the_com
 ) -> None:
     now = datetime.now(UTC)
     facts = [_fact("LJ02-G2", "SJ-0102", days_ago=d, now=now) for d in (80, 60, 40, 20, 5)]
-    with pymongo.MongoClient(servers.mongo_uri) as client:
+    with _client(servers) as client:
         needs = client[DB]["needs"]
         client[DB]["ticket_facts"].insert_many(facts)
 
@@ -286,7 +291,7 @@ def test_a_spot_where_tickets_keep_returning_becomes_one_project_idea_in_the_com
         [idea] = eventually(raised, what="a project idea from the hotspot")
         assert (idea["kind"], idea["status"], idea["category_code"]) == ("project_idea", "submitted", "NC-ENV")
         assert sorted(idea["ticket_ids"]) == sorted(f["_id"] for f in facts)
-        assert idea["review_deadline"].replace(tzinfo=UTC) > now
+        assert as_utc(idea["review_deadline"]) > now
         client[DB]["ticket_facts"].insert_one(_fact("LJ02-G2", "SJ-0102", days_ago=1, now=now))
         time.sleep(1.5)  # three passes of the job
         [submitted] = [e for e in _needs_events(bus, idea["_id"]) if e.event_type == "need.submitted"]
@@ -311,7 +316,7 @@ async def test_a_hotspots_project_quiet_for_the_set_days_counts_as_solved_once(s
     assert len(first.raised) == 1
     assert (await jobs.run_pass(database=database, refdata=refdata, policy=policy, calendar=None)).raised == []
     idea = await database.db[store.NEEDS].find_one({"_id": first.raised[0]})
-    assert idea is not None and idea["review_deadline"].replace(tzinfo=UTC) == start + timedelta(days=3)
+    assert idea is not None and as_utc(idea["review_deadline"]) == start + timedelta(days=3)
 
     completed = start + timedelta(days=20)
     await database.db[store.PROJECTS].insert_one(
