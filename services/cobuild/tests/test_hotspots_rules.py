@@ -83,6 +83,8 @@ def test_an_idea_stays_open_while_the_need_or_its_project_is_open_and_counts_fro
         False,
         NOW - timedelta(days=3),
     )
+    cancelled = [{"status": "cancelled", "cancelled_at": NOW - timedelta(days=1)}]
+    assert hotspots.still_open(idea, cancelled, open_needs=needs_open, open_projects=projects_open) == (True, None)
     rejected = {**idea, "status": "rejected"}
     assert hotspots.still_open(rejected, [], open_needs=needs_open, open_projects=projects_open) == (False, NOW)
 

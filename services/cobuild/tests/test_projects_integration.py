@@ -24,6 +24,7 @@ from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, SetClock, demo_records, eventually, launch, ok, service_database
 
 pytestmark = pytest.mark.integration
+HOT_GRID, HOT_TICKET = "LJ02-G2", "QH-T-HOT"
 DB = "gridloop_cobuild"
 UNITS = [
     {
@@ -92,6 +93,13 @@ def cobuild(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningS
         eventually(lambda: loaded.count_documents({"kind": "snapshot"}), what="the directory read to its end")
     yield service
     service.process.stop()
+    with _client(servers) as client:  # other modules' cobuild shares the database: leave them no hotspot
+        db = client[DB]
+        db["ticket_facts"].delete_many({"ticket_number": HOT_TICKET})
+        db["needs"].delete_many(
+            {"$or": [{"need_number": {"$regex": "^XQ-T-"}}, {"source": "hotspot", "grid_code": HOT_GRID}]}
+        )
+        db["hotspots"].delete_many({"grid_code": HOT_GRID})
 
 
 def _need(category: str, grid: str, *, status: str = "published", **more: Any) -> dict[str, Any]:
@@ -257,7 +265,7 @@ def _fact(grid: str, category: str, *, days_ago: float, now: datetime, **more: A
     reported = now - timedelta(days=days_ago)
     return {
         "_id": new_id(),
-        "ticket_number": "QH-T-1",
+        "ticket_number": HOT_TICKET,
         "category_code": category,
         "grid_code": grid,
         "community_code": grid[:4],
@@ -280,23 +288,23 @@ def test_a_spot_where_tickets_keep_returning_becomes_one_project_idea_in_the_com
     cobuild: RunningService, bus: Bus, servers: Servers
 ) -> None:
     now = datetime.now(UTC)
-    facts = [_fact("LJ02-G2", "SJ-0102", days_ago=d, now=now) for d in (80, 60, 40, 20, 5)]
+    facts = [_fact(HOT_GRID, "SJ-0102", days_ago=d, now=now) for d in (80, 60, 40, 20, 5)]
     with _client(servers) as client:
         needs = client[DB]["needs"]
         client[DB]["ticket_facts"].insert_many(facts)
 
         def raised() -> list[dict[str, Any]] | None:
-            return needs.find({"source": "hotspot", "grid_code": "LJ02-G2"}).to_list() or None
+            return needs.find({"source": "hotspot", "grid_code": HOT_GRID}).to_list() or None
 
         [idea] = eventually(raised, what="a project idea from the hotspot")
         assert (idea["kind"], idea["status"], idea["category_code"]) == ("project_idea", "submitted", "NC-ENV")
         assert sorted(idea["ticket_ids"]) == sorted(f["_id"] for f in facts)
         assert as_utc(idea["review_deadline"]) > now
-        client[DB]["ticket_facts"].insert_one(_fact("LJ02-G2", "SJ-0102", days_ago=1, now=now))
+        client[DB]["ticket_facts"].insert_one(_fact(HOT_GRID, "SJ-0102", days_ago=1, now=now))
         time.sleep(1.5)  # three passes of the job
         [submitted] = [e for e in _needs_events(bus, idea["_id"]) if e.event_type == "need.submitted"]
         assert submitted.payload.ticket_ids == idea["ticket_ids"]  # type: ignore[attr-defined]
-        assert needs.count_documents({"source": "hotspot", "grid_code": "LJ02-G2"}) == 1
+        assert needs.count_documents({"source": "hotspot", "grid_code": HOT_GRID}) == 1
 
 
 async def test_a_hotspots_project_quiet_for_the_set_days_counts_as_solved_once(servers: Servers) -> None:

@@ -131,17 +131,21 @@ def still_open(
     open_needs: set[str],
     open_projects: set[str],
 ) -> tuple[bool, datetime | None]:
-    """Whether a spot's last idea is still being dealt with (the idea open, or a project made of it
-    not yet completed); when it is not, since when the spot's tickets count again: the completion
-    of its project, or the closing of the idea or of its cancelled project."""
+    """Whether a spot's last idea is still being dealt with: a project made of it under way, or
+    the idea itself open with no project completed. When it is not, since when the spot's tickets
+    count again: the completion of its project, else the closing of the idea or of its cancelled
+    project."""
     if idea is None:
         return False, None
     made = list(projects)
-    if str(idea["status"]) in open_needs and not made:
-        return True, None
     if any(str(p["status"]) in open_projects for p in made):
         return True, None
-    ends = [as_utc(p[f]) for p in made for f in ("completed_at", "cancelled_at") if isinstance(p.get(f), datetime)]
-    if not made and isinstance(idea.get("updated_at"), datetime):
+    finished = [as_utc(p["completed_at"]) for p in made if isinstance(p.get("completed_at"), datetime)]
+    if finished:
+        return False, max(finished)
+    if str(idea["status"]) in open_needs:
+        return True, None
+    ends = [as_utc(p["cancelled_at"]) for p in made if isinstance(p.get("cancelled_at"), datetime)]
+    if isinstance(idea.get("updated_at"), datetime):
         ends.append(as_utc(idea["updated_at"]))
     return False, max(ends) if ends else None

@@ -76,7 +76,14 @@ async def _raise_ideas(
     *, database: Database, refdata: RefData, policy: Policy, calendar: WorkCalendar | None, now: datetime
 ) -> list[str]:
     db = database.db
-    facts = await store.recent_ticket_facts(db, start=hotspots.window_start(now, policy.thresholds))
+    rule = policy.thresholds
+    facts = await store.hot_spot_facts(
+        db,
+        start=hotspots.window_start(now, rule),
+        closed=rule.closed_tickets,
+        reworks=rule.reworks,
+        send_backs=rule.send_backs,
+    )
     if not facts:
         return []
     open_needs = {s.value for s in NEED_OPEN}

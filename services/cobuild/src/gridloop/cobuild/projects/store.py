@@ -72,22 +72,64 @@ async def matchable_needs(db: AsyncDatabase[Doc], *, area: Doc, statuses: list[s
     return sorted(found, key=lambda n: str(n["_id"]))[:limit]
 
 
-async def recent_ticket_facts(db: AsyncDatabase[Doc], *, start: datetime) -> list[Doc]:
-    """Tickets reported or closed since `start`, with what the hotspot rule reads."""
-    fields = {
-        "category_code": 1,
-        "grid_code": 1,
-        "community_code": 1,
-        "street_code": 1,
-        "district_code": 1,
-        "status": 1,
-        "reported_at": 1,
-        "closed_at": 1,
-        "reworks": 1,
-        "send_backs": 1,
-    }
-    query = {"$or": [{"reported_at": {"$gte": start}}, {"closed_at": {"$gte": start}}]}
-    return await db[TICKET_FACTS].find(query, fields).to_list(None)
+FACT_FIELDS = {
+    "category_code": 1,
+    "grid_code": 1,
+    "community_code": 1,
+    "street_code": 1,
+    "district_code": 1,
+    "status": 1,
+    "reported_at": 1,
+    "closed_at": 1,
+    "reworks": 1,
+    "send_backs": 1,
+}
+
+
+def _recent(start: datetime) -> Doc:
+    return {"$or": [{"reported_at": {"$gte": start}}, {"closed_at": {"$gte": start}}]}
+
+
+async def hot_spot_facts(
+    db: AsyncDatabase[Doc], *, start: datetime, closed: int, reworks: int, send_backs: int
+) -> list[Doc]:
+    """The tickets, reported or closed since `start`, of the (grid, category) spots whose counts
+    in that window reach a threshold: the database groups the window, and only those spots'
+    tickets are read (the hotspot rule then counts them exactly)."""
+    pipeline: list[Doc] = [
+        {"$match": {**_recent(start), "status": {"$ne": "cancelled"}}},
+        {
+            "$group": {
+                "_id": {"grid": "$grid_code", "category": "$category_code"},
+                "closed": {
+                    "$sum": {
+                        "$cond": [
+                            {"$and": [{"$eq": ["$status", "closed"]}, {"$gte": ["$closed_at", start]}]},
+                            1,
+                            0,
+                        ]
+                    }
+                },
+                "reworks": {"$sum": {"$ifNull": ["$reworks", 0]}},
+                "send_backs": {"$sum": {"$ifNull": ["$send_backs", 0]}},
+            }
+        },
+        {
+            "$match": {
+                "$or": [
+                    {"closed": {"$gte": closed}},
+                    {"reworks": {"$gte": reworks}},
+                    {"send_backs": {"$gte": send_backs}},
+                ]
+            }
+        },
+    ]
+    spots = [doc["_id"] async for doc in await db[TICKET_FACTS].aggregate(pipeline)]
+    facts: list[Doc] = []
+    for spot in spots:
+        query = {"grid_code": spot["grid"], "category_code": spot["category"], **_recent(start)}
+        facts += await db[TICKET_FACTS].find(query, FACT_FIELDS).to_list(None)
+    return facts
 
 
 async def tickets_between(
