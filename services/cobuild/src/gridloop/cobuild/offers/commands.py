@@ -23,6 +23,7 @@ async def submit(*, database: Database, refdata: RefData, request: OfferRequest,
     grid_code = request.grid_code or (str(unit["grid"]) if unit else "")
     place = await reference.place(refdata, grid_code) if grid_code else None
     categories = set(await reference.need_categories(refdata))
+    await store.ensure_counter(database.db, prefix=OFFER_PREFIX, now=database.clock.now())
 
     async def work(uow: UnitOfWork) -> Offer:
         offer_id = new_id()

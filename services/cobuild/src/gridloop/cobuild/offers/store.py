@@ -1,11 +1,13 @@
 """The offers collection, and the day counters that number offers and projects."""
 
+from contextlib import suppress
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.mongo import Doc, ensure_collections
@@ -24,11 +26,22 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[OFFERS].create_index([("district_code", ASCENDING), ("_id", DESCENDING)])
 
 
+def _day(now: datetime) -> str:
+    return now.astimezone(CITY_ZONE).strftime("%Y%m%d")
+
+
+async def ensure_counter(db: AsyncDatabase[Doc], *, prefix: str, now: datetime) -> None:
+    """The day's counter made before the transaction that takes a number from it: two first
+    numbers of a day made at once in transactions would both insert it, and one would fail."""
+    with suppress(DuplicateKeyError):
+        await db[COUNTERS].update_one({"_id": f"{prefix}:{_day(now)}"}, {"$setOnInsert": {"seq": 0}}, upsert=True)
+
+
 async def next_number(
     db: AsyncDatabase[Doc], *, prefix: str, now: datetime, session: AsyncClientSession, width: int = 4
 ) -> str:
     """The next number of the day (the city's day) for `prefix`: ZY-20261207-0001."""
-    day = now.astimezone(CITY_ZONE).strftime("%Y%m%d")
+    day = _day(now)
     counter = await db[COUNTERS].find_one_and_update(
         {"_id": f"{prefix}:{day}"},
         {"$inc": {"seq": 1}},

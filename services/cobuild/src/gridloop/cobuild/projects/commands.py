@@ -26,6 +26,7 @@ async def propose(*, database: Database, refdata: RefData, request: ProjectReque
     place = await reference.place(refdata, request.grid_code)
     categories = set(await reference.need_categories(refdata))
     units = await reference.units(refdata)
+    await offers_store.ensure_counter(database.db, prefix=PROJECT_PREFIX, now=database.clock.now())
 
     async def work(uow: UnitOfWork) -> Project:
         project_id = new_id()

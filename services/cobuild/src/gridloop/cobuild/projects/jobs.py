@@ -118,6 +118,7 @@ async def _raise_ideas(
         review_days = int(categories.get(need_category, {}).get("review_days", DEFAULT_REVIEW_DAYS))
         review_deadline = _review_deadline(now, review_days, calendar)
         name = str(ticket_categories.get(hotspot.category_code, {}).get("name", hotspot.category_code))
+        await offers_store.ensure_counter(db, prefix=IDEA_PREFIX, now=now)
         text = hotspots.description(hotspot, category_name=name, thresholds=policy.thresholds)
 
         async def work(
