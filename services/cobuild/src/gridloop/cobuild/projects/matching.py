@@ -67,6 +67,50 @@ def distance_km(a: tuple[float, float] | None, b: tuple[float, float] | None) ->
     return 2 * 6371.0 * math.asin(math.sqrt(h))
 
 
+def _judged(need: Mapping[str, Any], offer: Mapping[str, Any], *, now: datetime, by: datetime) -> int | str:
+    """The pair's score, or why this offer cannot serve this need (the cheap part of `score`)."""
+    if need["category_code"] not in offer["category_codes"] or need["community_code"] not in offer.get(
+        "accepted_communities", []
+    ):
+        return NO_OFFER
+    if not offers.available_between(offer, now, by):
+        return NOT_AVAILABLE
+    level = proximity(need, offer)
+    if level == 0:
+        return TOO_FAR
+    left = offers.remaining(offer)
+    if left <= 0:
+        return NO_CAPACITY
+    total = CATEGORY_POINTS + PROXIMITY[level][1] + round(CAPACITY_POINTS * min(left, 10) / 10)
+    if as_utc(offer["available_from"]) <= now:
+        total += AVAILABLE_NOW_POINTS
+    return total
+
+
+def _reasons(
+    need: Mapping[str, Any],
+    offer: Mapping[str, Any],
+    *,
+    now: datetime,
+    category_name: str,
+    centroids: Mapping[str, tuple[float, float]] | None,
+) -> list[str]:
+    """Why the pair was suggested, in Chinese: the category, how near, when, how much is left."""
+    level = proximity(need, offer)
+    reasons = [f"同类资源：{category_name}", PROXIMITY[level][0]]
+    km = distance_km((centroids or {}).get(need["grid_code"]), (centroids or {}).get(offer["grid_code"]))
+    if km is not None and level < 3:
+        reasons.append(f"相距约{km:.1f}公里")
+    if as_utc(offer["available_from"]) <= now:
+        until = as_utc(offer["available_until"]).astimezone(CITY_ZONE)
+        reasons.append(f"现可使用（至{until.month}月{until.day}日）")
+    else:
+        start = as_utc(offer["available_from"]).astimezone(CITY_ZONE)
+        reasons.append(f"{start.month}月{start.day}日起可用，赶得上需求期限")
+    reasons.append(f"剩余容量{offers.remaining(offer)}")
+    return reasons
+
+
 def score(
     need: Mapping[str, Any],
     offer: Mapping[str, Any],
@@ -76,35 +120,11 @@ def score(
     centroids: Mapping[str, tuple[float, float]] | None = None,
 ) -> Pair | str:
     """The pair's score and reasons, or why this offer cannot serve this need."""
-    if need["category_code"] not in offer["category_codes"] or need["community_code"] not in offer.get(
-        "accepted_communities", []
-    ):
-        return NO_OFFER
-    by = need_by(need, now)
-    if not offers.available_between(offer, now, by):
-        return NOT_AVAILABLE
-    level = proximity(need, offer)
-    if level == 0:
-        return TOO_FAR
-    left = offers.remaining(offer)
-    if left <= 0:
-        return NO_CAPACITY
-    place, near_points = PROXIMITY[level]
-    reasons = [f"同类资源：{category_name}", place]
-    km = distance_km((centroids or {}).get(need["grid_code"]), (centroids or {}).get(offer["grid_code"]))
-    if km is not None and level < 3:
-        reasons.append(f"相距约{km:.1f}公里")
-    total = CATEGORY_POINTS + near_points
-    until = as_utc(offer["available_until"]).astimezone(CITY_ZONE)
-    if as_utc(offer["available_from"]) <= now:
-        total += AVAILABLE_NOW_POINTS
-        reasons.append(f"现可使用（至{until.month}月{until.day}日）")
-    else:
-        start = as_utc(offer["available_from"]).astimezone(CITY_ZONE)
-        reasons.append(f"{start.month}月{start.day}日起可用，赶得上需求期限")
-    total += round(CAPACITY_POINTS * min(left, 10) / 10)
-    reasons.append(f"剩余容量{left}")
-    return Pair(need_id=str(need["_id"]), offer_id=str(offer["_id"]), score=total, reasons=reasons)
+    judged = _judged(need, offer, now=now, by=need_by(need, now))
+    if isinstance(judged, str):
+        return judged
+    reasons = _reasons(need, offer, now=now, category_name=category_name, centroids=centroids)
+    return Pair(need_id=str(need["_id"]), offer_id=str(offer["_id"]), score=judged, reasons=reasons)
 
 
 _REASON_ORDER = [NO_CAPACITY, TOO_FAR, NOT_AVAILABLE, NO_OFFER]
@@ -121,35 +141,49 @@ def match(
 ) -> tuple[list[Pair], list[Unpaired]]:
     """Each need's best offer, pairs by score (best first; ties: the older need), capacity
     honoured across pairs; the needs left over with the reason."""
-    scored: list[Pair] = []
+    of_category: dict[str, list[Mapping[str, Any]]] = {}
+    for offer in candidates:
+        for category in offer["category_codes"]:
+            of_category.setdefault(category, []).append(offer)
+    scored: list[tuple[int, str, str]] = []
     closest: dict[str, str] = {}
     for need in needs:
-        best_reason = NO_OFFER
-        for offer in candidates:
-            result = score(
-                need,
-                offer,
-                now=now,
-                category_name=category_names.get(need["category_code"], need["category_code"]),
-                centroids=centroids,
-            )
-            if isinstance(result, Pair):
-                scored.append(result)
-            elif _REASON_ORDER.index(result) < _REASON_ORDER.index(best_reason):
-                best_reason = result
+        best_reason, by = NO_OFFER, need_by(need, now)
+        for offer in of_category.get(need["category_code"], []):
+            judged = _judged(need, offer, now=now, by=by)
+            if isinstance(judged, int):
+                scored.append((judged, str(need["_id"]), str(offer["_id"])))
+            elif _REASON_ORDER.index(judged) < _REASON_ORDER.index(best_reason):
+                best_reason = judged
         closest[str(need["_id"])] = best_reason
     left = {str(o["_id"]): offers.remaining(o) for o in candidates}
-    paired: dict[str, Pair] = {}
+    paired: dict[str, tuple[int, str]] = {}
     starved: set[str] = set()
-    for pair in sorted(scored, key=lambda p: (-p.score, p.need_id, p.offer_id)):
-        if pair.need_id in paired:
+    for points, need_id, offer_id in sorted(scored, key=lambda p: (-p[0], p[1], p[2])):
+        if need_id in paired:
             continue
-        if left[pair.offer_id] <= 0:
-            starved.add(pair.need_id)
+        if left[offer_id] <= 0:
+            starved.add(need_id)
             continue
-        left[pair.offer_id] -= 1
-        paired[pair.need_id] = pair
-    pairs = sorted(paired.values(), key=lambda p: (-p.score, p.need_id))
+        left[offer_id] -= 1
+        paired[need_id] = (points, offer_id)
+    by_need = {str(n["_id"]): n for n in needs}
+    by_offer = {str(o["_id"]): o for o in candidates}
+    pairs = [
+        Pair(
+            need_id=need_id,
+            offer_id=offer_id,
+            score=points,
+            reasons=_reasons(
+                by_need[need_id],
+                by_offer[offer_id],
+                now=now,
+                category_name=category_names.get(by_need[need_id]["category_code"], by_need[need_id]["category_code"]),
+                centroids=centroids,
+            ),
+        )
+        for need_id, (points, offer_id) in sorted(paired.items(), key=lambda p: (-p[1][0], p[0]))
+    ]
     unpaired = [
         Unpaired(
             need_id=str(n["_id"]),

@@ -63,12 +63,30 @@ async def needs_in_open_projects(
     return {n async for p in taken for n in p["need_ids"] if n in wanted}
 
 
+MATCHED_NEED_FIELDS = {
+    field: 1
+    for field in (
+        "need_number",
+        "kind",
+        "status",
+        "category_code",
+        "grid_code",
+        "community_code",
+        "street_code",
+        "claim_deadline",
+        "deliver_deadline",
+    )
+}
+"""What matching reads of a need (a need document carries much more)."""
+
+
 async def matchable_needs(db: AsyncDatabase[Doc], *, area: Doc, statuses: list[str], limit: int) -> list[Doc]:
     """The oldest `limit` needs of the area (a community or a street) in `statuses`: one indexed
     read per state, merged."""
     found: list[Doc] = []
     for status in statuses:
-        found += await db[NEEDS].find({**area, "status": status}).sort("_id", ASCENDING).limit(limit).to_list(None)
+        query = db[NEEDS].find({**area, "status": status}, MATCHED_NEED_FIELDS)
+        found += await query.sort("_id", ASCENDING).limit(limit).to_list(None)
     return sorted(found, key=lambda n: str(n["_id"]))[:limit]
 
 
