@@ -164,6 +164,7 @@ def test_a_group_claim_is_joined_and_a_release_publishes_the_need_again() -> Non
     assert NeedAction.APPROVE_RELEASE in domain.allowed_actions(need, WORKER)
     later = NOW + timedelta(days=2)
     released, changes = domain.approve_release(need, now=later, limits=LIMITS)
+    assert [c.code for c in released.claimants] == ["U-LJ-HOSP", "U-LJ-SCHOOL"]  # type: ignore[attr-defined]
     need = {**need, **changes}
     assert need["status"] == "published" and need["claimants"] == [] and need["release_request"] is None
     assert need["claim_deadline"] == later + timedelta(days=10)
@@ -228,7 +229,8 @@ def test_a_converted_need_takes_its_tickets_rating_and_is_not_rated_again() -> N
         domain.rate(converted, rating=Rating.SATISFIED, comment="", now=NOW)
     rated = domain.rated_by_ticket(converted, ticket_id="t1", rating=Rating.SATISFIED, comment="", now=NOW)
     assert rated is not None and rated[0].ticket_id == "t1"  # type: ignore[attr-defined]
-    assert domain.rated_by_ticket(_apply(converted, rated), ticket_id="t1", rating=Rating.SATISFIED, comment="", now=NOW) is None
+    again = _apply(converted, rated)
+    assert domain.rated_by_ticket(again, ticket_id="t1", rating=Rating.SATISFIED, comment="", now=NOW) is None
 
 
 def test_who_sees_the_beneficiary() -> None:
