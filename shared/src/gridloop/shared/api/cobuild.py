@@ -38,7 +38,16 @@ class NeedAction(StrEnum):
 
 
 class Beneficiary(BaseModel):
-    """服务对象: who the need is for. Kept inside cobuild only, never in an event or a list."""
+    """服务对象: who the need is for. Kept inside cobuild only, never in an event or a list (a need
+    taken from a ticket may know only the address)."""
+
+    name: str = Field(description="姓名")
+    phone: str = Field(description="联系电话")
+    address: str = Field(description="住址")
+
+
+class NewBeneficiary(BaseModel):
+    """The beneficiary as a submission names them."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     name: str = Field(min_length=1, max_length=50, description="姓名")
@@ -59,7 +68,7 @@ class SubmitNeedRequest(BaseModel):
     )
     grid_code: str = Field(min_length=1, max_length=32, description="所在网格")
     location: GeoPoint | None = None
-    beneficiary: Beneficiary | None = Field(default=None, description="服务对象 (required for a wish or a service)")
+    beneficiary: NewBeneficiary | None = Field(default=None, description="服务对象 (required for a wish or a service)")
 
 
 class EmptyRequest(BaseModel):
