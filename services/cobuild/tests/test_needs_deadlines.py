@@ -54,7 +54,7 @@ async def _events(database: Database, need_id: str) -> list[Envelope]:
 
 async def _published(database: Database, refdata: RefData) -> str:
     calendars = refdata.calendars("china")
-    need = await commands.submit(
+    need, _ = await commands.submit(
         database=database,
         refdata=refdata,
         calendars=calendars,

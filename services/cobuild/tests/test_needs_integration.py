@@ -175,8 +175,18 @@ def test_a_need_converted_to_a_ticket_takes_the_tickets_rating(cobuild: RunningS
     )
     need_id = need["id"]
     assert need["source"] == "app" and need["beneficiary"]["name"] == "res-lj01"
+    # a retry on a poor network files once; the same key with another body is refused
+    wish = {"kind": "wish", "category_code": "NC-CULTURE", "description": "想学太极拳", "grid_code": "LJ01-G2"}
+    key = {"Idempotency-Key": new_id()}
+    first = ok(u["res"].call("cobuild", "POST", "/v1/cobuild/needs", json=wish, headers=key), 201)
+    again = ok(u["res"].call("cobuild", "POST", "/v1/cobuild/needs", json=wish, headers=key), 200)
+    assert again["id"] == first["id"] and again["need_number"] == first["need_number"]
+    other = u["res"].call("cobuild", "POST", "/v1/cobuild/needs", json={**wish, "description": "想学书法"}, headers=key)
+    assert (other.status_code, other.json()["error"]["code"]) == (422, "idempotency_key_reused")
     assert u["res-b"].call("cobuild", "GET", f"/v1/cobuild/needs/{need_id}").status_code == 404
     assert [n["id"] for n in ok(u["res-b"].call("cobuild", "GET", "/v1/cobuild/needs"))["items"]] == []
+    mine = ok(u["res"].call("cobuild", "GET", "/v1/cobuild/needs"))["items"]
+    assert [n["id"] for n in mine] == [first["id"], need_id]  # newest first
     bad = _act(
         u["cw"], need_id, "convert", {"ticket_category_code": "XX-9999", "description": "楼道灯损坏", "address": "7栋"}
     )

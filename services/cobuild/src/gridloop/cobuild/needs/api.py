@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Header, Query, Response
 
 from gridloop.cobuild.deps import CurrentUser, ReferenceData, ServiceDatabase, WorkingCalendar
 from gridloop.cobuild.needs import commands, views
@@ -90,19 +90,42 @@ async def _run(need_id: str, call: Awaitable[Need]) -> Need:
         return await call
 
 
-@router.post("/needs", status_code=201, summary="登记需求: a need collected (app, 走访, wish wall, hotline)")
+@router.post(
+    "/needs",
+    status_code=201,
+    summary="登记需求: a need collected (app, 走访, wish wall, hotline); safe to retry with Idempotency-Key",
+    responses={200: {"model": Need, "description": "replay of an earlier request with the same Idempotency-Key"}},
+)
 async def submit(
     database: ServiceDatabase,
     refdata: ReferenceData,
     calendars: WorkingCalendar,
     user: CurrentUser,
     body: SubmitNeedRequest,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> Need:
     require_role(user, Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.STREET_DISPATCHER)
     try:
-        return await commands.submit(database=database, refdata=refdata, calendars=calendars, actor=user, request=body)
+        need, replay = await commands.submit(
+            database=database,
+            refdata=refdata,
+            calendars=calendars,
+            actor=user,
+            request=body,
+            idempotency_key=idempotency_key,
+        )
     except NeedSubmissionRefused as exc:
         raise ApiError(exc.status, exc.code, str(exc)) from exc
+    except commands.IdempotencyConflict as exc:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "该幂等键已用于不同的请求 (Idempotency-Key already used with a different body)",
+        ) from exc
+    response.status_code = 200 if replay else 201
+    response.headers["Location"] = f"/v1/cobuild/needs/{need.id}"
+    return need
 
 
 @router.get("/needs", summary="需求清单: the caller's needs, newest first")

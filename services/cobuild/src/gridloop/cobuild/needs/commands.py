@@ -3,11 +3,15 @@ transaction on the need as it is now, checked on the object at that moment (its 
 assigned unit, its claimants, its submitter, its state), decided by the domain, kept and announced;
 the answer is the need as the caller now sees it."""
 
+import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from gridloop.cobuild import scope
-from gridloop.cobuild.needs import domain, reference, store
+from gridloop.cobuild.needs import domain, reference, store, views
 from gridloop.cobuild.needs.domain import Decision, Limits, NeedSubmissionRefused
 from gridloop.cobuild.needs.views import UnknownNeed, shown
 from gridloop.shared.api.cobuild import (
@@ -51,10 +55,29 @@ async def file_need(
     return doc
 
 
+class IdempotencyConflict(Exception):
+    """The Idempotency-Key was used before with another body."""
+
+
+def fingerprint(request: SubmitNeedRequest) -> str:
+    """Same body, same fingerprint: a replay under one Idempotency-Key must send the first body."""
+    canonical = json.dumps(request.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 async def submit(
-    *, database: Database, refdata: RefData, calendars: Calendars, actor: Actor, request: SubmitNeedRequest
-) -> Need:
-    """A need collected by a resident, a grid worker's visit, the community's wish wall or the hotline."""
+    *,
+    database: Database,
+    refdata: RefData,
+    calendars: Calendars,
+    actor: Actor,
+    request: SubmitNeedRequest,
+    idempotency_key: str | None = None,
+) -> tuple[Need, bool]:
+    """A need collected by a resident, a grid worker's visit, the community's wish wall or the
+    hotline; safe to retry with an Idempotency-Key (the replay answers with the need as it is now).
+    Returns the need and whether the answer is a replay."""
+    key = f"{actor.sub}:{idempotency_key}" if idempotency_key else None
     place = await reference.place(refdata, request.grid_code)
     if place is None:
         raise NeedSubmissionRefused("unknown_grid", f"网格不存在 (unknown grid {request.grid_code})")
@@ -84,6 +107,10 @@ async def submit(
             calendar=calendar,
         )
         need_id = new_id()
+        if key:
+            await store.save_idempotent(
+                uow.db, key=key, fingerprint=fingerprint(request), need_id=need_id, at=uow.now, session=uow.session
+            )
         doc = await file_need(
             uow,
             need_id=need_id,
@@ -96,7 +123,15 @@ async def submit(
         private = {"beneficiary": beneficiary, "description": request.description}
         return shown(doc, reader=actor, private=private)
 
-    return await database.transaction(work)
+    try:
+        return await database.transaction(work), False
+    except DuplicateKeyError:
+        previous = await store.find_idempotent(database.db, key) if key else None
+        if previous is None:
+            raise
+        if previous["fingerprint"] != fingerprint(request):
+            raise IdempotencyConflict(key) from None
+        return await views.one(database=database, refdata=refdata, reader=actor, need_id=previous["need_id"]), True
 
 
 Decide = Callable[[Doc, UnitOfWork, Limits], Awaitable[Decision]]

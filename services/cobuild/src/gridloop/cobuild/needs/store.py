@@ -20,6 +20,7 @@ NEEDS = "needs"
 NEED_PRIVATE = "need_private"
 TICKET_FACTS = "ticket_facts"
 COUNTERS = "counters"
+IDEMPOTENCY = "need_idempotency"
 NEWEST_FIRST = [("_id", DESCENDING)]  # ids are time-ordered (UUIDv7)
 
 
@@ -49,6 +50,19 @@ async def private(db: AsyncDatabase[Doc], need_id: str, session: AsyncClientSess
 async def insert(db: AsyncDatabase[Doc], need: Doc, private_doc: Doc, session: AsyncClientSession) -> None:
     await db[NEEDS].insert_one(need, session=session)
     await db[NEED_PRIVATE].insert_one(private_doc, session=session)
+
+
+async def save_idempotent(
+    db: AsyncDatabase[Doc], *, key: str, fingerprint: str, need_id: str, at: datetime, session: AsyncClientSession
+) -> None:
+    """A submission's Idempotency-Key, written first in its transaction: a retry fails on it at once."""
+    await db[IDEMPOTENCY].insert_one(
+        {"_id": key, "fingerprint": fingerprint, "need_id": need_id, "at": at}, session=session
+    )
+
+
+async def find_idempotent(db: AsyncDatabase[Doc], key: str) -> Doc | None:
+    return await db[IDEMPOTENCY].find_one({"_id": key})
 
 
 async def by_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
