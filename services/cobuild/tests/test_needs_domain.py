@@ -150,9 +150,16 @@ def test_a_group_claim_is_joined_and_a_release_publishes_the_need_again() -> Non
     assert scope.on_wall(need)
     assert NeedAction.CLAIM in domain.allowed_actions(need, SCHOOL, unit_communities=PAIRED)
     joined, changes = domain.claim(need, actor=SCHOOL, group=False, now=NOW + timedelta(days=1), limits=LIMITS)
-    assert isinstance(joined, NeedClaimed) and joined.group and joined.contact_deadline == NOW + timedelta(days=7)
+    assert isinstance(joined, NeedClaimed) and joined.group and joined.contact_deadline == NOW + timedelta(days=8)
     need = {**need, **changes}
     assert need["claimant_codes"] == ["U-LJ-HOSP", "U-LJ-SCHOOL"]
+    # one of the group has reached the household: the claim holds past the joiner's contact deadline
+    contacted = _apply(need, domain.contact(need, actor=HOSPITAL, now=NOW + timedelta(days=2), limits=LIMITS))
+    assert contacted["status"] == "in_service"
+    power = Actor(sub="ua-power", role=Role.UNIT_ADMIN, org="U-LJ-POWER")
+    rejoined = _apply(contacted, domain.claim(contacted, actor=power, group=True, now=NOW, limits=LIMITS))
+    assert rejoined["status"] == "claimed"  # by the table, until the one who joined contacts too
+    assert domain.watchdog(rejoined, now=NOW + timedelta(days=30), limits=LIMITS) is None
     with pytest.raises(NotAllowed):  # already a claimant
         domain.authorise(NeedAction.CLAIM, need, SCHOOL, unit_communities=PAIRED)
 

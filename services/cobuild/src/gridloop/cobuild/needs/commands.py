@@ -32,7 +32,7 @@ from gridloop.shared.refdata import Calendars, RefData
 async def number(database: Database) -> str:
     """The next need number of the city's day (stepped outside the filing's transaction)."""
     now = database.clock.now()
-    seq = await store.next_seq(database.db, f"need:{domain.need_number(now=now, seq=0)[3:11]}")
+    seq = await store.next_seq(database.db, f"need:{domain.need_day(now)}")
     return domain.need_number(now=now, seq=seq)
 
 

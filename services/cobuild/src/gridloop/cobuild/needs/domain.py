@@ -270,9 +270,14 @@ def needs_beneficiary(kind: NeedKind, actor: Actor) -> bool:
     return kind != NeedKind.PROJECT_IDEA and actor.role != Role.RESIDENT
 
 
+def need_day(now: datetime) -> str:
+    """The city's date of a submission, which its number carries (not UTC's)."""
+    return f"{now.astimezone(CITY_ZONE):%Y%m%d}"
+
+
 def need_number(*, now: datetime, seq: int) -> str:
     """XQ-20261207-0042: the 42nd need of the city's day."""
-    return f"XQ-{now.astimezone(CITY_ZONE):%Y%m%d}-{seq:04d}"
+    return f"XQ-{need_day(now)}-{seq:04d}"
 
 
 @dataclass(frozen=True)
@@ -490,7 +495,9 @@ def _unclaimed() -> dict[str, Any]:
 
 def claim(need: Mapping[str, Any], *, actor: Actor, group: bool, now: datetime, limits: Limits) -> Decision:
     """认领: the claim locks the need; the household must be contacted by the contact deadline or
-    the claim expires. A claimed need may be joined only when its first claim was a group's."""
+    the claim expires. A claimed need may be joined only when its first claim was a group's; the
+    one who joins contacts the household too (the need is claimed again until then, by the table),
+    and a group claim one claimant has contacted is held."""
     status = _state(NeedAction.CLAIM, need)
     joining = NeedStatus(need["status"]) in scope.WALL_JOINABLE
     if joining and not need.get("group"):
@@ -515,7 +522,7 @@ def _claimed(
     limits: Limits,
 ) -> Decision:
     claimant = _unit(actor)
-    deadline = as_utc(need["contact_deadline"]) if joining else days_after(now, limits.contact_days)
+    deadline = days_after(now, limits.contact_days)
     changes: dict[str, Any] = {
         "status": status.value,
         "claimants": [*need.get("claimants", []), claimant.model_dump()],
@@ -633,8 +640,8 @@ def rated_by_ticket(
 def watchdog(need: Mapping[str, Any], *, now: datetime, limits: Limits) -> Decision | None:
     """What the deadline watch announces for a need now, one step at a time (None: nothing is due):
     a review overdue (once), an unclaimed published need escalated to the street, an assigned one
-    overdue (once), a claim not followed by contact expired (published again), a delivery overdue
-    (once), a delivered need confirmed by itself."""
+    overdue (once), a claim nobody followed by contact expired (published again), a delivery
+    overdue (once), a delivered need confirmed by itself."""
     status = NeedStatus(need["status"])
     flagged = set(need.get("overdue", []))
 
@@ -649,7 +656,7 @@ def watchdog(need: Mapping[str, Any], *, now: datetime, limits: Limits) -> Decis
         return escalated, {"status": move(NEED_TRANSITIONS, status, NeedEscalated.EVENT_TYPE).value}
     if status == N.ASSIGNED and (at := passed("claim_deadline")) and "claim" not in flagged:
         return NeedOverdue(kind=NeedDeadline.CLAIM, deadline=at), {"overdue": [*need.get("overdue", []), "claim"]}
-    if status == N.CLAIMED and passed("contact_deadline"):
+    if status == N.CLAIMED and passed("contact_deadline") and not need.get("contacted"):
         deadline = days_after(now, limits.claim_days)
         expired = NeedClaimExpired(
             claimants=[Claimant.model_validate(c) for c in need["claimants"]], claim_deadline=deadline
