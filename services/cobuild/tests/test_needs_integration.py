@@ -40,6 +40,7 @@ SECRETS = [*BENEFICIARY.values(), "腿脚不便", "王阿姨家住7栋"]
 @pytest.fixture(scope="module")
 def cobuild(servers: Servers, service_logs: Path, bus: Bus) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
+    client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(servers.mongo_uri) as client:
         for unit in UNITS:
             client["gridloop_cobuild"]["ref_data"].replace_one(
