@@ -29,7 +29,11 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
         await db[NEEDS].create_index([(scope_field, ASCENDING), ("_id", DESCENDING)])
     await db[NEEDS].create_index([("claimant_codes", ASCENDING), ("_id", DESCENDING)])
     # the wish wall, by community and state; the watchdog's looks, by state and deadline
-    await db[NEEDS].create_index([("status", ASCENDING), ("community_code", ASCENDING), ("_id", DESCENDING)])
+    await db[NEEDS].create_index(
+        [("status", ASCENDING), ("community_code", ASCENDING), ("group", ASCENDING), ("_id", DESCENDING)]
+    )
+    # the community's desk by state (a list filtered by status)
+    await db[NEEDS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
     for deadline in ("review_deadline", "claim_deadline", "contact_deadline", "deliver_deadline", "confirm_by"):
         await db[NEEDS].create_index([("status", ASCENDING), (deadline, ASCENDING)])
     await db[NEEDS].create_index([("ticket_id", ASCENDING)])
