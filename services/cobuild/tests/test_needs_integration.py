@@ -34,7 +34,7 @@ UNITS = [
 ]  # fmt: skip
 BENEFICIARY = {"name": "张秀英", "phone": "13912345678", "address": "江畔小区5栋302室"}
 HOUSEHOLD_WORDS = "张阿姨独居，腿脚不便，希望每周有人陪同去区医院复查"
-SECRETS = [*BENEFICIARY.values(), "腿脚不便", "王阿姨家住7栋"]
+SECRETS = [*BENEFICIARY.values(), "腿脚不便", "王阿姨家住7栋", "刘小明", "双职工"]
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +161,46 @@ def test_one_need_from_collection_to_rating(cobuild: RunningService, bus: Bus) -
     ]
     mine = ok(u["hosp"].call("cobuild", "GET", "/v1/cobuild/needs"))["items"]
     assert [n["id"] for n in mine] == [need_id] and mine[0]["beneficiary"] is None
+
+
+def test_a_group_claim_is_joined_released_and_the_need_assigned(cobuild: RunningService, bus: Bus) -> None:
+    u = _users(cobuild)
+    need_id = _submit(
+        u["cw"],
+        {
+            "kind": "service",
+            "category_code": "NC-CHILD",
+            "description": "双职工家庭孩子放学后无人辅导",
+            "grid_code": "LJ01-G3",
+            "beneficiary": {"name": "刘小明", "phone": "", "address": ""},
+        },
+    )["id"]
+    ok(_act(u["cw"], need_id, "review", {"summary": "小学生课后辅导"}))
+    ok(_act(u["cw"], need_id, "publish"))
+    assert ok(_act(u["hosp"], need_id, "claim", {"group": True}))["group"] is True
+    [item] = [i for i in ok(u["school"].call("cobuild", "GET", "/v1/cobuild/wall"))["items"] if i["id"] == need_id]
+    assert (item["claimants"], item["group"]) == (1, True)
+    joined = ok(_act(u["school"], need_id, "claim", {"group": False}))
+    assert [c["code"] for c in joined["claimants"]] == ["U-LJ-HOSP", "U-LJ-SCHOOL"]
+    assert _act(u["school"], need_id, "claim", {"group": True}).status_code == 403  # a claimant already
+
+    ok(_act(u["school"], need_id, "request-release", {"reason": "学期末教师不足"}))
+    twice = _act(u["hosp"], need_id, "request-release", {"reason": "也想退出"})
+    assert (twice.status_code, twice.json()["error"]["code"]) == (409, "release_already_requested")
+    assert _act(u["cw-wh"], need_id, "approve-release").status_code == 404
+    assert _act(u["hosp"], need_id, "approve-release").status_code == 403
+    released = ok(_act(u["cw"], need_id, "approve-release"))
+    assert released["status"] == "published" and released["claimants"] == []
+    assert u["hosp"].call("cobuild", "GET", f"/v1/cobuild/needs/{need_id}").json()["beneficiary"] is None
+
+    unknown = _act(u["cw"], need_id, "assign", {"unit_code": "U-NOWHERE"})
+    assert (unknown.status_code, unknown.json()["error"]["code"]) == (422, "unknown_unit")
+    ok(_act(u["cw"], need_id, "assign", {"unit_code": "U-LJ-SCHOOL"}))
+    assert u["hosp"].call("cobuild", "GET", f"/v1/cobuild/needs/{need_id}").status_code == 404  # off the wall
+    accepted = ok(_act(u["school"], need_id, "accept-assignment"))
+    assert accepted["status"] == "claimed" and accepted["beneficiary"]["name"] == "刘小明"
+    tail = ["need.release_requested", "need.claim_released", "need.assigned", "need.claimed"]
+    eventually(lambda: [e.event_type for e in _need_events(bus, need_id)][-4:] == tail, what="the claim's events")
 
 
 def test_a_need_converted_to_a_ticket_takes_the_tickets_rating(cobuild: RunningService, bus: Bus) -> None:
