@@ -55,39 +55,62 @@ def _opened(event: Envelope) -> Doc:
     raise TypeError(f"{event.event_type} opens no record")
 
 
+def kind_of(event: Envelope) -> Kind:
+    """The kind of record a need, offer or project event belongs to."""
+    return KINDS[event.event_type.split(".", 1)[0]]
+
+
+class UnknownRecord(LookupError):
+    """An event for a need, offer or project never opened."""
+
+
+def step(before: Doc | None, event: Envelope) -> Doc | None:
+    """The record after `event`, or None when the event changes nothing: an event the record's
+    state does not allow (the shared tables), or a second opening of a known record. The live
+    projection and the rebuild's replay both go through here."""
+    kind = kind_of(event)
+    if event.event_type == kind.opened_by:
+        return _opened(event) if before is None else None
+    if before is None:
+        raise UnknownRecord(f"{event.event_type} for unknown record {event.ticket_id}")
+    changes = kind.changes(before, event)
+    return None if changes is None else {**before, **changes, "version": before["version"] + 1}
+
+
+def solved_record(event: Envelope, p: HotspotSolved) -> Doc:
+    """热点难点解决: one record per project, however often it is announced (the first counts)."""
+    return {
+        "_id": p.project_id,
+        "category_code": p.category_code,
+        **{f: getattr(p, f) for f in domain.PLACE},
+        "solved_at": event.occurred_at,
+        "event_id": event.event_id,
+    }
+
+
 async def project(event: Envelope, uow: UnitOfWork) -> None:
-    """Apply one event of the needs topic to its record. An event the record's state does not
-    allow (the shared tables), or a second opening of a known record, changes nothing; an event
-    for a record never opened fails (the consumer retries, then dead-letters it)."""
+    """Apply one event of the needs topic to its record (`step`); an event for a record never
+    opened fails, and the consumer retries it, then dead-letters it."""
     if isinstance(event.payload, HotspotSolved):
         await _solved(event, event.payload, uow)
         return
-    kind = KINDS[event.event_type.split(".", 1)[0]]
+    kind = kind_of(event)
     before = await store.get(uow.db, kind.collection, event.ticket_id, uow.session)
-    if event.event_type == kind.opened_by:
-        if before is None:
-            await uow.db[kind.collection].insert_one({**_opened(event), "updated_at": uow.now}, session=uow.session)
+    after = step(before, event)
+    if after is None:
         return
     if before is None:
-        raise LookupError(f"{event.event_type} for unknown record {event.ticket_id}")
-    changes = kind.changes(before, event)
-    if changes is not None:
+        await uow.db[kind.collection].insert_one({**after, "updated_at": uow.now}, session=uow.session)
+    else:
+        changes = {k: v for k, v in after.items() if k not in ("_id", "version") and before.get(k) != v}
         await update_versioned(uow, kind.collection, before, changes)
 
 
 async def _solved(event: Envelope, p: HotspotSolved, uow: UnitOfWork) -> None:
-    """热点难点解决: counted once per project, however often it is announced."""
+    record = solved_record(event, p)
     await uow.db[store.HOTSPOTS].update_one(
-        {"_id": p.project_id},
-        {
-            "$setOnInsert": {
-                "category_code": p.category_code,
-                **{f: getattr(p, f) for f in domain.PLACE},
-                "solved_at": event.occurred_at,
-                "event_id": event.event_id,
-                "updated_at": uow.now,
-            }
-        },
+        {"_id": record.pop("_id")},
+        {"$setOnInsert": {**record, "updated_at": uow.now}},
         upsert=True,
         session=uow.session,
     )
