@@ -79,7 +79,7 @@ def test_a_rebuilt_cobuild_projection_equals_the_live_one_and_the_service_carrie
             ],
         )
         before = eventually(
-            lambda: (lambda c: c if c.get("needs_claimed") == 1 and c["needs_collected"] == 2 else None)(
+            lambda: (lambda c: c if (c.get("needs_offered"), c.get("needs_claimed")) == (2, 1) else None)(
                 _community(live)
             ),
             what="projected",
