@@ -181,7 +181,8 @@ def _submitted(at: datetime) -> Any:
 
 def test_a_needs_record_keeps_its_first_publication_and_claim_across_an_expired_claim() -> None:
     t = iter(START + timedelta(hours=h) for h in range(100))
-    record = domain.new_need(_submitted(next(t)), _submitted(START).payload)  # type: ignore[arg-type]
+    submitted = _submitted(next(t))
+    record = domain.new_need(submitted, submitted.payload)
     events = [
         NeedReviewed(summary="老人需要助餐", category_code="NC-ELDER"),
         NeedPublished(claim_deadline=END),
@@ -208,7 +209,8 @@ def test_a_needs_record_keeps_its_first_publication_and_claim_across_an_expired_
 
 
 def test_an_event_the_needs_state_does_not_allow_changes_nothing() -> None:
-    record = domain.new_need(_submitted(START), _submitted(START).payload)  # type: ignore[arg-type]
+    submitted = _submitted(START)
+    record = domain.new_need(submitted, submitted.payload)
     assert domain.need_changes(record, make_event(NeedDone(), ticket_id="need-1", at=IN)) is None
 
 
