@@ -72,13 +72,13 @@ class OfferStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-O = OfferStatus
+Of = OfferStatus
 OFFER_TRANSITIONS: dict[str, tuple[frozenset[OfferStatus | None], OfferStatus | None]] = {
-    "offer.submitted": (frozenset({None}), O.SUBMITTED),
-    "offer.accepted": (frozenset({O.SUBMITTED}), O.ACCEPTED),
-    "offer.declined": (frozenset({O.SUBMITTED}), O.DECLINED),
-    "offer.withdrawn": (frozenset({O.SUBMITTED, O.ACCEPTED}), O.WITHDRAWN),
-    "offer.used": (frozenset({O.ACCEPTED}), None),
+    "offer.submitted": (frozenset({None}), Of.SUBMITTED),
+    "offer.accepted": (frozenset({Of.SUBMITTED}), Of.ACCEPTED),
+    "offer.declined": (frozenset({Of.SUBMITTED}), Of.DECLINED),
+    "offer.withdrawn": (frozenset({Of.SUBMITTED, Of.ACCEPTED}), Of.WITHDRAWN),
+    "offer.used": (frozenset({Of.ACCEPTED}), None),
 }
 
 
