@@ -13,7 +13,7 @@ RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements.lock
 COPY shared ./shared
 COPY services ./services
 RUN pip install --no-cache-dir --no-deps --no-build-isolation ./shared ./services/directory ./services/intake \
-        ./services/dispatch ./services/handling ./services/feedback ./services/supervision ./services/web \
+        ./services/dispatch ./services/handling ./services/feedback ./services/supervision ./services/cobuild ./services/web \
     && useradd --system --uid 10001 gridloop
 # after `COPY services`: replaces whatever a checkout's node_modules held (.dockerignore leaves it out)
 COPY --from=web-assets /web/node_modules ./services/web/node_modules

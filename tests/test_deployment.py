@@ -9,6 +9,7 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
+from gridloop.cobuild.app import CobuildSettings
 from gridloop.directory.app import DirectorySettings
 from gridloop.dispatch.app import DispatchSettings
 from gridloop.feedback.app import FeedbackSettings
@@ -43,6 +44,7 @@ def test_every_service_is_built_from_one_image_on_its_port_with_real_kafka_setti
         | set(DispatchSettings.model_fields)
         | set(FeedbackSettings.model_fields)
         | set(SupervisionSettings.model_fields)
+        | set(CobuildSettings.model_fields)
     )
     images = set()
     for name in API_SERVICES:  # web, whose environment differs: tests/test_gateway.py

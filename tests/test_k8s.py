@@ -21,6 +21,7 @@ from cloudcoil.models.keda.v1alpha1 import ScaledObject, TriggerAuthentication
 from kubernetes_validate.utils import latest_version  # type: ignore[import-untyped]
 from pydantic_settings import BaseSettings
 
+from gridloop.cobuild.app import CobuildSettings
 from gridloop.directory.app import DirectorySettings
 from gridloop.dispatch.app import DispatchSettings
 from gridloop.feedback.app import FeedbackSettings
@@ -48,6 +49,7 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "handling": HandlingSettings,
     "feedback": FeedbackSettings,
     "supervision": SupervisionSettings,
+    "cobuild": CobuildSettings,
     "web": WebSettings,
 }
 KEDA_MODELS: dict[str, type[pydantic.BaseModel]] = {

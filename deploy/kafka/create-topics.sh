@@ -11,10 +11,13 @@ create() { "$client" "$kt" --bootstrap-server "$BOOTSTRAP" --create --if-not-exi
              --partitions "$2" --replication-factor "$REPLICAS" "${@:3}"; }
 # Tickets are kept for ever: supervision rebuilds its read models from the first event.
 create gridloop.tickets.v1 "$PARTITIONS" --config retention.ms=-1
+# The 共建 loop's needs, offers and projects, keyed by their ids, kept for ever likewise.
+create gridloop.needs.v1 "$PARTITIONS" --config retention.ms=-1
 create gridloop.directory.v1 1 --config cleanup.policy=compact
 # Ended sessions (sign-outs): every service refuses their tokens; kept longer than any token lives.
 create gridloop.sessions.v1 1 --config retention.ms=172800000
-for group in intake dispatch handling feedback supervision \
-             intake.directory dispatch.directory handling.directory feedback.directory supervision.directory; do
+for group in intake dispatch handling feedback supervision cobuild \
+             intake.directory dispatch.directory handling.directory feedback.directory supervision.directory \
+             cobuild.directory; do
   create "gridloop.dlq.$group" 1
 done

@@ -8,7 +8,7 @@ try {
 while (!db.hello().isWritablePrimary) {
   sleep(500);
 }
-const services = ["intake", "dispatch", "handling", "feedback", "supervision", "directory", "web"];
+const services = ["intake", "dispatch", "handling", "feedback", "supervision", "directory", "cobuild", "web"];
 const roles = services.map((name) => ({ role: "readWrite", db: `gridloop_${name}` }));
 const admin = db.getSiblingDB("admin");
 if (admin.getUser("gridloop") === null) {

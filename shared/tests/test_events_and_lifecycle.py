@@ -2,6 +2,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from gridloop.shared.cobuild_lifecycle import NEED_TRANSITIONS, OFFER_TRANSITIONS, PROJECT_TRANSITIONS
 from gridloop.shared.events import (
     NEEDS_TOPIC,
     TICKETS_TOPIC,
@@ -15,7 +16,6 @@ from gridloop.shared.events import (
     envelope,
     payload_types,
 )
-from gridloop.shared.cobuild_lifecycle import NEED_TRANSITIONS, OFFER_TRANSITIONS, PROJECT_TRANSITIONS
 from gridloop.shared.lifecycle import TRANSITIONS, TicketStatus, TransitionNotAllowed, can_apply, next_status
 
 pytestmark = pytest.mark.unit

@@ -208,6 +208,8 @@ MATRIX = [
     ),
     Route("supervision", "GET", "/v1/supervision/stats/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
     Route("supervision", "GET", "/v1/supervision/overdue", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route("supervision", "GET", "/v1/supervision/cobuild/board", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
+    Route("supervision", "GET", "/v1/supervision/cobuild/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
     Route("supervision", "GET", "/v1/supervision/ranking/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
     Route(
         "supervision", "GET", "/v1/supervision/evaluation/{month}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}

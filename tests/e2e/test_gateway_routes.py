@@ -23,6 +23,7 @@ PROBES = [
     ("GET", "/v1/notifications"),
     ("GET", "/v1/supervision/overdue"),
     ("GET", "/v1/directory/tree"),
+    ("GET", "/v1/cobuild/needs"),
 ]
 
 
@@ -39,6 +40,7 @@ def test_each_prefix_reaches_its_service_through_the_gateway(stack: Stack) -> No
         "/v1/verifications?status=pending": (Role.GRID_WORKER, "LJ01", "feedback"),
         "/v1/supervision/overdue": (Role.SUPERVISOR, "QH", "supervision"),
         "/v1/directory/tree": (Role.GRID_WORKER, "LJ01", "directory"),
+        "/v1/cobuild/needs": (Role.COMMUNITY_WORKER, "LJ01", "cobuild"),
     }
     for path, (role, org, service) in callers.items():
         user = ApiUser(urls={"gateway": gateway, service: stack.url(service)}, sub=f"gw-{service}", role=role, org=org)

@@ -339,7 +339,8 @@ def bootstrap(stack: Stack) -> str:
 
 
 def group_topic(group: str) -> str:
-    """The topic a consumer group reads: `<service>.directory` groups the directory, the rest tickets."""
+    """The topic whose lag counts for a consumer group: `<service>.directory` groups the directory,
+    the rest tickets (the groups that also read gridloop.needs.v1 have no need events in these runs)."""
     return DIRECTORY_TOPIC if group.endswith(".directory") else TICKETS_TOPIC
 
 

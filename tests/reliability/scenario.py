@@ -31,11 +31,13 @@ def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) 
         fault()
         record.recovered_s = probe_recovery(stack, time.monotonic())
 
-    def kill_restart(service: str) -> Callable[[], None]:
+    def kill_restart(*services: str) -> Callable[[], None]:
         def go() -> None:
-            stack.services[service].kill()
+            for service in services:
+                stack.services[service].kill()
             time.sleep(rng.uniform(0.5, 1.5))
-            stack.start_service(service)
+            for service in services:
+                stack.start_service(service)
 
         return go
 
@@ -52,11 +54,17 @@ def run(stack: Stack, *, reports: int, long_form: bool, stall_s: float = 180.0) 
 
         return go
 
-    # The short form (make test) kills one consumer mid-batch and restarts it; the second-instance
-    # kill below takes a handling instance too. The long form kills every service in turn.
-    kills = ["intake", "dispatch", "handling", "feedback", "supervision", "directory"] if long_form else ["dispatch"]
+    # The short form (make test) kills one consumer mid-batch, and cobuild (which follows every
+    # ticket) with it, and restarts both: one fault, so the run takes as long as it did; the
+    # second-instance kill below takes a handling instance too. The long form kills every service
+    # in turn.
+    kills = (
+        [("intake",), ("dispatch",), ("handling",), ("feedback",), ("supervision",), ("directory",), ("cobuild",)]
+        if long_form
+        else [("dispatch", "cobuild")]
+    )
     schedule: list[tuple[str, Callable[[], None]]] = []
-    schedule += [(f"SIGKILL {name}, restart", kill_restart(name)) for name in kills]
+    schedule += [(f"SIGKILL {' and '.join(names)}, restart", kill_restart(*names)) for names in kills]
     schedule += [
         (f"SIGSTOP broker {PAUSE_S:.0f} s, SIGCONT", freeze("broker")),
         (f"SIGSTOP database {PAUSE_S:.0f} s, SIGCONT", freeze("database")),

@@ -87,3 +87,80 @@ def test_what_a_street_works_with() -> None:
     assert [d["code"] for d in of_street(Kind.DEPARTMENT, departments, "LJ")] == ["CG", "ZF-LJ"]
     with pytest.raises(NotByStreet):
         of_street(Kind.CATEGORY, [], "LJ")
+
+
+def test_the_demo_directory_has_need_categories_and_units_paired_with_its_communities() -> None:
+    records = demo_seed()
+    by_kind: dict[Kind, dict[str, dict[str, object]]] = {}
+    for kind, code, data in records:
+        by_kind.setdefault(kind, {})[code] = data
+    needs = by_kind[Kind.NEED_CATEGORY]
+    assert {code: data["name"] for code, data in needs.items()} == {
+        "NC-ELDER": "助老服务",
+        "NC-CHILD": "助学关爱",
+        "NC-REPAIR": "家电维修",
+        "NC-HEALTH": "健康义诊",
+        "NC-ENV": "环境美化",
+        "NC-CULTURE": "文体活动",
+        "NC-JOB": "就业帮扶",
+        "NC-LEGAL": "法律咨询",
+    }
+    assert needs["NC-ELDER"] == {
+        "code": "NC-ELDER",
+        "name": "助老服务",
+        "review_days": 3,
+        "claim_days": 10,
+        "deliver_days": 30,
+        "confirm_days": 7,
+        "contact_days": 7,
+    }
+    units = by_kind[Kind.UNIT]
+    assert units["U-LJ-HOSP"]["name"] == "区人民医院" and units["U-LJ-HOSP"]["communities"] == ["LJ01", "LJ02"]
+    assert len(units) == 6
+    grids, communities = by_kind[Kind.GRID], by_kind[Kind.COMMUNITY]
+    for code, unit in units.items():
+        grid = grids[str(unit["grid"])]
+        assert grid["street"] == unit["street"], code  # a unit sits in a grid of its own street
+        for community in unit["communities"]:  # type: ignore[attr-defined]
+            assert community in communities, (code, community)
+
+
+def test_a_need_category_defaults_its_time_limits_and_refuses_a_zero_one() -> None:
+    assert parse_record(Kind.NEED_CATEGORY, "NC-X", {"code": "NC-X", "name": "测试"})["claim_days"] == 10
+    with pytest.raises(ValidationError):
+        parse_record(Kind.NEED_CATEGORY, "NC-X", {"code": "NC-X", "name": "测试", "review_days": 0})
+
+
+UNIT = {
+    "code": "U-X",
+    "name": "测试单位",
+    "kind": "enterprise",
+    "grid": "LJ01-G1",
+    "street": "LJ",
+    "liaison": "工会 王主任",
+    "communities": ["LJ01"],
+}
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [{"communities": []}, {"communities": ["LJ01", "LJ01"]}, {"kind": "church"}, {"liaison": ""}, {"grid": None}],
+)
+def test_a_unit_needs_a_kind_a_place_a_liaison_and_paired_communities(broken: dict[str, object]) -> None:
+    assert parse_record(Kind.UNIT, "U-X", UNIT)["communities"] == ["LJ01"]
+    with pytest.raises(ValidationError):
+        parse_record(Kind.UNIT, "U-X", {**UNIT, **broken})
+
+
+def test_a_seed_naming_an_unknown_community_for_a_unit_is_refused() -> None:
+    tree = {"district": {"code": "D", "name": "区"}, "streets": [], "communities": [], "grids": []}
+    catalogue = {"departments": [], "categories": [], "rules": [], "slas": [], "units": [UNIT]}
+    with pytest.raises(InvalidReference, match="LJ01"):
+        seed_records(tree, catalogue)
+
+
+def test_a_street_lists_its_own_units() -> None:
+    units = [{"code": "U-LJ-HOSP", "street": "LJ"}, {"code": "U-WH-TAX", "street": "WH"}]
+    assert [u["code"] for u in of_street(Kind.UNIT, units, "WH")] == ["U-WH-TAX"]
+    with pytest.raises(NotByStreet):
+        of_street(Kind.NEED_CATEGORY, [], "LJ")

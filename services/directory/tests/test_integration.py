@@ -50,7 +50,11 @@ def test_the_whole_directory_is_announced_then_a_snapshot_marker(directory: Runn
     kinds = [r.kind for r in records]
     first = kinds[: kinds.index("snapshot")]  # other directories on this broker announce after it
     assert first.count("grid") == 30 and first.count("category") == 24 and first.count("calendar") == 3
+    assert first.count("unit") == 6 and first.count("need_category") == 8
     assert first.index("rule") < first.index("calendar")
+    assert first.index("grid") < first.index("unit")  # a unit names its grid and communities: announced after them
+    hospital = next(r for r in records if r.key == "unit:U-LJ-HOSP")
+    assert hospital.data["communities"] == ["LJ01", "LJ02"] and hospital.data["liaison"]
 
 
 def test_an_admin_change_is_checked_stored_and_announced_with_a_new_revision(
@@ -187,3 +191,47 @@ def test_a_street_lists_its_own_grids_and_the_departments_that_serve_it(director
     assert codes("departments", "WH") - departments == {"ZF-WH"}
     refused = desk.call("directory", "GET", "/v1/directory/categories", params={"street": "LJ"})
     assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_by_street"
+
+
+def test_units_and_need_categories_are_served_as_every_kind_is(directory: RunningService) -> None:
+    worker = directory.user(sub="cw", role=Role.COMMUNITY_WORKER, org="LJ01")
+    units = ok(worker.call("directory", "GET", "/v1/directory/units", params={"street": "LJ"}))["items"]
+    assert [u["code"] for u in units] == ["U-LJ-BANK", "U-LJ-HOSP", "U-LJ-POWER", "U-LJ-SCHOOL"]
+    assert {u["code"] for u in ok(worker.call("directory", "GET", "/v1/directory/units"))["items"]} >= {
+        "U-WH-TAX",
+        "U-SL-CORP",
+    }
+    school = ok(worker.call("directory", "GET", "/v1/directory/units/U-LJ-SCHOOL"))["data"]
+    assert school["name"] == "临江中学" and school["communities"] == ["LJ01"] and school["kind"] == "school"
+    categories = ok(worker.call("directory", "GET", "/v1/directory/need_categories"))["items"]
+    assert {c["code"]: c["name"] for c in categories}["NC-LEGAL"] == "法律咨询"
+    refused = worker.call("directory", "GET", "/v1/directory/need_categories", params={"street": "LJ"})
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "not_by_street"
+
+
+def test_an_admin_pairs_a_new_unit_and_it_is_announced_while_a_unit_naming_no_community_is_refused(
+    directory: RunningService, bus: Bus
+) -> None:
+    admin = directory.user(sub="admin", role=Role.ADMIN, org="QH")
+    unit = {
+        "code": "U-WH-LIB",
+        "name": "区图书馆",
+        "kind": "government",
+        "grid": "WH02-G1",
+        "street": "WH",
+        "liaison": "办公室 吴老师",
+        "communities": ["WH02", "WH03"],
+    }
+    assert ok(admin.call("directory", "PUT", "/v1/directory/units/U-WH-LIB", json=unit))["outcome"] == "created"
+    announced = eventually(
+        lambda: [r for r in _records(bus) if r.key == "unit:U-WH-LIB"], what="the new unit on the directory topic"
+    )
+    assert announced[-1].data["communities"] == ["WH02", "WH03"]
+    for broken in ({"communities": ["WH99"]}, {"communities": []}, {"kind": "temple"}, {"code": "U-OTHER"}):
+        refused = admin.call(
+            "directory", "PUT", "/v1/directory/units/U-WH-LIB2", json={**unit, "code": "U-WH-LIB2", **broken}
+        )
+        assert refused.status_code == 422, broken
+    assert admin.call("directory", "GET", "/v1/directory/units/U-WH-LIB2").status_code == 404
+    worker = directory.user(sub="ua", role=Role.UNIT_ADMIN, org="U-LJ-HOSP")
+    assert worker.call("directory", "PUT", "/v1/directory/units/U-LJ-HOSP", json=unit).status_code == 403

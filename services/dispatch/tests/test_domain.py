@@ -215,6 +215,26 @@ def test_a_duplicate_must_name_its_original_and_closed_tickets_cannot_be_cancell
             domain.cancel(**merge, duplicate_of="t0", ticket_id="t1", original_status=finished)
 
 
+def test_a_report_that_is_a_households_need_is_cancelled_as_converted_and_merges_into_nothing() -> None:
+    converted = domain.cancel(
+        status=TicketStatus.PENDING_DISPATCH,
+        reason=CancelReason.CONVERTED_TO_NEED,
+        comment="独居老人家中水龙头坏了，由社区认领",
+        duplicate_of=None,
+        ticket_id="t1",
+    )
+    assert converted.reason == CancelReason.CONVERTED_TO_NEED and converted.duplicate_of is None
+    with pytest.raises(domain.InvalidAssignment, match="转为居民需求"):
+        domain.cancel(
+            status=TicketStatus.REPORTED,
+            reason=CancelReason.CONVERTED_TO_NEED,
+            comment="",
+            duplicate_of="t0",
+            ticket_id="t1",
+            original_status=TicketStatus.DISPATCHED,
+        )
+
+
 def test_categories_without_their_own_time_limit_use_the_default() -> None:
     default = {
         "code": "default",

@@ -258,6 +258,36 @@ def test_the_street_cancels_a_duplicate_and_nothing_more_can_happen_to_it(dispat
     assert worker.call("dispatch", "GET", "/v1/dispatch/queue").status_code == 403
 
 
+def test_the_street_turns_a_report_into_a_residents_need_and_only_the_street_may(
+    dispatch: RunningService, bus: Bus
+) -> None:
+    ticket_id = _report(bus, "SJ-0101", grid="LJ02-G1")
+    bus.wait_for(ticket_id, "ticket.dispatched")
+    body = {"reason": "converted_to_need", "comment": "独居老人家中杂物需清理，非部门职责，转社区需求"}
+    other_street = dispatch.user(sub="sd-wh", role=Role.STREET_DISPATCHER, org="WH")
+    assert (
+        other_street.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/cancel", json=body).status_code == 404
+    )
+    worker = dispatch.user(sub="cw-lj02", role=Role.COMMUNITY_WORKER, org="LJ02")
+    assert worker.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/cancel", json=body).status_code == 403
+    desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    merged = desk.call(
+        "dispatch",
+        "POST",
+        f"/v1/dispatch/tickets/{ticket_id}/cancel",
+        json={**body, "duplicate_of": _report(bus, "SJ-0101")},
+    )
+    assert merged.status_code == 422 and merged.json()["error"]["code"] == "invalid_cancellation"
+    assert bus.events(ticket_id)[-1].event_type == "ticket.dispatched"  # refused: nothing changed
+
+    answer = ok(desk.call("dispatch", "POST", f"/v1/dispatch/tickets/{ticket_id}/cancel", json=body))
+
+    assert answer["status"] == "cancelled" and answer["reason"] == "converted_to_need"
+    [cancelled] = bus.wait_for(ticket_id, "ticket.cancelled")
+    assert cancelled.payload.reason == "converted_to_need" and cancelled.payload.comment == body["comment"]
+    assert cancelled.payload.duplicate_of is None and cancelled.actor.sub == "sd-lj"
+
+
 def test_the_third_rejection_sends_the_ticket_to_the_district(dispatch: RunningService, bus: Bus) -> None:
     ticket_id = _report(bus, "SJ-0102")
     desk = dispatch.user(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")

@@ -13,7 +13,7 @@ from gridloop.intake.domain import (
     duplicates_within,
 )
 from gridloop.shared.api.intake import ReportRequest
-from gridloop.shared.events import GeoPoint
+from gridloop.shared.events import Actor, GeoPoint, NeedConverted, Role
 
 pytestmark = pytest.mark.unit
 PNG_1PX = base64.b64decode(
@@ -119,3 +119,24 @@ def test_the_duplicate_hint_names_every_report_within_reach_and_keeps_only_the_c
     assert duplicate_key("SJ-0102", here.lon, here.lat, now) not in keys
     assert duplicate_key("SJ-0101", here.lon, here.lat, now - timedelta(days=4)) not in keys
     assert duplicates_within(here, [*nearby, *others], now=now, policy=policy) == ["t3", "t2", "t1", "t0"]
+
+
+def test_a_converted_need_is_the_report_a_hotline_desk_would_file_in_the_converters_area() -> None:
+    need = NeedConverted(
+        ticket_category_code="BJ-0101", description="楼前井盖缺失", address="江畔路12号", grid_code="LJ01-G1"
+    )
+    request = domain.converted_report(need)
+    assert request == ReportRequest(
+        category_code="BJ-0101", description="楼前井盖缺失", address="江畔路12号", grid_code="LJ01-G1"
+    )
+    assert request.caller is None  # the need's beneficiary stays in cobuild
+    report = domain.build_report(
+        request, number="QH-20261207-00001", category=CATEGORY, grid=GRID, district="QH", origin_need_id="N-1"
+    )
+    assert report.origin_need_id == "N-1"
+    worker = Actor(sub="cw-lj01", role=Role.COMMUNITY_WORKER, org="LJ01")
+    assert domain.conversion_area(worker).covers(GRID, "QH")
+    assert not domain.conversion_area(worker.model_copy(update={"org": "WH01"})).covers(GRID, "QH")
+    # one record per need, never a person's `sub:key`
+    assert domain.conversion_key("N-1") == domain.conversion_key("N-1") != domain.conversion_key("N-2")
+    assert ":" not in domain.conversion_key("N-1")

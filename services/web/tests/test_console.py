@@ -200,6 +200,36 @@ def test_the_desk_reads_the_one_queued_ticket_it_shows(upstream: Upstream) -> No
     assert page.status_code == 200 and labels.QUEUE_REASON["no_rule"] not in page.text
 
 
+def test_the_desk_can_turn_a_report_into_a_residents_need(upstream: Upstream) -> None:
+    cancelled = {
+        "ticket_id": "T9",
+        "status": "cancelled",
+        "reason": "converted_to_need",
+        "comment": "",
+        "duplicate_of": None,
+    }
+    upstream.answers.update(
+        {
+            ("GET", "/v1/reports/T9"): (200, report("T9")),
+            ("GET", "/v1/dispatch/queue/T9"): (200, queued_ticket("T9", queued_at=NOW)),
+            ("GET", "/v1/directory/departments"): (200, {"items": []}),
+            ("POST", "/v1/dispatch/tickets/T9/cancel"): (200, cancelled),
+        }
+    )
+    desk = console(upstream, Role.STREET_DISPATCHER, "LJ")
+    page = desk.get("/console/desk/tickets/T9").text
+    assert re.search(r'<option value="converted_to_need">转为居民需求</option>', page)
+    comment = "独居老人家中杂物清理，转社区需求"
+    done = desk.post(
+        "/console/desk/tickets/T9/cancel",
+        data={"csrf": CSRF, "reason": "converted_to_need", "comment": comment, "duplicate_of": "T1"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/console/desk/tickets/T9?done=cancelled"
+    [sent] = upstream.asked("/v1/dispatch/tickets/T9/cancel")
+    assert json.loads(sent.content) == {"reason": "converted_to_need", "comment": comment}  # merges into nothing
+
+
 def overdue_record(ticket_id: str, number: str) -> dict[str, Any]:
     """A ticket past its resolve deadline, as supervision's overdue list gives it."""
     return {

@@ -72,13 +72,13 @@ class OfferStatus(StrEnum):
     WITHDRAWN = "withdrawn"
 
 
-O = OfferStatus
+OS = OfferStatus
 OFFER_TRANSITIONS: dict[str, tuple[frozenset[OfferStatus | None], OfferStatus | None]] = {
-    "offer.submitted": (frozenset({None}), O.SUBMITTED),
-    "offer.accepted": (frozenset({O.SUBMITTED}), O.ACCEPTED),
-    "offer.declined": (frozenset({O.SUBMITTED}), O.DECLINED),
-    "offer.withdrawn": (frozenset({O.SUBMITTED, O.ACCEPTED}), O.WITHDRAWN),
-    "offer.used": (frozenset({O.ACCEPTED}), None),
+    "offer.submitted": (frozenset({None}), OS.SUBMITTED),
+    "offer.accepted": (frozenset({OS.SUBMITTED}), OS.ACCEPTED),
+    "offer.declined": (frozenset({OS.SUBMITTED}), OS.DECLINED),
+    "offer.withdrawn": (frozenset({OS.SUBMITTED, OS.ACCEPTED}), OS.WITHDRAWN),
+    "offer.used": (frozenset({OS.ACCEPTED}), None),
 }
 
 

@@ -22,6 +22,8 @@ class Kind(StrEnum):
     RULE = "rule"
     SLA = "sla"
     CALENDAR = "calendar"
+    UNIT = "unit"  # 驻区单位, the units stationed in the area (共建)
+    NEED_CATEGORY = "need_category"  # 居民需求类别, with the need's time limits
 
 
 class Reference(BaseModel):
@@ -161,6 +163,35 @@ class HolidaySchedule(Reference):
         return self
 
 
+class Unit(District):
+    """驻区单位: a unit stationed in the area that takes residents' needs and offers resources,
+    paired (结对) with the communities whose needs it sees first."""
+
+    kind: Literal["government", "enterprise", "school", "hospital", "social_org", "other"]
+    grid: str = Field(description="the grid it sits in")
+    street: str
+    liaison: str = Field(min_length=1, max_length=100, description="联络人: the unit's staff contact, e.g. 工会 王主任")
+    communities: list[str] = Field(min_length=1, description="结对社区: the communities it is paired with")
+
+    @field_validator("communities")
+    @classmethod
+    def _each_once(cls, communities: list[str]) -> list[str]:
+        if len(set(communities)) != len(communities):
+            raise ValueError("a paired community is listed twice")
+        return communities
+
+
+class NeedCategory(District):
+    """居民需求类别 with its time limits: review in working days, then calendar days to claim,
+    contact the household, deliver and confirm."""
+
+    review_days: int = Field(default=3, ge=1, description="审核: working days from submission")
+    claim_days: int = Field(default=10, ge=1, description="认领: days from publishing")
+    deliver_days: int = Field(default=30, ge=1, description="兑现: days from contacting the household")
+    confirm_days: int = Field(default=7, ge=1, description="确认: days after delivery, then confirmed by itself")
+    contact_days: int = Field(default=7, ge=1, description="联系: days from a claim to contact the household")
+
+
 MODELS: dict[Kind, type[Reference]] = {
     Kind.DISTRICT: District,
     Kind.STREET: Street,
@@ -171,6 +202,8 @@ MODELS: dict[Kind, type[Reference]] = {
     Kind.RULE: Rule,
     Kind.SLA: Sla,
     Kind.CALENDAR: HolidaySchedule,
+    Kind.UNIT: Unit,
+    Kind.NEED_CATEGORY: NeedCategory,
 }
 
 
@@ -180,7 +213,18 @@ class DirectoryRecord(BaseModel):
     A `snapshot` record follows a full announcement: whoever has read it holds every record before it."""
 
     kind: Literal[
-        "district", "street", "community", "grid", "department", "category", "rule", "sla", "calendar", "snapshot"
+        "district",
+        "street",
+        "community",
+        "grid",
+        "department",
+        "category",
+        "rule",
+        "sla",
+        "calendar",
+        "unit",
+        "need_category",
+        "snapshot",
     ]
     code: str
     revision: int

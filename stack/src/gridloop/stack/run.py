@@ -20,7 +20,7 @@ def main() -> None:
     config = StackConfig.kept(args.data)
     stack = Stack(config)
     tie_children_to_launcher()  # a killed launcher takes its servers and services with it
-    print("Starting SeaweedFS, the Tansu broker, SecantusDB, the seven services and the gateway ...", flush=True)
+    print("Starting SeaweedFS, the Tansu broker, SecantusDB, the eight services and the gateway ...", flush=True)
     started = time.monotonic()
     try:
         stack.start()

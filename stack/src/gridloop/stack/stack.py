@@ -1,4 +1,4 @@
-"""The whole system on one machine: servers, topics, the six API services and web, started in
+"""The whole system on one machine: servers, topics, the seven API services and web, started in
 order, then the gateway in front of them (one origin for browsers, as in production)."""
 
 import asyncio
@@ -43,7 +43,7 @@ TEST_ENV = {
     "GRIDLOOP_CONSUMER_SESSION_TIMEOUT_MS": "4000",
 }
 # The services behind /v1 (each with its OpenAPI document), then web: sign-in and the apps' pages.
-API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision"]
+API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision", "cobuild"]
 SERVICES = [*API_SERVICES, "web"]
 DEFAULT_PORTS = {
     "intake": 8001,
@@ -52,6 +52,7 @@ DEFAULT_PORTS = {
     "feedback": 8004,
     "supervision": 8005,
     "directory": 8006,
+    "cobuild": 8007,
     "web": 8008,
 }
 

@@ -97,7 +97,12 @@ class Bus:
         asyncio.run(go())
 
     def publish_events(self, events: list[Envelope]) -> None:
-        self.publish(TICKETS_TOPIC, [(e.ticket_id, e.to_wire(), e.headers()) for e in events])
+        """Each event on its payload's topic (tickets, or the 共建 loop's needs), keyed by its record, in order."""
+        by_topic: dict[str, list[tuple[str, bytes, list[tuple[str, bytes]]]]] = {}
+        for e in events:
+            by_topic.setdefault(e.payload.TOPIC, []).append((e.ticket_id, e.to_wire(), e.headers()))
+        for topic, items in by_topic.items():
+            self.publish(topic, items)
 
     def publish_records(self, records: list[DirectoryRecord]) -> None:
         self.publish(DIRECTORY_TOPIC, [(r.key, r.model_dump_json().encode(), []) for r in records])

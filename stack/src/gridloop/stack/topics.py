@@ -14,6 +14,7 @@ CONSUMER_GROUPS = [
     "handling",
     "feedback",
     "supervision",
+    "supervision.cobuild",  # supervision's reading of the needs topic (the 共建 indicators)
     "intake",
     "cobuild",
     "intake.directory",

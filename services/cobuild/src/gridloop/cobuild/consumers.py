@@ -2,9 +2,16 @@
 hotspots). The routing table is at the end."""
 
 from gridloop.cobuild.needs import consumers as needs_consumers
+from gridloop.cobuild.needs.reference import calendars_of
 from gridloop.shared.messagebus import Routes
 from gridloop.shared.service import Runtime
 
 
 def routing(runtime: Runtime) -> Routes:
-    return needs_consumers.routing(runtime)
+    converted = getattr(runtime.settings, "converted_need_category", "NC-REPAIR")
+    return needs_consumers.routing(
+        database=runtime.database,
+        refdata=runtime.refdata,
+        calendars=calendars_of(runtime),
+        converted_category=str(converted),
+    )

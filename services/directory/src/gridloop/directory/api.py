@@ -29,10 +29,13 @@ class Collection(StrEnum):
     RULES = "rules"
     SLAS = "slas"
     CALENDARS = "calendars"
+    UNITS = "units"
+    NEED_CATEGORIES = "need_categories"
 
     @property
     def kind(self) -> Kind:
-        return Kind({"communities": "community", "categories": "category"}.get(self.value, self.value[:-1]))
+        irregular = {"communities": "community", "categories": "category", "need_categories": "need_category"}
+        return Kind(irregular.get(self.value, self.value[:-1]))
 
 
 def _unknown(exc: UnknownRecord) -> NotFound:
@@ -69,8 +72,8 @@ async def list_records(
         Query(
             min_length=1,
             max_length=32,
-            description="只列该街道的网格、社区，或负责该街道的部门 (only that street's grids or communities, "
-            "or the departments serving it)",
+            description="只列该街道的网格、社区、驻区单位，或负责该街道的部门 (only that street's grids, "
+            "communities or units, or the departments serving it)",
         ),
     ] = None,
 ) -> RecordList:

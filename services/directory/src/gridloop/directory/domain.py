@@ -19,10 +19,10 @@ class NotByStreet(ValueError):
 
 
 def of_street(kind: Kind, records: list[dict[str, Any]], street: str) -> list[dict[str, Any]]:
-    """The records a street works with: its own communities and grids, the street itself, and the
-    departments that serve it (the same rule dispatch applies to an assignment)."""
+    """The records a street works with: its own communities, grids and units, the street itself,
+    and the departments that serve it (the same rule dispatch applies to an assignment)."""
     match kind:
-        case Kind.GRID | Kind.COMMUNITY:
+        case Kind.GRID | Kind.COMMUNITY | Kind.UNIT:
             return [r for r in records if r.get("street") == street]
         case Kind.STREET:
             return [r for r in records if r.get("code") == street]
@@ -64,6 +64,10 @@ def references(kind: Kind, data: dict[str, Any]) -> list[tuple[Kind, str]]:
             return refs
         case Kind.DEPARTMENT:
             return [(Kind.STREET, s) for s in data.get("serves", [])]
+        case Kind.UNIT:
+            return [(Kind.GRID, data["grid"]), (Kind.STREET, data["street"])] + [
+                (Kind.COMMUNITY, c) for c in data["communities"]
+            ]
         case _:
             return []
 
@@ -72,7 +76,8 @@ def seed_records(
     grids_doc: dict[str, Any], catalogue_doc: dict[str, Any], calendars: list[dict[str, Any]] | None = None
 ) -> list[tuple[Kind, str, dict[str, Any]]]:
     """All records of a seed (a tree file, a catalogue file and the holiday schedules), checked, in
-    dependency order."""
+    dependency order. The 共建 sections of the catalogue (`need_categories`, `units`) may be absent:
+    files written before units existed still load."""
     raw: list[tuple[Kind, dict[str, Any]]] = [(Kind.DISTRICT, grids_doc["district"])]
     raw += [(Kind.STREET, s) for s in grids_doc["streets"]]
     raw += [(Kind.COMMUNITY, c) for c in grids_doc["communities"]]
@@ -82,6 +87,8 @@ def seed_records(
     raw += [(Kind.RULE, r) for r in catalogue_doc["rules"]]
     raw += [(Kind.SLA, s) for s in catalogue_doc["slas"]]
     raw += [(Kind.CALENDAR, c) for c in calendars or []]
+    raw += [(Kind.NEED_CATEGORY, n) for n in catalogue_doc.get("need_categories") or []]
+    raw += [(Kind.UNIT, u) for u in catalogue_doc.get("units") or []]
     records = []
     known: set[tuple[Kind, str]] = set()
     for kind, data in raw:

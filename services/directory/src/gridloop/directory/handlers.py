@@ -30,8 +30,9 @@ def demo_seed() -> list[tuple[Kind, str, dict[str, Any]]]:
     seed = resources.files("gridloop.directory") / "seed"
     grids = yaml.safe_load((seed / "grids.yaml").read_text(encoding="utf-8"))
     catalogue = yaml.safe_load((seed / "catalogue.yaml").read_text(encoding="utf-8"))
+    cobuild = yaml.safe_load((seed / "cobuild.yaml").read_text(encoding="utf-8"))
     calendars = yaml.safe_load((seed / "calendar.yaml").read_text(encoding="utf-8"))
-    return seed_records(grids, catalogue, calendars["calendars"])
+    return seed_records(grids, {**catalogue, **cobuild}, calendars["calendars"])
 
 
 async def _announce(uow: UnitOfWork, *, kind: Kind, code: str, data: dict[str, Any], revision: int) -> None:
@@ -46,12 +47,14 @@ async def _announce(uow: UnitOfWork, *, kind: Kind, code: str, data: dict[str, A
 
 
 async def load_seed_if_empty(database: Database, records: list[tuple[Kind, str, dict[str, Any]]]) -> int:
-    """A fresh directory starts from the seed; an existing one keeps its own changes."""
+    """A fresh directory starts from the seed; an existing one keeps its own changes, and gains only
+    the seed's records of the kinds it holds none of (units and need categories came with 共建)."""
 
     async def work(uow: UnitOfWork) -> int:
-        if await uow.db[store.RECORDS].count_documents({}, limit=1, session=uow.session):
-            return 0
-        for kind, code, data in records:
+        kinds = {kind for kind, _, _ in records}
+        held = {k for k in kinds if await store.holds(uow.db, k, session=uow.session)}
+        missing = [(kind, code, data) for kind, code, data in records if kind not in held]
+        for kind, code, data in missing:
             await store.save(
                 uow.db,
                 kind=kind,
@@ -62,7 +65,7 @@ async def load_seed_if_empty(database: Database, records: list[tuple[Kind, str, 
                 changed_by=SEED_ACTOR,
                 changed_at=uow.now,
             )
-        return len(records)
+        return len(missing)
 
     return await database.transaction(work)
 

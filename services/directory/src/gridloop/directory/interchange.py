@@ -1,5 +1,6 @@
 """The directory as files a city's GIS and admin staff work with: one YAML document for the tree,
-departments, categories, rules and time limits, and one GeoJSON FeatureCollection of grid polygons.
+departments, categories, rules, time limits, holiday schedules, need categories and units (驻区单位),
+and one GeoJSON FeatureCollection of grid polygons.
 
 Pure conversions; `gridloop.directory.cli` moves them over the admin API."""
 
@@ -17,6 +18,8 @@ YAML_SECTIONS = {
     Kind.RULE: "rules",
     Kind.SLA: "slas",
     Kind.CALENDAR: "calendars",
+    Kind.NEED_CATEGORY: "need_categories",
+    Kind.UNIT: "units",
 }
 GRID_PROPERTIES = ("code", "name", "community", "street")
 
@@ -71,7 +74,10 @@ def from_documents(document: Any, grids: Any) -> Records:
         "communities": _section(document, "communities"),
         "grids": grid_records,
     }
-    catalogue = {section: _section(document, section) for section in ("departments", "categories", "rules", "slas")}
+    catalogue = {
+        section: _section(document, section)
+        for section in ("departments", "categories", "rules", "slas", "need_categories", "units")
+    }
     try:
         return seed_records(tree, catalogue, _section(document, "calendars"))
     except (InvalidReference, ValueError, KeyError, TypeError) as exc:

@@ -32,6 +32,11 @@ async def codes(db: AsyncDatabase[Doc], kind: Kind) -> list[str]:
     return [doc["code"] async for doc in db[RECORDS].find({"kind": kind.value}, {"code": 1})]
 
 
+async def holds(db: AsyncDatabase[Doc], kind: Kind, session: AsyncClientSession | None = None) -> bool:
+    """Whether the directory has any record of `kind`."""
+    return bool(await db[RECORDS].count_documents({"kind": kind.value}, limit=1, session=session))
+
+
 async def all_records(db: AsyncDatabase[Doc], session: AsyncClientSession | None = None) -> list[Doc]:
     return await db[RECORDS].find({}, session=session).sort("_id", 1).to_list(None)
 

@@ -117,7 +117,10 @@ async def assign(
         raise ApiError(422, "invalid_assignment", str(exc)) from exc
 
 
-@router.post("/tickets/{ticket_id}/cancel", summary="Cancel an invalid, out-of-scope or duplicate report")
+@router.post(
+    "/tickets/{ticket_id}/cancel",
+    summary="Cancel an invalid, out-of-scope or duplicate report, or turn it into a resident's need (转为居民需求)",
+)
 async def cancel(database: ServiceDatabase, user: CurrentUser, ticket_id: str, body: CancelRequest) -> Cancelled:
     require_role(user, Role.STREET_DISPATCHER)
     try:

@@ -67,7 +67,8 @@ async def assign(
 async def cancel(
     *, database: Database, ticket_id: str, reason: CancelReason, comment: str, duplicate_of: str | None, actor: Actor
 ) -> Cancelled:
-    """The street cancels an invalid, out-of-scope or duplicate report."""
+    """The street cancels an invalid, out-of-scope or duplicate report, or one that is a household's
+    need (converted_to_need: cobuild takes it from the event)."""
 
     async def work(uow: UnitOfWork) -> Cancelled:
         doc = await _ticket(uow, ticket_id, actor)

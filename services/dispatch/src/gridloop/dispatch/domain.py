@@ -257,10 +257,16 @@ def cancel(
     ticket_id: str,
     original_status: TicketStatus | None = None,
 ) -> TicketCancelled:
-    """撤销; as a duplicate (合并) only into a ticket that is still open, whose reporter's fix covers both."""
+    """撤销; as a duplicate (合并) only into a ticket that is still open, whose reporter's fix covers
+    both. A household's need rather than a department's job (converted_to_need) leaves the tickets
+    for cobuild, which takes it as a need; it merges into nothing."""
     next_status(status, TicketCancelled.EVENT_TYPE)
     if reason == CancelReason.DUPLICATE and not duplicate_of:
         raise InvalidAssignment("a duplicate must name the ticket it duplicates")
+    if reason == CancelReason.CONVERTED_TO_NEED and duplicate_of:
+        raise InvalidAssignment(
+            "a report converted to a resident's need merges into no ticket (转为居民需求的工单不能合并)"
+        )
     if duplicate_of == ticket_id:
         raise InvalidAssignment("a ticket cannot duplicate itself")
     if duplicate_of and original_status not in OPEN_STATES:

@@ -56,7 +56,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         ServiceSpec(
             title="GridLoop intake 信息采集",
             routers=[router, open311_api.router, open311_api.clients_router],
-            ticket_routes=lambda _: handlers.ROUTES,
+            ticket_routes=lambda runtime: handlers.routing(runtime.refdata, settings.duplicate_policy()),
             uses_directory=True,
             setup=_setup,
             ready=_ready,

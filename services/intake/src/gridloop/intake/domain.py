@@ -13,7 +13,7 @@ from shapely.geometry import Point, shape
 
 from gridloop.shared.api.intake import ReportRequest
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import Actor, GeoPoint, Role, TicketReported
+from gridloop.shared.events import Actor, GeoPoint, NeedConverted, Role, TicketReported
 
 PHOTO_NAMESPACE = uuid.UUID("5b0f7c1e-3d4a-4c7e-9a51-2f1b8e6d9c03")  # names photos by their app-given ids
 ALLOWED_IMAGE_TYPES = {"image/jpeg", "image/png", "image/webp", "image/heic", "image/heif"}
@@ -86,8 +86,10 @@ def build_report(
     grid: dict[str, Any],
     district: str,
     possible_duplicates: list[str] | None = None,
+    origin_need_id: str | None = None,
 ) -> TicketReported:
-    """The registered ticket (立案), from a checked request and the reference data it names."""
+    """The registered ticket (立案), from a checked request and the reference data it names;
+    `origin_need_id`: the resident's need it was filed from (转办)."""
     return TicketReported(
         ticket_number=number,
         category_code=category["code"],
@@ -103,13 +105,15 @@ def build_report(
         priority=request.priority,
         evidence_required=bool(category.get("evidence_required", False)),
         possible_duplicates=possible_duplicates or [],
+        origin_need_id=origin_need_id,
     )
 
 
 @dataclass(frozen=True)
 class Area:
-    """Where a filer that is not a person may file (an Open311 client application): district,
-    street or community codes. People file by the one rule of `shared.access.files_in`."""
+    """Where a filer that is not a person at the counter may file (an Open311 client application,
+    whoever converted a need): district, street or community codes. People file by the one rule
+    of `shared.access.files_in`."""
 
     codes: frozenset[str]
 
@@ -121,6 +125,31 @@ class Area:
         codes = sorted(self.codes)
         fields = ("community_code", "street_code", "district_code")
         return {"$or": [{field: {"$in": codes}} for field in fields]}
+
+
+def converted_report(need: NeedConverted) -> ReportRequest:
+    """转办: a resident's need that is a department's job, as the report the street desk would file
+    for it from the hotline: the community's description, address, grid and point, in the ticket
+    category the community chose. No caller: the need's beneficiary stays in cobuild."""
+    return ReportRequest(
+        category_code=need.ticket_category_code,
+        description=need.description,
+        address=need.address,
+        grid_code=need.grid_code,
+        location=need.location,
+    )
+
+
+def conversion_key(need_id: str) -> str:
+    """The idempotency record of a need's filing: one ticket per need, however often it is announced.
+    No colon, so no person's key (`sub:key`) can be it."""
+    return f"need/{need_id}"
+
+
+def conversion_area(converter: Actor) -> Area:
+    """Where whoever converted a need may have it filed: their own community (a community worker),
+    or street (a street desk)."""
+    return Area(frozenset({converter.org}))
 
 
 def district_of(grid: dict[str, Any], street: dict[str, Any] | None) -> str:

@@ -1,8 +1,11 @@
 """Intake commands (file a report, store a photo) and the events it follows for reporters."""
 
 import asyncio
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -10,9 +13,11 @@ from gridloop.intake import domain, metadata, store
 from gridloop.intake.domain import ReportRefused
 from gridloop.shared.access import files_in, in_scope, scope_filter
 from gridloop.shared.api.intake import ReportRequest
+from gridloop.shared.bus import PermanentFailure
 from gridloop.shared.events import (
     Actor,
     Envelope,
+    NeedConverted,
     Payload,
     TicketAccepted,
     TicketCancelled,
@@ -24,6 +29,7 @@ from gridloop.shared.events import (
     TicketRated,
     TicketRejected,
     TicketReopened,
+    TicketReported,
     TicketResolved,
 )
 from gridloop.shared.ids import new_id
@@ -36,6 +42,10 @@ from gridloop.shared.refdata import RefData
 
 class IdempotencyConflict(Exception):
     """The Idempotency-Key was used before with a different body."""
+
+
+class ConversionRefused(Exception):
+    """A converted need intake cannot file (yet): its code and message, for the dead letter's reader."""
 
 
 class UnknownReport(LookupError):
@@ -72,6 +82,7 @@ def report_view(doc: Doc, reader: Actor) -> dict[str, Any]:
         "resolve_deadline": doc.get("resolve_deadline"),
         "resolve_deadline_provisional": doc.get("resolve_deadline_provisional", False),
         "caller": doc.get("caller") if domain.sees_caller(reader, doc) else None,
+        "origin_need_id": doc.get("origin_need_id"),
     }
 
 
@@ -97,27 +108,29 @@ async def _nothing() -> list[Doc]:
     return []
 
 
-async def file_report(
+@dataclass(frozen=True)
+class _Checked:
+    """A report found fileable, with what its filing needs: its category, grid, district, number
+    and the open tickets close by."""
+
+    category: Doc
+    grid: Doc
+    district: str
+    number: str
+    candidates: list[str]
+
+
+async def _check(
     *,
-    database: Database,
+    db: AsyncDatabase[Doc],
     refdata: RefData,
     request: ReportRequest,
     reporter: Actor,
-    idempotency_key: str | None,
-    duplicates: domain.DuplicatePolicy | None = None,
-    area: domain.Area | None = None,
-    extra: Doc | None = None,
-) -> tuple[dict[str, Any], bool]:
-    """Register a report as a ticket and announce it; a retried request gets the first answer back.
-
-    `area`: where a client application may file (people: `files_in`); `extra`: fields the report
-    keeps beside the event's (an Open311 request's media_url and channel).
-    Returns the report view and whether it is a replay."""
-    # A retry is recognised by its key's record, written first in the filing's transaction: the
-    # retry's own transaction then fails at once on the unique key and answers as the first did.
-    # (A round trip less per filing than looking the key up first; a retry costs a ticket number.)
-    key = f"{reporter.sub}:{idempotency_key}" if idempotency_key else None
-    fingerprint = domain.fingerprint(request)
+    now: datetime,
+    duplicates: domain.DuplicatePolicy | None,
+    area: domain.Area | None,
+) -> _Checked:
+    """What makes a report fileable by `reporter`, checked before its transaction, and its number."""
     domain.check_caller(request, reporter)
     category = await refdata.get("category", request.category_code)
     if category is None:
@@ -139,11 +152,10 @@ async def file_report(
             {"grid_code": grid["code"]},
         )
     if request.photos:
-        missing = set(request.photos) - await store.photos_owned_by(database.db, request.photos, reporter.sub)
+        missing = set(request.photos) - await store.photos_owned_by(db, request.photos, reporter.sub)
         if missing:
             raise ReportRefused("unknown_photos", "照片不存在或不属于你 (unknown photos)", {"photos": sorted(missing)})
 
-    now = database.clock.now()
     policy = duplicates or domain.DuplicatePolicy()
     query = domain.duplicate_filter(category_code=category["code"], location=request.location, now=now, policy=policy)
     # The number comes first, in a step of its own: a filing that then fails leaves a gap in the
@@ -151,40 +163,101 @@ async def file_report(
     # and the duplicate hint's read go to the database side by side: one round trip of waiting.
     day = domain.ticket_day(now)
     seq, nearby = await asyncio.gather(
-        store.next_seq(database.db, f"ticket:{district}:{day}"),
-        store.possible_duplicates(database.db, query) if query and request.location else _nothing(),
+        store.next_seq(db, f"ticket:{district}:{day}"),
+        store.possible_duplicates(db, query) if query and request.location else _nothing(),
     )
     candidates = (
         domain.duplicates_within(request.location, nearby, now=now, policy=policy)
         if nearby and request.location
         else []
     )
-    number = domain.ticket_number(district=district, day=day, seq=seq)
+    return _Checked(
+        category=category,
+        grid=grid,
+        district=district,
+        number=domain.ticket_number(district=district, day=day, seq=seq),
+        candidates=candidates,
+    )
+
+
+def _ticket(
+    checked: _Checked,
+    *,
+    request: ReportRequest,
+    reporter: Actor,
+    now: datetime,
+    extra: Doc | None = None,
+    origin_need_id: str | None = None,
+) -> tuple[Doc, TicketReported]:
+    """立案: the checked report as the ticket intake keeps, and the event that announces it."""
+    reported = domain.build_report(
+        request,
+        number=checked.number,
+        category=checked.category,
+        grid=checked.grid,
+        district=checked.district,
+        possible_duplicates=checked.candidates,
+        origin_need_id=origin_need_id,
+    )
+    doc: Doc = {
+        "_id": new_id(),
+        **reported.model_dump(mode="json"),
+        **domain.indexed_place(checked.category["code"], request.location, now),
+        "status": TicketStatus.REPORTED.value,
+        "reporter": reporter.model_dump(mode="json"),
+        "created_at": now,
+        "updated_at": now,
+        "history": [{"event_type": reported.EVENT_TYPE, "status": "reported", "at": now}],
+        **({"caller": request.caller} if request.caller else {}),
+        **(extra or {}),
+    }
+    return doc, reported
+
+
+async def _register(uow: UnitOfWork, doc: Doc, reported: TicketReported, reporter: Actor) -> None:
+    await store.insert_report(uow.db, doc, uow.session)
+    await uow.emit(reported, ticket_id=doc["_id"], actor=reporter)
+
+
+async def file_report(
+    *,
+    database: Database,
+    refdata: RefData,
+    request: ReportRequest,
+    reporter: Actor,
+    idempotency_key: str | None,
+    duplicates: domain.DuplicatePolicy | None = None,
+    area: domain.Area | None = None,
+    extra: Doc | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Register a report as a ticket and announce it; a retried request gets the first answer back.
+
+    `area`: where a client application may file (people: `files_in`); `extra`: fields the report
+    keeps beside the event's (an Open311 request's media_url and channel).
+    Returns the report view and whether it is a replay."""
+    # A retry is recognised by its key's record, written first in the filing's transaction: the
+    # retry's own transaction then fails at once on the unique key and answers as the first did.
+    # (A round trip less per filing than looking the key up first; a retry costs a ticket number.)
+    key = f"{reporter.sub}:{idempotency_key}" if idempotency_key else None
+    fingerprint = domain.fingerprint(request)
+    checked = await _check(
+        db=database.db,
+        refdata=refdata,
+        request=request,
+        reporter=reporter,
+        now=database.clock.now(),
+        duplicates=duplicates,
+        area=area,
+    )
 
     async def work(uow: UnitOfWork) -> dict[str, Any]:
-        reported = domain.build_report(
-            request, number=number, category=category, grid=grid, district=district, possible_duplicates=candidates
-        )
-        ticket_id = new_id()
-        doc: Doc = {
-            "_id": ticket_id,
-            **reported.model_dump(mode="json"),
-            **domain.indexed_place(category["code"], request.location, uow.now),
-            "status": TicketStatus.REPORTED.value,
-            "reporter": reporter.model_dump(mode="json"),
-            "created_at": uow.now,
-            "updated_at": uow.now,
-            "history": [{"event_type": reported.EVENT_TYPE, "status": "reported", "at": uow.now}],
-            **({"caller": request.caller} if request.caller else {}),
-            **(extra or {}),
-        }
+        doc, reported = _ticket(checked, request=request, reporter=reporter, now=uow.now, extra=extra)
         view = report_view(doc, reporter)
         if key:
             await store.save_idempotent(
                 uow.db, key=key, fingerprint=fingerprint, response=view, at=uow.now, session=uow.session
             )
-        await store.insert_report(uow.db, doc, uow.session)
-        await uow.emit(reported, ticket_id=ticket_id, actor=reporter)
+        await _register(uow, doc, reported, reporter)
         return view
 
     try:
@@ -350,6 +423,55 @@ async def follow_deadline(
         case _:
             return
     await store.set_deadline(uow.db, event.ticket_id, by=by, provisional=provisional, session=uow.session)
+
+
+async def file_converted_need(
+    payload: NeedConverted,
+    event: Envelope,
+    uow: UnitOfWork,
+    *,
+    refdata: RefData,
+    duplicates: domain.DuplicatePolicy,
+) -> None:
+    """转办: a resident's need that is a department's job is filed as the street desk files a
+    hotline report, by whoever converted it, with the need as its origin: the ticket's rating
+    becomes the need's. A need announced again files nothing more."""
+    key = domain.conversion_key(event.ticket_id)
+    if await store.find_idempotent(uow.db, key, session=uow.session) is not None:
+        return
+    try:
+        request = domain.converted_report(payload)
+    except ValidationError as exc:  # no retry makes this a report: straight to dead letters
+        raise PermanentFailure(f"need {event.ticket_id} cannot be filed as a report: {exc}") from exc
+    reporter = event.actor
+    try:
+        checked = await _check(
+            db=uow.db,
+            refdata=refdata,
+            request=request,
+            reporter=reporter,
+            now=uow.now,
+            duplicates=duplicates,
+            area=domain.conversion_area(reporter),
+        )
+    except ReportRefused as exc:  # retried (the directory may not have announced it yet), then dead-lettered
+        raise ConversionRefused(f"need {event.ticket_id} refused as a report: {exc.code}: {exc.message}") from exc
+    doc, reported = _ticket(checked, request=request, reporter=reporter, now=uow.now, origin_need_id=event.ticket_id)
+    view = report_view(doc, reporter)
+    await store.save_idempotent(
+        uow.db, key=key, fingerprint=domain.fingerprint(request), response=view, at=uow.now, session=uow.session
+    )
+    await _register(uow, doc, reported, reporter)
+
+
+def routing(refdata: RefData, duplicates: domain.DuplicatePolicy) -> Routes:
+    """What intake does with the events it reads: reporters follow their tickets (tickets topic);
+    needs converted to tickets are filed (the 共建 loop's needs topic)."""
+
+    async def converted(payload: NeedConverted, event: Envelope, uow: UnitOfWork) -> None:
+        await file_converted_need(payload, event, uow, refdata=refdata, duplicates=duplicates)
+
+    return routes(*ROUTES.values(), on(NeedConverted, converted))
 
 
 ROUTES: Routes = routes(

@@ -8,13 +8,16 @@ from pydantic import Field
 
 from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.bus import EventConsumer
-from gridloop.shared.events import TICKETS_TOPIC, dead_letter_topic
-from gridloop.shared.messagebus import event_handler
+from gridloop.shared.events import NEEDS_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.messagebus import batch_event_handler, event_handler
 from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
 from gridloop.supervision import batches, handlers, store
 from gridloop.supervision.api import router
+from gridloop.supervision.cobuild import handlers as cobuild
+from gridloop.supervision.cobuild import store as cobuild_store
+from gridloop.supervision.cobuild.api import router as cobuild_router
 from gridloop.supervision.kpi import Evaluation
 from gridloop.supervision.readmodel import ReadModel
 
@@ -33,6 +36,9 @@ class SupervisionSettings(ServiceSettings, CalendarSettings):
     ranking_board_size: int = Field(default=3, ge=1, description="units on the 红榜 and on the 黑榜")
     gauges_interval_seconds: float = 15.0
     recount_interval_seconds: float = 10.0
+    cobuild_board_min_volume: int = Field(
+        default=5, ge=1, description="needs collected in the window before a community's 共建 rates are shown"
+    )
 
 
 def calendars_of(runtime: Runtime, settings: SupervisionSettings) -> Calendars:
@@ -63,12 +69,41 @@ def tickets_consumer(runtime: Runtime, settings: SupervisionSettings) -> EventCo
     )
 
 
+def needs_group(settings: SupervisionSettings) -> str:
+    """The needs topic's consumer group: its own, so the tickets projection's offsets (and the
+    rebuild that reads them) are untouched by it."""
+    return f"{settings.service_name}.cobuild"
+
+
+def needs_consumer(runtime: Runtime, settings: SupervisionSettings) -> EventConsumer:
+    """The 共建 projection's consumer: the needs topic's events into the need, offer and project
+    records (cobuild/handlers.py), idempotent by the shared processed marks."""
+    group = needs_group(settings)
+    routes = cobuild.routing()
+    return EventConsumer(
+        settings=settings,
+        group_id=group,
+        topics=[NEEDS_TOPIC],
+        handle=event_handler(database=runtime.database, routes=routes, metrics=runtime.metrics, group=group),
+        handle_batch=batch_event_handler(
+            database=runtime.database, routes=routes, metrics=runtime.metrics, group=group
+        ),
+        batch_records=settings.consumer_batch_records,
+        producer=runtime.producer,
+        metrics=runtime.metrics,
+        dead_letter_topic=dead_letter_topic(group),
+    )
+
+
 def setup(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
     async def prepare(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.database.db)
+        await cobuild_store.ensure_indexes(runtime.database.db)
         # The runtime starts, stops and watches (readiness) every consumer in this list.
         if not any(c.group_id == settings.service_name for c in runtime.consumers):
             runtime.consumers.append(tickets_consumer(runtime, settings))
+        if not any(c.group_id == needs_group(settings) for c in runtime.consumers):
+            runtime.consumers.append(needs_consumer(runtime, settings))
 
     return prepare
 
@@ -80,7 +115,7 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop supervision 监督评价",
-            routers=[router],
+            routers=[cobuild_router, router],
             # The tickets consumer is supervision's own (tickets_consumer), registered by setup.
             ticket_routes=None,
             uses_directory=True,  # the holiday schedules its working minutes are counted on
@@ -106,4 +141,5 @@ def create_app(settings: SupervisionSettings | None = None) -> FastAPI:
         min_volume=settings.ranking_min_volume,
         board_size=settings.ranking_board_size,
     )
+    app.state.cobuild_min_volume = settings.cobuild_board_min_volume
     return app

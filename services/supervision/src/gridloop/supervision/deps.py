@@ -15,6 +15,8 @@ from gridloop.supervision import kpi
 from gridloop.supervision.readmodel import ReadModel
 
 __all__ = [
+    "BoardMinVolume",
+    "CobuildReader",
     "CurrentUser",
     "IndicatorModel",
     "Reader",
@@ -26,12 +28,26 @@ __all__ = [
 ]
 
 READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER)  # each within their district or street
+COBUILD_READERS = (*READERS, Role.COMMUNITY_WORKER)  # and the 共建 figures of one's own community
 
 
 def reader(user: CurrentUser) -> Actor:
     """Supervisors read their district or street, street dispatchers their street; nobody else."""
     require_role(user, *READERS)
     return user
+
+
+def cobuild_reader(user: CurrentUser) -> Actor:
+    """The 共建 figures: supervisors and street dispatchers as for tickets, and community workers
+    their own community's."""
+    require_role(user, *COBUILD_READERS)
+    return user
+
+
+def board_min_volume(request: Request) -> int:
+    """Needs collected before a community's 共建 rates are shown, from the service's settings."""
+    volume: int = request.app.state.cobuild_min_volume
+    return volume
 
 
 def read_model(request: Request) -> ReadModel:
@@ -67,6 +83,8 @@ def requested_window(clock: ServiceClock, start: WindowStart = None, end: Window
 
 
 Reader = Annotated[Actor, Depends(reader)]
+CobuildReader = Annotated[Actor, Depends(cobuild_reader)]
+BoardMinVolume = Annotated[int, Depends(board_min_volume)]
 IndicatorModel = Annotated[ReadModel, Depends(read_model)]
 Scoring = Annotated[kpi.Evaluation, Depends(scoring)]
 RequestedWindow = Annotated[kpi.Window, Depends(requested_window)]

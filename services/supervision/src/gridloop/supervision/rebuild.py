@@ -1,6 +1,7 @@
 """`gridloop-supervision-rebuild`: rebuild supervision's read models — ticket records and the
 hour and day buckets, and with `--timeline` the timeline rows too — by replaying the tickets topic
-from its first event up to its end. Events past the supervision consumer group's last commit get
+from its first event up to its end; and the 共建 records (needs, offers, projects, solved
+hotspots) by replaying the needs topic likewise. Events past the supervision consumer group's last commit get
 their processed marks, so the service skips them when it resumes instead of counting them twice.
 
 Stop every supervision instance first: the command cannot tell a live consumer from a stopped
@@ -24,12 +25,13 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from gridloop.shared.bus import kafka_security
-from gridloop.shared.events import TICKETS_TOPIC, Envelope, MalformedEvent, UnknownEventType
+from gridloop.shared.events import NEEDS_TOPIC, TICKETS_TOPIC, Envelope, MalformedEvent, UnknownEventType
 from gridloop.shared.mongo import PROCESSED, Doc, connect, processed_key
 from gridloop.shared.refdata import RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, handlers, kpi, store
-from gridloop.supervision.app import SupervisionSettings
+from gridloop.supervision.app import SupervisionSettings, needs_group
+from gridloop.supervision.cobuild import rebuild as cobuild
 
 log = structlog.get_logger()
 BATCH = 2000
@@ -113,7 +115,7 @@ async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
 async def read_topic(
     settings: SupervisionSettings, ends: dict[TopicPartition, int]
 ) -> AsyncIterator[tuple[TopicPartition, int, Envelope]]:
-    """Every event on the tickets topic from the beginning until the topic is drained: at least
+    """Every event on the topic of `ends` from the beginning until the topic is drained: at least
     up to `ends`, then until a few fetches in a row come back empty (some brokers report a batch's
     base offset as the end, so the end offsets alone are not trusted to mark the last event)."""
     consumer = AIOKafkaConsumer(
@@ -144,26 +146,26 @@ async def read_topic(
         await consumer.stop()
 
 
-async def topic_ends(settings: SupervisionSettings) -> dict[TopicPartition, int]:
+async def topic_ends(settings: SupervisionSettings, topic: str = TICKETS_TOPIC) -> dict[TopicPartition, int]:
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.kafka_bootstrap, **kafka_security(settings))
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(TICKETS_TOPIC) or set()
+        partitions = consumer.partitions_for_topic(topic) or set()
         if not partitions:
             await consumer.topics()
-            partitions = consumer.partitions_for_topic(TICKETS_TOPIC) or set()
-        return dict(await consumer.end_offsets([TopicPartition(TICKETS_TOPIC, p) for p in partitions]))
+            partitions = consumer.partitions_for_topic(topic) or set()
+        return dict(await consumer.end_offsets([TopicPartition(topic, p) for p in partitions]))
     finally:
         await consumer.stop()
 
 
 async def committed_offsets(
-    settings: SupervisionSettings, partitions: list[TopicPartition]
+    settings: SupervisionSettings, partitions: list[TopicPartition], group: str | None = None
 ) -> dict[TopicPartition, int]:
-    """Where the supervision consumer group will resume (0 where it has never committed)."""
+    """Where the supervision consumer group (or `group`) will resume (0 where it has never committed)."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.kafka_bootstrap,
-        group_id=settings.service_name,
+        group_id=group or settings.service_name,
         enable_auto_commit=False,
         **kafka_security(settings),
     )
@@ -193,6 +195,8 @@ class Report:
     tickets: int
     skipped: int
     seconds: float
+    cobuild_events: int = 0  # of the needs topic
+    cobuild_records: int = 0  # needs, offers and projects
 
     @property
     def rate(self) -> float:
@@ -216,11 +220,43 @@ async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> R
                 unconsumed.append(event.event_id)
         await write(db, replay)
         await mark_processed(db, settings.service_name, unconsumed)
+        cobuild_replay = await rebuild_cobuild(settings, db)
     finally:
         await client.close()
-    report = Report(replay.events, len(replay.tickets), replay.skipped, time.perf_counter() - started)
-    log.info("supervision_rebuilt", events=report.events, tickets=report.tickets, seconds=round(report.seconds, 1))
+    report = Report(
+        replay.events,
+        len(replay.tickets),
+        replay.skipped + cobuild_replay.skipped,
+        time.perf_counter() - started,
+        cobuild_events=cobuild_replay.events,
+        cobuild_records=cobuild_replay.count,
+    )
+    log.info(
+        "supervision_rebuilt",
+        events=report.events,
+        tickets=report.tickets,
+        cobuild_events=report.cobuild_events,
+        seconds=round(report.seconds, 1),
+    )
     return report
+
+
+async def rebuild_cobuild(settings: SupervisionSettings, db: AsyncDatabase[Doc]) -> cobuild.Replay:
+    """The 共建 records from the needs topic; events past the needs consumer group's last commit
+    get their processed marks, as the tickets topic's do."""
+    ends = await topic_ends(settings, NEEDS_TOPIC)
+    replay = cobuild.Replay()
+    if not ends:  # a deployment that has never had the needs topic
+        return replay
+    resume = await committed_offsets(settings, list(ends), group=needs_group(settings))
+    unconsumed: list[str] = []
+    async for tp, offset, event in read_topic(settings, ends):
+        replay.add(event)
+        if offset >= resume[tp]:
+            unconsumed.append(event.event_id)
+    await cobuild.write(db, replay)
+    await mark_processed(db, settings.service_name, unconsumed)
+    return replay
 
 
 def main() -> None:
@@ -229,7 +265,8 @@ def main() -> None:
     args = parser.parse_args()
     report = asyncio.run(rebuild(SupervisionSettings(), timeline=args.timeline))
     print(
-        f"replayed {report.events} events of {report.tickets} tickets in {report.seconds:.1f} s "
+        f"replayed {report.events} events of {report.tickets} tickets and {report.cobuild_events} events of "
+        f"{report.cobuild_records} needs, offers and projects in {report.seconds:.1f} s "
         f"({report.rate:.0f} events/s); {report.skipped} skipped"
     )
 

@@ -28,7 +28,7 @@ QUEUE_REASON: dict[QueueReason, str] = {
 }  # fmt: skip
 CANCEL_REASON: dict[CancelReason, str] = {
     CancelReason.INVALID: "无效上报", CancelReason.OUT_OF_SCOPE: "不属于受理范围",
-    CancelReason.DUPLICATE: "重复上报（合并）",
+    CancelReason.DUPLICATE: "重复上报（合并）", CancelReason.CONVERTED_TO_NEED: "转为居民需求",
 }  # fmt: skip
 ORDER_STEP: dict[StepKind, str] = {  # a work order's 处置记录
     StepKind.DISPATCHED: "派遣", StepKind.ACCEPTED: "接单", StepKind.REJECTED: "退单", StepKind.PROGRESS: "进展",

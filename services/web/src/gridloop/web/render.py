@@ -19,6 +19,9 @@ HOME = {
     Role.SUPERVISOR: "/console/command",
     Role.ADMIN: "/console/admin",
     Role.GRID_WORKER: "/app/",
+    Role.COMMUNITY_WORKER: "/console/cobuild/needs",
+    Role.UNIT_ADMIN: "/console/cobuild/wall",
+    Role.RESIDENT: "/app/",
 }
 MENU = {
     Role.STREET_DISPATCHER: [("/console/desk", "派遣队列"), ("/console/desk/hotline", "热线/来访登记")],

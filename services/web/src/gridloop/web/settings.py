@@ -42,6 +42,7 @@ class WebSettings(ServiceSettings):
         "handling": "http://127.0.0.1:8003",
         "feedback": "http://127.0.0.1:8004",
         "supervision": "http://127.0.0.1:8005",
+        "cobuild": "http://127.0.0.1:8007",
     }
     service_timeout_seconds: float = 15.0
 

@@ -43,6 +43,29 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     DemoUser(sub="agent-sw", name="水务受理员", role=Role.DEPARTMENT_AGENT, org="SW", label="部门受理员 · 区水务局 SW"),
     DemoUser(sub="sup-qh", name="区指挥中心", role=Role.SUPERVISOR, org="QH", label="指挥中心 · 青禾区 QH"),
     DemoUser(sub="admin", name="系统管理员", role=Role.ADMIN, org="QH", label="系统管理员"),
+    # 共建: the communities' needs desks, the units stationed in the area, and residents.
+    DemoUser(
+        sub="cw-lj01", name="江畔社区工作者", role=Role.COMMUNITY_WORKER, org="LJ01", label="社区工作者 · 江畔社区 LJ01"
+    ),
+    DemoUser(
+        sub="cw-wh01", name="湖滨社区工作者", role=Role.COMMUNITY_WORKER, org="WH01", label="社区工作者 · 湖滨社区 WH01"
+    ),
+    DemoUser(
+        sub="ua-hosp",
+        name="区人民医院联络员",
+        role=Role.UNIT_ADMIN,
+        org="U-LJ-HOSP",
+        label="驻区单位联络员 · 区人民医院 U-LJ-HOSP",
+    ),
+    DemoUser(
+        sub="ua-school",
+        name="临江中学联络员",
+        role=Role.UNIT_ADMIN,
+        org="U-LJ-SCHOOL",
+        label="驻区单位联络员 · 临江中学 U-LJ-SCHOOL",
+    ),
+    DemoUser(sub="res-lj01", name="居民王阿姨", role=Role.RESIDENT, org="LJ01", label="居民 · 江畔社区 LJ01"),
+    DemoUser(sub="res-lj01b", name="居民李大爷", role=Role.RESIDENT, org="LJ01", label="居民 · 江畔社区 LJ01"),
 )
 
 DEVELOPMENT_SESSION = timedelta(hours=12)

@@ -32,10 +32,13 @@ class AssignRequest(BaseModel):
 
 
 class CancelRequest(BaseModel):
-    """撤销: an invalid, out-of-scope or duplicate report (a duplicate names the open ticket it merges into)."""
+    """撤销: an invalid, out-of-scope or duplicate report (a duplicate names the open ticket it merges
+    into), or a household's need rather than a department's job (cobuild takes it as a need)."""
 
     model_config = ConfigDict(extra="forbid")
-    reason: CancelReason = Field(description="invalid 无效, out_of_scope 非职责范围, duplicate 重复 (合并)")
+    reason: CancelReason = Field(
+        description="invalid 无效, out_of_scope 非职责范围, duplicate 重复 (合并), converted_to_need 转为居民需求"
+    )
     comment: str = Field(default="", max_length=500, description="说明 (comment)")
     duplicate_of: str | None = Field(
         default=None, max_length=64, description="合并到的工单 (the open ticket a duplicate merges into)"

@@ -79,6 +79,9 @@ class ReportView(BaseModel):
     caller: str | None = Field(
         default=None, description="来电人及联系方式: for the desk of the report's street only; null for everyone else"
     )
+    origin_need_id: str | None = Field(
+        default=None, description="转办: the resident's need (共建) it was filed from; null for a report filed directly"
+    )
 
 
 class ReportPage(BaseModel):

@@ -190,3 +190,70 @@ class CommandMap(BaseModel):
     truncated: bool = Field(
         description="点数超过 limit，仅返回前 limit 个 (more points than `limit`; the rest left out)"
     )
+
+
+# 共建 indicators (the needs topic: needs, offers, projects, solved hotspots) ---------------------
+# Definitions in docs/metrics.md, "共建 indicators". Needs, offers and projects are cohorts of the
+# window (collected, accepted, approved in it) whose outcomes count as known at the window's end;
+# 受益人次 and 热点难点 count what happened inside the window.
+
+
+class CobuildIndicators(BaseModel):
+    """One unit's 共建 figures in the window: counts, and rates (null when their base is 0)."""
+
+    code: str
+    name: str = Field(description="the directory's name, or the code for a unit it does not know")
+    needs_collected: int = Field(description="收集需求数: needs submitted in the window")
+    needs_offered: int = Field(description="of them, published or assigned (派单) by the window's end")
+    needs_claimed: int = Field(description="of them, claimed at least once by the window's end")
+    needs_converted: int = Field(description="of them, converted to a ticket (转办)")
+    needs_rejected: int = Field(description="of them, rejected (不予受理)")
+    needs_withdrawn: int = Field(description="of them, withdrawn by the submitter")
+    needs_merged: int = Field(description="of them, merged into another need")
+    needs_fulfilment_base: int = Field(
+        description="兑现率的基数: collected less converted, rejected, withdrawn, merged"
+    )
+    needs_done: int = Field(description="兑现数: of them, done by the window's end")
+    needs_done_on_time: int = Field(description="按期兑现数: of the done, delivered by the deliver deadline")
+    needs_rated: int = Field(description="of them, rated (a converted need by its ticket's rating)")
+    needs_satisfied: int
+    needs_basically_satisfied: int
+    needs_unsatisfied: int
+    offers_accepted: int = Field(description="资源: offers the community accepted in the window")
+    offers_used: int = Field(description="of them, used by a project at least once by the window's end")
+    projects_approved: int = Field(description="项目: projects approved in the window")
+    projects_completed: int = Field(description="of them, completed (or completed and evaluated) by the window's end")
+    beneficiaries_from_projects: int = Field(description="受益人次 of projects completed in the window")
+    beneficiaries_from_needs: int = Field(description="needs done in the window, one each")
+    beneficiaries: int = Field(description="受益人次: the two above added")
+    hotspots_solved: int = Field(description="热点难点解决数: hotspots declared solved in the window")
+    claim_rate: float | None = Field(description="认领率 = needs_claimed / needs_offered")
+    fulfilment_rate: float | None = Field(description="兑现率 = needs_done / needs_fulfilment_base")
+    on_time_rate: float | None = Field(description="按期兑现率 = needs_done_on_time / needs_done")
+    conversion_rate: float | None = Field(description="转办率 = needs_converted / needs_collected")
+    satisfaction_rate: float | None = Field(
+        description="需求满意率 = (needs_satisfied + needs_basically_satisfied) / needs_rated"
+    )
+    offer_use_rate: float | None = Field(description="资源使用率 = offers_used / offers_accepted")
+    project_completion_rate: float | None = Field(description="项目完成率 = projects_completed / projects_approved")
+
+
+class CobuildStats(BaseModel):
+    unit: str
+    window: WindowEcho
+    items: list[CobuildIndicators] = Field(description="units with any need, offer, project or hotspot in the window")
+
+
+class CobuildBoardRow(CobuildIndicators):
+    insufficient: bool = Field(description="样本不足: fewer needs collected than min_volume; its rates are null")
+    note: str = Field(description="样本不足, or empty")
+
+
+class CobuildBoard(BaseModel):
+    """共建看板: every community of a street (a community worker: their own) in the window, by code."""
+
+    street: str
+    name: str = Field(description="the street's name in the directory")
+    window: WindowEcho
+    min_volume: int = Field(description="needs collected in the window before a community's rates are shown")
+    items: list[CobuildBoardRow]

@@ -1,9 +1,138 @@
-"""The needs collection."""
+"""The needs' collections: `needs` (what may be shown, by scope), `need_private` (the beneficiary's
+identity and the household's own words: read for one need, by those who serve it, never listed),
+`ticket_facts` (what cobuild knows of each ticket: for conversion both ways and for hotspots) and
+the daily counters of need numbers."""
 
+from contextlib import suppress
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
+from gridloop.shared.cobuild_lifecycle import NeedStatus
 from gridloop.shared.mongo import Doc
+from gridloop.shared.queries import all_of, find_each
+
+NEEDS = "needs"
+NEED_PRIVATE = "need_private"
+TICKET_FACTS = "ticket_facts"
+COUNTERS = "counters"
+IDEMPOTENCY = "need_idempotency"
+NEWEST_FIRST = [("_id", DESCENDING)]  # ids are time-ordered (UUIDv7)
 
 
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
-    return None
+    for scope_field in ("community_code", "street_code", "district_code", "submitter_sub", "assigned_unit"):
+        await db[NEEDS].create_index([(scope_field, ASCENDING), ("_id", DESCENDING)])
+    await db[NEEDS].create_index([("claimant_codes", ASCENDING), ("_id", DESCENDING)])
+    # the wish wall, by community and state; the watchdog's looks, by state and deadline
+    await db[NEEDS].create_index(
+        [("status", ASCENDING), ("community_code", ASCENDING), ("group", ASCENDING), ("_id", DESCENDING)]
+    )
+    # the community's desk by state (a list filtered by status)
+    await db[NEEDS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
+    for deadline in ("review_deadline", "claim_deadline", "contact_deadline", "deliver_deadline", "confirm_by"):
+        await db[NEEDS].create_index([("status", ASCENDING), (deadline, ASCENDING)])
+    await db[NEEDS].create_index([("ticket_id", ASCENDING)])
+    await db[NEEDS].create_index([("origin_ticket_id", ASCENDING)])
+    await db[TICKET_FACTS].create_index(
+        [("grid_code", ASCENDING), ("category_code", ASCENDING), ("closed_at", ASCENDING)]
+    )
+
+
+async def get(db: AsyncDatabase[Doc], need_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[NEEDS].find_one({"_id": need_id}, session=session)
+
+
+async def private(db: AsyncDatabase[Doc], need_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[NEED_PRIVATE].find_one({"_id": need_id}, session=session)
+
+
+async def insert(db: AsyncDatabase[Doc], need: Doc, private_doc: Doc, session: AsyncClientSession) -> None:
+    await db[NEEDS].insert_one(need, session=session)
+    await db[NEED_PRIVATE].insert_one(private_doc, session=session)
+
+
+async def save_idempotent(
+    db: AsyncDatabase[Doc], *, key: str, fingerprint: str, need_id: str, at: datetime, session: AsyncClientSession
+) -> None:
+    """A submission's Idempotency-Key, written first in its transaction: a retry fails on it at once."""
+    await db[IDEMPOTENCY].insert_one(
+        {"_id": key, "fingerprint": fingerprint, "need_id": need_id, "at": at}, session=session
+    )
+
+
+async def find_idempotent(db: AsyncDatabase[Doc], key: str) -> Doc | None:
+    return await db[IDEMPOTENCY].find_one({"_id": key})
+
+
+async def by_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    """The need converted to this ticket."""
+    return await db[NEEDS].find_one({"ticket_id": ticket_id}, session=session)
+
+
+async def from_ticket(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    """The need made of this (cancelled) ticket."""
+    return await db[NEEDS].find_one({"origin_ticket_id": ticket_id}, session=session)
+
+
+async def next_seq(db: AsyncDatabase[Doc], key: str) -> int:
+    """The next number of a counter, by one atomic step of its own (outside any transaction, where
+    concurrent submissions would collide on it; a number skipped by a retried transaction is not reused)."""
+    for _ in range(3):
+        with suppress(DuplicateKeyError):
+            doc = await db[COUNTERS].find_one_and_update(
+                {"_id": key}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+            )
+            if doc is not None:
+                seq: int = doc["seq"]
+                return seq
+    raise RuntimeError(f"counter {key} could not be stepped")
+
+
+async def listing(db: AsyncDatabase[Doc], *, branches: list[Doc], before: str | None, limit: int) -> list[Doc]:
+    """Needs matching any of `branches` (plain filters), newest first, older than `before`."""
+    after = {"_id": {"$lt": before}} if before else {}
+    return await find_each(db[NEEDS], [all_of(branch, after) for branch in branches], sort=NEWEST_FIRST, limit=limit)
+
+
+WATCHED: list[tuple[NeedStatus, str]] = [
+    (NeedStatus.SUBMITTED, "review_deadline"),
+    (NeedStatus.PUBLISHED, "claim_deadline"),
+    (NeedStatus.ASSIGNED, "claim_deadline"),
+    (NeedStatus.CLAIMED, "contact_deadline"),
+    (NeedStatus.IN_SERVICE, "deliver_deadline"),
+    (NeedStatus.DELIVERED, "confirm_by"),
+]
+"""The deadline each state owes, which the watchdog looks at."""
+
+
+async def past_deadline(db: AsyncDatabase[Doc], *, now: datetime) -> list[Doc]:
+    """Needs whose owed deadline has passed, announced already or not (the exception, not the bulk):
+    one look per state, each an equality on the state and a range on its deadline (the form an
+    index bounds); the watchdog's rule leaves out what it announced before."""
+    found: list[Doc] = []
+    for status, deadline in WATCHED:
+        found += await db[NEEDS].find({"status": status.value, deadline: {"$lt": now}}).to_list(None)
+    return found
+
+
+# ---- ticket facts -----------------------------------------------------------------------------------
+
+
+async def record_ticket(db: AsyncDatabase[Doc], fact: Doc, session: AsyncClientSession) -> None:
+    """The ticket as first reported (a redelivered report changes nothing)."""
+    await db[TICKET_FACTS].update_one({"_id": fact["_id"]}, {"$setOnInsert": fact}, upsert=True, session=session)
+
+
+async def ticket_fact(db: AsyncDatabase[Doc], ticket_id: str, session: AsyncClientSession | None = None) -> Doc | None:
+    return await db[TICKET_FACTS].find_one({"_id": ticket_id}, session=session)
+
+
+async def update_ticket(
+    db: AsyncDatabase[Doc], ticket_id: str, update: dict[str, Any], session: AsyncClientSession
+) -> None:
+    await db[TICKET_FACTS].update_one({"_id": ticket_id}, update, session=session)
