@@ -11,7 +11,7 @@ from typing import Any
 import pymongo
 import pytest
 
-from gridloop.cobuild.offers import store as offers_store
+from gridloop.cobuild import store as cobuild_store
 from gridloop.cobuild.projects import jobs, store
 from gridloop.cobuild.projects.hotspots import Thresholds
 from gridloop.shared.clock import as_utc
@@ -26,67 +26,15 @@ from gridloop.stack.testing import Bus, RunningService, SetClock, demo_records, 
 pytestmark = pytest.mark.integration
 HOT_GRID, HOT_TICKET = "LJ02-G2", "QH-T-HOT"
 DB = "gridloop_cobuild"
-UNITS = [
-    {
-        "code": "U-LJ-HOSP",
-        "name": "区人民医院",
-        "kind": "hospital",
-        "grid": "LJ01-G1",
-        "street": "LJ",
-        "liaison": "工会 王主任",
-        "communities": ["LJ01", "LJ02"],
-    },
-    {
-        "code": "U-LJ-SCHOOL",
-        "name": "临江中学",
-        "kind": "school",
-        "grid": "LJ01-G3",
-        "street": "LJ",
-        "liaison": "团委 李老师",
-        "communities": ["LJ01"],
-    },
-]
-NEED_CATEGORIES = [
-    {"code": "NC-ELDER", "name": "助老服务"},
-    {"code": "NC-LEGAL", "name": "法律咨询"},
-    {"code": "NC-ENV", "name": "环境美化"},
-    {"code": "NC-REPAIR", "name": "家电维修"},
-]
 
 
 def _client(servers: Servers) -> "pymongo.MongoClient[dict[str, Any]]":
     return pymongo.MongoClient(servers.mongo_uri, tz_aware=True)
 
 
-def _reference_rows() -> list[dict[str, Any]]:
-    rows = [("unit", u) for u in UNITS] + [
-        ("need_category", {**c, "review_days": 3, "claim_days": 10, "deliver_days": 30, "confirm_days": 7})
-        for c in NEED_CATEGORIES
-    ]
-    return [
-        {
-            "_id": f"{kind}:{data['code']}",
-            "kind": kind,
-            "code": data["code"],
-            "revision": 0,
-            "deleted": False,
-            "data": data,
-        }
-        for kind, data in rows
-    ]
-
-
-def _hold_reference(db: Any) -> None:
-    """Units and need categories as the directory announces them (kept if it already did)."""
-    for row in _reference_rows():
-        db["ref_data"].update_one({"_id": row["_id"]}, {"$setOnInsert": row}, upsert=True)
-
-
 @pytest.fixture(scope="module")
 def cobuild(servers: Servers, bus: Bus, service_logs: Path) -> Iterator[RunningService]:
-    bus.publish_records(demo_records())
-    with _client(servers) as client:
-        _hold_reference(client[DB])
+    bus.publish_records(demo_records())  # with the units (驻区单位) and need categories
     service = launch("cobuild", servers, service_logs, env={"GRIDLOOP_HOTSPOT_INTERVAL_SECONDS": "0.5"})
     with _client(servers) as client:
         loaded = client[DB]["ref_data"]
@@ -311,11 +259,11 @@ async def test_a_hotspots_project_quiet_for_the_set_days_counts_as_solved_once(s
     """One pass on a set clock, against a database of the test's own."""
     clock = SetClock(datetime(2026, 9, 1, 9, 0, tzinfo=UTC))
     database = await service_database(servers, producer="cobuild", clock=clock)
-    await offers_store.ensure_indexes(database.db)
-    await store.ensure_indexes(database.db)
-    await database.db["ref_data"].insert_many(_reference_rows())
+    await cobuild_store.ensure_indexes(database.db)
     policy = jobs.Policy(thresholds=Thresholds(), quiet_days=90, default_category="NC-REPAIR")
     refdata = RefData(database.db, cache_seconds=0)
+    for record in demo_records():
+        await refdata.apply(record)
     start = clock.value
     await database.db[store.TICKET_FACTS].insert_many(
         [_fact("LJ01-G2", "SJ-0101", days_ago=d, now=start, reworks=1) for d in (30, 10)]

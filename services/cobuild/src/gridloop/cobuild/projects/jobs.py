@@ -7,27 +7,21 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from gridloop.cobuild.offers import store as offers_store
+from gridloop.cobuild.needs import commands as needs_commands
+from gridloop.cobuild.needs import domain as needs_domain
 from gridloop.cobuild.projects import domain, hotspots, store
 from gridloop.cobuild.projects.hotspots import Hotspot, Spot, Thresholds
 from gridloop.shared.clock import as_utc
-from gridloop.shared.cobuild_lifecycle import (
-    NEED_OPEN,
-    NEED_TRANSITIONS,
-    PROJECT_OPEN,
-    move,
-)
-from gridloop.shared.events import Actor, HotspotSolved, NeedKind, NeedSource, NeedSubmitted, Role
+from gridloop.shared.cobuild_lifecycle import NEED_OPEN, PROJECT_OPEN
+from gridloop.shared.events import Actor, HotspotSolved, NeedKind, NeedSource, Role
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import RefData
 from gridloop.shared.service import Runtime
-from gridloop.shared.worktime import TimeUnit, WorkCalendar
+from gridloop.shared.worktime import WorkCalendar, around_the_clock
 
 log = structlog.get_logger()
 WATCHER = Actor(sub="cobuild-hotspots", name="热点难点监测", role=Role.SYSTEM)
-IDEA_PREFIX = "XQ-RD"
-DEFAULT_REVIEW_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -115,21 +109,20 @@ async def _raise_ideas(
         need_category = hotspots.need_category(
             hotspot.category_code, known=set(categories), default=policy.default_category
         )
-        review_days = int(categories.get(need_category, {}).get("review_days", DEFAULT_REVIEW_DAYS))
-        review_deadline = _review_deadline(now, review_days, calendar)
         name = str(ticket_categories.get(hotspot.category_code, {}).get("name", hotspot.category_code))
-        await offers_store.ensure_counter(db, prefix=IDEA_PREFIX, now=now)
-        text = hotspots.description(hotspot, category_name=name, thresholds=policy.thresholds)
+        number = await needs_commands.number(database)
 
         async def work(
-            uow: UnitOfWork, h: Hotspot = hotspot, c: str = need_category, d: datetime = review_deadline, t: str = text
+            uow: UnitOfWork, h: Hotspot = hotspot, c: str = need_category, n: str = name, no: str = number
         ) -> str | None:
             return await _raise(
                 uow,
                 hotspot=h,
+                number=no,
                 need_category=c,
-                review_deadline=d,
-                description=t,
+                limits=needs_domain.Limits.of(categories.get(c)),
+                calendar=calendar or around_the_clock(),
+                description=hotspots.description(h, category_name=n, thresholds=policy.thresholds),
                 policy=policy,
                 seen=seen.get((h.grid_code, h.category_code)),
             )
@@ -141,92 +134,61 @@ async def _raise_ideas(
     return raised
 
 
-def _review_deadline(now: datetime, days: int, calendar: WorkCalendar | None) -> datetime:
-    """The review deadline on the working calendar, or `days` calendar days when there is none."""
-    if calendar is not None:
-        try:
-            return calendar.add(now, days, TimeUnit.WORKING_DAYS)
-        except ValueError:
-            pass
-    return now + timedelta(days=days)
-
-
 async def _raise(
     uow: UnitOfWork,
     *,
     hotspot: Hotspot,
+    number: str,
     need_category: str,
-    review_deadline: datetime,
+    limits: needs_domain.Limits,
+    calendar: WorkCalendar,
     description: str,
     policy: Policy,
     seen: str | None,
 ) -> str | None:
-    """The idea as a submitted need of kind project_idea from the hotspot, with its tickets, and
-    need.submitted; the spot remembers it. Nothing when another pass raised one meanwhile."""
+    """The idea filed as the needs file every need: submitted, of kind project_idea from the
+    hotspot, with its tickets (need.submitted), its text apart in need_private; it also keeps the
+    tickets' category and what was counted. The spot remembers it. Nothing when another pass
+    raised one meanwhile. Without a working calendar the review deadline is review_days days on."""
     key = f"{hotspot.grid_code}:{hotspot.category_code}"
     spot = await uow.db[store.HOTSPOTS].find_one({"_id": key}, session=uow.session)
     if (spot["need_id"] if spot is not None else None) != seen:
         return None
     need_id = new_id()
-    number = await offers_store.next_number(uow.db, prefix=IDEA_PREFIX, now=uow.now, session=uow.session)
-    status = move(NEED_TRANSITIONS, None, NeedSubmitted.EVENT_TYPE)
-    need: Doc = {
-        "_id": need_id,
-        "need_number": number,
-        "kind": NeedKind.PROJECT_IDEA.value,
-        "source": NeedSource.HOTSPOT.value,
-        "status": status.value,
-        "category_code": need_category,
-        "ticket_category_code": hotspot.category_code,
-        "grid_code": hotspot.grid_code,
-        "community_code": hotspot.community_code,
-        "street_code": hotspot.street_code,
-        "district_code": hotspot.district_code,
-        "location": None,
-        "summary": "",
-        "submitter_sub": WATCHER.sub,
-        "submitter_role": WATCHER.role.value,
-        "review_deadline": review_deadline,
-        "claim_deadline": None,
-        "contact_deadline": None,
-        "deliver_deadline": None,
-        "confirm_by": None,
-        "assigned_unit": None,
-        "claimants": [],
-        "group": False,
-        "release_request": None,
-        "origin_ticket_id": None,
-        "ticket_id": None,
-        "ticket_number": None,
-        "ticket_ids": hotspot.ticket_ids,
-        "hotspot": {
-            "closed": hotspot.closed,
-            "reworks": hotspot.reworks,
-            "send_backs": hotspot.send_backs,
-            "reasons": hotspot.reasons(policy.thresholds),
-        },
-        "merged_into": None,
-        "rating": None,
-        "rated_at": None,
-        "reject_reason": None,
-        "delivered_at": None,
-        "done_at": None,
-        "on_time": None,
-        "overdue": {},
-        "version": 1,
-        "created_at": uow.now,
-        "updated_at": uow.now,
+    submitted = needs_domain.submit(
+        number=number,
+        kind=NeedKind.PROJECT_IDEA,
+        source=NeedSource.HOTSPOT,
+        category_code=need_category,
+        place=needs_domain.Place(
+            grid_code=hotspot.grid_code,
+            community_code=hotspot.community_code,
+            street_code=hotspot.street_code,
+            district_code=hotspot.district_code,
+        ),
+        now=uow.now,
+        limits=limits,
+        calendar=calendar,
+        ticket_ids=hotspot.ticket_ids,
+    )
+    await needs_commands.file_need(
+        uow,
+        need_id=need_id,
+        submitted=submitted,
+        submitter=WATCHER,
+        location=None,
+        description=description,
+        beneficiary=None,
+    )
+    counted = {
+        "closed": hotspot.closed,
+        "reworks": hotspot.reworks,
+        "send_backs": hotspot.send_backs,
+        "reasons": hotspot.reasons(policy.thresholds),
     }
-    await uow.db[store.NEEDS].insert_one(need, session=uow.session)
-    await uow.db[store.NEED_PRIVATE].insert_one(
-        {
-            "_id": need_id,
-            "name": "",
-            "phone": "",
-            "address": "",
-            "submitter_sub": WATCHER.sub,
-            "description": description,
-        },
+    await uow.db[store.NEEDS].update_one(
+        {"_id": need_id},
+        {"$set": {"ticket_category_code": hotspot.category_code, "hotspot": counted}},
         session=uow.session,
     )
     spot_doc: Doc = {
@@ -239,22 +201,6 @@ async def _raise(
         await uow.db[store.HOTSPOTS].insert_one({"_id": key, **spot_doc, "version": 1}, session=uow.session)
     else:
         await update_versioned(uow, store.HOTSPOTS, spot, spot_doc)
-    await uow.emit(
-        NeedSubmitted(
-            need_number=number,
-            kind=NeedKind.PROJECT_IDEA,
-            source=NeedSource.HOTSPOT,
-            category_code=need_category,
-            grid_code=hotspot.grid_code,
-            community_code=hotspot.community_code,
-            street_code=hotspot.street_code,
-            district_code=hotspot.district_code,
-            review_deadline=review_deadline,
-            ticket_ids=hotspot.ticket_ids,
-        ),
-        ticket_id=need_id,
-        actor=WATCHER,
-    )
     return need_id
 
 

@@ -23,9 +23,9 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
         await db[PROJECTS].create_index([(area, ASCENDING), ("_id", DESCENDING)])
     await db[PROJECTS].create_index([("need_ids", ASCENDING)])
     await db[PROJECTS].create_index([("status", ASCENDING), ("hotspot_solved_at", ASCENDING)])
-    # matching: a community's (or street's) needs in one state, oldest first
-    await db[NEEDS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)])
-    await db[NEEDS].create_index([("street_code", ASCENDING), ("status", ASCENDING), ("_id", ASCENDING)])
+    # matching: a street's needs in one state, oldest first (a community's: the needs' own index on
+    # community_code, status, _id serves it)
+    await db[NEEDS].create_index([("street_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
     # hotspots: the window's tickets, and a spot's tickets since a project was completed
     await db[TICKET_FACTS].create_index([("reported_at", ASCENDING)])
     await db[TICKET_FACTS].create_index([("closed_at", ASCENDING)])
