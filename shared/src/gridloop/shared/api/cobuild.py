@@ -4,6 +4,7 @@ written once for the service and the console.
 Needs (居民需求, 微心愿) come first; a need's beneficiary (name, phone, address) and the household's
 own words appear only in the answer for one need, and only to those who serve the household."""
 
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal
 
@@ -258,6 +259,14 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def _in_utc(value: datetime, field: str) -> datetime:
+    """The instant in UTC; a ValueError (so a 422) for one the database cannot hold."""
+    try:
+        return value.astimezone(UTC)
+    except (OverflowError, ValueError) as exc:
+        raise ValueError(f"{field} is out of range (时间超出范围)") from exc
+
+
 class OfferRequest(_Strict):
     """A unit's resource offer (资源清单) for some of its paired communities."""
 
@@ -279,6 +288,8 @@ class OfferRequest(_Strict):
 
     @model_validator(mode="after")
     def _window(self) -> "OfferRequest":
+        self.available_from = _in_utc(self.available_from, "available_from")
+        self.available_until = _in_utc(self.available_until, "available_until")
         if self.available_until <= self.available_from:
             raise ValueError("available_until must be later than available_from (截止时间须晚于起始时间)")
         if len(set(self.category_codes)) != len(self.category_codes):
@@ -380,6 +391,7 @@ class ProjectRequest(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "ProjectRequest":
+        self.planned_end = _in_utc(self.planned_end, "planned_end")
         if len(set(self.need_ids)) != len(self.need_ids) or len(set(self.offer_ids)) != len(self.offer_ids):
             raise ValueError("need_ids and offer_ids must not repeat (需求或资源重复)")
         unknown = set(self.offer_amounts) - set(self.offer_ids)
