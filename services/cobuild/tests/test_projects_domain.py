@@ -72,6 +72,7 @@ def _propose(**changes: Any) -> tuple[dict[str, Any], Any]:
 def test_a_project_takes_its_offers_units_and_a_hotspot_ideas_tickets_and_category() -> None:
     idea = _need(
         "n2",
+        grid_code="LJ01-G2",
         kind="project_idea",
         source="hotspot",
         status="reviewed",
@@ -81,6 +82,7 @@ def test_a_project_takes_its_offers_units_and_a_hotspot_ideas_tickets_and_catego
     doc, event = _propose(need_ids=["n1", "n2"], needs=[_need("n1"), idea])
     assert doc["unit_codes"] == ["U-LJ-HOSP"] and doc["offer_uses"] == [{"offer_id": "o1", "amount": 1}]
     assert (doc["ticket_ids"], doc["ticket_category_code"]) == (["t1", "t2"], "SJ-0101")
+    assert doc["hotspot_grid_code"] == "LJ01-G2"
     assert (event.project_number, event.street_code, event.ticket_ids) == ("XM-20261207-0001", "LJ", ["t1", "t2"])
     assert doc["status"] == "proposed"
 

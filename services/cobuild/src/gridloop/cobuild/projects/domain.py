@@ -186,6 +186,7 @@ def propose(
     ]
     ticket_ids = list(dict.fromkeys(t for n in hotspot_ideas for t in n.get("ticket_ids", [])))
     ticket_category = next((n.get("ticket_category_code") for n in hotspot_ideas), None)
+    idea_grid = next((str(n["grid_code"]) for n in hotspot_ideas), None)
     uses = [{"offer_id": i, "amount": request.offer_amounts.get(i, 1)} for i in request.offer_ids]
     payload = ProjectProposed(
         project_number=number,
@@ -209,6 +210,7 @@ def propose(
         "summary": request.summary,
         "category_code": request.category_code,
         "ticket_category_code": ticket_category,
+        "hotspot_grid_code": idea_grid,
         "grid_code": place.grid_code,
         "community_code": place.community_code,
         "street_code": place.street_code,
@@ -339,12 +341,17 @@ def is_open(project: Mapping[str, Any]) -> bool:
 # ---- 热点难点 solved ----------------------------------------------------------------------------------
 
 
+def hotspot_grid(project: Mapping[str, Any]) -> str:
+    """The grid of the hotspot a project answers: its idea's (the project may be run elsewhere)."""
+    return str(project.get("hotspot_grid_code") or project["grid_code"])
+
+
 def hotspot_outcome(
     project: Mapping[str, Any], *, tickets_since_completion: int, quiet_days: int, now: datetime
 ) -> tuple[Doc, HotspotSolved | None] | None:
     """For a completed project made from a hotspot: once `quiet_days` have passed since it was
-    completed, solved (hotspot.solved, once) when no ticket of the hotspot's category came from its
-    grid meanwhile, else recorded as recurred (never solved). None while the quiet period runs, or
+    completed, solved (hotspot.solved, once) when no ticket of the hotspot's category came from the
+    hotspot's grid meanwhile, else recorded as recurred (never solved). None while the quiet period runs, or
     for a project that is not a hotspot's or was already judged."""
     category = project.get("ticket_category_code")
     completed_at = project.get("completed_at")
@@ -359,7 +366,7 @@ def hotspot_outcome(
     return {"hotspot_solved_at": now}, HotspotSolved(
         project_id=str(project["_id"]),
         category_code=str(category),
-        grid_code=str(project["grid_code"]),
+        grid_code=hotspot_grid(project),
         community_code=str(project["community_code"]),
         street_code=str(project["street_code"]),
         district_code=str(project["district_code"]),

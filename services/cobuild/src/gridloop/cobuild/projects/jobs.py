@@ -213,7 +213,7 @@ async def _judge_projects(*, database: Database, policy: Policy, now: datetime) 
         quiet_end = as_utc(completed_at) + timedelta(days=policy.quiet_days)
         since = await store.tickets_between(
             database.db,
-            grid_code=str(project["grid_code"]),
+            grid_code=domain.hotspot_grid(project),
             category_code=str(project["ticket_category_code"]),
             after=as_utc(completed_at),
             until=min(now, quiet_end),
