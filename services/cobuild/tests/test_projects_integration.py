@@ -253,6 +253,17 @@ def test_a_spot_where_tickets_keep_returning_becomes_one_project_idea_in_the_com
         [submitted] = [e for e in _needs_events(bus, idea["_id"]) if e.event_type == "need.submitted"]
         assert submitted.payload.ticket_ids == idea["ticket_ids"]  # type: ignore[attr-defined]
         assert needs.count_documents({"source": "hotspot", "grid_code": HOT_GRID}) == 1
+    worker = cobuild.user(sub="cw-lj02", role=Role.COMMUNITY_WORKER, org="LJ02")
+    body = {
+        "title": "背街小巷环境整治",
+        "summary": "垃圾反复堆放点位改造",
+        "category_code": "NC-ENV",
+        "grid_code": HOT_GRID,
+        "need_ids": [idea["_id"]],
+        "planned_end": (now + timedelta(days=30)).isoformat(),
+    }
+    project = ok(worker.call("cobuild", "POST", "/v1/cobuild/projects", json=body), 201)
+    assert (project["ticket_category_code"], sorted(project["ticket_ids"])) == ("SJ-0102", sorted(idea["ticket_ids"]))
 
 
 async def test_a_hotspots_project_quiet_for_the_set_days_counts_as_solved_once(servers: Servers) -> None:
