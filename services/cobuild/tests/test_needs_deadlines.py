@@ -21,28 +21,17 @@ CST = ZoneInfo("Asia/Shanghai")
 WORKER = Actor(sub="cw-lj01", name="江畔社区工作者", role=Role.COMMUNITY_WORKER, org="LJ01")
 HOSPITAL = Actor(sub="ua-hosp", name="区人民医院联络员", role=Role.UNIT_ADMIN, org="U-LJ-HOSP")
 SCHOOL = Actor(sub="ua-school", name="临江中学联络员", role=Role.UNIT_ADMIN, org="U-LJ-SCHOOL")
-UNITS = [
-    {"code": "U-LJ-HOSP", "name": "区人民医院", "kind": "hospital", "grid": "LJ01-G1", "street": "LJ",
-     "liaison": "工会 王主任", "communities": ["LJ01", "LJ02"]},
-    {"code": "U-LJ-SCHOOL", "name": "临江中学", "kind": "school", "grid": "LJ01-G3", "street": "LJ",
-     "liaison": "团委 李老师", "communities": ["LJ01"]},
-]  # fmt: skip
 BENEFICIARY = NewBeneficiary(name="张秀英", phone="13912345678", address="江畔小区5栋302")
 
 
 async def _cobuild_database(servers: Servers, clock: SetClock) -> tuple[Database, RefData]:
-    """cobuild's database on the test's clock, with the demo directory and two paired units."""
+    """cobuild's database on the test's clock, with the demo directory (its units among it)."""
     database = await service_database(servers, producer="cobuild", clock=clock)
     refdata = RefData(database.db)
     await store.ensure_indexes(database.db)
     await refdata.ensure_indexes()
     for record in demo_records():
         await refdata.apply(record)
-    for unit in UNITS:
-        await refdata.collection.insert_one(
-            {"_id": f"unit:{unit['code']}", "kind": "unit", "code": unit["code"], "revision": 1, "deleted": False,
-             "data": unit}
-        )  # fmt: skip
     return database, refdata
 
 

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pymongo
 import pytest
 
 from gridloop.shared.events import (
@@ -26,12 +25,6 @@ from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
 
 pytestmark = pytest.mark.integration
-UNITS = [
-    {"code": "U-LJ-HOSP", "name": "区人民医院", "kind": "hospital", "grid": "LJ01-G1", "street": "LJ",
-     "liaison": "工会 王主任", "communities": ["LJ01", "LJ02"]},
-    {"code": "U-LJ-SCHOOL", "name": "临江中学", "kind": "school", "grid": "LJ01-G3", "street": "LJ",
-     "liaison": "团委 李老师", "communities": ["LJ01"]},
-]  # fmt: skip
 BENEFICIARY = {"name": "张秀英", "phone": "13912345678", "address": "江畔小区5栋302室"}
 HOUSEHOLD_WORDS = "张阿姨独居，腿脚不便，希望每周有人陪同去区医院复查"
 SECRETS = [*BENEFICIARY.values(), "腿脚不便", "王阿姨家住7栋", "刘小明", "双职工"]
@@ -40,14 +33,6 @@ SECRETS = [*BENEFICIARY.values(), "腿脚不便", "王阿姨家住7栋", "刘小
 @pytest.fixture(scope="module")
 def cobuild(servers: Servers, service_logs: Path, bus: Bus) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
-    client: pymongo.MongoClient[dict[str, Any]]
-    with pymongo.MongoClient(servers.mongo_uri) as client:
-        for unit in UNITS:
-            client["gridloop_cobuild"]["ref_data"].replace_one(
-                {"_id": f"unit:{unit['code']}"},
-                {"kind": "unit", "code": unit["code"], "revision": 1, "deleted": False, "data": unit},
-                upsert=True,
-            )
     service = launch("cobuild", servers, service_logs)
     yield service
     service.process.stop()

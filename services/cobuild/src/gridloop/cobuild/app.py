@@ -29,6 +29,11 @@ async def _setup(runtime: Runtime) -> None:
     await store.ensure_indexes(runtime.database.db)
 
 
+async def _ready(runtime: Runtime) -> bool:
+    """Ready once the directory's snapshot is in: grids, units and need categories decide every action."""
+    return await runtime.refdata.loaded()
+
+
 def create_app(settings: CobuildSettings | None = None) -> FastAPI:
     settings = settings or CobuildSettings()
     return create_service_app(
@@ -39,6 +44,7 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,
+            ready=_ready,
             periodic=[
                 Periodic("need-watchdog", settings.watchdog_interval_seconds, jobs.watch_needs),
                 Periodic("hotspots", settings.hotspot_interval_seconds, jobs.watch_hotspots),
