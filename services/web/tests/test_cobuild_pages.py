@@ -5,9 +5,10 @@ page's error) shows."""
 
 import json
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import httpx
@@ -143,7 +144,8 @@ def refused(status: int, code: str, message: str) -> Answer:
 
 
 def post(client: TestClient, path: str, **data: Any) -> httpx.Response:
-    return client.post(path, data={"csrf": CSRF, **data}, follow_redirects=False)
+    answer: httpx.Response = client.post(path, data={"csrf": CSRF, **data}, follow_redirects=False)
+    return answer
 
 
 # ------------------------------------------------------------------ the needs desk
@@ -202,7 +204,7 @@ def test_review_sends_the_public_summary_and_returns_to_the_need(upstream: Upstr
     assert done.status_code == 303 and done.headers["location"] == "/console/cobuild/needs/N1?done=review"
     assert upstream.body("/v1/cobuild/needs/N1/review") == {"summary": "独居老人每周买菜", "category_code": "NC-ELDER"}
     shown = community(upstream).get("/console/cobuild/needs/N1?done=review")
-    assert "已审核。" in shown.text
+    assert "已审核，可发布认领或派单。" in shown.text
 
 
 def test_a_refused_review_keeps_what_was_typed_and_says_why_beside_the_field(upstream: Upstream) -> None:
@@ -498,7 +500,7 @@ def test_each_new_role_starts_at_its_own_desk(upstream: Upstream, role: Role, or
 
 
 def test_every_cobuild_state_and_kind_has_a_chinese_name() -> None:
-    named = {
+    named: dict[type[StrEnum], Mapping[Any, str]] = {
         NeedStatus: labels.NEED_STATUS, NeedKind: labels.NEED_KIND, NeedSource: labels.NEED_SOURCE,
         OfferKind: labels.OFFER_KIND, OfferStatus: labels.OFFER_STATUS, ProjectStatus: labels.PROJECT_STATUS,
     }  # fmt: skip
