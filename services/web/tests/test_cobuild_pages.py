@@ -73,11 +73,11 @@ class SignedInStore:
         )  # fmt: skip
 
 
-def console(upstream: Upstream, role: Role, org: str) -> TestClient:
+def console(upstream: Upstream, role: Role, org: str, *, token: str = "token") -> TestClient:
     app = create_app(WebSettings(environment="development"), clock=FixedClock(NOW))
     app.state.http = httpx.AsyncClient(transport=httpx.MockTransport(upstream))
     app.state.sessions = SignedInStore()
-    person = Staff(token="token", user=Actor(sub="someone", name="某人", role=role, org=org), csrf=CSRF)
+    person = Staff(token=token, user=Actor(sub="someone", name="某人", role=role, org=org), csrf=CSRF)
     app.dependency_overrides[staff] = lambda: person
     return TestClient(app)
 
@@ -122,7 +122,8 @@ def upstream() -> Iterator[Upstream]:
 
 
 def need(need_id: str = "N1", status: NeedStatus = NeedStatus.SUBMITTED, **changes: Any) -> dict[str, Any]:
-    """A need as cobuild answers it (with the household's details, for those who may see them)."""
+    """A need as cobuild answers it (with the household's details, for those who may see them, and
+    what the caller may do with it now)."""
     doc: dict[str, Any] = {
         "id": need_id, "need_number": f"XQ-20270301-{need_id}", "kind": "wish", "source": "app",
         "status": status, "category_code": "NC-ELDER", "grid_code": "LJ01-G1", "community_code": "LJ01",
@@ -132,9 +133,9 @@ def need(need_id: str = "N1", status: NeedStatus = NeedStatus.SUBMITTED, **chang
         "assigned_unit": None, "claimants": [], "group": False, "release_request": None, "origin_ticket_id": None,
         "ticket_id": None, "ticket_number": None, "ticket_ids": [], "merged_into": None, "rating": None,
         "rated_at": None, "reject_reason": None, "delivered_at": None, "done_at": None, "on_time": None,
-        "overdue": {}, "version": 1, "created_at": NOW.isoformat(), "updated_at": NOW.isoformat(),
+        "overdue": [], "version": 1, "created_at": NOW.isoformat(), "updated_at": NOW.isoformat(),
         "beneficiary": {"name": "王阿姨", "phone": "13800000001", "address": "江畔小区3幢2单元101"},
-        "description": "腿脚不便，想请人每周帮忙买一次菜",
+        "description": "腿脚不便，想请人每周帮忙买一次菜", "allowed_actions": [],
     }  # fmt: skip
     return {**doc, **changes}
 
@@ -175,8 +176,8 @@ def test_the_desk_lists_the_communitys_needs_by_status_a_page_at_a_time(upstream
     assert "XQ-20270301-N26" in second.text and "下一页" not in second.text and "第一页" in second.text
 
 
-def test_a_submitted_need_shows_the_household_and_the_communitys_actions(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need())
+def test_a_need_shows_the_household_to_its_community_and_the_actions_cobuild_allows(upstream: Upstream) -> None:
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(allowed_actions=["review", "reject", "convert"]))
     page = community(upstream).get("/console/cobuild/needs/N1")
     assert page.status_code == 200, page.text
     assert "王阿姨" in page.text and "13800000001" in page.text and "每周帮忙买一次菜" in page.text
@@ -186,7 +187,10 @@ def test_a_submitted_need_shows_the_household_and_the_communitys_actions(upstrea
         assert f'action="/console/cobuild/needs/N1/{absent}"' not in page.text, absent
     assert "路灯" in page.text  # 转为案件 offers the ticket categories
     # Reviewed: published for claiming, or sent to a unit (派单) paired with the community, not any unit of the street.
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(status=NeedStatus.REVIEWED, summary="买菜"))
+    reviewed = need(
+        status=NeedStatus.REVIEWED, summary="买菜", allowed_actions=["publish", "assign", "reject", "convert"]
+    )
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, reviewed)
     page = community(upstream).get("/console/cobuild/needs/N1")
     for form in ("publish", "assign", "reject", "convert"):
         assert f'action="/console/cobuild/needs/N1/{form}"' in page.text, form
@@ -197,7 +201,7 @@ def test_a_submitted_need_shows_the_household_and_the_communitys_actions(upstrea
 
 
 def test_review_sends_the_public_summary_and_returns_to_the_need(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need())
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(allowed_actions=["review"]))
     upstream.answers[("POST", "/v1/cobuild/needs/N1/review")] = (200, need(status=NeedStatus.REVIEWED))
     desk = community(upstream)
     done = post(desk, "/console/cobuild/needs/N1/review", summary="独居老人每周买菜", category_code="NC-ELDER")
@@ -208,7 +212,7 @@ def test_review_sends_the_public_summary_and_returns_to_the_need(upstream: Upstr
 
 
 def test_a_refused_review_keeps_what_was_typed_and_says_why_beside_the_field(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need())
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(allowed_actions=["review"]))
     desk = community(upstream)
     short = post(desk, "/console/cobuild/needs/N1/review", summary="买", category_code="NC-ELDER")
     assert short.status_code == 422 and not upstream.asked("/v1/cobuild/needs/N1/review")
@@ -247,11 +251,13 @@ def test_converting_sends_the_ticket_category_and_the_needs_grid(upstream: Upstr
 
 
 def test_a_delivered_need_is_confirmed_and_a_done_one_rated_on_the_households_behalf(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(status=NeedStatus.DELIVERED))
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (
+        200, need(status=NeedStatus.DELIVERED, allowed_actions=["confirm"]),
+    )  # fmt: skip
     page = community(upstream).get("/console/cobuild/needs/N1")
     assert 'action="/console/cobuild/needs/N1/confirm"' in page.text
     assert 'action="/console/cobuild/needs/N1/rate"' not in page.text
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(status=NeedStatus.DONE))
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(status=NeedStatus.DONE, allowed_actions=["rate"]))
     page = community(upstream).get("/console/cobuild/needs/N1")
     assert 'action="/console/cobuild/needs/N1/rate"' in page.text and "基本满意" in page.text
     unrated = post(community(upstream), "/console/cobuild/needs/N1/rate", comment="很好")
@@ -267,7 +273,8 @@ def test_a_release_request_waits_for_the_communitys_approval(upstream: Upstream)
     claimant = {"kind": "unit", "code": "U-LJ-HOSP"}
     upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (
         200, need(status=NeedStatus.CLAIMED, claimants=[claimant],
-                  release_request={"claimant": claimant, "reason": "人手不足", "at": NOW.isoformat()}),
+                  release_request={"claimant": claimant, "reason": "人手不足", "at": NOW.isoformat()},
+                  allowed_actions=["approve-release"]),
     )  # fmt: skip
     page = community(upstream).get("/console/cobuild/needs/N1")
     assert "认领单位申请退出：人手不足" in page.text and "区人民医院" in page.text
@@ -326,7 +333,8 @@ def test_the_community_sees_its_own_wall_without_claim_buttons(upstream: Upstrea
 def test_a_claiming_unit_contacts_delivers_or_asks_to_be_released(upstream: Upstream) -> None:
     mine = [{"kind": "unit", "code": "U-LJ-HOSP"}]
     upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (
-        200, need(status=NeedStatus.CLAIMED, claimants=mine, contact_deadline=(NOW + timedelta(days=7)).isoformat()),
+        200, need(status=NeedStatus.CLAIMED, claimants=mine, contact_deadline=(NOW + timedelta(days=7)).isoformat(),
+                  allowed_actions=["contact", "request-release"]),
     )  # fmt: skip
     unit = hospital(upstream)
     page = unit.get("/console/cobuild/needs/N1")
@@ -338,7 +346,9 @@ def test_a_claiming_unit_contacts_delivers_or_asks_to_be_released(upstream: Upst
     upstream.answers[("POST", "/v1/cobuild/needs/N1/contact")] = (200, need(status=NeedStatus.IN_SERVICE))
     assert post(unit, "/console/cobuild/needs/N1/contact", note="已电话联系，周六上门").status_code == 303
     assert upstream.body("/v1/cobuild/needs/N1/contact") == {"note": "已电话联系，周六上门"}
-    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (200, need(status=NeedStatus.IN_SERVICE, claimants=mine))
+    upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (
+        200, need(status=NeedStatus.IN_SERVICE, claimants=mine, allowed_actions=["deliver", "request-release"]),
+    )  # fmt: skip
     page = unit.get("/console/cobuild/needs/N1")
     assert 'action="/console/cobuild/needs/N1/deliver"' in page.text
     upstream.answers[("POST", "/v1/cobuild/needs/N1/deliver")] = (200, need(status=NeedStatus.DELIVERED))
@@ -348,7 +358,8 @@ def test_a_claiming_unit_contacts_delivers_or_asks_to_be_released(upstream: Upst
 
 def test_a_unit_accepts_or_returns_what_the_community_sent_it(upstream: Upstream) -> None:
     upstream.answers[("GET", "/v1/cobuild/needs/N1")] = (
-        200, need(status=NeedStatus.ASSIGNED, assigned_unit="U-LJ-HOSP", beneficiary=None, description=None),
+        200, need(status=NeedStatus.ASSIGNED, assigned_unit="U-LJ-HOSP", beneficiary=None, description=None,
+                  allowed_actions=["accept-assignment", "return"]),
     )  # fmt: skip
     page = hospital(upstream).get("/console/cobuild/needs/N1")
     assert 'action="/console/cobuild/needs/N1/accept-assignment"' in page.text
@@ -359,17 +370,24 @@ def test_a_unit_accepts_or_returns_what_the_community_sent_it(upstream: Upstream
 # ------------------------------------------------------------------ offers, matching and projects
 
 
-def offer(offer_id: str, status: OfferStatus = OfferStatus.SUBMITTED) -> dict[str, Any]:
+def offer(
+    offer_id: str, status: OfferStatus = OfferStatus.SUBMITTED, actions: list[str] | None = None
+) -> dict[str, Any]:
     return {
         "id": offer_id, "offer_number": f"ZY-{offer_id}", "unit_code": "U-LJ-HOSP", "kind": "service",
         "title": "每月义诊", "description": "内科医生进社区", "status": status, "category_codes": ["NC-ELDER"],
         "capacity": 40, "grid_code": "LJ01-G1", "community_codes": ["LJ01"],
         "available_from": NOW.isoformat(), "available_until": (NOW + timedelta(days=90)).isoformat(),
+        "unit_name": "区人民医院", "remaining": 40, "expired": False,
+        "decisions": [{"community_code": "LJ01", "decision": "pending", "reason": "", "at": None}],
+        "allowed_actions": actions or [],
     }  # fmt: skip
 
 
 def test_a_unit_lists_an_offer_and_withdraws_it(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/offers")] = (200, {"items": [offer("O1")], "next_cursor": None})
+    upstream.answers[("GET", "/v1/cobuild/offers")] = (
+        200, {"items": [offer("O1", actions=["withdraw"])], "next_cursor": None},
+    )  # fmt: skip
     unit = hospital(upstream)
     page = unit.get("/console/cobuild/offers")
     assert page.status_code == 200, page.text
@@ -400,9 +418,12 @@ def test_a_unit_lists_an_offer_and_withdraws_it(upstream: Upstream) -> None:
 
 
 def test_the_community_accepts_an_offer_made_to_it(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/offers")] = (200, {"items": [offer("O1")], "next_cursor": None})
+    upstream.answers[("GET", "/v1/cobuild/offers")] = (
+        200, {"items": [offer("O1", actions=["accept", "decline"])], "next_cursor": None},
+    )  # fmt: skip
     page = community(upstream).get("/console/cobuild/offers")
     assert 'action="/console/cobuild/offers/O1/accept"' in page.text and "发布资源</h2>" not in page.text
+    assert 'action="/console/cobuild/offers/O1/decline"' in page.text and "/withdraw" not in page.text
     assert upstream.asked("/v1/cobuild/offers")[-1].url.params["community"] == "LJ01"
     upstream.answers[("POST", "/v1/cobuild/offers/O1/accept")] = (200, offer("O1", OfferStatus.ACCEPTED))
     assert post(community(upstream), "/console/cobuild/offers/O1/accept").status_code == 303
@@ -439,38 +460,57 @@ def test_matches_show_their_reasons_and_lead_to_a_project(upstream: Upstream) ->
 
 
 def project(project_id: str, status: ProjectStatus, **changes: Any) -> dict[str, Any]:
+    """A project as cobuild answers it (with what the caller may do with it now)."""
     doc = {
         "id": project_id, "project_number": f"XM-{project_id}", "title": "助老买菜", "summary": "每周一次",
         "status": status, "category_code": "NC-ELDER", "grid_code": "LJ01-G1", "community_code": "LJ01",
-        "street_code": "LJ", "need_ids": ["N1"], "offer_ids": ["O1"], "unit_codes": ["U-LJ-HOSP"],
-        "planned_end": (NOW + timedelta(days=90)).isoformat(), "percent": 40,
-        "milestones": [{"percent": 40, "milestone": "首批 10 户已上门", "at": NOW.isoformat()}],
+        "street_code": "LJ", "district_code": "QH", "need_ids": ["N1"], "offer_uses": [{"offer_id": "O1", "amount": 1}],
+        "unit_codes": ["U-LJ-HOSP"], "ticket_ids": [], "planned_end": (NOW + timedelta(days=90)).isoformat(),
+        "percent": 40, "milestones": [{"percent": 40, "milestone": "首批 10 户已上门", "at": NOW.isoformat()}],
+        "ratings": [], "evaluation": None, "created_at": NOW.isoformat(), "updated_at": NOW.isoformat(),
+        "allowed_actions": [],
     }  # fmt: skip
     return {**doc, **changes}
 
 
-def test_each_part_in_a_project_sees_its_own_actions(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = (200, project("P1", ProjectStatus.IN_PROGRESS))
+def test_each_part_in_a_project_sees_the_actions_cobuild_allows_it(upstream: Upstream) -> None:
+    running_for = {
+        "community_worker": ["progress", "suspend", "complete", "cancel"],
+        "unit_admin": ["progress", "suspend", "complete"],
+    }
+
+    def as_asked(request: httpx.Request) -> Answer:
+        role = "unit_admin" if request.headers["authorization"] == "Bearer unit" else "community_worker"
+        return 200, project("P1", ProjectStatus.IN_PROGRESS, allowed_actions=running_for[role])
+
+    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = as_asked
     running = community(upstream).get("/console/cobuild/projects/P1")
     assert running.status_code == 200, running.text
     assert "首批 10 户已上门" in running.text and 'value="40"' in running.text
     for action in ("progress", "complete", "suspend", "cancel"):
         assert f'action="/console/cobuild/projects/P1/{action}"' in running.text, action
     assert 'action="/console/cobuild/projects/P1/evaluate"' not in running.text
-    unit = hospital(upstream).get("/console/cobuild/projects/P1")
+    unit = console(upstream, Role.UNIT_ADMIN, "U-LJ-HOSP", token="unit").get("/console/cobuild/projects/P1")
     assert 'action="/console/cobuild/projects/P1/complete"' in unit.text and "/cancel" not in unit.text
-    other = console(upstream, Role.UNIT_ADMIN, "U-LJ-POWER").get("/console/cobuild/projects/P1")
-    assert "/console/cobuild/projects/P1/" not in other.text  # not its project: nothing to do
-    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = (200, project("P1", ProjectStatus.COMPLETED))
+    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = (
+        200,
+        project("P1", ProjectStatus.COMPLETED, allowed_actions=["evaluate"], report="全年 12 次义诊", beneficiaries=40,
+                ratings=[{"rating": "satisfied", "comment": "方便", "at": NOW.isoformat(),
+                          "recorded_by_community": True}]),
+    )  # fmt: skip
     street = console(upstream, Role.STREET_DISPATCHER, "LJ").get("/console/cobuild/projects/P1")
     assert 'action="/console/cobuild/projects/P1/evaluate"' in street.text and "优秀" in street.text
+    assert "满意：方便" in street.text and "社区代录" in street.text
+    assert 'action="/console/cobuild/projects/P1/progress"' not in street.text
     upstream.answers[("POST", "/v1/cobuild/projects/P1/evaluate")] = (200, project("P1", ProjectStatus.EVALUATED))
     post(console(upstream, Role.STREET_DISPATCHER, "LJ"), "/console/cobuild/projects/P1/evaluate", grade="good")
     assert upstream.body("/v1/cobuild/projects/P1/evaluate") == {"grade": "good", "comment": ""}
 
 
 def test_progress_is_a_percentage_and_a_milestone(upstream: Upstream) -> None:
-    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = (200, project("P1", ProjectStatus.IN_PROGRESS))
+    upstream.answers[("GET", "/v1/cobuild/projects/P1")] = (
+        200, project("P1", ProjectStatus.IN_PROGRESS, allowed_actions=["progress"]),
+    )  # fmt: skip
     upstream.answers[("POST", "/v1/cobuild/projects/P1/progress")] = (200, project("P1", ProjectStatus.IN_PROGRESS))
     too_much = post(community(upstream), "/console/cobuild/projects/P1/progress", percent="140", milestone="过半")
     assert too_much.status_code == 422 and '<a href="#progress-percent">' in too_much.text

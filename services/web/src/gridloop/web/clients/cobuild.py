@@ -1,9 +1,10 @@
 """共建 (cobuild), as the console calls it: needs and their actions, the wish wall, resource offers,
-matching suggestions and projects, in the shapes CONTRACTS.md gives the service's API.
+matching suggestions and projects, in the shapes CONTRACTS.md gives the service's API (and
+gridloop.shared.api.cobuild, written beside the service, spells out).
 
 The models here are the console's reading of those answers: they name what the pages show and
 ignore what they do not, so a field the service adds breaks no page. Request bodies carry the
-contract's limits, so a form that would be refused is refused here first, in the same words."""
+service's limits, so a form that would be refused is refused here first, in the same words."""
 
 from datetime import datetime
 from typing import Literal
@@ -17,6 +18,8 @@ from gridloop.web.clients.base import ServiceClient
 
 BASE = "/v1/cobuild"
 DESCRIPTION_MAX = 500
+SUMMARY_MAX = 200  # a need's public summary, as the wall shows it
+ADDRESS_MAX = 200
 Grade = Literal["excellent", "good", "fair", "poor"]
 
 
@@ -84,14 +87,14 @@ class Need(Answer):
     delivered_at: datetime | None = None
     done_at: datetime | None = None
     on_time: bool | None = None
-    overdue: dict[str, object] = {}
+    overdue: list[str] = []  # the deadlines announced as passed: review, claim, deliver
     created_at: datetime | None = None
     updated_at: datetime | None = None
     # Only for the community worker of its community, the submitter, and a claimant after claiming.
     beneficiary: Beneficiary | None = None
     description: str | None = None
-    # What the caller may do next, when the service says so (the pages then show exactly that).
-    allowed_actions: list[str] | None = None
+    # What the caller may do now, as cobuild decides it: the page shows these actions and no others.
+    allowed_actions: list[str]
 
 
 class NeedPage(Answer):
@@ -155,7 +158,7 @@ class Nothing(BaseModel):
 
 
 class ReviewRequest(BaseModel):
-    summary: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
+    summary: str = Field(min_length=TEXT_MIN, max_length=SUMMARY_MAX)
     category_code: str | None = None
 
 
@@ -169,8 +172,8 @@ class ReasonRequest(BaseModel):
 
 class ConvertRequest(BaseModel):
     ticket_category_code: str = Field(min_length=1)
-    description: str = Field(min_length=TEXT_MIN, max_length=2000)
-    address: str = Field(max_length=300)
+    description: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
+    address: str = Field(min_length=TEXT_MIN, max_length=ADDRESS_MAX)
     grid_code: str | None = None
     location: GeoPoint | None = None
 
@@ -195,10 +198,19 @@ class RateRequest(BaseModel):
 # ------------------------------------------------------------------ offers
 
 
+class OfferDecision(Answer):
+    """One listed community's answer to an offer."""
+
+    community_code: str
+    decision: str = "pending"
+    reason: str = ""
+
+
 class Offer(Answer):
     id: str = Field(validation_alias=_id("offer_id"))
     offer_number: str = ""
     unit_code: str = ""
+    unit_name: str = ""
     kind: OfferKind
     title: str
     description: str = ""
@@ -206,12 +218,16 @@ class Offer(Answer):
     category_codes: list[str] = []
     capacity: int = 1
     used: int = 0
+    remaining: int | None = None
     grid_code: str | None = None
     community_codes: list[str] = []
     available_from: datetime | None = None
     available_until: datetime | None = None
-    accepted_by: list[str] = []
+    expired: bool = False
+    decisions: list[OfferDecision] = []
+    withdraw_reason: str = ""
     created_at: datetime | None = None
+    allowed_actions: list[str]
 
 
 class OfferPage(Answer):
@@ -221,8 +237,8 @@ class OfferPage(Answer):
 
 class NewOffer(BaseModel):
     kind: OfferKind
-    title: str = Field(min_length=TEXT_MIN, max_length=100)
-    description: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
+    title: str = Field(min_length=TEXT_MIN, max_length=60)
+    description: str = Field(default="", max_length=DESCRIPTION_MAX)
     category_codes: list[str] = Field(min_length=1)
     capacity: int = Field(ge=1)
     grid_code: str | None = None
@@ -240,6 +256,19 @@ class Milestone(Answer):
     at: datetime | None = None
 
 
+class ProjectRating(Answer):
+    rating: Rating
+    comment: str = ""
+    at: datetime | None = None
+    recorded_by_community: bool = False
+
+
+class Evaluation(Answer):
+    grade: Grade
+    comment: str = ""
+    at: datetime | None = None
+
+
 class Project(Answer):
     id: str = Field(validation_alias=_id("project_id"))
     project_number: str = ""
@@ -251,19 +280,21 @@ class Project(Answer):
     community_code: str = ""
     street_code: str = ""
     need_ids: list[str] = []
-    offer_ids: list[str] = []
     unit_codes: list[str] = []
     ticket_ids: list[str] = []
     planned_end: datetime | None = None
     percent: int = 0
     milestones: list[Milestone] = []
+    approval_comment: str = ""
+    suspend_reason: str = ""
+    cancel_reason: str = ""
     report: str = ""
     beneficiaries: int | None = None
-    grade: Grade | None = None
-    ratings: dict[str, int] = {}
-    reason: str = ""
+    ratings: list[ProjectRating] = []
+    evaluation: Evaluation | None = None
+    hotspot_solved_at: datetime | None = None
     created_at: datetime | None = None
-    allowed_actions: list[str] | None = None
+    allowed_actions: list[str]
 
 
 class ProjectPage(Answer):
@@ -272,8 +303,8 @@ class ProjectPage(Answer):
 
 
 class NewProject(BaseModel):
-    title: str = Field(min_length=TEXT_MIN, max_length=100)
-    summary: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
+    title: str = Field(min_length=TEXT_MIN, max_length=80)
+    summary: str = Field(min_length=TEXT_MIN, max_length=1000)
     category_code: str = Field(min_length=1)
     grid_code: str = Field(min_length=1)
     need_ids: list[str] = []
@@ -288,7 +319,7 @@ class CommentRequest(BaseModel):
 
 class ProgressRequest(BaseModel):
     percent: int = Field(ge=0, le=100)
-    milestone: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
+    milestone: str = Field(min_length=TEXT_MIN, max_length=200)
 
 
 class CompleteRequest(BaseModel):

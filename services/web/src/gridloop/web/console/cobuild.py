@@ -6,9 +6,8 @@ public summary, publishes it for claiming or sends it to a unit (派单), turns 
 household's behalf. A unit's liaison claims needs from the wall (alone or in a group claim) and
 works its own: contact the household, deliver, ask to be released.
 
-Which actions a need offers is cobuild's answer when it gives one (`allowed_actions`); until then
-the transition table in shared (the one cobuild checks) and the caller's part in the need say it.
-Each action is a route of its own here; the service decides, the page shows and posts."""
+Which actions a need offers is cobuild's answer (`allowed_actions`, decided on the need and the
+caller's part in it); each is a route of its own here. The service decides, the page shows and posts."""
 
 import asyncio
 from collections.abc import Callable
@@ -20,8 +19,8 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.datastructures import FormData
 
-from gridloop.shared.cobuild_lifecycle import NEED_TRANSITIONS, NeedStatus, can_move
-from gridloop.shared.events import Claimant, ClaimantKind, Role
+from gridloop.shared.cobuild_lifecycle import NeedStatus
+from gridloop.shared.events import Role
 from gridloop.shared.limits import TEXT_MIN
 from gridloop.web.clients.base import Refused, ServiceError, body_of
 from gridloop.web.clients.cobuild import (
@@ -30,7 +29,6 @@ from gridloop.web.clients.cobuild import (
     CobuildClient,
     ConvertRequest,
     DeliverRequest,
-    Need,
     NeedAction,
     NoteRequest,
     RateRequest,
@@ -48,13 +46,6 @@ NEED_FILTERS = (
     NeedStatus.SUBMITTED, NeedStatus.REVIEWED, NeedStatus.PUBLISHED, NeedStatus.ASSIGNED, NeedStatus.CLAIMED,
     NeedStatus.IN_SERVICE, NeedStatus.DELIVERED, NeedStatus.ESCALATED, NeedStatus.DONE,
 )  # fmt: skip
-NEED_EVENT: dict[str, str] = {  # a need's action → the event it records (the transition table's key)
-    "review": "need.reviewed", "publish": "need.published", "assign": "need.assigned", "reject": "need.rejected",
-    "convert": "need.converted", "approve-release": "need.claim_released", "confirm": "need.done",
-    "rate": "need.rated", "accept-assignment": "need.claimed", "return": "need.assignment_returned",
-    "claim": "need.claimed", "contact": "need.contacted", "request-release": "need.release_requested",
-    "deliver": "need.delivered",
-}  # fmt: skip
 FIELD_NAMES = {  # what a refused field is called beside the form
     "summary": "公开摘要", "reason": "理由", "note": "说明", "description": "描述", "unit_code": "承接单位",
     "ticket_category_code": "案件类别", "address": "地址", "rating": "评价", "comment": "评价意见",
@@ -144,32 +135,6 @@ def paired_units(units: list[UnitEntry], community: str) -> list[UnitEntry]:
     return [unit for unit in units if community in unit.communities]
 
 
-def need_actions(need: Need, person: Staff) -> list[str]:
-    """What the person may do with the need now: cobuild's own list when it sends one; else what
-    the transition table allows in the need's state, of the actions the person's part allows."""
-    if need.allowed_actions is not None:
-        return list(need.allowed_actions)
-    role, org = person.user.role, person.user.org
-    candidates: list[str] = []
-    if role == Role.COMMUNITY_WORKER and need.community_code == org:
-        candidates = ["review", "publish", "assign", "reject", "convert", "confirm"]
-        if need.release_request is not None:
-            candidates.append("approve-release")
-        if need.status == NeedStatus.DONE and need.rating is None:
-            candidates.append("rate")
-    elif role == Role.UNIT_ADMIN:
-        claimed = Claimant(kind=ClaimantKind.UNIT, code=org) in need.claimants
-        if need.status == NeedStatus.ASSIGNED and need.assigned_unit == org:
-            candidates = ["accept-assignment", "return"]
-        elif claimed:
-            candidates = ["deliver"] if need.status == NeedStatus.IN_SERVICE else ["contact"]
-            if need.release_request is None:
-                candidates.append("request-release")
-        elif need.status == NeedStatus.PUBLISHED or need.group:
-            candidates = ["claim"]
-    return [action for action in candidates if can_move(NEED_TRANSITIONS, need.status, NEED_EVENT[action])]
-
-
 # ------------------------------------------------------------------ the needs desk
 
 
@@ -203,7 +168,7 @@ async def _need_page(desk: Desk, need_id: str, refusal: Refusal | None = None) -
     """One need with the details its community (or claimant) may see, and the actions it offers now;
     after a refused action, with the reason beside that action's form."""
     need, categories = await asyncio.gather(desk.cobuild.need(need_id), desk.directory.need_categories())
-    actions = need_actions(need, desk.person)
+    actions = need.allowed_actions
     units = await desk.directory.units(street=need.street_code or None)
     ticket_categories = await desk.directory.categories() if "convert" in actions else []
     return desk.render(

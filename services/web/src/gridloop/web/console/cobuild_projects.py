@@ -3,8 +3,9 @@
 A unit's liaison lists what the unit offers (a venue, a service, goods, funds, people, a channel)
 and withdraws it; the community accepts or declines offers to it, sees cobuild's suggested
 need↔offer pairs with their reasons and the needs nothing matches, and turns a pair into a
-project. A project's page carries the actions of each part in it: the community and its units run
-it (start, progress, complete), the street approves and evaluates it."""
+project. A project's page carries the actions of each part in it, as cobuild answers them
+(`allowed_actions`): the community and its units run it (start, progress, complete), the street
+approves and evaluates it."""
 
 import asyncio
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from pydantic import BaseModel
 from starlette.datastructures import FormData
 
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.cobuild_lifecycle import PROJECT_TRANSITIONS, OfferStatus, ProjectStatus, can_move
+from gridloop.shared.cobuild_lifecycle import OfferStatus, ProjectStatus
 from gridloop.shared.events import Role
 from gridloop.web.clients.base import Refused, body_of
 from gridloop.web.clients.cobuild import (
@@ -28,7 +29,6 @@ from gridloop.web.clients.cobuild import (
     NewProject,
     Offer,
     ProgressRequest,
-    Project,
     ProjectAction,
     RateRequest,
     ReasonRequest,
@@ -38,17 +38,6 @@ from gridloop.web.deps import Cobuild, CobuildDesk, CommunityWorker, Directory, 
 
 router = APIRouter(prefix="/console/cobuild", include_in_schema=False)
 PROJECT_FILTERS = tuple(ProjectStatus)
-PROJECT_EVENT = {
-    "approve": "project.approved", "start": "project.started", "progress": "project.progressed",
-    "suspend": "project.suspended", "resume": "project.resumed", "complete": "project.completed",
-    "rate": "project.rated", "evaluate": "project.evaluated", "cancel": "project.cancelled",
-}  # fmt: skip
-RUNNING = ["start", "progress", "suspend", "resume", "complete"]  # what the community and its units do
-PROJECT_PART: dict[Role, list[str]] = {
-    Role.STREET_DISPATCHER: ["approve", "evaluate", "cancel"],
-    Role.COMMUNITY_WORKER: [*RUNNING, "rate", "cancel"],
-    Role.UNIT_ADMIN: RUNNING,
-}
 
 
 def _offers_desk(request: Request, pages: Pages, cobuild: Cobuild, directory: Directory, person: CobuildDesk) -> Desk:
@@ -70,19 +59,6 @@ ProjectsDesk = Annotated[Desk, Depends(_projects_desk)]
 CommunityDesk = Annotated[Desk, Depends(_community_desk)]
 
 
-def project_actions(project: Project, desk: Desk) -> list[str]:
-    """What the person may do with the project now: cobuild's own list when it sends one; else what
-    the transition table allows in its state, of the actions of the person's part in it."""
-    if project.allowed_actions is not None:
-        return list(project.allowed_actions)
-    part = PROJECT_PART.get(desk.role, [])
-    if desk.role == Role.UNIT_ADMIN and desk.org not in project.unit_codes:
-        part = []
-    if desk.role == Role.COMMUNITY_WORKER and project.community_code and project.community_code != desk.org:
-        part = []
-    return [action for action in part if can_move(PROJECT_TRANSITIONS, project.status, PROJECT_EVENT[action])]
-
-
 def _day(value: str, *, end: bool = False) -> datetime | None:
     """A date field (the city's calendar) as the instant its day starts (or ends)."""
     try:
@@ -97,7 +73,7 @@ def _day(value: str, *, end: bool = False) -> datetime | None:
 
 async def _offers_page(desk: Desk, refusal: Refusal | None = None) -> Response:
     status = desk.request.query_params.get("status", "")
-    status = status if status in OfferStatus.__members__.values() else ""
+    status = status if status in tuple(OfferStatus) else ""
     cursor = desk.request.query_params.get("cursor") or None
     community = desk.org if desk.role == Role.COMMUNITY_WORKER else None
     found, categories = await asyncio.gather(
@@ -106,6 +82,7 @@ async def _offers_page(desk: Desk, refusal: Refusal | None = None) -> Response:
     )
     context: dict[str, Any] = {
         "offers": found.items,
+        "actions": {offer.id: offer.allowed_actions for offer in found.items},
         "next_cursor": found.next_cursor,
         "paged": cursor is not None,
         "status": status,
@@ -294,7 +271,7 @@ async def _project_page(desk: Desk, project_id: str, refusal: Refusal | None = N
         "console/cobuild/project.html",
         {
             "project": project,
-            "actions": project_actions(project, desk),
+            "actions": project.allowed_actions,
             "category_names": category_names(categories),
             "unit_names": unit_names(units),
             "refusal": refusal,

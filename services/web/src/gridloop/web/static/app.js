@@ -673,8 +673,11 @@ async function viewNeed(id) {
     show(h`<h2>我的需求</h2><p class="error" role="alert">${problem(err)}</p><p><a class="button" href="#/needs">返回</a></p>`, '我的需求'); return;
   }
   if (stale(here)) return;
-  const confirming = n.status === 'delivered';
-  const rating = n.status === 'done' && !n.rating;
+  // What the resident may do now is cobuild's answer, as for every caller.
+  const allowed = n.allowed_actions || [];
+  const confirming = allowed.includes('confirm');
+  const rating = !confirming && allowed.includes('rate');
+  const withdrawing = allowed.includes('withdraw');
   const ratings = Object.entries(labels.rating || {});
   show(h`<h2>${n.need_number}</h2>
     <div class="card">
@@ -694,7 +697,23 @@ async function viewNeed(id) {
       <div class="field"><label for="need-comment">评价意见（选填）</label><textarea id="need-comment" rows="2" maxlength="500"></textarea></div>
       <p class="form-error" id="form-error" role="alert"></p>
       <button type="submit" class="primary">${confirming ? '确认完成并评价' : '提交评价'}</button></form>` : '')}
+    ${raw(withdrawing ? h`<form id="withdraw-need" aria-label="撤回需求" novalidate>
+      <div class="field"><label for="withdraw-reason">撤回原因</label><input id="withdraw-reason" maxlength="500" aria-describedby="withdraw-reason-error">
+        <p class="field-error" id="withdraw-reason-error" role="alert"></p></div>
+      <button type="submit" class="secondary">撤回需求</button></form>` : '')}
     <p><a class="button secondary" href="#/needs">返回我的需求</a></p>`, n.need_number);
+  document.getElementById('withdraw-need')?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const reason = document.getElementById('withdraw-reason').value.trim();
+    if (reason.length < textMin()) { needError('withdraw-reason', `请写明撤回原因（至少 ${textMin()} 个字）`); return; }
+    try {
+      await api(`/v1/cobuild/needs/${encodeURIComponent(id)}/withdraw`, { method: 'POST', json: { reason } });
+      if (!stale(here)) viewNeed(id);
+    } catch (err) {
+      needError('withdraw-reason', err instanceof NetworkError ? RESIDENT_OFFLINE : problem(err));
+    }
+  });
   if (!confirming && !rating) return;
   document.getElementById('rate-need').addEventListener('submit', async (e) => {
     e.preventDefault();
