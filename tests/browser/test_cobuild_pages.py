@@ -7,6 +7,7 @@ Content-Security-Policy) and photographed."""
 
 import re
 import time
+import uuid
 from collections.abc import Callable
 
 import pytest
@@ -130,7 +131,7 @@ def test_an_offer_matched_to_a_need_becomes_a_project_the_street_evaluates(
         "cobuild", "POST", "/v1/cobuild/needs",
         json={"kind": "service", "category_code": "NC-ELDER", "description": unique("想请医生上门量血压"),
               "grid_code": "LJ01-G1"},
-        headers={"Idempotency-Key": unique("need")},
+        headers={"Idempotency-Key": str(uuid.uuid4())},
     )  # fmt: skip
     need_id = need.get("id") or need["need_id"]
     worker.ok("cobuild", "POST", f"/v1/cobuild/needs/{need_id}/review", json={"summary": unique("老人上门量血压")})
@@ -145,7 +146,7 @@ def test_an_offer_matched_to_a_need_becomes_a_project_the_street_evaluates(
     unit.check("cobuild-12-offers-refused")
     unit.page.get_by_label("资源类型").select_option(label="服务")
     unit.page.get_by_label("名称", exact=True).fill(title)
-    unit.page.get_by_label("说明", exact=True).fill("内科医生每月进社区一次，工会王主任联系")
+    unit.page.get_by_label("说明（选填）").fill("内科医生每月进社区一次，工会王主任联系")
     unit.page.get_by_role("group", name="适用需求类别").get_by_label("助老服务").check()
     unit.page.get_by_label("可服务数量（人次或份）").fill("40")
     unit.page.get_by_label("结束日期").fill("2099-12-31")

@@ -338,7 +338,7 @@ def test_a_claiming_unit_contacts_delivers_or_asks_to_be_released(upstream: Upst
     )  # fmt: skip
     unit = hospital(upstream)
     page = unit.get("/console/cobuild/needs/N1")
-    assert "王阿姨" in page.text and "联系居民：" in page.text
+    assert "王阿姨" in page.text and "应联系居民：" in page.text
     assert 'action="/console/cobuild/needs/N1/contact"' in page.text
     assert 'action="/console/cobuild/needs/N1/request-release"' in page.text
     assert 'action="/console/cobuild/needs/N1/deliver"' not in page.text
