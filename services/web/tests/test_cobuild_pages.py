@@ -378,7 +378,9 @@ def offer(
         "title": "每月义诊", "description": "内科医生进社区", "status": status, "category_codes": ["NC-ELDER"],
         "capacity": 40, "grid_code": "LJ01-G1", "community_codes": ["LJ01"],
         "available_from": NOW.isoformat(), "available_until": (NOW + timedelta(days=90)).isoformat(),
-        "unit_name": "区人民医院", "remaining": 40, "expired": False,
+        "unit_name": "区人民医院", "kind_label": "服务", "used": 0, "remaining": 40, "expired": False,
+        "street_code": "LJ", "district_code": "QH", "withdraw_reason": "", "created_at": NOW.isoformat(),
+        "updated_at": NOW.isoformat(),
         "decisions": [{"community_code": "LJ01", "decision": "pending", "reason": "", "at": None}],
         "allowed_actions": actions or [],
     }  # fmt: skip
@@ -434,8 +436,10 @@ def test_matches_show_their_reasons_and_lead_to_a_project(upstream: Upstream) ->
     upstream.answers[("GET", "/v1/cobuild/matches")] = (
         200,
         {"matches": [{"need_id": "N1", "need_number": "XQ-20270301-N1", "offer_id": "O1", "offer_title": "每月义诊",
-                      "unit_code": "U-LJ-HOSP", "score": 0.9, "reasons": ["类别相符：助老服务", "同一网格"]}],
-         "unmatched": [{"need_id": "N2", "need_number": "XQ-20270301-N2", "reason": "暂无该类别的可用资源"}]},
+                      "unit_code": "U-LJ-HOSP", "score": 90, "reasons": ["类别相符：助老服务", "同一网格"],
+                      "category_code": "NC-ELDER", "grid_code": "LJ01-G1"}],
+         "unmatched": [{"need_id": "N2", "need_number": "XQ-20270301-N2", "reason": "暂无该类别的可用资源",
+                        "category_code": "NC-REPAIR", "grid_code": "LJ01-G2"}]},
     )  # fmt: skip
     page = community(upstream).get("/console/cobuild/matches")
     assert page.status_code == 200, page.text
