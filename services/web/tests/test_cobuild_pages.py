@@ -288,6 +288,39 @@ def test_the_actions_cobuild_allows_are_the_ones_shown(upstream: Upstream) -> No
     assert 'action="/console/cobuild/needs/N1/review"' not in page.text
 
 
+SQUARE = {"type": "Polygon", "coordinates": [[[120.1, 30.2], [120.11, 30.2], [120.11, 30.21], [120.1, 30.2]]]}
+
+
+def test_the_community_registers_a_wish_card_once_with_its_household(upstream: Upstream) -> None:
+    upstream.answers[("GET", "/v1/directory/grids")] = (
+        200,
+        {"items": [{"code": "LJ01-G1", "name": "江畔社区第1网格", "community": "LJ01", "street": "LJ",
+                    "geometry": SQUARE},
+                   {"code": "LJ02-G1", "name": "滨江社区第1网格", "community": "LJ02", "street": "LJ",
+                    "geometry": SQUARE}]},
+    )  # fmt: skip
+    desk = community(upstream)
+    form = desk.get("/console/cobuild/needs/new")
+    assert form.status_code == 200, form.text
+    assert "江畔社区第1网格" in form.text and "滨江社区第1网格" not in form.text  # the community's own grids
+    key = re.search(r'name="key" value="([^"]+)"', form.text)
+    assert key
+    typed = {"kind": "wish", "category_code": "NC-ELDER", "grid_code": "LJ01-G1", "name": "李奶奶", "key": key[1]}
+    missing = post(desk, "/console/cobuild/needs", **typed, description="")
+    assert missing.status_code == 422 and not upstream.asked("/v1/cobuild/needs")
+    assert '<a href="#need-description">' in missing.text and 'value="李奶奶"' in missing.text
+    assert f'name="key" value="{key[1]}"' in missing.text  # the same form, the same key
+    upstream.answers[("POST", "/v1/cobuild/needs")] = (201, need("N7", source="wish_wall"))
+    filed = post(desk, "/console/cobuild/needs", **typed, description="想要一台收音机", phone="13900000002")
+    assert filed.status_code == 303 and filed.headers["location"] == "/console/cobuild/needs/N7?done=submitted"
+    sent = upstream.asked("/v1/cobuild/needs")[-1]
+    assert sent.headers["idempotency-key"] == key[1]
+    assert json.loads(sent.content) == {
+        "kind": "wish", "category_code": "NC-ELDER", "description": "想要一台收音机", "grid_code": "LJ01-G1",
+        "beneficiary": {"name": "李奶奶", "phone": "13900000002", "address": ""},
+    }  # fmt: skip
+
+
 # ------------------------------------------------------------------ the wish wall and the unit's needs
 
 

@@ -144,13 +144,21 @@ class Matches(Answer):
     unmatched: list[Unmatched] = []
 
 
+class NewBeneficiary(BaseModel):
+    """服务对象, as the community types them from a paper wish card or a visit."""
+
+    name: str = Field(min_length=1, max_length=50)
+    phone: str = Field(default="", max_length=20, pattern=r"^[0-9+\- ]*$")
+    address: str = Field(default="", max_length=ADDRESS_MAX)
+
+
 class NewNeed(BaseModel):
     kind: NeedKind
     category_code: str = Field(min_length=1)
     description: str = Field(min_length=TEXT_MIN, max_length=DESCRIPTION_MAX)
     grid_code: str = Field(min_length=1)
     location: GeoPoint | None = None
-    beneficiary: Beneficiary | None = None
+    beneficiary: NewBeneficiary | None = None
 
 
 class Nothing(BaseModel):

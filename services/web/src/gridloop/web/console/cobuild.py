@@ -10,6 +10,7 @@ Which actions a need offers is cobuild's answer (`allowed_actions`, decided on t
 caller's part in it); each is a route of its own here. The service decides, the page shows and posts."""
 
 import asyncio
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -30,13 +31,14 @@ from gridloop.web.clients.cobuild import (
     ConvertRequest,
     DeliverRequest,
     NeedAction,
+    NewNeed,
     NoteRequest,
     RateRequest,
     ReasonRequest,
     ReviewRequest,
 )
 from gridloop.web.clients.directory import DirectoryClient, NeedCategoryEntry, UnitEntry
-from gridloop.web.deps import Cobuild, CobuildDesk, Directory, Form, Pages
+from gridloop.web.deps import Cobuild, CobuildDesk, CommunityWorker, Directory, Form, Pages
 from gridloop.web.render import ConsolePages
 from gridloop.web.sessions import Staff
 
@@ -53,6 +55,7 @@ FIELD_NAMES = {  # what a refused field is called beside the form
     "beneficiaries": "受益人次", "grade": "评估等级", "title": "名称", "category_codes": "适用需求类别",
     "community_codes": "服务社区", "capacity": "可服务数量", "available_from": "开始日期",
     "available_until": "结束日期", "kind": "类型", "grid_code": "网格", "planned_end": "计划完成日期",
+    "name": "服务对象姓名", "phone": "联系电话",
 }  # fmt: skip
 TEXT_FIELDS = {"summary", "reason", "note", "description", "milestone", "report", "title"}
 
@@ -84,7 +87,14 @@ def _desk(request: Request, pages: Pages, cobuild: Cobuild, directory: Directory
     return Desk(request, pages, cobuild, directory, person)
 
 
+def _community_desk(
+    request: Request, pages: Pages, cobuild: Cobuild, directory: Directory, person: CommunityWorker
+) -> Desk:
+    return Desk(request, pages, cobuild, directory, person)
+
+
 NeedsDesk = Annotated[Desk, Depends(_desk)]
+CommunityDesk = Annotated[Desk, Depends(_community_desk)]
 
 
 @dataclass
@@ -186,6 +196,46 @@ async def _need_page(desk: Desk, need_id: str, refusal: Refusal | None = None) -
         },
         status=refusal.status if refusal else 200,
     )
+
+
+async def _new_need_page(desk: Desk, refusal: Refusal | None = None) -> Response:
+    """The form for a need the community collected itself: a paper wish card, a visit, a call."""
+    categories, grids = await asyncio.gather(desk.directory.need_categories(), desk.directory.grids())
+    return desk.render(
+        "console/cobuild/need_new.html",
+        {
+            "categories": categories,
+            # the community's own grids (the directory lists them by street, which the desk does not know)
+            "grids": [grid for grid in grids if grid.community == desk.org],
+            "key": refusal.values.get("key", "") if refusal else str(uuid.uuid4()),
+            "refusal": refusal,
+        },
+        status=refusal.status if refusal else 200,
+    )
+
+
+@router.get("/needs/new", response_class=HTMLResponse)
+async def new_need(desk: CommunityDesk) -> Response:
+    return await _new_need_page(desk)
+
+
+@router.post("/needs")
+async def submit_need(form: Form, desk: CommunityDesk) -> Response:
+    """登记需求: typed in by the community for its household (safe to submit twice: one key per form)."""
+    try:
+        beneficiary = {"name": text(form, "name"), "phone": text(form, "phone"), "address": text(form, "address")}
+        body = body_of(
+            NewNeed,
+            kind=text(form, "kind") or None,
+            category_code=text(form, "category_code"),
+            description=text(form, "description"),
+            grid_code=text(form, "grid_code"),
+            beneficiary=beneficiary if any(beneficiary.values()) else None,
+        )
+        filed = await desk.cobuild.submit_need(body, key=text(form, "key") or str(uuid.uuid4()))
+    except Refused as exc:
+        return await _new_need_page(desk, Refusal.of("need", exc, form))
+    return RedirectResponse(f"/console/cobuild/needs/{filed.id}?done=submitted", status_code=303)
 
 
 @router.get("/needs/{need_id}", response_class=HTMLResponse)
