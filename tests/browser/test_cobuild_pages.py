@@ -200,3 +200,25 @@ def test_an_offer_matched_to_a_need_becomes_a_project_the_street_evaluates(
     unit.go("/console/cobuild/projects")
     expect(unit.page.get_by_role("row").filter(has_text=title)).to_contain_text("已评估")
     unit.check("cobuild-19-unit-projects")
+
+
+def test_the_community_registers_a_paper_wish_card(desks: Callable[[str], Phone]) -> None:
+    wish = unique("想要一台收音机听戏")
+    community = desks("cw-lj01")
+    community.go("/console/cobuild/needs")
+    community.page.get_by_role("link", name="登记需求").click()
+    expect(community.page.get_by_role("heading", level=1, name="登记需求")).to_be_visible()
+    community.page.get_by_label("需求类别").select_option(label="助老服务")
+    community.page.get_by_label("所在网格").select_option("LJ01-G1")
+    community.page.get_by_label("姓名").fill("李奶奶")
+    community.expected_statuses.add(422)
+    community.page.get_by_role("button", name="登记").click()  # no description
+    expect(community.page.get_by_role("alert").filter(has_text="登记需求未完成")).to_be_visible()
+    expect(community.page.get_by_label("姓名")).to_have_value("李奶奶")
+    community.check("cobuild-20-need-new-refused")
+    community.page.get_by_label("需求内容（居民原话）").fill(wish)
+    community.page.get_by_role("button", name="登记").click()
+    done(community, "已登记")
+    expect(community.page.get_by_text(wish)).to_be_visible()
+    expect(community.page.get_by_role("definition").filter(has_text="李奶奶")).to_be_visible()
+    expect(community.page.get_by_role("definition").filter(has_text="心愿墙登记")).to_be_visible()
