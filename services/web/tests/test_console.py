@@ -288,7 +288,16 @@ def test_the_app_reads_its_labels_and_limits_from_the_server() -> None:
     document = answer.json()
     assert document["limits"] == {"text_min": TEXT_MIN, "photos_max": PHOTOS_MAX}
     assert document["ticket_status"]["closed"] == "已办结" and document["rating"]["satisfied"] == "满意"
-    assert set(document) == {"ticket_status", "order_status", "event", "rating", "queue_reason", "limits"}
+    assert set(document) == {
+        "ticket_status",
+        "order_status",
+        "event",
+        "rating",
+        "queue_reason",
+        "need_status",
+        "need_kind",
+        "limits",
+    }
 
 
 def test_every_state_and_reason_the_services_send_has_a_chinese_name() -> None:

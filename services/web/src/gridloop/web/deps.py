@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from gridloop.shared.clock import Clock
 from gridloop.shared.events import Role
 from gridloop.web.clients.base import ServiceClient
+from gridloop.web.clients.cobuild import CobuildClient
 from gridloop.web.clients.directory import DirectoryClient
 from gridloop.web.clients.dispatch import DispatchClient
 from gridloop.web.clients.handling import HandlingClient
@@ -111,6 +112,12 @@ Dispatcher = Annotated[Staff, Depends(desk_of(Role.STREET_DISPATCHER))]
 Agent = Annotated[Staff, Depends(desk_of(Role.DEPARTMENT_AGENT))]
 Supervisor = Annotated[Staff, Depends(desk_of(Role.SUPERVISOR))]
 Admin = Annotated[Staff, Depends(desk_of(Role.ADMIN))]
+CommunityWorker = Annotated[Staff, Depends(desk_of(Role.COMMUNITY_WORKER))]
+UnitAdmin = Annotated[Staff, Depends(desk_of(Role.UNIT_ADMIN))]
+CobuildDesk = Annotated[Staff, Depends(desk_of(Role.COMMUNITY_WORKER, Role.UNIT_ADMIN))]
+"""Who works on needs and offers: the community that collects them and the units that take them on."""
+ProjectDesk = Annotated[Staff, Depends(desk_of(Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.STREET_DISPATCHER))]
+"""Who works on 惠民项目: the community and the units in them, and the street that approves and evaluates them."""
 Connector = Annotated[Staff, Depends(desk_of(Role.DEPARTMENT_AGENT, Role.ADMIN))]
 """Who connects other systems by webhook: a department's agent, and the admin who oversees them."""
 
@@ -141,3 +148,4 @@ Dispatch = Annotated[DispatchClient, Depends(client_of(DispatchClient))]
 Handling = Annotated[HandlingClient, Depends(client_of(HandlingClient))]
 Supervision = Annotated[SupervisionClient, Depends(client_of(SupervisionClient))]
 Directory = Annotated[DirectoryClient, Depends(client_of(DirectoryClient))]
+Cobuild = Annotated[CobuildClient, Depends(client_of(CobuildClient))]

@@ -10,7 +10,8 @@ from gridloop.shared import limits
 from gridloop.shared.api.dispatch import QueueReason
 from gridloop.shared.api.handling import OrderRole, OrderStatus, StepKind
 from gridloop.shared.clock import CITY_ZONE
-from gridloop.shared.events import CancelReason, Rating
+from gridloop.shared.cobuild_lifecycle import NeedStatus, OfferStatus, ProjectStatus
+from gridloop.shared.events import CancelReason, NeedKind, NeedSource, OfferKind, Rating
 from gridloop.shared.lifecycle import TicketStatus
 
 TICKET_STATUS: dict[TicketStatus, str] = {
@@ -48,6 +49,45 @@ EVENT = {
 RATING: dict[Rating, str] = {
     Rating.SATISFIED: "满意", Rating.BASICALLY_SATISFIED: "基本满意", Rating.UNSATISFIED: "不满意",
 }  # fmt: skip
+# 共建: needs (居民需求), offers (资源清单) and projects (惠民项目).
+NEED_STATUS: dict[NeedStatus, str] = {
+    NeedStatus.SUBMITTED: "待审核", NeedStatus.REVIEWED: "已审核", NeedStatus.PUBLISHED: "认领中",
+    NeedStatus.ASSIGNED: "已派单", NeedStatus.CLAIMED: "已认领", NeedStatus.IN_SERVICE: "服务中",
+    NeedStatus.DELIVERED: "已兑现待确认", NeedStatus.DONE: "已完成", NeedStatus.REJECTED: "未通过",
+    NeedStatus.ESCALATED: "逾期未认领（已上报街道）", NeedStatus.CONVERTED: "已转办", NeedStatus.WITHDRAWN: "已撤回",
+    NeedStatus.MERGED: "已合并",
+}  # fmt: skip
+NEED_KIND: dict[NeedKind, str] = {
+    NeedKind.WISH: "微心愿", NeedKind.SERVICE: "服务需求", NeedKind.PROJECT_IDEA: "项目建议",
+}  # fmt: skip
+NEED_SOURCE: dict[NeedSource, str] = {
+    NeedSource.APP: "居民自报", NeedSource.VISIT: "网格员走访", NeedSource.HOTLINE: "热线来电",
+    NeedSource.WISH_WALL: "心愿墙登记", NeedSource.TICKET: "工单转入", NeedSource.HOTSPOT: "热点难点",
+}  # fmt: skip
+NEED_ACTION = {  # a need's actions, as its buttons and its confirmations name them
+    "review": "审核", "publish": "发布认领", "assign": "派单", "reject": "不予受理", "merge": "合并",
+    "convert": "转为案件", "approve-release": "同意退出认领", "accept-assignment": "接单", "return": "退回派单",
+    "claim": "认领", "contact": "已联系居民", "request-release": "申请退出认领", "deliver": "已兑现",
+    "confirm": "确认完成", "rate": "评价", "withdraw": "撤回",
+}  # fmt: skip
+OFFER_KIND: dict[OfferKind, str] = {
+    OfferKind.VENUE: "场地", OfferKind.SERVICE: "服务", OfferKind.GOODS: "物资", OfferKind.FUNDS: "资金",
+    OfferKind.PEOPLE: "人员", OfferKind.CHANNEL: "渠道",
+}  # fmt: skip
+OFFER_STATUS: dict[OfferStatus, str] = {
+    OfferStatus.SUBMITTED: "待社区确认", OfferStatus.ACCEPTED: "已接受", OfferStatus.DECLINED: "未接受",
+    OfferStatus.WITHDRAWN: "已撤回",
+}  # fmt: skip
+PROJECT_STATUS: dict[ProjectStatus, str] = {
+    ProjectStatus.PROPOSED: "待审批", ProjectStatus.APPROVED: "已批准", ProjectStatus.IN_PROGRESS: "实施中",
+    ProjectStatus.SUSPENDED: "已暂停", ProjectStatus.COMPLETED: "已完成", ProjectStatus.EVALUATED: "已评估",
+    ProjectStatus.CANCELLED: "已取消",
+}  # fmt: skip
+PROJECT_ACTION = {
+    "approve": "批准", "start": "开始实施", "progress": "更新进度", "suspend": "暂停", "resume": "恢复实施",
+    "complete": "完成结项", "rate": "录入居民评价", "evaluate": "评估", "cancel": "取消项目",
+}  # fmt: skip
+PROJECT_GRADE = {"excellent": "优秀", "good": "良好", "fair": "一般", "poor": "较差"}
 KPIS = (
     ("response_rate", "响应率"),
     ("on_time_resolution_rate", "按期处置率"),
@@ -106,5 +146,7 @@ def document() -> dict[str, Any]:
         "event": EVENT,
         "rating": RATING,
         "queue_reason": QUEUE_REASON,
+        "need_status": NEED_STATUS,
+        "need_kind": NEED_KIND,
         "limits": {"text_min": limits.TEXT_MIN, "photos_max": limits.PHOTOS_MAX},
     }

@@ -24,10 +24,27 @@ HOME = {
     Role.RESIDENT: "/app/",
 }
 MENU = {
-    Role.STREET_DISPATCHER: [("/console/desk", "派遣队列"), ("/console/desk/hotline", "热线/来访登记")],
+    Role.STREET_DISPATCHER: [
+        ("/console/desk", "派遣队列"),
+        ("/console/desk/hotline", "热线/来访登记"),
+        ("/console/cobuild/projects", "共建项目"),
+    ],
     Role.DEPARTMENT_AGENT: [("/console/inbox", "部门工单"), ("/console/integrations", "系统对接")],
     Role.SUPERVISOR: [("/console/command", "指挥中心"), ("/console/command/overdue", "超期与督办")],
     Role.ADMIN: [("/console/admin", "目录管理"), ("/console/integrations", "系统对接")],
+    Role.COMMUNITY_WORKER: [
+        ("/console/cobuild/needs", "需求受理"),
+        ("/console/cobuild/matches", "供需匹配"),
+        ("/console/cobuild/projects", "惠民项目"),
+        ("/console/cobuild/offers", "资源清单"),
+        ("/console/cobuild/wall", "心愿墙"),
+    ],
+    Role.UNIT_ADMIN: [
+        ("/console/cobuild/wall", "心愿墙"),
+        ("/console/cobuild/needs", "本单位认领"),
+        ("/console/cobuild/offers", "本单位资源"),
+        ("/console/cobuild/projects", "参与项目"),
+    ],
 }
 
 

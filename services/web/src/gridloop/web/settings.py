@@ -34,7 +34,8 @@ class WebSettings(ServiceSettings):
     # A base-map tile address (e.g. the city's own tile server, with {z}/{x}/{y}); empty: grids only.
     map_tile_url: str = ""
     map_tile_attribution: str = ""
-    # Where the console finds each service's API (the embedded stack's ports by default).
+    # Where the console finds each service's API (the embedded stack's ports by default); set as one
+    # JSON object in GRIDLOOP_SERVICE_URLS, which names every service (cobuild too).
     service_urls: dict[str, str] = {  # noqa: RUF012 - pydantic copies defaults
         "directory": "http://127.0.0.1:8006",
         "intake": "http://127.0.0.1:8001",

@@ -1,9 +1,10 @@
 """The directory, as the console calls it: departments, categories and grids in their own shapes
-(gridloop.shared.directory), the area tree, and records with their revisions (the admin's pages)."""
+(gridloop.shared.directory), units and need categories for the 共建 pages, the area tree, and
+records with their revisions (the admin's pages)."""
 
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from gridloop.shared.api.directory import AreaTree, RecordChange, RecordHistory, RecordList, RecordView
 from gridloop.shared.directory import Category, Department, Grid
@@ -11,6 +12,34 @@ from gridloop.web.clients.base import ServiceClient
 
 R = TypeVar("R", bound=BaseModel)
 BASE = "/v1/directory"
+
+
+class UnitEntry(BaseModel):
+    """A unit stationed in the area (驻区单位), as the 共建 pages name and choose it."""
+
+    model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
+    kind: str = "other"
+    grid: str = ""
+    street: str = ""
+    liaison: str = ""
+    communities: list[str] = []
+
+
+class UnitRecord(BaseModel):
+    """One unit's record as the directory serves it (`RecordView`), read for its data alone."""
+
+    model_config = ConfigDict(extra="ignore")
+    data: UnitEntry
+
+
+class NeedCategoryEntry(BaseModel):
+    """A need category (需求类别), as the 共建 pages offer it."""
+
+    model_config = ConfigDict(extra="ignore")
+    code: str
+    name: str
 
 
 class DirectoryClient(ServiceClient):
@@ -25,6 +54,16 @@ class DirectoryClient(ServiceClient):
 
     async def grids(self, *, street: str | None = None) -> list[Grid]:
         return await self._kind(Grid, "grids", street=street)
+
+    async def units(self, *, street: str | None = None) -> list[UnitEntry]:
+        """The units stationed in the area, or in one street (the directory selects them)."""
+        return await self._kind(UnitEntry, "units", street=street)
+
+    async def unit(self, code: str) -> UnitEntry:
+        return (await self._get(UnitRecord, f"{BASE}/units/{code}")).data
+
+    async def need_categories(self) -> list[NeedCategoryEntry]:
+        return await self._kind(NeedCategoryEntry, "need_categories")
 
     async def tree(self) -> AreaTree:
         return await self._get(AreaTree, f"{BASE}/tree")

@@ -1,4 +1,5 @@
-// The grid worker's app: file reports (also without signal), follow them, verify and rate.
+// The grid worker's app: file reports (also without signal), follow them, verify and rate; and the
+// resident's: submit needs, follow them, confirm and rate what a unit delivered.
 import { get, set } from '/app/vendor/idb-keyval/index.js';
 import {
   api, ApiError, currentSession, expired, finishSignOut, isReachable, loadSession, NetworkError, onReachabilityChange,
@@ -540,6 +541,237 @@ async function viewNotifications() {
   }));
 }
 
+// ---------------------------------------------------------------- the resident's needs (我的需求)
+// A resident submits a need (微心愿, a service, an idea for a project) for the community to review,
+// follows it, and confirms and rates it once a unit has delivered. Online only: what a household
+// asks for is sent at once or not at all, and the screen says so (the form keeps what was typed).
+const needStatusName = (code) => labels.need_status?.[code] || code;
+const needKindName = (code) => labels.need_kind?.[code] || code;
+const NEED_FIELD = { kind: 'kind', category_code: 'need-category', description: 'need-description', grid_code: 'need-grid' };
+const RESIDENT_OFFLINE = '当前无网络。提交需求和评价需要网络，请有网络时再试；已填写的内容仍保留在此页面。';
+
+async function viewNeeds() {
+  const here = screen;
+  let items;
+  let kept = false;
+  try {
+    items = (await api('/v1/cobuild/needs?limit=50')).items;
+    await set('needs', items);
+  } catch (err) {
+    items = await get('needs');
+    kept = true;
+    if (stale(here)) return;
+    if (!items) { show(h`<h2>我的需求</h2><p class="error" role="alert">${problem(err)}</p>`, '我的需求'); return; }
+  }
+  if (stale(here)) return;
+  show(h`<h2>我的需求</h2>
+    <p><a class="button" href="#/need-new">提交新需求</a></p>
+    ${raw(kept ? '<p class="note">无网络：显示的是上次同步的内容。</p>' : '')}
+    ${raw(items.length ? '' : '<p class="note">还没有提交过需求。</p>')}
+    <ul class="list">${raw(items.map((n) => h`<li><a class="card link" href="#/need/${n.id}">
+      <span class="status s-${n.status}">${needStatusName(n.status)}</span>
+      <strong>${n.need_number}</strong> ${needKindName(n.kind)}
+      ${raw(n.status === 'delivered' ? '<span class="badge">待确认</span>' : '')}
+      <span class="hint">${when(n.created_at)}</span></a></li>`).join(''))}</ul>`, '我的需求');
+}
+
+async function viewNeedForm() {
+  const here = screen;
+  let categories;
+  let grids;
+  try {
+    [categories, grids] = await Promise.all([
+      reference('need_categories', '/v1/directory/need_categories'), reference('grids', '/v1/directory/grids'),
+    ]);
+  } catch (err) {
+    if (stale(here)) return;
+    show(h`<h2>提交需求</h2><p class="error" role="alert">无法加载需求类别：${problem(err)}</p>`, '提交需求');
+    return;
+  }
+  if (stale(here)) return;
+  const own = currentSession()?.user.org;
+  const mine = grids.filter((g) => g.community === own);
+  const kinds = Object.entries(labels.need_kind || {});
+  show(h`<h2>提交需求</h2>
+    <p class="hint">社区审核后，会把需求整理成不含您姓名、电话和地址的公开摘要，发布给驻区单位认领。</p>
+    <form id="need" aria-label="提交需求" novalidate>
+      <fieldset class="field" id="kind" aria-describedby="kind-error"><legend>需求类型</legend>
+        ${raw(kinds.map(([code, name], i) => h`<input type="radio" id="kind-${code}" name="kind" value="${code}"${raw(i === 0 ? ' checked' : '')}> <label class="inline" for="kind-${code}">${name}</label>`).join(' '))}
+        <p class="field-error" id="kind-error" role="alert"></p></fieldset>
+      <div class="field">
+        <label for="need-category">需求类别</label>
+        <select id="need-category" name="category_code" required aria-describedby="need-category-error">
+          <option value="">请选择</option>${raw(categories.map((c) => h`<option value="${c.code}">${c.name}</option>`).join(''))}</select>
+        <p class="field-error" id="need-category-error" role="alert"></p>
+      </div>
+      <div class="field">
+        <label for="need-description">需求内容</label>
+        <p class="hint" id="need-description-hint">需要什么帮助、什么时间方便（${textMin()}～500 字）。</p>
+        <textarea id="need-description" name="description" rows="4" maxlength="500" required aria-describedby="need-description-hint need-description-error"></textarea>
+        <p class="field-error" id="need-description-error" role="alert"></p>
+      </div>
+      <div class="field">
+        <label for="need-grid">所在网格</label>
+        <select id="need-grid" name="grid_code" required aria-describedby="need-grid-error">
+          ${raw(mine.length === 1 ? '' : '<option value="">请选择</option>')}${raw(mine.map((g) => h`<option value="${g.code}">${g.name}（${g.code}）</option>`).join(''))}</select>
+        <p class="field-error" id="need-grid-error" role="alert"></p>
+      </div>
+      <p class="form-error" id="form-error" role="alert"></p>
+      <button type="submit" class="primary">提交需求</button>
+    </form>`, '提交需求');
+  // One key per form: a second tap (or a retry after a lost answer) files the need once.
+  const key = crypto.randomUUID();
+  document.getElementById('need').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const form = e.target;
+    const need = {
+      kind: form.querySelector('input[name=kind]:checked')?.value,
+      category_code: form.category_code.value,
+      description: form.description.value.trim(),
+      grid_code: form.grid_code.value,
+    };
+    const missing = [];
+    if (!need.category_code) missing.push(['need-category', '请选择需求类别']);
+    if (need.description.length < textMin()) missing.push(['need-description', `请填写需求内容（至少 ${textMin()} 个字）`]);
+    if (!need.grid_code) missing.push(['need-grid', '请选择所在网格']);
+    if (missing.length) { missing.forEach(([field, message]) => needError(field, message)); return; }
+    const button = form.querySelector('button[type=submit]');
+    button.disabled = true;
+    try {
+      const filed = await api('/v1/cobuild/needs', { method: 'POST', json: need, headers: { 'Idempotency-Key': key } });
+      if (stale(here)) return;
+      show(h`<h2>需求已提交</h2>
+        <div class="card" role="status"><p>需求编号 <strong>${filed.need_number}</strong></p>
+          <p>${needKindName(filed.kind)} · ${needStatusName(filed.status)}</p>
+          <p class="hint">社区将在 3 个工作日内审核。</p></div>
+        <p><a class="button" href="#/need/${filed.id}">查看进展</a> <a class="button secondary" href="#/needs">我的需求</a></p>`, '需求已提交', '#/need-new/filed');
+    } catch (err) {
+      button.disabled = false;
+      if (err instanceof NetworkError) { needError('form', RESIDENT_OFFLINE); return; }
+      if (err instanceof ApiError && err.code === 'validation_error' && Array.isArray(err.details)) {
+        err.details.forEach((d) => needError(NEED_FIELD[d.loc?.[d.loc.length - 1]] || 'form', `请检查此项：${chinese(d.msg)}`));
+        return;
+      }
+      needError('form', problem(err));
+    }
+  });
+}
+
+function needError(field, message) {
+  const box = document.getElementById(`${field}-error`) || document.getElementById('form-error');
+  box.textContent = message;
+  const input = document.getElementById(field);
+  if (input && input.tagName !== 'FIELDSET') input.setAttribute('aria-invalid', 'true');
+}
+
+async function viewNeed(id) {
+  const here = screen;
+  let n;
+  try { n = await api(`/v1/cobuild/needs/${encodeURIComponent(id)}`); } catch (err) {
+    if (stale(here)) return;
+    show(h`<h2>我的需求</h2><p class="error" role="alert">${problem(err)}</p><p><a class="button" href="#/needs">返回</a></p>`, '我的需求'); return;
+  }
+  if (stale(here)) return;
+  // What the resident may do now is cobuild's answer, as for every caller.
+  const allowed = n.allowed_actions || [];
+  const confirming = allowed.includes('confirm');
+  const rating = !confirming && allowed.includes('rate');
+  const withdrawing = allowed.includes('withdraw');
+  const ratings = Object.entries(labels.rating || {});
+  show(h`<h2>${n.need_number}</h2>
+    <div class="card">
+      <p><span class="status s-${n.status}">${needStatusName(n.status)}</span> ${needKindName(n.kind)}</p>
+      ${raw(n.description ? h`<p>${n.description}</p>` : '')}
+      ${raw(n.summary ? h`<p class="hint">公开摘要：${n.summary}</p>` : '')}
+      <p class="hint">网格 ${n.grid_code} · 提交于 ${when(n.created_at)}</p>
+      ${raw(n.reject_reason ? h`<p class="warning">未通过审核：${n.reject_reason}</p>` : '')}
+      ${raw(n.ticket_number ? h`<p>已转为案件 ${n.ticket_number}，由相关部门办理。</p>` : '')}
+      ${raw(n.rating ? h`<p>您的评价：${labels.rating?.[n.rating] || n.rating}</p>` : '')}
+    </div>
+    ${raw(confirming || rating ? h`<form id="rate-need" aria-label="${confirming ? '确认并评价' : '评价'}" novalidate>
+      ${raw(confirming ? '<p>认领单位已告知服务完成。请确认并评价；7 天内未确认的，将自动确认。</p>' : '')}
+      <fieldset class="field" id="need-rating" aria-describedby="need-rating-error"><legend>评价</legend>
+        ${raw(ratings.map(([value, label]) => h`<input type="radio" id="nr-${value}" name="rating" value="${value}"> <label class="inline" for="nr-${value}">${label}</label>`).join(' '))}
+        <p class="field-error" id="need-rating-error" role="alert"></p></fieldset>
+      <div class="field"><label for="need-comment">评价意见（选填）</label><textarea id="need-comment" rows="2" maxlength="500"></textarea></div>
+      <p class="form-error" id="form-error" role="alert"></p>
+      <button type="submit" class="primary">${confirming ? '确认完成并评价' : '提交评价'}</button></form>` : '')}
+    ${raw(withdrawing ? h`<form id="withdraw-need" aria-label="撤回需求" novalidate>
+      <div class="field"><label for="withdraw-reason">撤回原因</label><input id="withdraw-reason" maxlength="500" aria-describedby="withdraw-reason-error">
+        <p class="field-error" id="withdraw-reason-error" role="alert"></p></div>
+      <button type="submit" class="secondary">撤回需求</button></form>` : '')}
+    <p><a class="button secondary" href="#/needs">返回我的需求</a></p>`, n.need_number);
+  document.getElementById('withdraw-need')?.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const reason = document.getElementById('withdraw-reason').value.trim();
+    if (reason.length < textMin()) { needError('withdraw-reason', `请写明撤回原因（至少 ${textMin()} 个字）`); return; }
+    try {
+      await api(`/v1/cobuild/needs/${encodeURIComponent(id)}/withdraw`, { method: 'POST', json: { reason } });
+      if (!stale(here)) viewNeed(id);
+    } catch (err) {
+      needError('withdraw-reason', err instanceof NetworkError ? RESIDENT_OFFLINE : problem(err));
+    }
+  });
+  if (!confirming && !rating) return;
+  document.getElementById('rate-need').addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors();
+    const choice = main.querySelector('input[name=rating]:checked');
+    if (!choice) { needError('need-rating', '请选择评价'); return; }
+    try {
+      if (confirming) await api(`/v1/cobuild/needs/${encodeURIComponent(id)}/confirm`, { method: 'POST', json: {} });
+      await api(`/v1/cobuild/needs/${encodeURIComponent(id)}/rate`, {
+        method: 'POST', json: { rating: choice.value, comment: document.getElementById('need-comment').value.trim() },
+      });
+      if (stale(here)) return;
+      show(h`<h2>感谢评价</h2><p class="ok" role="status">需求 ${n.need_number} 已${confirming ? '确认完成并' : ''}评价。</p><p><a class="button" href="#/needs">返回我的需求</a></p>`, '感谢评价', '#/needs/rated');
+    } catch (err) {
+      needError('form', err instanceof NetworkError ? RESIDENT_OFFLINE : problem(err));
+    }
+  });
+}
+
+async function routeResident() {
+  screen += 1;
+  const [, view, arg] = location.hash.split('/');
+  const views = { needs: viewNeeds, 'need-new': viewNeedForm, need: () => viewNeed(arg) };
+  await (views[view] || views.needs)();
+  main.focus({ preventScroll: true });
+}
+
+// The resident's app: their needs, on the same shell; the grid worker's menu and outbox stay hidden.
+async function startResident(session) {
+  await loadLabels();
+  document.title = '我的需求 · 网格闭环';
+  document.getElementById('worker-tabs').hidden = true;
+  document.getElementById('resident-tabs').hidden = false;
+  document.getElementById('offline').textContent = RESIDENT_OFFLINE;
+  const drawResident = (s) => {
+    document.getElementById('expired').hidden = Boolean(s) && !expired(s);
+    document.getElementById('who').textContent = s ? `${s.user.name}` : '';
+    document.getElementById('signout').hidden = !s;
+  };
+  onSessionChange(drawResident);
+  drawResident(session);
+  document.getElementById('signout').addEventListener('click', async () => {
+    await signOut();
+    location.replace('/signin');
+  });
+  drawNetwork();
+  window.addEventListener('online', drawNetwork);
+  window.addEventListener('offline', drawNetwork);
+  onReachabilityChange(drawNetwork);
+  window.addEventListener('hashchange', routeResident);
+  document.getElementById('resident-tabs').addEventListener('click', (e) => {
+    const link = e.target.closest('a');
+    if (link && link.getAttribute('href') === location.hash) { e.preventDefault(); routeResident(); }
+  });
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/app/sw.js', { scope: '/app/' });
+  await routeResident();
+}
+
 // ---------------------------------------------------------------- shell
 // Another worker's reports wait on this phone: how many, never what they say.
 const othersNote = (n) => (currentSession()
@@ -585,6 +817,7 @@ async function start() {
   if (await finishSignOut()) { location.replace('/signin'); return; }
   const session = await loadSession();
   if (!session) { location.assign('/signin'); return; }
+  if (session.user.role === 'resident') { await startResident(session); return; }
   if (session.user.role !== 'grid_worker') {
     show(h`<h2>网格员应用</h2><p class="note">此应用供网格员使用。您以 ${session.user.name} 登录。</p><form method="post" action="/signout"><button class="secondary">退出登录</button></form>`, '网格员应用');
     return;
@@ -613,7 +846,7 @@ async function start() {
   }, 10000);
   window.addEventListener('hashchange', route);
   // The menu entry of the screen already shown starts it afresh (a new form, a fresh list).
-  document.querySelector('.tabs').addEventListener('click', (e) => {
+  document.getElementById('worker-tabs').addEventListener('click', (e) => {
     const link = e.target.closest('a');
     if (link && link.getAttribute('href') === location.hash) { e.preventDefault(); route(); }
   });
