@@ -94,6 +94,7 @@ def shown(project: dict[str, Any], *, reader: Actor) -> Project:
 
 
 async def one(*, database: Database, reader: Actor, project_id: str) -> Project:
+    domain.reads_projects(reader)
     project = await store.get(database.db, project_id)
     if project is None or not domain.visible(project, reader):
         raise UnknownProject(project_id)
@@ -109,9 +110,8 @@ async def listing(
     limit: int,
     cursor: str | None,
 ) -> ProjectPage:
-    scope = domain.list_filter(reader)
-    if scope is None:
-        raise NotAllowed("无权查看项目清单 (your role does not read projects)")
+    domain.reads_projects(reader)
+    scope = domain.list_filter(reader) or {}
     parts: list[dict[str, Any]] = [scope]
     if status is not None:
         parts.append({"status": status.value})
