@@ -172,6 +172,12 @@ ACTING_ROLES: Mapping[NeedAction, frozenset[Role]] = {
 before its scope is looked at; who of these may act on a given need is `authorise`'s."""
 
 
+def refuse_role(action: NeedAction, actor: Actor) -> None:
+    """NotAllowed if the caller's role never takes `action`, on any need."""
+    if actor.role not in ACTING_ROLES[action]:
+        raise NotAllowed(action.value)
+
+
 def _unit(actor: Actor) -> Claimant:
     return Claimant(kind=ClaimantKind.UNIT, code=actor.org)
 
@@ -180,8 +186,7 @@ def authorise(
     action: NeedAction, need: Mapping[str, Any], actor: Actor, *, unit_communities: frozenset[str] = frozenset()
 ) -> None:
     """NotAllowed unless the caller stands in the relation to the need that `action` asks for."""
-    if actor.role not in ACTING_ROLES[action]:
-        raise NotAllowed(action.value)
+    refuse_role(action, actor)
     if action in COMMUNITY_ACTIONS:
         allowed = scope.is_community_worker(actor, need) or (
             action in ESCALATED_ACTIONS

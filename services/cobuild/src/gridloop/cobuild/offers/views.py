@@ -75,8 +75,9 @@ async def listing(
     cursor: str | None,
 ) -> OfferPage:
     """The offers in the reader's scope, newest first; InvalidCursor for a cursor not handed out here."""
-    domain.reads_offers(reader)
-    scope = domain.list_filter(reader) or {}
+    scope = domain.list_filter(reader)
+    if scope is None:
+        raise domain.NotAllowed("无权查看资源清单 (your role does not read offers)")
     parts: list[dict[str, Any]] = [scope]
     if status is not None:
         parts.append({"status": status.value})

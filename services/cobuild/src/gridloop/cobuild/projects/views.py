@@ -110,8 +110,9 @@ async def listing(
     limit: int,
     cursor: str | None,
 ) -> ProjectPage:
-    domain.reads_projects(reader)
-    scope = domain.list_filter(reader) or {}
+    scope = domain.list_filter(reader)
+    if scope is None:
+        raise NotAllowed("无权查看项目清单 (your role does not read projects)")
     parts: list[dict[str, Any]] = [scope]
     if status is not None:
         parts.append({"status": status.value})
