@@ -1,5 +1,6 @@
 """Who may do what, route by route: every role against every route of every service, with a
-caller inside the ticket's scope and one outside it. A route the matrix does not list fails the
+caller inside the scope of the record the route names (a ticket, a need, an offer, a project) and
+one outside it. A route the matrix does not list fails the
 test, so no new endpoint can skip the question.
 
 Kinds: ANY (allowed for the role), SCOPED (allowed inside the scope; outside, the ticket does not
@@ -83,7 +84,7 @@ class Route:
     method: str
     path: str
     kinds: dict[Role, str]
-    ticket: str = "T"  # which prepared ticket fills {ticket_id}
+    ticket: str = "T"  # which prepared record fills the path's id: a ticket, or cobuild's N, NA, O or P
     body: dict[str, Any] | None = None
     list_key: str = ""  # for lists: the field naming the prepared ticket in each item
     list_field: str = "items"  # for lists: where the answer lists them
