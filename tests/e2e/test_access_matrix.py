@@ -1,5 +1,6 @@
 """Who may do what, route by route: every role against every route of every service, with a
-caller inside the ticket's scope and one outside it. A route the matrix does not list fails the
+caller inside the scope of the record the route names (a ticket, a need, an offer, a project) and
+one outside it. A route the matrix does not list fails the
 test, so no new endpoint can skip the question.
 
 Kinds: ANY (allowed for the role), SCOPED (allowed inside the scope; outside, the ticket does not
@@ -24,13 +25,17 @@ from gridloop.stack.testing import eventually
 pytestmark = pytest.mark.e2e
 ANY, SCOPED, HIDDEN, DENY = "any", "scoped", "hidden", "deny"
 GW, SD, AG, SUP, ADM = Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.SUPERVISOR, Role.ADMIN
-ROLES = (GW, SD, AG, SUP, ADM)
+CW, UA, RES = Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.RESIDENT
+ROLES = (GW, SD, AG, SUP, ADM, CW, UA, RES)
 INSIDE = {
     GW: ("gw-lj01-m", "LJ01"),
     SD: ("sd-lj-m", "LJ"),
     AG: ("agent-zj-m", "ZJ"),
     SUP: ("sup-qh-m", "QH"),
     ADM: ("admin-m", "QH"),
+    CW: ("cw-lj01-m", "LJ01"),
+    UA: ("ua-hosp-m", "U-LJ-HOSP"),  # 区人民医院, paired with LJ01 and LJ02
+    RES: ("res-lj01-m", "LJ01"),  # who submits the prepared needs
 }
 OUTSIDE = {
     GW: ("gw-wh01-m", "WH01"),
@@ -38,14 +43,39 @@ OUTSIDE = {
     AG: ("agent-jj-m", "JJ"),
     SUP: ("sup-wh-m", "WH"),
     ADM: ("admin-m2", "QH"),
+    CW: ("cw-wh01-m", "WH01"),
+    UA: ("ua-tax-m", "U-WH-TAX"),  # 区税务局, paired with WH01 and WH02
+    RES: ("res-wh01-m", "WH01"),
 }
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAAJJRU5ErkJggg=="
 )
 READ_ALL = dict.fromkeys(ROLES, ANY)
-AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY}
-HOOKS = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: ANY}  # a department's own webhook endpoints; the admin's all
+# The ticket loop is the city's staff's: a community worker, a unit's liaison and a resident take
+# no part in it (a resident's problem reaches it through the grid worker, the hotline or an Open311
+# app; the community's own requests are needs, converted to tickets by cobuild).
+NOT_TICKETS = {CW: DENY, UA: DENY, RES: DENY}
+AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY, **NOT_TICKETS}
+HOOKS = {
+    GW: DENY,
+    SD: DENY,
+    AG: SCOPED,
+    SUP: DENY,
+    ADM: ANY,
+    **NOT_TICKETS,
+}  # a department's own endpoints; the admin's all
 HOOKS_OWN = {**HOOKS, ADM: DENY}  # what only the department does to its endpoint: never the admin in its name
+NOBODY = dict.fromkeys(ROLES, DENY)
+COBUILD_FIGURES = {**NOBODY, SD: SCOPED, SUP: SCOPED, CW: SCOPED}
+NEED_READERS = {**NOBODY, GW: HIDDEN, SD: SCOPED, SUP: SCOPED, CW: SCOPED, UA: SCOPED, RES: SCOPED}
+COMMUNITY = {**NOBODY, CW: SCOPED}  # the community's steps on a need (the street's on an escalated one)
+UNIT = {**NOBODY, UA: SCOPED}  # the assigned or claiming unit's
+HOUSEHOLD = {**NOBODY, GW: HIDDEN, CW: SCOPED, RES: SCOPED}  # the submitter's (or the community's)
+OFFER_READERS = {**NOBODY, SD: SCOPED, SUP: SCOPED, CW: SCOPED, UA: SCOPED}
+PROJECT_READERS = {**NOBODY, GW: SCOPED, SD: SCOPED, SUP: SCOPED, CW: SCOPED, UA: SCOPED, RES: SCOPED}
+PROJECT_RUNNERS = {**NOBODY, CW: SCOPED, UA: SCOPED}
+# a body's values filled with the time now and thirty days from now (an offer's window, a plan's end)
+NOW, LATER = "now", "in thirty days"
 
 
 @dataclass
@@ -54,7 +84,7 @@ class Route:
     method: str
     path: str
     kinds: dict[Role, str]
-    ticket: str = "T"  # which prepared ticket fills {ticket_id}
+    ticket: str = "T"  # which prepared record fills the path's id: a ticket, or cobuild's N, NA, O or P
     body: dict[str, Any] | None = None
     list_key: str = ""  # for lists: the field naming the prepared ticket in each item
     list_field: str = "items"  # for lists: where the answer lists them
@@ -67,33 +97,50 @@ MATRIX = [
         "intake",
         "POST",
         "/v1/reports",
-        {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         # 群租房 has no rule: these reports wait in the queue and dispatch nothing into another test's window.
         body={"category_code": "SJ-0701", "description": "权限矩阵", "grid_code": "LJ01-G2"},
     ),
-    Route("intake", "GET", "/v1/reports/{ticket_id}", {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY}),
     Route(
-        "intake", "GET", "/v1/reports", {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY}, list_key="ticket_id"
+        "intake",
+        "GET",
+        "/v1/reports/{ticket_id}",
+        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
     ),
-    Route("intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY}),
+    Route(
+        "intake",
+        "GET",
+        "/v1/reports",
+        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
+        list_key="ticket_id",
+    ),
+    Route("intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY, **NOT_TICKETS}),
     # T names the photo: its uploader and community, its street, its department and its district see it
     Route(
-        "intake", "GET", "/v1/attachments/{attachment_id}", {GW: SCOPED, SD: SCOPED, AG: SCOPED, SUP: SCOPED, ADM: DENY}
+        "intake",
+        "GET",
+        "/v1/attachments/{attachment_id}",
+        {GW: SCOPED, SD: SCOPED, AG: SCOPED, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
     ),
     Route(
         "intake",
         "POST",
         "/v1/open311-clients",
-        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY},
+        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY, **NOT_TICKETS},
         body={"name": "权限矩阵应用", "area": ["LJ"]},
     ),
-    Route("intake", "GET", "/v1/open311-clients", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY}),
-    Route("intake", "DELETE", "/v1/open311-clients/{client_id}", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY}),
+    Route("intake", "GET", "/v1/open311-clients", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY, **NOT_TICKETS}),
+    Route(
+        "intake",
+        "DELETE",
+        "/v1/open311-clients/{client_id}",
+        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY, **NOT_TICKETS},
+    ),
     Route(
         "dispatch",
         "GET",
         "/v1/dispatch/queue",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="Q",
         list_key="ticket_id",
     ),
@@ -101,14 +148,14 @@ MATRIX = [
         "dispatch",
         "GET",
         "/v1/dispatch/queue/{ticket_id}",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="Q",
     ),
     Route(
         "dispatch",
         "POST",
         "/v1/dispatch/tickets/{ticket_id}/assign",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         ticket="Q",
         body={"lead_department": "ZJ"},
     ),
@@ -116,7 +163,7 @@ MATRIX = [
         "dispatch",
         "POST",
         "/v1/dispatch/tickets/{ticket_id}/cancel",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         ticket="C",
         body={"reason": "invalid"},
     ),
@@ -124,7 +171,7 @@ MATRIX = [
         "dispatch",
         "GET",
         "/v1/dispatch/extensions",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="E",
         list_key="ticket_id",
     ),
@@ -132,7 +179,7 @@ MATRIX = [
         "dispatch",
         "POST",
         "/v1/dispatch/extensions/{ticket_id}/decide",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         ticket="E",
         body={"approved": True},
     ),
@@ -140,14 +187,14 @@ MATRIX = [
         "handling",
         "GET",
         "/v1/work-orders",
-        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         list_key="ticket_id",
     ),
     Route(
         "handling",
         "GET",
         "/v1/work-orders/{ticket_id}",
-        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: DENY, AG: SCOPED, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
     ),
     Route("handling", "POST", "/v1/work-orders/{ticket_id}/accept", AGENT_ONLY),
     Route("handling", "POST", "/v1/work-orders/{ticket_id}/progress", AGENT_ONLY, body={"note": "到场"}),
@@ -166,7 +213,7 @@ MATRIX = [
         "feedback",
         "GET",
         "/v1/verifications",
-        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="V",
         list_key="ticket_id",
     ),
@@ -174,14 +221,14 @@ MATRIX = [
         "feedback",
         "GET",
         "/v1/verifications/{ticket_id}",
-        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="V",
     ),
     Route(
         "feedback",
         "POST",
         "/v1/verifications/{ticket_id}",
-        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         ticket="V",
         body={"passed": True},
     ),
@@ -189,36 +236,61 @@ MATRIX = [
         "feedback",
         "POST",
         "/v1/ratings/{ticket_id}",
-        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: SCOPED, SD: DENY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         ticket="V",
         body={"rating": "satisfied"},
     ),
-    Route("feedback", "GET", "/v1/notifications", {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY}),
+    Route("feedback", "GET", "/v1/notifications", {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS}),
     Route(
         "feedback",
         "POST",
         "/v1/notifications/{notification_id}/read",
-        {GW: SCOPED, SD: HIDDEN, AG: DENY, SUP: DENY, ADM: DENY},
+        {GW: SCOPED, SD: HIDDEN, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
     ),
     Route(
         "supervision",
         "GET",
         "/v1/supervision/tickets/{ticket_id}",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
     ),
-    Route("supervision", "GET", "/v1/supervision/stats/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
-    Route("supervision", "GET", "/v1/supervision/overdue", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
-    Route("supervision", "GET", "/v1/supervision/cobuild/board", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
-    Route("supervision", "GET", "/v1/supervision/cobuild/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
-    Route("supervision", "GET", "/v1/supervision/ranking/{unit}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}),
     Route(
-        "supervision", "GET", "/v1/supervision/evaluation/{month}", {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY}
+        "supervision",
+        "GET",
+        "/v1/supervision/stats/{unit}",
+        {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY, **NOT_TICKETS},
+    ),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/overdue",
+        {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY, **NOT_TICKETS},
+    ),
+    # 共建 figures: the street and the district's, and a community worker's of its own community
+    Route("supervision", "GET", "/v1/supervision/cobuild/board", COBUILD_FIGURES, params={"street": "LJ"}),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/cobuild/{unit}",
+        {**NOBODY, SD: ANY, SUP: ANY, CW: ANY},  # as ticket figures: counted within the reader's scope
+        params={"code": "LJ01"},
+    ),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/ranking/{unit}",
+        {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY, **NOT_TICKETS},
+    ),
+    Route(
+        "supervision",
+        "GET",
+        "/v1/supervision/evaluation/{month}",
+        {GW: DENY, SD: ANY, AG: DENY, SUP: ANY, ADM: DENY, **NOT_TICKETS},
     ),
     Route(
         "supervision",
         "GET",
         "/v1/supervision/map",
-        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY},
+        {GW: DENY, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
         ticket="M",
         list_key="ticket_id",
         list_field="points",
@@ -228,17 +300,21 @@ MATRIX = [
         "handling",
         "POST",
         "/v1/webhooks/endpoints",
-        {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: DENY},
+        {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
         body={"url": "http://127.0.0.1:9/matrix", "event_types": ["ticket.dispatched"], "department": "ZJ"},
     ),
-    Route("handling", "GET", "/v1/webhooks/event-types", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
-    Route("handling", "GET", "/v1/webhooks/allow-lists", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY}),
+    Route(
+        "handling", "GET", "/v1/webhooks/event-types", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY, **NOT_TICKETS}
+    ),
+    Route(
+        "handling", "GET", "/v1/webhooks/allow-lists", {GW: DENY, SD: DENY, AG: ANY, SUP: DENY, ADM: ANY, **NOT_TICKETS}
+    ),
     Route("handling", "GET", "/v1/webhooks/allow-lists/{department}", HOOKS),
     Route(
         "handling",
         "PUT",
         "/v1/webhooks/allow-lists/{department}",
-        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY},
+        {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY, **NOT_TICKETS},
         body={"entries": ["127.0.0.1:9"]},
     ),
     Route("handling", "GET", "/v1/webhooks/endpoints", HOOKS, ticket="W", list_key="endpoint_id"),
@@ -263,10 +339,181 @@ MATRIX = [
         "directory",
         "GET",
         "/v1/directory/{collection}/{code}/history",
-        {GW: DENY, SD: DENY, AG: DENY, SUP: ANY, ADM: ANY},
+        {**NOBODY, SUP: ANY, ADM: ANY},
     ),
-    Route("directory", "PUT", "/v1/directory/{collection}/{code}", {GW: DENY, SD: DENY, AG: DENY, SUP: DENY, ADM: ANY}),
+    Route("directory", "PUT", "/v1/directory/{collection}/{code}", {**NOBODY, ADM: ANY}),
+    # 共建: needs, the wish wall, offers, matches and projects. N: a resident's need in LJ01, reviewed and
+    # published (on the wall of 区人民医院, paired with LJ01); NA: another, assigned to 区人民医院; O: the
+    # hospital's offer to LJ01, which LJ01 accepted; P: LJ01's project with the hospital. The actions
+    # run in the order listed, so each finds N, O and P in a state where its rightful caller is let
+    # through (2xx, or 409/422 for the state or what the body names, which change nothing).
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/needs",
+        {**NOBODY, GW: ANY, SD: ANY, CW: ANY, RES: ANY},
+        body={
+            "kind": "wish",
+            "category_code": "NC-ELDER",
+            "description": "权限矩阵 需求",
+            "grid_code": "LJ01-G1",
+            "beneficiary": {"name": "权限矩阵", "phone": "", "address": ""},
+        },
+    ),
+    # the list: each reader's own (a grid worker's: what it submitted, which NA is not)
+    Route("cobuild", "GET", "/v1/cobuild/needs", {**NEED_READERS, GW: ANY}, ticket="NA", list_key="id"),
+    Route("cobuild", "GET", "/v1/cobuild/needs/{need_id}", NEED_READERS, ticket="N"),
+    Route(
+        "cobuild",
+        "GET",
+        "/v1/cobuild/wall",
+        {**NOBODY, GW: SCOPED, SUP: SCOPED, CW: SCOPED, UA: SCOPED, RES: SCOPED},
+        ticket="N",
+        list_key="id",
+    ),
+    Route(
+        "cobuild", "POST", "/v1/cobuild/needs/{need_id}/review", COMMUNITY, ticket="N", body={"summary": "权限矩阵摘要"}
+    ),
+    # the street acts on a need escalated to it only; N is not
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/publish", COMMUNITY, ticket="N", body={}),
+    # an unknown unit, merge target or ticket category: past the role and the state, refused for what it names (422)
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/assign", COMMUNITY, ticket="N", body={"unit_code": "U-NONE"}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/reject", COMMUNITY, ticket="N", body={"reason": "权限矩阵"}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/merge", COMMUNITY, ticket="N", body={"into": "no-such-need"}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/needs/{need_id}/convert",
+        COMMUNITY,
+        ticket="N",
+        body={"ticket_category_code": "XX-NONE", "description": "权限矩阵", "address": "江畔路1号"},
+    ),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/approve-release", COMMUNITY, ticket="N", body={}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/accept-assignment", UNIT, ticket="NA", body={}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/return", UNIT, ticket="NA", body={"reason": "权限矩阵"}),
+    # the hospital claims N, contacts the household, asks to be released, and delivers
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/claim", UNIT, ticket="N", body={"group": False}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/contact", UNIT, ticket="N", body={"note": "已电话联系"}),
+    Route(
+        "cobuild", "POST", "/v1/cobuild/needs/{need_id}/request-release", UNIT, ticket="N", body={"reason": "权限矩阵"}
+    ),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/deliver", UNIT, ticket="N", body={"note": "已上门服务"}),
+    # the submitter (or the community) confirms and rates; a grid worker could be a submitter, not N's
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/confirm", HOUSEHOLD, ticket="N", body={}),
+    Route("cobuild", "POST", "/v1/cobuild/needs/{need_id}/rate", HOUSEHOLD, ticket="N", body={"rating": "satisfied"}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/needs/{need_id}/withdraw",
+        {**HOUSEHOLD, CW: DENY},
+        ticket="N",
+        body={"reason": "权限矩阵"},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/offers",
+        {**NOBODY, UA: ANY},
+        body={
+            "kind": "service",
+            "title": "权限矩阵资源",
+            "category_codes": ["NC-ELDER"],
+            "capacity": 3,
+            "community_codes": ["LJ01"],
+            "available_from": NOW,
+            "available_until": LATER,
+        },
+    ),
+    Route("cobuild", "GET", "/v1/cobuild/offers", OFFER_READERS, ticket="O", list_key="id"),
+    Route("cobuild", "GET", "/v1/cobuild/offers/{offer_id}", OFFER_READERS, ticket="O"),
+    # LJ01 has answered O already (409 already_answered)
+    Route("cobuild", "POST", "/v1/cobuild/offers/{offer_id}/accept", {**NOBODY, CW: SCOPED}, ticket="O", body={}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/offers/{offer_id}/decline",
+        {**NOBODY, CW: SCOPED},
+        ticket="O",
+        body={"reason": "权限矩阵"},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/offers/{offer_id}/withdraw",
+        {**NOBODY, UA: SCOPED},
+        ticket="O",
+        body={"reason": "权限矩阵"},
+    ),
+    Route("cobuild", "GET", "/v1/cobuild/matches", {**NOBODY, SD: ANY, CW: ANY}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects",
+        {**NOBODY, CW: ANY},
+        body={
+            "title": "权限矩阵项目",
+            "summary": "权限矩阵",
+            "category_code": "NC-ELDER",
+            "grid_code": "LJ01-G1",
+            "planned_end": LATER,
+        },
+    ),
+    Route("cobuild", "GET", "/v1/cobuild/projects", PROJECT_READERS, ticket="P", list_key="id"),
+    Route("cobuild", "GET", "/v1/cobuild/projects/{project_id}", PROJECT_READERS, ticket="P"),
+    # P through its life: approved by the street, run by the community and the hospital, rated, evaluated
+    Route("cobuild", "POST", "/v1/cobuild/projects/{project_id}/approve", {**NOBODY, SD: SCOPED}, ticket="P", body={}),
+    Route("cobuild", "POST", "/v1/cobuild/projects/{project_id}/start", PROJECT_RUNNERS, ticket="P", body={}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/progress",
+        PROJECT_RUNNERS,
+        ticket="P",
+        body={"percent": 50, "milestone": "完成一半"},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/suspend",
+        PROJECT_RUNNERS,
+        ticket="P",
+        body={"reason": "权限矩阵"},
+    ),
+    Route("cobuild", "POST", "/v1/cobuild/projects/{project_id}/resume", PROJECT_RUNNERS, ticket="P", body={}),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/complete",
+        PROJECT_RUNNERS,
+        ticket="P",
+        body={"report": "已完成", "beneficiaries": 12},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/rate",
+        {**NOBODY, CW: SCOPED, RES: SCOPED},
+        ticket="P",
+        body={"rating": "satisfied"},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/evaluate",
+        {**NOBODY, SD: SCOPED},
+        ticket="P",
+        body={"grade": "good"},
+    ),
+    Route(
+        "cobuild",
+        "POST",
+        "/v1/cobuild/projects/{project_id}/cancel",
+        {**NOBODY, SD: SCOPED, CW: SCOPED},
+        ticket="P",
+        body={"reason": "权限矩阵"},
+    ),
 ]
+ROUTES = {r.path: r for r in MATRIX if r.method == "POST"}
 OPS = {"/healthz", "/readyz", "/metrics"}
 OPEN311 = "/open311/"  # authorized by a client application's api_key, not a person's role: tests/e2e/test_open311.py
 
@@ -284,8 +531,15 @@ def test_every_route_is_in_the_matrix(urls: dict[str, str]) -> None:
     assert listed - served == set(), "the matrix lists routes that do not exist"
 
 
+USERS: dict[tuple[Role, str, str], ApiUser] = {}
+
+
 def _user(urls: dict[str, str], role: Role, who: tuple[str, str]) -> ApiUser:
-    return ApiUser(urls=urls, sub=who[0], role=role, org=who[1])
+    """One caller per (role, person), kept with its connections for the whole run."""
+    key = (role, *who)
+    if key not in USERS or USERS[key].urls is not urls:
+        USERS[key] = ApiUser(urls=urls, sub=who[0], role=role, org=who[1])
+    return USERS[key]
 
 
 def _report(
@@ -378,28 +632,62 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
         ),
         what="M on the map",
     )
-    return ids
+    return {**ids, **_prepare_cobuild(urls)}
+
+
+def _need(resident: ApiUser, community: ApiUser, step: str, body: dict[str, Any]) -> str:
+    """A resident's need in LJ01, reviewed by the community, then published or assigned."""
+    filed = {"kind": "service", "category_code": "NC-ELDER", "description": "权限矩阵 老人助餐", "grid_code": "LJ01-G1"}
+    need_id = str(resident.ok("cobuild", "POST", "/v1/cobuild/needs", json=filed)["id"])
+    community.ok("cobuild", "POST", f"/v1/cobuild/needs/{need_id}/review", json={"summary": "独居老人需要助餐"})
+    community.ok("cobuild", "POST", f"/v1/cobuild/needs/{need_id}/{step}", json=body)
+    return need_id
+
+
+def _prepare_cobuild(urls: dict[str, str]) -> dict[str, str]:
+    """N: published, on the wall of 区人民医院 (paired with LJ01); NA: assigned to 区人民医院; O: the
+    hospital's offer to LJ01, accepted by LJ01; P: LJ01's project with the hospital, proposed."""
+    resident, community, hospital = (_user(urls, role, INSIDE[role]) for role in (RES, CW, UA))
+    offer = _body(ROUTES["/v1/cobuild/offers"])
+    offer_id = str(hospital.ok("cobuild", "POST", "/v1/cobuild/offers", json=offer)["id"])
+    community.ok("cobuild", "POST", f"/v1/cobuild/offers/{offer_id}/accept", json={})
+    project = {**(_body(ROUTES["/v1/cobuild/projects"]) or {}), "unit_codes": ["U-LJ-HOSP"]}
+    return {
+        "N": _need(resident, community, "publish", {}),
+        "NA": _need(resident, community, "assign", {"unit_code": "U-LJ-HOSP"}),
+        "O": offer_id,
+        "P": str(community.ok("cobuild", "POST", "/v1/cobuild/projects", json=project)["id"]),
+    }
 
 
 def _body(route: Route) -> dict[str, Any] | None:
-    """The route's body; an extension asks for a deadline later than any a prepared ticket has."""
+    """The route's body; an extension asks for a deadline later than any a prepared ticket has; NOW
+    and LATER are filled with the time now and thirty days on."""
     if route.path.endswith("/extension"):
         return {
             **(route.body or {}),
             "requested_resolve_deadline": (datetime.now().astimezone() + timedelta(days=9)).isoformat(),
         }
-    return route.body
+    if route.body is None:
+        return None
+    now = datetime.now().astimezone()
+    times = {NOW: now.isoformat(), LATER: (now + timedelta(days=30)).isoformat()}
+    return {k: times.get(v, v) if isinstance(v, str) else v for k, v in route.body.items()}
 
 
 def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx.Response:
+    record = ids[route.ticket]  # a ticket, or a need, an offer or a project of cobuild
     path = route.path.format(
-        ticket_id=ids[route.ticket],
+        ticket_id=record,
+        need_id=record,
+        offer_id=record,
+        project_id=record,
         attachment_id=ids["attachment_id"],
         notification_id=ids["notification_id"],
         client_id=ids["client_id"],
         endpoint_id=ids["W"],
         department="ZJ",
-        unit="departments",
+        unit="communities" if route.path.startswith("/v1/supervision/cobuild/") else "departments",
         month=datetime.now().strftime("%Y-%m"),
         collection="categories",
         code="SJ-0101",

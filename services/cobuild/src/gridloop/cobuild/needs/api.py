@@ -186,6 +186,7 @@ async def wall(
 
 @router.get("/needs/{need_id}", summary="One need (its beneficiary only for those who serve the household)")
 async def one(database: ServiceDatabase, refdata: ReferenceData, user: CurrentUser, need_id: str) -> Need:
+    require_role(user, *views.LIST_READERS)
     return await _run(need_id, views.one(database=database, refdata=refdata, reader=user, need_id=need_id))
 
 

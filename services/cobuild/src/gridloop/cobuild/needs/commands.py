@@ -142,6 +142,7 @@ async def act(
 ) -> Need:
     """One step on a need: found in the caller's sight (else UnknownNeed), the caller's relation to
     it checked (NotAllowed), decided by the domain (state and body), kept and announced."""
+    domain.refuse_role(action, actor)  # before the need is looked for: a 403 whichever need it names
     communities = await reference.unit_communities(refdata, actor)
 
     async def work(uow: UnitOfWork) -> Need:

@@ -156,6 +156,28 @@ ESCALATED_ACTIONS = frozenset({NeedAction.PUBLISH, NeedAction.ASSIGN, NeedAction
 CLAIMANT_ACTIONS = frozenset({NeedAction.CONTACT, NeedAction.REQUEST_RELEASE, NeedAction.DELIVER})
 
 
+SUBMITTERS = frozenset({Role.RESIDENT, Role.GRID_WORKER, Role.COMMUNITY_WORKER, Role.STREET_DISPATCHER})
+ACTING_ROLES: Mapping[NeedAction, frozenset[Role]] = {
+    **dict.fromkeys(COMMUNITY_ACTIONS - ESCALATED_ACTIONS, frozenset({Role.COMMUNITY_WORKER})),
+    **dict.fromkeys(ESCALATED_ACTIONS, frozenset({Role.COMMUNITY_WORKER, Role.STREET_DISPATCHER})),
+    **dict.fromkeys(
+        (NeedAction.ACCEPT_ASSIGNMENT, NeedAction.RETURN, NeedAction.CLAIM, *CLAIMANT_ACTIONS),
+        frozenset({Role.UNIT_ADMIN}),
+    ),
+    NeedAction.CONFIRM: SUBMITTERS,
+    NeedAction.RATE: SUBMITTERS,
+    NeedAction.WITHDRAW: SUBMITTERS,
+}
+"""The roles that may ever take each action: any other role is refused it (403) whatever the need,
+before its scope is looked at; who of these may act on a given need is `authorise`'s."""
+
+
+def refuse_role(action: NeedAction, actor: Actor) -> None:
+    """NotAllowed if the caller's role never takes `action`, on any need."""
+    if actor.role not in ACTING_ROLES[action]:
+        raise NotAllowed(action.value)
+
+
 def _unit(actor: Actor) -> Claimant:
     return Claimant(kind=ClaimantKind.UNIT, code=actor.org)
 
@@ -164,6 +186,7 @@ def authorise(
     action: NeedAction, need: Mapping[str, Any], actor: Actor, *, unit_communities: frozenset[str] = frozenset()
 ) -> None:
     """NotAllowed unless the caller stands in the relation to the need that `action` asks for."""
+    refuse_role(action, actor)
     if action in COMMUNITY_ACTIONS:
         allowed = scope.is_community_worker(actor, need) or (
             action in ESCALATED_ACTIONS

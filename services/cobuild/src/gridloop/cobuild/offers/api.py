@@ -6,7 +6,7 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, Query
 
 from gridloop.cobuild.offers import commands, views
-from gridloop.cobuild.offers.domain import Refused, Unknown, UnknownOffer
+from gridloop.cobuild.offers.domain import Refused, Unknown
 from gridloop.shared.api.cobuild import EmptyRequest, Offer, OfferPage, OfferRequest, ReasonRequest
 from gridloop.shared.auth import CurrentUser, require_role
 from gridloop.shared.cobuild_lifecycle import CobuildTransitionNotAllowed, OfferStatus
@@ -69,10 +69,7 @@ async def listing(
 
 @router.get("/offers/{offer_id}", summary="One offer")
 async def one(database: ServiceDatabase, user: CurrentUser, offer_id: str) -> Offer:
-    try:
-        return await views.one(database=database, reader=user, offer_id=offer_id)
-    except UnknownOffer as exc:
-        raise NotFound("资源", offer_id) from exc
+    return await answer(views.one(database=database, reader=user, offer_id=offer_id), what="资源", key=offer_id)
 
 
 @router.post("/offers/{offer_id}/accept", summary="接收: a listed community takes the offer on")

@@ -50,6 +50,8 @@ Decide = Callable[[Doc, datetime], tuple[Doc, CobuildPayload | None]]
 
 
 async def _act(*, database: Database, offer_id: str, actor: Actor, decide: Decide) -> Offer:
+    domain.reads_offers(actor)
+
     async def work(uow: UnitOfWork) -> Offer:
         offer = await store.get(uow.db, offer_id, session=uow.session)
         if offer is None or not domain.visible(offer, actor):

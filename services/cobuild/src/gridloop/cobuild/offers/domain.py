@@ -108,6 +108,13 @@ def list_filter(reader: Actor) -> Doc | None:
     return None
 
 
+def reads_offers(reader: Actor) -> None:
+    """NotAllowed (403) for a role that sees no offer at all: it is refused every offer route,
+    whichever offer it names."""
+    if list_filter(reader) is None:
+        raise NotAllowed("无权查看资源清单 (your role does not read offers)")
+
+
 # ---- what an offer has left --------------------------------------------------------------------------
 
 

@@ -58,6 +58,7 @@ def shown(offer: dict[str, Any], *, reader: Actor, now: datetime) -> Offer:
 
 
 async def one(*, database: Database, reader: Actor, offer_id: str) -> Offer:
+    domain.reads_offers(reader)
     offer = await store.get(database.db, offer_id)
     if offer is None or not domain.visible(offer, reader):
         raise UnknownOffer(offer_id)

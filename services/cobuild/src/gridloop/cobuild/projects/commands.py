@@ -71,6 +71,8 @@ Decide = Callable[[Doc, datetime], Step]
 
 
 async def _act(*, database: Database, project_id: str, actor: Actor, decide: Decide) -> Project:
+    domain.reads_projects(actor)
+
     async def work(uow: UnitOfWork) -> Project:
         project = await store.get(uow.db, project_id, session=uow.session)
         if project is None or not domain.visible(project, actor):

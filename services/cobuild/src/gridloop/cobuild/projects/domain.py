@@ -92,6 +92,13 @@ def list_filter(reader: Actor) -> Doc | None:
     return None
 
 
+def reads_projects(reader: Actor) -> None:
+    """NotAllowed (403) for a role that sees no project at all: it is refused every project route,
+    whichever project it names."""
+    if list_filter(reader) is None:
+        raise NotAllowed("无权查看项目清单 (your role does not read projects)")
+
+
 def _acts(action: ProjectAction, project: Mapping[str, Any], reader: Actor) -> bool:
     community = reader.role is Role.COMMUNITY_WORKER and reader.org == project["community_code"]
     street = reader.role is Role.STREET_DISPATCHER and reader.org == project["street_code"]

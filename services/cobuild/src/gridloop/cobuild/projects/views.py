@@ -94,6 +94,7 @@ def shown(project: dict[str, Any], *, reader: Actor) -> Project:
 
 
 async def one(*, database: Database, reader: Actor, project_id: str) -> Project:
+    domain.reads_projects(reader)
     project = await store.get(database.db, project_id)
     if project is None or not domain.visible(project, reader):
         raise UnknownProject(project_id)
