@@ -210,6 +210,7 @@ def settle(reader: ApiUser, unit: str, code: str, start: datetime, expected: dic
         eventually(probe, timeout=20, interval=0.3, what=f"{unit} {code} figures")
     except AssertionError:
         assert {k: last.get(k) for k in expected} == expected, (start, last)  # shows which figures differ
+    assert set(last) - {"code", "name"} == set(expected)  # every indicator supervision shows is checked
 
 
 def wall_ids(reader: ApiUser) -> set[str]:
