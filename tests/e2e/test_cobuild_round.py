@@ -546,6 +546,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(people: People) -> Non
         )
 
     before = state()
+    unlisted = household("走访：电话写错的心愿")
     url = f"/v1/cobuild/needs/{need['id']}"
     refusals: list[tuple[ApiUser, str, str, dict[str, Any], int, str | None]] = [
         # a summary too short, a category that does not exist, a unit not paired with the community
@@ -582,6 +583,30 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(people: People) -> Non
             "POST",
             "/v1/cobuild/needs",
             {"kind": "wish", "category_code": "NC-NOPE", "description": "不存在的类别", "grid_code": G1},
+            422,
+            None,
+        ),
+        # a phone that is no number (its name, address and words must not reach a log either), a
+        # wish the grid worker files for nobody
+        (
+            p.grid_worker,
+            "POST",
+            "/v1/cobuild/needs",
+            {
+                "kind": "wish",
+                "category_code": "NC-ELDER",
+                "grid_code": G1,
+                "description": unlisted["description"],
+                "beneficiary": {**unlisted["beneficiary"], "phone": "请打座机"},
+            },
+            422,
+            "validation_error",
+        ),
+        (
+            p.grid_worker,
+            "POST",
+            "/v1/cobuild/needs",
+            {"kind": "wish", "category_code": "NC-ELDER", "grid_code": G1, "description": "走访：想要一个台灯"},
             422,
             None,
         ),
@@ -662,5 +687,5 @@ def test_no_beneficiary_or_household_words_leave_cobuild(people: People, stack: 
         for path in Path(stack.config.log_dir).rglob("*")
         if path.is_file()
     }
-    assert logs, "the stack writes its logs"
+    assert {"cobuild.log", "intake.log", "supervision.log"} <= {Path(where).name for where in logs}
     assert leaks(logs) == []
