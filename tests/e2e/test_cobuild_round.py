@@ -226,10 +226,6 @@ def test_one_round_from_collection_to_rated_projects_counts_exactly_what_happene
     start = datetime.now(UTC)
     truth = Truth()
 
-    def collected(need: dict[str, Any]) -> NeedTruth:
-        truth.needs[need["id"]] = record = NeedTruth(grid=need["grid_code"])
-        return record
-
     # Collection from every source: the resident's app, a grid worker's visit, the hotline, the wish wall.
     wish = submit(p.resident, kind="wish", category="NC-ELDER", grid=G1, tag="想要助行器", named=False)
     assert wish["source"] == "app"
@@ -245,7 +241,7 @@ def test_one_round_from_collection_to_rated_projects_counts_exactly_what_happene
     converted = submit(p.grid_worker, kind="service", category="NC-REPAIR", grid=G3, tag="走访：井盖松动")
     waiting = submit(p.resident, kind="service", category="NC-LEGAL", grid=G3, tag="想咨询继承问题", named=False)
     for need in (wish, visit, hotline, paper, withdrawn, open_need, duplicate, converted, waiting):
-        collected(need)
+        truth.needs[need["id"]] = NeedTruth(grid=need["grid_code"])
     # the community's desk lists them without the household's words (those are in each need's own page)
     assert all(n["description"] is None for n in p.worker.ok("cobuild", "GET", "/v1/cobuild/needs")["items"])
 
@@ -415,7 +411,13 @@ def test_one_round_from_collection_to_rated_projects_counts_exactly_what_happene
     )
 
     # Every indicator of the community and of each of its grids, against the test's own count.
-    settle(p.worker, "communities", COMMUNITY, start, truth.figures(lambda _: True))
+    expected = truth.figures(lambda _: True)
+    settle(p.worker, "communities", COMMUNITY, start, expected)
+    window = {"from": start.isoformat(), "to": (datetime.now(UTC) + timedelta(seconds=1)).isoformat()}
+    board = p.worker.ok("supervision", "GET", "/v1/supervision/cobuild/board", params=window)
+    assert board["street"] == STREET and [row["code"] for row in board["items"]] == [COMMUNITY]
+    row = board["items"][0]
+    assert row["insufficient"] is False and {k: row[k] for k in expected} == expected  # 9 needs: above 5
     for grid in (G1, G2, G3):
         settle(p.chief, "grids", grid, start, truth.figures(grid.__eq__))
 
