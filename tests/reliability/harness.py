@@ -15,7 +15,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from gridloop.shared.events import DIRECTORY_TOPIC, TICKETS_TOPIC, Envelope, Role
+from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Envelope, Role
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack
 from gridloop.stack.testing import Bus
@@ -340,8 +340,11 @@ def bootstrap(stack: Stack) -> str:
 
 def group_topic(group: str) -> str:
     """The topic whose lag counts for a consumer group: `<service>.directory` groups the directory,
-    the rest tickets (the groups that also read gridloop.needs.v1 have no need events in these runs)."""
-    return DIRECTORY_TOPIC if group.endswith(".directory") else TICKETS_TOPIC
+    `<service>.cobuild` groups the 共建 loop's needs (supervision's 共建 figures), the rest tickets
+    (intake's group also reads gridloop.needs.v1, which has no events in these runs)."""
+    if group.endswith(".directory"):
+        return DIRECTORY_TOPIC
+    return NEEDS_TOPIC if group.endswith(".cobuild") else TICKETS_TOPIC
 
 
 async def _consumer_lag(bootstrap: str, wanted: list[str]) -> dict[str, dict[int, int]]:
@@ -352,7 +355,7 @@ async def _consumer_lag(bootstrap: str, wanted: list[str]) -> dict[str, dict[int
     finally:
         await admin.close()
     # Every service reads the tickets topic; only some read the directory (handling and feedback
-    # do not), and the broker knows the directory groups that run.
+    # do not) or the needs, and the broker knows those groups that run.
     groups = [g for g in wanted if group_topic(g) == TICKETS_TOPIC or g in known]
     # The end of a partition is taken from a fetch's high watermark: the embedded broker answers
     # ListOffsets with the last batch's base offset, short of the end when a batch holds several

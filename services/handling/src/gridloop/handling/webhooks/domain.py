@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
 from typing import Any
 
-from gridloop.shared.events import Envelope, TicketDispatched, TicketReported, payload_types
+from gridloop.shared.events import TICKETS_TOPIC, Envelope, TicketDispatched, TicketReported, payload_types
 from gridloop.shared.webhooks import message_id, new_secret
 
 __all__ = [
@@ -79,7 +79,8 @@ def subscribable() -> list[str]:
     """The event types an endpoint may subscribe to, in name order: every ticket event of the event
     registry (each once, whatever its versions) once a department is involved. The one list the
     console offers (GET /v1/webhooks/event-types) and registrations are checked against."""
-    return sorted({event_type for event_type, _ in payload_types()} - BEFORE_ANY_DEPARTMENT)
+    tickets = {event_type for (event_type, _), payload in payload_types().items() if payload.TOPIC == TICKETS_TOPIC}
+    return sorted(tickets - BEFORE_ANY_DEPARTMENT)
 
 
 def unsubscribable(event_types: Iterable[str]) -> list[str]:
