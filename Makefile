@@ -77,7 +77,7 @@ fuzz: $(STAMP) $(NGINX) $(WEB_ASSETS)
 reliability: $(STAMP) $(NGINX) $(WEB_ASSETS) ## long fault-injection run: 2,000 reports, every fault (make test runs a short form)
 	GRIDLOOP_FAULT_FORM=long GRIDLOOP_FAULT_LOGS=var/reliability-logs $(BIN)/pytest -q -s -m reliability -k faults
 
-bench: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## report-to-inbox latency one at a time and at 10 and 30 reports/s beside the raw floor, with each stage from the traces; sustained throughput with 1 and 2 instances and CPU per closed ticket; in memory beside durable; filings and staff writes under load beside a bare transaction; supervision's projection rate; indicator queries over 1,000,000 tickets and the rebuild's replay rate
+bench: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## report-to-inbox latency one at a time and at 10 and 30 reports/s beside the raw floor, with each stage from the traces; sustained throughput with 1 and 2 instances and CPU per closed ticket; in memory beside durable; filings and staff writes under load beside a bare transaction; supervision's projection rate; indicator queries over 1,000,000 tickets and the rebuild's replay rate; 共建's wish wall, desk and matching with no needs beside 100,000
 	$(BIN)/python -m tests.load.bench_latency
 	$(BIN)/python -m tests.load.bench_throughput
 	$(BIN)/python -m tests.load.bench_durable
@@ -85,6 +85,7 @@ bench: $(STAMP) $(NGINX) $(WEB_ASSETS) $(CHROMIUM) ## report-to-inbox latency on
 	$(BIN)/python -m tests.load.bench_projection
 	$(BIN)/python -m tests.load.bench_stats $(ARGS)
 	$(BIN)/python -m tests.load.bench_app
+	$(BIN)/python -m tests.load.bench_cobuild
 
 token: $(STAMP)         ## make token ROLE=grid_worker ORG=LJ01 SUB=gw-1
 	@$(BIN)/gridloop-token --role "$(ROLE)" --org "$(ORG)" --sub "$(SUB)"

@@ -6,7 +6,8 @@ its part before the lead resolves; one department sends a ticket back (退单); 
 flagged and merged; the admin tightens the time limit of 违章停车 (the change reaches every service
 without a restart) and two such tickets are left too long, so the watchdog flags them overdue; some
 fixes fail the on-site check and are reworked (返工); every reporter rates the result, hears of each
-step, and supervision's figures are printed at the end."""
+step, and supervision's figures are printed. Then one round of the 共建 loop (demo_cobuild): needs,
+resources and projects, a conversion each way, and a hotspot made a project."""
 
 import argparse
 import random
@@ -17,6 +18,7 @@ from functools import partial
 from typing import Any
 
 from gridloop.shared.events import Role
+from gridloop.stack import demo_cobuild
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import DEFAULT_PORTS
 
@@ -83,13 +85,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Drive demo traffic through a running GridLoop")
     parser.add_argument("--reports", type=int, default=24)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cobuild-only", action="store_true", help="only the 共建 round (needs, offers, projects)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     urls = {name: f"http://127.0.0.1:{port}" for name, port in DEFAULT_PORTS.items()}
     agents = {d: ApiUser(urls=urls, sub=f"agent-{d.lower()}", role=Role.DEPARTMENT_AGENT, org=d) for d in DEPARTMENTS}
     desks = {s: ApiUser(urls=urls, sub=f"sd-{s.lower()}", role=Role.STREET_DISPATCHER, org=s) for s in STREETS}
     chief = ApiUser(urls=urls, sub="sup-qh", role=Role.SUPERVISOR, org="QH")
+    if not args.cobuild_only:
+        _tickets(args, rng, urls, agents, desks, chief)
+    demo_cobuild.run(urls, agents)
 
+
+def _tickets(
+    args: argparse.Namespace,
+    rng: random.Random,
+    urls: dict[str, str],
+    agents: dict[str, ApiUser],
+    desks: dict[str, ApiUser],
+    chief: ApiUser,
+) -> None:
+    """The tickets' closed loop: reports filed, dispatched, handled, checked, closed and rated."""
     admin = ApiUser(urls=urls, sub="admin-qh", role=Role.ADMIN, org="QH")
     fire_lane = {
         "code": "SJ-0201",

@@ -42,6 +42,9 @@ TEST_ENV = {
     # and a killed instance's partitions move after 4 s instead of 10
     "GRIDLOOP_CONSUMER_SESSION_TIMEOUT_MS": "4000",
 }
+RUN_ENV = {"GRIDLOOP_HOTSPOT_INTERVAL_SECONDS": "10"}
+"""`make run`'s own settings: cobuild looks for hotspots every 10 s rather than every minute, so
+`make demo` sees its hotspot become a project idea without a long wait."""
 # The services behind /v1 (each with its OpenAPI document), then web: sign-in and the apps' pages.
 API_SERVICES = ["directory", "intake", "dispatch", "handling", "feedback", "supervision", "cobuild"]
 SERVICES = [*API_SERVICES, "web"]
@@ -74,7 +77,7 @@ class StackConfig:
     def kept(cls, data: Path) -> "StackConfig":
         """`make run`: the default ports, and everything kept in `data` (database, broker, logs)."""
         data = data.resolve()
-        return cls(storage=data / "mongo", log_dir=data / "log", broker_store=data / "broker-store")
+        return cls(storage=data / "mongo", log_dir=data / "log", broker_store=data / "broker-store", env=dict(RUN_ENV))
 
     @classmethod
     def durable(cls, data: Path, env: dict[str, str] | None = None) -> "StackConfig":

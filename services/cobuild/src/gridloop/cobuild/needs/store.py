@@ -4,7 +4,7 @@ identity and the household's own words: read for one need, by those who serve it
 the daily counters of need numbers."""
 
 from contextlib import suppress
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -34,6 +34,19 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     )
     # the community's desk by state (a list filtered by status)
     await db[NEEDS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
+    # the wall and the desk of one kind (微心愿 only): the equalities, then the range of ids each look reads
+    await db[NEEDS].create_index(
+        [("community_code", ASCENDING), ("status", ASCENDING), ("kind", ASCENDING), ("_id", DESCENDING)]
+    )
+    await db[NEEDS].create_index(
+        [
+            ("status", ASCENDING),
+            ("community_code", ASCENDING),
+            ("group", ASCENDING),
+            ("kind", ASCENDING),
+            ("_id", DESCENDING),
+        ]
+    )
     for deadline in ("review_deadline", "claim_deadline", "contact_deadline", "deliver_deadline", "confirm_by"):
         await db[NEEDS].create_index([("status", ASCENDING), (deadline, ASCENDING)])
     await db[NEEDS].create_index([("ticket_id", ASCENDING)])
@@ -93,10 +106,58 @@ async def next_seq(db: AsyncDatabase[Doc], key: str) -> int:
     raise RuntimeError(f"counter {key} could not be stepped")
 
 
-async def listing(db: AsyncDatabase[Doc], *, branches: list[Doc], before: str | None, limit: int) -> list[Doc]:
+WINDOWS = (timedelta(days=3), timedelta(days=30), timedelta(days=180))
+"""How far back each look at a newest-first list reaches, from its newest possible need; the
+last look reaches back without bound."""
+
+
+def id_floor(at: datetime) -> str:
+    """The least need id of the instant `at`: ids are UUIDv7 strings, whose leading 48 bits are
+    the creation time in milliseconds, so every need created at or after `at` sorts at or above it."""
+    digits = f"{max(0, int(at.timestamp() * 1000)):012x}"
+    return f"{digits[:8]}-{digits[8:]}-0000-0000-000000000000"
+
+
+def id_time(need_id: str) -> datetime | None:
+    """When a need id was made (None for an id that is not a UUIDv7 string)."""
+    try:
+        return datetime.fromtimestamp(int(need_id[:8] + need_id[9:13], 16) / 1000, tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+async def newest_first(
+    db: AsyncDatabase[Doc], filters: list[Doc], *, before: str | None, limit: int, now: datetime
+) -> list[Doc]:
+    """The first `limit` needs matching any of `filters` (plain filters), newest first, older than
+    `before`. A list is read in widening windows of ids (the last 3 days, 30, 180, then all): the
+    database bounds each look by the index's range on `_id`, so a page of the recent needs reads
+    the recent needs only, not the whole history of the community or state."""
+    upper = before
+    start = (id_time(before) if before else None) or now
+    found: list[Doc] = []
+    for window in (*WINDOWS, None):
+        lower = id_floor(start - window) if window is not None else None
+        if lower is not None and upper is not None and lower >= upper:
+            continue
+        bound: Doc = {}
+        if upper is not None:
+            bound["$lt"] = upper
+        if lower is not None:
+            bound["$gte"] = lower
+        queries = [all_of(f, {"_id": bound}) if bound else f for f in filters]
+        found += await find_each(db[NEEDS], queries, sort=NEWEST_FIRST, limit=limit - len(found))
+        if len(found) >= limit or lower is None:
+            return found
+        upper = lower
+    return found
+
+
+async def listing(
+    db: AsyncDatabase[Doc], *, branches: list[Doc], before: str | None, limit: int, now: datetime
+) -> list[Doc]:
     """Needs matching any of `branches` (plain filters), newest first, older than `before`."""
-    after = {"_id": {"$lt": before}} if before else {}
-    return await find_each(db[NEEDS], [all_of(branch, after) for branch in branches], sort=NEWEST_FIRST, limit=limit)
+    return await newest_first(db, branches, before=before, limit=limit, now=now)
 
 
 WATCHED: list[tuple[NeedStatus, str]] = [

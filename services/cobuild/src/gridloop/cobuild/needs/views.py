@@ -13,7 +13,6 @@ from gridloop.shared.cobuild_lifecycle import NeedStatus
 from gridloop.shared.events import Actor, NeedKind, Role
 from gridloop.shared.mongo import Database, Doc
 from gridloop.shared.paging import Cursor, page
-from gridloop.shared.queries import find_each
 from gridloop.shared.refdata import RefData
 
 NeedsKey = tuple[Literal["needs"], str]
@@ -83,7 +82,7 @@ async def listing(
         for branch in scope.list_branches(reader)
         if all(filters.get(k, v) == v for k, v in branch.items())
     ]
-    docs = await store.listing(database.db, branches=branches, before=before, limit=limit + 1)
+    docs = await store.listing(database.db, branches=branches, before=before, limit=limit + 1, now=database.clock.now())
     communities = await reference.unit_communities(refdata, reader)
     shown_docs, next_cursor = page(docs, limit=limit, key=lambda d: NEEDS_CURSOR.encode(("needs", d["_id"])))
     return NeedList(
@@ -118,14 +117,12 @@ async def wall(
         extra["grid_code"] = grid
     if kind:
         extra["kind"] = kind.value
-    if before:
-        extra["_id"] = {"$lt": before}
     states: list[Doc] = [
         {"status": scope.WALL_OPEN.value},
         *({"status": s.value, "group": True} for s in scope.WALL_JOINABLE),
     ]
     filters = [{**place, **extra, **state} for place in places for state in states]
-    docs = await find_each(database.db[store.NEEDS], filters, sort=store.NEWEST_FIRST, limit=limit + 1)
+    docs = await store.newest_first(database.db, filters, before=before, limit=limit + 1, now=database.clock.now())
     names = await reference.category_names(refdata)
     shown_docs, next_cursor = page(docs, limit=limit, key=lambda d: WALL_CURSOR.encode(("wall", d["_id"])))
     return Wall(
