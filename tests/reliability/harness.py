@@ -1,21 +1,24 @@
 """Fault injection on the embedded stack: many reports go round the loop while services are
 killed, the broker and the database are frozen, and a second instance of a service dies.
-Afterwards every acknowledged report must be closed and rated exactly once, supervision must
-match the ground truth, and no dead letters may be left."""
+Afterwards every acknowledged report must be closed and rated exactly once, supervision and
+cobuild's ticket facts must match the ground truth, and no dead letters may be left."""
 
 import asyncio
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Envelope, Role
+from gridloop.cobuild.needs.store import TICKET_FACTS
+from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Envelope, Role, TicketRated
+from gridloop.shared.mongo import Doc, connect
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack
 from gridloop.stack.testing import Bus
@@ -43,6 +46,15 @@ IDLE_S = 1.5  # how long a person with nothing to do waits before looking at the
 # people have stopped; a projection that keeps up needs seconds, one that fell behind fails here.
 CATCH_UP_S = 600.0
 RATE_WINDOW_S = 10.0  # the loop's peak rate is the busiest window of this length
+COBUILD_DB = "gridloop_cobuild"  # cobuild's database: gridloop_<service name>, as the stack leaves it
+# What cobuild's ticket facts say of a ticket after each of its events (the others leave it as it was).
+FACT_STATUS = {
+    "ticket.reported": "reported",
+    "ticket.closed": "closed",
+    "ticket.reopened": "reopened",
+    "ticket.rejected": "pending_dispatch",
+    "ticket.cancelled": "cancelled",
+}
 
 
 @dataclass
@@ -77,6 +89,7 @@ class Outcome:
     seconds: float
     refused: int = 0
     consumer_lag: dict[str, int] = field(default_factory=dict)  # groups still behind when the check gave up
+    cobuild_mismatch: dict[str, tuple[object, object]] = field(default_factory=dict)  # see facts_mismatch
     notes: list[str] = field(default_factory=list)
 
     def table(self) -> str:
@@ -98,10 +111,14 @@ class Outcome:
             f"duplicated effects   {len(self.duplicated)}",
             f"dead letters left    {self.dead_letters}",
             f"supervision mismatch {len(self.stats_mismatch)}",
+            f"cobuild mismatch     {len(self.cobuild_mismatch)}",
             f"groups behind        {len(self.consumer_lag)}",
             f"total seconds        {self.seconds:.0f}",
         ]
-        return "\n".join(lines + self.notes)
+        shown = [
+            f"  {key}: got {got!r}, expected {want!r}" for key, (got, want) in list(self.cobuild_mismatch.items())[:10]
+        ]
+        return "\n".join(lines + shown + self.notes)
 
 
 class Simulation:
@@ -494,6 +511,7 @@ def check(
     unprojected = missing_from_timelines(chief, sim, events)
     if unprojected:
         mismatch["timeline.missing"] = unprojected
+    cobuild = facts_mismatch(expected_facts(sim.by_ticket, published), ticket_facts(stack))
     return Outcome(
         acked=len(sim.by_ticket),
         lost=lost,
@@ -504,6 +522,7 @@ def check(
         seconds=seconds,
         refused=sim.refused,
         consumer_lag=caught_up.left,
+        cobuild_mismatch=cobuild,
         notes=[
             "",
             f"loop peak rate       {peak_rate(published):.1f} events/s (busiest {RATE_WINDOW_S:.0f} s)",
@@ -511,6 +530,104 @@ def check(
             f"lag zero after       {'never' if caught_up.left else f'{caught_up.seconds:.1f} s'}",
         ],
     )
+
+
+@dataclass(frozen=True)
+class ExpectedFact:
+    """What cobuild's ticket facts must say of one ticket once every group has caught up."""
+
+    status: str
+    reworks: int  # its ticket.reopened events
+    send_backs: int  # its ticket.rejected events
+    rating: str | None = None
+
+
+def expected_facts(plans: Mapping[str, Plan], published: list[Envelope]) -> dict[str, ExpectedFact]:
+    """Every ticket reported on the topic (the plan's and the recovery probes), as cobuild must hold
+    it: the status its last event leaves, and one rework or send-back per ticket.reopened or
+    ticket.rejected on the topic (an event the relay published twice, with one event id, is one).
+    For the plan's tickets the ground truth decides the status and the rating: closed, as planned."""
+    seen: set[str] = set()
+    reported: list[str] = []
+    status: dict[str, str] = {}
+    reworks: Counter[str] = Counter()
+    send_backs: Counter[str] = Counter()
+    ratings: dict[str, str] = {}
+    for event in published:
+        if event.event_id in seen:
+            continue
+        seen.add(event.event_id)
+        ticket_id, kind = event.ticket_id, event.event_type
+        if kind == "ticket.reported":
+            reported.append(ticket_id)
+        status[ticket_id] = FACT_STATUS.get(kind, status.get(ticket_id, "reported"))
+        reworks[ticket_id] += kind == "ticket.reopened"
+        send_backs[ticket_id] += kind == "ticket.rejected"
+        if isinstance(event.payload, TicketRated):
+            ratings[ticket_id] = event.payload.rating.value
+    expected = {
+        t: ExpectedFact(status=status[t], reworks=reworks[t], send_backs=send_backs[t], rating=ratings.get(t))
+        for t in reported
+    }
+    for ticket_id, plan in plans.items():
+        expected[ticket_id] = ExpectedFact(
+            status="closed", reworks=reworks[ticket_id], send_backs=send_backs[ticket_id], rating=plan.rating
+        )
+    return expected
+
+
+def facts_mismatch(
+    expected: dict[str, ExpectedFact], facts: Sequence[Mapping[str, Any]]
+) -> dict[str, tuple[object, object]]:
+    """Where cobuild's ticket facts differ from what is expected, as `<ticket>.<field>: (held,
+    expected)`: a ticket it does not hold (`fact`: None) or holds more than once (`copies`), one it
+    holds that was never reported (`fact`: None expected), a status, closure, rating, or a rework
+    or send-back count that is not the number of such events (an event applied twice doubles it)."""
+    copies = Counter(str(fact["_id"]) for fact in facts)
+    held = {str(fact["_id"]): fact for fact in facts}
+    mismatch: dict[str, tuple[object, object]] = {}
+    for ticket_id, want in expected.items():
+        fact = held.get(ticket_id)
+        if fact is None:
+            mismatch[f"{ticket_id}.fact"] = (None, "held")
+            continue
+        if copies[ticket_id] > 1:
+            mismatch[f"{ticket_id}.copies"] = (copies[ticket_id], 1)
+        got = {
+            "status": fact.get("status"),
+            "closed_at": "set" if fact.get("closed_at") is not None else None,
+            "reworks": fact.get("reworks"),
+            "send_backs": fact.get("send_backs"),
+            "rating": fact.get("rating"),
+        }
+        wanted = {
+            "status": want.status,
+            "closed_at": "set" if want.status == "closed" else None,
+            "reworks": want.reworks,
+            "send_backs": want.send_backs,
+            "rating": want.rating,
+        }
+        mismatch.update(
+            {f"{ticket_id}.{name}": (got[name], value) for name, value in wanted.items() if got[name] != value}
+        )
+    for ticket_id in sorted(held.keys() - expected.keys()):
+        mismatch[f"{ticket_id}.fact"] = ("held", None)
+    return mismatch
+
+
+def ticket_facts(stack: Stack) -> list[Doc]:
+    """Cobuild's `ticket_facts`, read straight from its database."""
+    assert stack.servers is not None, "the stack has not started its servers"
+    return asyncio.run(_ticket_facts(stack.servers.mongo_uri))
+
+
+async def _ticket_facts(uri: str) -> list[Doc]:
+    client = connect(uri, timeout_ms=10_000)
+    try:
+        fields = {"status": 1, "closed_at": 1, "reworks": 1, "send_backs": 1, "rating": 1}
+        return await client[COBUILD_DB][TICKET_FACTS].find({}, fields).to_list(None)
+    finally:
+        await client.close()
 
 
 def fmt_lag(lags: dict[str, int]) -> str:
