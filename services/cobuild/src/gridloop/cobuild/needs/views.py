@@ -22,6 +22,10 @@ WALL_CURSOR = Cursor(TypeAdapter(WallKey))
 """A page ends at a need: its id (time-ordered)."""
 
 
+SHOWN_FIELDS = frozenset(Need.model_fields) - {"id", "beneficiary", "description", "allowed_actions"}
+"""What of a stored need its answer shows (the document keeps more: claimant codes, contacts, version)."""
+
+
 class UnknownNeed(LookupError):
     """No such need for the caller: none, or outside their sight."""
 
@@ -35,7 +39,7 @@ def shown(
 ) -> Need:
     """The need as `reader` may see it: the beneficiary and the household's words only for those
     who serve the household (and only when `private` is given: never in a list)."""
-    fields = {k: v for k, v in doc.items() if k in Need.model_fields}
+    fields = {k: v for k, v in doc.items() if k in SHOWN_FIELDS}
     revealed = private is not None and scope.sees_private(reader, doc)
     beneficiary = (private or {}).get("beneficiary") if revealed else None
     return Need.model_validate(
