@@ -1,7 +1,7 @@
 """The projects and hotspots collections, and the reads projects make of the needs and the
 ticket facts (their owner keeps them; matching and hotspots read them by these indexes)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -81,6 +81,9 @@ MATCHED_NEED_FIELDS = {
 """What matching reads of a need (a need document carries much more)."""
 
 
+MATCH_WINDOW = timedelta(days=30)
+
+
 async def matchable_needs(
     db: AsyncDatabase[Doc], *, area: Doc, statuses: list[str], limit: int, now: datetime
 ) -> list[Doc]:
@@ -89,10 +92,19 @@ async def matchable_needs(
     over ranges of ids reaching back only as far as `limit` needs take (needs_store.newest_first):
     an escalated need stays escalated until the street acts on it, so a state may hold a year of
     needs, and reading it oldest first read every one of them for a page that holds `limit`, the
-    oldest of which then crowded out every need reviewed or published since."""
+    oldest of which then crowded out every need reviewed or published since. The first look reaches
+    back MATCH_WINDOW, where a community's needs waiting for a match mostly lie (a published need is
+    escalated after its claim days), then as far as the rate found says, else the rest at once: an
+    area with no such needs costs two looks, not a list's four."""
     filters = [{**area, "status": status} for status in statuses]
     found = await needs_store.newest_first(
-        db, filters, before=None, limit=limit, now=now, projection=MATCHED_NEED_FIELDS
+        db,
+        filters,
+        before=None,
+        limit=limit,
+        now=now,
+        projection=MATCHED_NEED_FIELDS,
+        windows=(MATCH_WINDOW,),
     )
     return sorted(found, key=lambda n: str(n["_id"]))
 
