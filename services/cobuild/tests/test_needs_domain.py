@@ -1,6 +1,7 @@
 """The needs' rules on a clock the test holds: who may act on a need in which state, claim locks
 and their expiry, group claims, releases, and deadlines on the working calendar."""
 
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -262,3 +263,76 @@ def test_a_submission_is_filed_in_the_submitters_own_area() -> None:
         domain.source_of(HOSPITAL, community_code="LJ01", street_code="LJ")
     assert not domain.needs_beneficiary(NeedKind.WISH, RESIDENT) and domain.needs_beneficiary(NeedKind.WISH, WORKER)
     assert domain.need_number(now=datetime(2026, 12, 31, 23, tzinfo=CST), seq=42) == "XQ-20261231-0042"
+
+
+def _step(action: NeedAction, need: dict[str, Any], actor: Actor) -> None:
+    """The domain's decision of `action` with a body it may refuse (an unknown unit, a merge into
+    nothing): only the caller's relation and the need's state are in question here."""
+    steps = {
+        NeedAction.REVIEW: lambda: domain.review(need, summary="独居老人需要每周代购", category_code=None),
+        NeedAction.PUBLISH: lambda: domain.publish(need, now=NOW, limits=LIMITS),
+        NeedAction.ASSIGN: lambda: domain.assign(need, unit_code="U-X", unit=None, now=NOW, limits=LIMITS),
+        NeedAction.REJECT: lambda: domain.reject(need, reason="不属于服务范围"),
+        NeedAction.MERGE: lambda: domain.merge(need, into=None, into_id="n2"),
+        NeedAction.CONVERT: lambda: domain.convert(
+            need,
+            ticket_category=None,
+            ticket_category_code="C-X",
+            description="路灯损坏需维修",
+            address="江畔路1号",
+            grid_code=None,
+            grid=None,
+            location=None,
+        ),
+        NeedAction.APPROVE_RELEASE: lambda: domain.approve_release(need, now=NOW, limits=LIMITS),
+        NeedAction.ACCEPT_ASSIGNMENT: lambda: domain.accept_assignment(need, actor=actor, now=NOW, limits=LIMITS),
+        NeedAction.RETURN: lambda: domain.return_assignment(need, actor=actor, reason="人手不足无法承接"),
+        NeedAction.CLAIM: lambda: domain.claim(need, actor=actor, group=False, now=NOW, limits=LIMITS),
+        NeedAction.CONTACT: lambda: domain.contact(need, actor=actor, now=NOW, limits=LIMITS),
+        NeedAction.REQUEST_RELEASE: lambda: domain.request_release(need, actor=actor, reason="人手不足", now=NOW),
+        NeedAction.DELIVER: lambda: domain.deliver(
+            need, actor=actor, note="已上门服务完毕", photos=[], now=NOW, limits=LIMITS
+        ),
+        NeedAction.CONFIRM: lambda: domain.confirm(need, now=NOW),
+        NeedAction.RATE: lambda: domain.rate(need, rating=Rating.SATISFIED, comment="", now=NOW),
+        NeedAction.WITHDRAW: lambda: domain.withdraw(need, reason="已自行解决"),
+    }
+    domain.authorise(action, need, actor, unit_communities=PAIRED)
+    with suppress(domain.InvalidNeedRequest):  # the body named something that cannot be: the step was open
+        steps[action]()
+
+
+def test_a_need_shows_exactly_the_steps_its_caller_may_take_now_in_every_state() -> None:
+    street = Actor(sub="sd-lj", role=Role.STREET_DISPATCHER, org="LJ")
+    callers = [RESIDENT, WORKER, OTHER_WORKER, HOSPITAL, SCHOOL, street]
+    claimed = {"claimants": [{"kind": "unit", "code": "U-LJ-HOSP"}], "claimant_codes": ["U-LJ-HOSP"]}
+    release = {"claimant": {"kind": "unit", "code": "U-LJ-HOSP"}, "reason": "人手不足", "at": NOW}
+    variants: list[dict[str, Any]] = [
+        {},
+        {"assigned_unit": "U-LJ-HOSP"},
+        claimed,
+        {**claimed, "group": True},
+        {**claimed, "release_request": release},
+        {"rating": "satisfied"},
+    ]
+    refusals = (
+        NotAllowed,
+        CobuildTransitionNotAllowed,
+        domain.RatedByTicket,
+        domain.AlreadyRated,
+        domain.NoReleaseRequested,
+        domain.ReleaseAlreadyRequested,
+    )
+    for status in domain.N:
+        for variant in variants:
+            need = _need(status=status.value, summary="独居老人需要每周代购", **variant)
+            for actor in callers:
+                accepted = []
+                for action in NeedAction:
+                    try:
+                        _step(action, need, actor)
+                    except refusals:
+                        continue
+                    accepted.append(action)
+                shown = domain.allowed_actions(need, actor, unit_communities=PAIRED)
+                assert shown == accepted, (status, variant, actor.sub)

@@ -74,4 +74,6 @@ async def find_each(
         cursor = collection.find(query, projection, session=session).sort(list(sort)).limit(limit)
         async for doc in cursor:
             found.setdefault(doc["_id"], doc)
+    if len(filters) == 1:  # one query: the database's order and limit are the answer's
+        return list(found.values())
     return sorted(found.values(), key=sort_key(sort))[:limit]

@@ -182,34 +182,41 @@ def _unit(actor: Actor) -> Claimant:
     return Claimant(kind=ClaimantKind.UNIT, code=actor.org)
 
 
-def authorise(
+def relates(
     action: NeedAction, need: Mapping[str, Any], actor: Actor, *, unit_communities: frozenset[str] = frozenset()
-) -> None:
-    """NotAllowed unless the caller stands in the relation to the need that `action` asks for."""
-    refuse_role(action, actor)
+) -> bool:
+    """Whether the caller stands in the relation to the need that `action` asks for (its role included)."""
+    if actor.role not in ACTING_ROLES[action]:
+        return False
     if action in COMMUNITY_ACTIONS:
-        allowed = scope.is_community_worker(actor, need) or (
+        return scope.is_community_worker(actor, need) or (
             action in ESCALATED_ACTIONS
             and need["status"] == N.ESCALATED
             and actor.role == Role.STREET_DISPATCHER
             and actor.org == need["street_code"]
         )
-    elif action in (NeedAction.ACCEPT_ASSIGNMENT, NeedAction.RETURN):
-        allowed = actor.role == Role.UNIT_ADMIN and need.get("assigned_unit") == actor.org
-    elif action == NeedAction.CLAIM:
-        allowed = (
+    if action in (NeedAction.ACCEPT_ASSIGNMENT, NeedAction.RETURN):
+        return actor.role == Role.UNIT_ADMIN and need.get("assigned_unit") == actor.org
+    if action == NeedAction.CLAIM:
+        return (
             actor.role == Role.UNIT_ADMIN
             and need["community_code"] in unit_communities
             and not scope.is_claimant(actor, need)
             and need["status"] != N.ASSIGNED  # an assigned need is the assigned unit's to accept
         )
-    elif action in CLAIMANT_ACTIONS:
-        allowed = scope.is_claimant(actor, need)
-    elif action in (NeedAction.CONFIRM, NeedAction.RATE):
-        allowed = scope.is_submitter(actor, need) or scope.is_community_worker(actor, need)
-    else:  # withdraw
-        allowed = scope.is_submitter(actor, need)
-    if not allowed:
+    if action in CLAIMANT_ACTIONS:
+        return scope.is_claimant(actor, need)
+    if action in (NeedAction.CONFIRM, NeedAction.RATE):
+        return scope.is_submitter(actor, need) or scope.is_community_worker(actor, need)
+    return scope.is_submitter(actor, need)  # withdraw
+
+
+def authorise(
+    action: NeedAction, need: Mapping[str, Any], actor: Actor, *, unit_communities: frozenset[str] = frozenset()
+) -> None:
+    """NotAllowed unless the caller stands in the relation to the need that `action` asks for."""
+    refuse_role(action, actor)
+    if not relates(action, need, actor, unit_communities=unit_communities):
         raise NotAllowed(action.value)
 
 
@@ -218,17 +225,21 @@ def _state(action: NeedAction, need: Mapping[str, Any]) -> NeedStatus:
     return move(NEED_TRANSITIONS, NeedStatus(need["status"]), ANNOUNCES[action])
 
 
+OPEN_ACTIONS: Mapping[str, tuple[NeedAction, ...]] = {
+    status.value: tuple(a for a in NeedAction if can_move(NEED_TRANSITIONS, status, ANNOUNCES[a]))
+    for status in NeedStatus
+}
+"""The actions the transition table lets happen in each state (in NeedAction's order): a page
+asks only these of the caller's relation to the need, not all sixteen of every need."""
+
+
 def allowed_actions(
     need: Mapping[str, Any], actor: Actor, *, unit_communities: frozenset[str] = frozenset()
 ) -> list[NeedAction]:
     """What the caller may do with the need now: the buttons a page shows."""
     found = []
-    for action in NeedAction:
-        try:
-            authorise(action, need, actor, unit_communities=unit_communities)
-        except NotAllowed:
-            continue
-        if not can_move(NEED_TRANSITIONS, NeedStatus(need["status"]), ANNOUNCES[action]):
+    for action in OPEN_ACTIONS[need["status"]]:
+        if not relates(action, need, actor, unit_communities=unit_communities):
             continue
         if action == NeedAction.CLAIM and need["status"] in scope.WALL_JOINABLE and not need.get("group"):
             continue

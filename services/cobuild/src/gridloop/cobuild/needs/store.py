@@ -106,9 +106,52 @@ async def next_seq(db: AsyncDatabase[Doc], key: str) -> int:
     raise RuntimeError(f"counter {key} could not be stepped")
 
 
-WINDOWS = (timedelta(days=3), timedelta(days=30), timedelta(days=180))
-"""How far back each look at a newest-first list reaches, from its newest possible need; the
-last look reaches back without bound."""
+WINDOWS = (timedelta(days=1), timedelta(days=7), timedelta(days=60))
+"""How far back a look at a newest-first list reaches, from its newest possible need, while the
+looks have found nothing yet (or the last found nothing more); past the last, without bound."""
+WIDE_WINDOWS = (timedelta(days=3), timedelta(days=30), timedelta(days=180))
+"""The same for a list of several filters: each look costs a query per filter (about what reading
+twenty needs costs), so its first look reaches further."""
+SPAN_MARGIN = 1.25
+SPAN_GROWTH = (0.25, 8.0)
+EMPTY_GROWTH = 4
+UNBOUNDED_AFTER = timedelta(days=180)
+
+
+def next_floor(
+    *,
+    start: datetime,
+    lower: datetime,
+    found: int,
+    missing: int,
+    more: bool,
+    windows: tuple[timedelta, ...] = WINDOWS,
+) -> datetime | None:
+    """Where the next look of a newest-first list stops (None: without bound), the looks so far
+    having read back from `start` to `lower` and found `found` needs, `missing` still to find,
+    the last look finding `more` than those before it.
+
+    The index bounds each look by its range of ids, and the database reads every need in that
+    range: a fixed window over a dense history reads many times the needs a page takes. So once
+    needs are found, the next look reaches back as far as the rate found so far says the missing
+    ones lie, by SPAN_MARGIN, and between SPAN_GROWTH times the time covered so far. Until then,
+    or after a look that found nothing (the state's needs may all be recent, as those waiting for
+    review are), the first of `windows` reaching back EMPTY_GROWTH times as far as the looks so far;
+    a look reaching back further than UNBOUNDED_AFTER, or past the last window, reads the rest
+    without bound."""
+    covered = start - lower
+    if found and more:
+        low, high = SPAN_GROWTH
+        floor: datetime | None = lower - max(
+            covered * min(high, max(low, SPAN_MARGIN * missing / found)), timedelta(minutes=1)
+        )
+    else:
+        floor = next(
+            (start - window for window in windows if window >= covered * EMPTY_GROWTH and window > covered), None
+        )
+    if floor is None or start - floor > UNBOUNDED_AFTER:
+        return None
+    return floor
 
 
 def id_floor(at: datetime) -> str:
@@ -127,18 +170,38 @@ def id_time(need_id: str) -> datetime | None:
 
 
 async def newest_first(
-    db: AsyncDatabase[Doc], filters: list[Doc], *, before: str | None, limit: int, now: datetime
+    db: AsyncDatabase[Doc],
+    filters: list[Doc],
+    *,
+    before: str | None,
+    limit: int,
+    now: datetime,
+    projection: Doc | None = None,
+    windows: tuple[timedelta, ...] | None = None,
 ) -> list[Doc]:
     """The first `limit` needs matching any of `filters` (plain filters), newest first, older than
-    `before`. A list is read in widening windows of ids (the last 3 days, 30, 180, then all): the
+    `before`. A list is read in looks over consecutive ranges of ids reaching back from `before`
+    (or now), each sized by `next_floor`, until the page is full or a look had no lower bound: the
     database bounds each look by the index's range on `_id`, so a page of the recent needs reads
-    the recent needs only, not the whole history of the community or state."""
+    about the needs it shows, not the whole history of the community or state. `windows` replaces
+    the looks' first reaches (see next_floor)."""
     upper = before
     start = (id_time(before) if before else None) or now
+    lower_at = start
     found: list[Doc] = []
-    for window in (*WINDOWS, None):
-        lower = id_floor(start - window) if window is not None else None
+    more = False
+    while True:
+        floor = next_floor(
+            start=start,
+            lower=lower_at,
+            found=len(found),
+            missing=limit - len(found),
+            more=more,
+            windows=windows or (WINDOWS if len(filters) == 1 else WIDE_WINDOWS),
+        )
+        lower = id_floor(floor) if floor is not None else None
         if lower is not None and upper is not None and lower >= upper:
+            lower_at = floor or lower_at  # a cursor that is not a need's id: the windows below it
             continue
         bound: Doc = {}
         if upper is not None:
@@ -146,11 +209,11 @@ async def newest_first(
         if lower is not None:
             bound["$gte"] = lower
         queries = [all_of(f, {"_id": bound}) if bound else f for f in filters]
-        found += await find_each(db[NEEDS], queries, sort=NEWEST_FIRST, limit=limit - len(found))
-        if len(found) >= limit or lower is None:
+        page = await find_each(db[NEEDS], queries, sort=NEWEST_FIRST, limit=limit - len(found), projection=projection)
+        found += page
+        if len(found) >= limit or floor is None:
             return found
-        upper = lower
-    return found
+        upper, lower_at, more = lower, floor, bool(page)
 
 
 async def listing(

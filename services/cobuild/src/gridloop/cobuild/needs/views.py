@@ -22,6 +22,27 @@ WALL_CURSOR = Cursor(TypeAdapter(WallKey))
 """A page ends at a need: its id (time-ordered)."""
 
 
+SHOWN_FIELDS = frozenset(Need.model_fields) - {"id", "beneficiary", "description", "allowed_actions"}
+"""What of a stored need its answer shows (the document keeps more: claimant codes, contacts, version)."""
+
+
+WALL_FIELDS: Doc = {
+    field: 1
+    for field in (
+        "need_number",
+        "kind",
+        "category_code",
+        "summary",
+        "grid_code",
+        "community_code",
+        "claim_deadline",
+        "claimants",
+        "group",
+    )
+}
+"""What the wish wall reads of a need (its public part; the document carries much more)."""
+
+
 class UnknownNeed(LookupError):
     """No such need for the caller: none, or outside their sight."""
 
@@ -35,7 +56,7 @@ def shown(
 ) -> Need:
     """The need as `reader` may see it: the beneficiary and the household's words only for those
     who serve the household (and only when `private` is given: never in a list)."""
-    fields = {k: v for k, v in doc.items() if k in Need.model_fields}
+    fields = {k: v for k, v in doc.items() if k in SHOWN_FIELDS}
     revealed = private is not None and scope.sees_private(reader, doc)
     beneficiary = (private or {}).get("beneficiary") if revealed else None
     return Need.model_validate(
@@ -122,7 +143,9 @@ async def wall(
         *({"status": s.value, "group": True} for s in scope.WALL_JOINABLE),
     ]
     filters = [{**place, **extra, **state} for place in places for state in states]
-    docs = await store.newest_first(database.db, filters, before=before, limit=limit + 1, now=database.clock.now())
+    docs = await store.newest_first(
+        database.db, filters, before=before, limit=limit + 1, now=database.clock.now(), projection=WALL_FIELDS
+    )
     names = await reference.category_names(refdata)
     shown_docs, next_cursor = page(docs, limit=limit, key=lambda d: WALL_CURSOR.encode(("wall", d["_id"])))
     return Wall(

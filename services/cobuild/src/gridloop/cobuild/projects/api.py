@@ -36,7 +36,7 @@ async def matches(
     refdata: ReferenceData,
     user: CurrentUser,
     community: Community = None,
-    limit: Annotated[int, Query(ge=1, le=500, description="最多考虑的需求数 (needs considered, oldest first)")] = 100,
+    limit: Annotated[int, Query(ge=1, le=500, description="最多考虑的需求数 (needs considered: the newest)")] = 100,
 ) -> Matches:
     return await answer(
         views.matches(database=database, refdata=refdata, reader=user, community=community, limit=limit),

@@ -1,12 +1,13 @@
 """The projects and hotspots collections, and the reads projects make of the needs and the
 ticket facts (their owner keeps them; matching and hotspots read them by these indexes)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.cobuild.needs import store as needs_store
 from gridloop.shared.cobuild_lifecycle import PROJECT_OPEN, ProjectStatus
 from gridloop.shared.mongo import Doc, ensure_collections
 
@@ -23,7 +24,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
         await db[PROJECTS].create_index([(area, ASCENDING), ("_id", DESCENDING)])
     await db[PROJECTS].create_index([("need_ids", ASCENDING)])
     await db[PROJECTS].create_index([("status", ASCENDING), ("hotspot_solved_at", ASCENDING)])
-    # matching: a street's needs in one state, oldest first (a community's: the needs' own index on
+    # matching: a street's needs in one state, newest first (a community's: the needs' own index on
     # community_code, status, _id serves it)
     await db[NEEDS].create_index([("street_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
     # hotspots: the window's tickets, and a spot's tickets since a project was completed
@@ -80,14 +81,32 @@ MATCHED_NEED_FIELDS = {
 """What matching reads of a need (a need document carries much more)."""
 
 
-async def matchable_needs(db: AsyncDatabase[Doc], *, area: Doc, statuses: list[str], limit: int) -> list[Doc]:
-    """The oldest `limit` needs of the area (a community or a street) in `statuses`: one indexed
-    read per state, merged."""
-    found: list[Doc] = []
-    for status in statuses:
-        query = db[NEEDS].find({**area, "status": status}, MATCHED_NEED_FIELDS)
-        found += await query.sort("_id", ASCENDING).limit(limit).to_list(None)
-    return sorted(found, key=lambda n: str(n["_id"]))[:limit]
+MATCH_WINDOW = timedelta(days=30)
+
+
+async def matchable_needs(
+    db: AsyncDatabase[Doc], *, area: Doc, statuses: list[str], limit: int, now: datetime
+) -> list[Doc]:
+    """The newest `limit` needs of the area (a community or a street) in `statuses`, the oldest of
+    them first. They are read newest first through the needs' (area, status, _id) indexes, in looks
+    over ranges of ids reaching back only as far as `limit` needs take (needs_store.newest_first):
+    an escalated need stays escalated until the street acts on it, so a state may hold a year of
+    needs, and reading it oldest first read every one of them for a page that holds `limit`, the
+    oldest of which then crowded out every need reviewed or published since. The first look reaches
+    back MATCH_WINDOW, where a community's needs waiting for a match mostly lie (a published need is
+    escalated after its claim days), then as far as the rate found says, else the rest at once: an
+    area with no such needs costs two looks, not a list's four."""
+    filters = [{**area, "status": status} for status in statuses]
+    found = await needs_store.newest_first(
+        db,
+        filters,
+        before=None,
+        limit=limit,
+        now=now,
+        projection=MATCHED_NEED_FIELDS,
+        windows=(MATCH_WINDOW,),
+    )
+    return sorted(found, key=lambda n: str(n["_id"]))
 
 
 FACT_FIELDS = {

@@ -144,7 +144,9 @@ async def matches(*, database: Database, refdata: RefData, reader: Actor, commun
             area = {"street_code": reader.org}
     else:
         raise NotAllowed("无权查看匹配建议 (your role does not match needs and offers)")
-    needs = await store.matchable_needs(database.db, area=area, statuses=MATCHABLE, limit=limit)
+    needs = await store.matchable_needs(
+        database.db, area=area, statuses=MATCHABLE, limit=limit, now=database.clock.now()
+    )
     taken = await store.needs_in_open_projects(database.db, [str(n["_id"]) for n in needs])
     needs = [n for n in needs if str(n["_id"]) not in taken]
     categories = sorted({str(n["category_code"]) for n in needs})
