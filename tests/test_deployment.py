@@ -152,7 +152,7 @@ def test_photo_ids_are_sealed_with_the_citys_own_key_outside_development(compose
     with pytest.raises(ValidationError, match="GRIDLOOP_PHOTO_KEY"):
         FeedbackSettings(environment="production", **production)
     assert FeedbackSettings(environment="production", photo_key="k" * 48, **production).photo_key == "k" * 48
-    for name in ("intake", "handling", "feedback"):
+    for name in ("intake", "handling", "feedback", "cobuild"):
         assert compose["services"][name]["environment"]["GRIDLOOP_PHOTO_KEY"].startswith("${PHOTO_KEY:?")
 
 

@@ -12,7 +12,9 @@ from gridloop.cobuild.needs import commands, jobs, store
 from gridloop.shared.api.cobuild import DeliverRequest, NewBeneficiary, ReviewRequest, SubmitNeedRequest
 from gridloop.shared.events import NEEDS_TOPIC, Actor, Envelope, NeedKind, Role
 from gridloop.shared.mongo import OUTBOX, Database
+from gridloop.shared.photos import PhotoSeal
 from gridloop.shared.refdata import RefData
+from gridloop.shared.settings import DEV_PHOTO_KEY
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import SetClock, demo_records, service_database
 
@@ -96,7 +98,12 @@ async def test_a_claim_without_contact_expires_and_the_need_is_claimable_again(s
     clock.value += timedelta(days=8)  # past the first claim's contact deadline: the contact holds
     assert await jobs.watch_needs(database=database, refdata=refdata) == 0
     await commands.deliver(
-        database=database, refdata=refdata, need_id=need_id, actor=SCHOOL, body=DeliverRequest(note="已陪同复查四次")
+        database=database,
+        refdata=refdata,
+        seal=PhotoSeal(DEV_PHOTO_KEY),
+        need_id=need_id,
+        actor=SCHOOL,
+        body=DeliverRequest(note="已陪同复查四次"),
     )
     clock.value += timedelta(days=7, minutes=1)
     assert await jobs.watch_needs(database=database, refdata=refdata) == 1

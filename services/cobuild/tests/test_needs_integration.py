@@ -20,6 +20,8 @@ from gridloop.shared.events import (
     TicketReported,
 )
 from gridloop.shared.ids import new_id
+from gridloop.shared.photos import PhotoSeal
+from gridloop.shared.settings import DEV_PHOTO_KEY
 from gridloop.stack.client import ApiUser
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok, reported
@@ -125,7 +127,15 @@ def test_one_need_from_collection_to_rating(cobuild: RunningService, bus: Bus) -
     assert _act(u["cw"], need_id, "deliver", {"note": "已送达"}).status_code == 403  # not a claimant
     assert _act(u["hosp"], need_id, "deliver", {"note": "已陪同"}).status_code == 409  # not contacted yet
     ok(_act(u["hosp"], need_id, "contact", {"note": "已电话联系张阿姨"}))
-    delivered = ok(_act(u["hosp"], need_id, "deliver", {"note": "已陪同复查四次"}))
+    # evidence names only the claimant's own uploads: another person's photo or a made-up id changes nothing
+    seal = PhotoSeal(DEV_PHOTO_KEY)
+    foreign = seal.seal("photo-of-someone-else", "gw-lj01")
+    for photos in ([foreign], ["张秀英 13912345678"]):
+        refused = _act(u["hosp"], need_id, "deliver", {"note": "已陪同", "photos": photos})
+        assert (refused.status_code, refused.json()["error"]["code"]) == (422, "unknown_photos")
+    assert ok(u["hosp"].call("cobuild", "GET", f"/v1/cobuild/needs/{need_id}"))["status"] == "in_service"
+    own = seal.seal("photo-of-the-visit", "ua-hosp")
+    delivered = ok(_act(u["hosp"], need_id, "deliver", {"note": "已陪同复查四次", "photos": [own]}))
     assert delivered["status"] == "delivered" and delivered["on_time"] is True
     assert _act(u["hosp"], need_id, "confirm").status_code == 403
     ok(_act(u["cw"], need_id, "confirm"))

@@ -8,10 +8,12 @@ from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
-from gridloop.shared.settings import CalendarSettings, ServiceSettings
+from gridloop.shared.settings import CalendarSettings, PhotoSettings
 
 
-class CobuildSettings(ServiceSettings, CalendarSettings):
+class CobuildSettings(PhotoSettings, CalendarSettings):
+    """A delivery's evidence names photos sealed by intake (GRIDLOOP_PHOTO_KEY, as handling's)."""
+
     service_name: str = "cobuild"
     port: int = 8007
     watchdog_interval_seconds: float = 10.0

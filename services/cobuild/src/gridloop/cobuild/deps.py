@@ -1,5 +1,5 @@
-"""What cobuild's routes are given: the caller, the database, the directory's reference data and
-the working calendar as the directory last announced it."""
+"""What cobuild's routes are given: the caller, the database, the directory's reference data, the
+working calendar as the directory last announced it, and the seal photo ids are checked with."""
 
 from typing import Annotated
 
@@ -7,7 +7,7 @@ from fastapi import Depends
 
 from gridloop.cobuild.needs.reference import calendars_of
 from gridloop.shared.auth import CurrentUser
-from gridloop.shared.deps import ReferenceData, ServiceDatabase, ServiceRuntime
+from gridloop.shared.deps import PhotoIds, ReferenceData, ServiceDatabase, ServiceRuntime
 from gridloop.shared.refdata import Calendars
 
 
@@ -17,4 +17,4 @@ def calendars(live: ServiceRuntime) -> Calendars:
 
 WorkingCalendar = Annotated[Calendars, Depends(calendars)]
 
-__all__ = ["CurrentUser", "ReferenceData", "ServiceDatabase", "WorkingCalendar"]
+__all__ = ["CurrentUser", "PhotoIds", "ReferenceData", "ServiceDatabase", "WorkingCalendar"]

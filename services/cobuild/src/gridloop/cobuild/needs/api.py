@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from gridloop.cobuild.deps import CurrentUser, ReferenceData, ServiceDatabase, WorkingCalendar
+from gridloop.cobuild.deps import CurrentUser, PhotoIds, ReferenceData, ServiceDatabase, WorkingCalendar
 from gridloop.cobuild.needs import commands, views
 from gridloop.cobuild.needs.domain import (
     AlreadyRated,
@@ -42,6 +42,7 @@ from gridloop.shared.cobuild_lifecycle import CobuildTransitionNotAllowed, NeedS
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import NeedKind, Role
 from gridloop.shared.paging import MAX_CURSOR_LENGTH, InvalidCursor
+from gridloop.shared.photos import UnknownPhotos
 
 router = APIRouter(prefix="/v1/cobuild", tags=["cobuild"], responses=ERROR_RESPONSES)
 
@@ -83,6 +84,10 @@ def need_errors(need_id: str) -> Iterator[None]:
         ) from exc
     except InvalidNeedRequest as exc:
         raise ApiError(422, exc.code, str(exc)) from exc
+    except UnknownPhotos as exc:
+        raise ApiError(
+            422, "unknown_photos", "照片不存在或不是本人上传的 (not photos you uploaded)", {"photos": exc.ids}
+        ) from exc
 
 
 async def _run(need_id: str, call: Awaitable[Need]) -> Need:
@@ -299,10 +304,16 @@ async def request_release(
 
 @router.post("/needs/{need_id}/deliver", summary="已兑现")
 async def deliver(
-    database: ServiceDatabase, refdata: ReferenceData, user: CurrentUser, need_id: str, body: DeliverRequest
+    database: ServiceDatabase,
+    refdata: ReferenceData,
+    seal: PhotoIds,
+    user: CurrentUser,
+    need_id: str,
+    body: DeliverRequest,
 ) -> Need:
     return await _run(
-        need_id, commands.deliver(database=database, refdata=refdata, need_id=need_id, actor=user, body=body)
+        need_id,
+        commands.deliver(database=database, refdata=refdata, seal=seal, need_id=need_id, actor=user, body=body),
     )
 
 

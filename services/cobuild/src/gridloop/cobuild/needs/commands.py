@@ -26,6 +26,7 @@ from gridloop.shared.api.cobuild import (
 from gridloop.shared.events import Actor, GeoPoint, NeedSubmitted
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
+from gridloop.shared.photos import PhotoSeal
 from gridloop.shared.refdata import Calendars, RefData
 
 
@@ -318,18 +319,23 @@ async def request_release(*, database: Database, refdata: RefData, need_id: str,
     )
 
 
-async def deliver(*, database: Database, refdata: RefData, need_id: str, actor: Actor, body: DeliverRequest) -> Need:
+async def deliver(
+    *, database: Database, refdata: RefData, seal: PhotoSeal, need_id: str, actor: Actor, body: DeliverRequest
+) -> Need:
+    """已兑现: the claimant's evidence may name only photos the claimant uploaded (UnknownPhotos),
+    checked once the need is known to be theirs."""
+
+    def decision(doc: Doc, uow: UnitOfWork, limits: Limits) -> Decision:
+        seal.check_own(body.photos, actor.sub)
+        return domain.deliver(doc, actor=actor, note=body.note, photos=body.photos, now=uow.now, limits=limits)
+
     return await act(
         database=database,
         refdata=refdata,
         need_id=need_id,
         actor=actor,
         action=NeedAction.DELIVER,
-        decide=plain(
-            lambda doc, uow, limits: domain.deliver(
-                doc, actor=actor, note=body.note, photos=body.photos, now=uow.now, limits=limits
-            )
-        ),
+        decide=plain(decision),
     )
 
 
