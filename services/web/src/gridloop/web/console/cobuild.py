@@ -20,23 +20,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.datastructures import FormData
 
+from gridloop.shared.api.cobuild import (
+    AssignNeedRequest,
+    ClaimRequest,
+    ConvertRequest,
+    DeliverRequest,
+    NeedAction,
+    NoteRequest,
+    RateNeedRequest,
+    ReasonRequest,
+    ReviewRequest,
+    SubmitNeedRequest,
+)
 from gridloop.shared.cobuild_lifecycle import NeedStatus
 from gridloop.shared.events import Role
 from gridloop.shared.limits import TEXT_MIN
 from gridloop.web.clients.base import Refused, ServiceError, body_of
-from gridloop.web.clients.cobuild import (
-    AssignRequest,
-    ClaimRequest,
-    CobuildClient,
-    ConvertRequest,
-    DeliverRequest,
-    NeedAction,
-    NewNeed,
-    NoteRequest,
-    RateRequest,
-    ReasonRequest,
-    ReviewRequest,
-)
+from gridloop.web.clients.cobuild import CobuildClient
 from gridloop.web.clients.directory import DirectoryClient, NeedCategoryEntry, UnitEntry
 from gridloop.web.deps import Cobuild, CobuildDesk, CommunityWorker, Directory, Form, Pages
 from gridloop.web.render import ConsolePages
@@ -225,7 +225,7 @@ async def submit_need(form: Form, desk: CommunityDesk) -> Response:
     try:
         beneficiary = {"name": text(form, "name"), "phone": text(form, "phone"), "address": text(form, "address")}
         body = body_of(
-            NewNeed,
+            SubmitNeedRequest,
             kind=text(form, "kind") or None,
             category_code=text(form, "category_code"),
             description=text(form, "description"),
@@ -259,7 +259,7 @@ async def review(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """审核: the public summary (no name, phone or address of the household) and, if wrong, the category."""
     category = text(form, "category_code") or None
     return await _act(
-        desk, need_id, "review", form,
+        desk, need_id, NeedAction.REVIEW, form,
         lambda: body_of(ReviewRequest, summary=text(form, "summary"), category_code=category),
     )  # fmt: skip
 
@@ -267,26 +267,30 @@ async def review(need_id: str, form: Form, desk: NeedsDesk) -> Response:
 @router.post("/needs/{need_id}/publish")
 async def publish(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """发布认领: on the wish wall, open for units to claim."""
-    return await _act(desk, need_id, "publish", form, lambda: None)
+    return await _act(desk, need_id, NeedAction.PUBLISH, form, lambda: None)
 
 
 @router.post("/needs/{need_id}/assign")
 async def assign(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """派单: to one unit paired with the community, which accepts or returns it."""
-    return await _act(desk, need_id, "assign", form, lambda: body_of(AssignRequest, unit_code=text(form, "unit_code")))
+    return await _act(
+        desk, need_id, NeedAction.ASSIGN, form, lambda: body_of(AssignNeedRequest, unit_code=text(form, "unit_code"))
+    )
 
 
 @router.post("/needs/{need_id}/reject")
 async def reject(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """不予受理, with the reason the submitter is told."""
-    return await _act(desk, need_id, "reject", form, lambda: body_of(ReasonRequest, reason=text(form, "reason")))
+    return await _act(
+        desk, need_id, NeedAction.REJECT, form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
+    )
 
 
 @router.post("/needs/{need_id}/convert")
 async def convert(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """转为案件: a department's job, filed in intake as a report with this need as its origin."""
     return await _act(
-        desk, need_id, "convert", form,
+        desk, need_id, NeedAction.CONVERT, form,
         lambda: body_of(
             ConvertRequest, ticket_category_code=text(form, "ticket_category_code"),
             description=text(form, "description"), address=text(form, "address"),
@@ -298,61 +302,63 @@ async def convert(need_id: str, form: Form, desk: NeedsDesk) -> Response:
 @router.post("/needs/{need_id}/approve-release")
 async def approve_release(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """同意退出认领: the claimant is let go and the need is open for claiming again."""
-    return await _act(desk, need_id, "approve-release", form, lambda: None)
+    return await _act(desk, need_id, NeedAction.APPROVE_RELEASE, form, lambda: None)
 
 
 @router.post("/needs/{need_id}/confirm")
 async def confirm(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """确认完成, on the household's behalf (they told the community)."""
-    return await _act(desk, need_id, "confirm", form, lambda: None)
+    return await _act(desk, need_id, NeedAction.CONFIRM, form, lambda: None)
 
 
 @router.post("/needs/{need_id}/rate")
 async def rate(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """评价, recording the household's rating."""
     return await _act(
-        desk, need_id, "rate", form,
-        lambda: body_of(RateRequest, rating=text(form, "rating") or None, comment=text(form, "comment")),
+        desk, need_id, NeedAction.RATE, form,
+        lambda: body_of(RateNeedRequest, rating=text(form, "rating") or None, comment=text(form, "comment")),
     )  # fmt: skip
 
 
 @router.post("/needs/{need_id}/accept-assignment")
 async def accept_assignment(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """接单: the unit takes on the need the community sent it."""
-    return await _act(desk, need_id, "accept-assignment", form, lambda: None)
+    return await _act(desk, need_id, NeedAction.ACCEPT_ASSIGNMENT, form, lambda: None)
 
 
 @router.post("/needs/{need_id}/return")
 async def return_assignment(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """退回派单, saying why: the community reviews it again."""
-    return await _act(desk, need_id, "return", form, lambda: body_of(ReasonRequest, reason=text(form, "reason")))
+    return await _act(
+        desk, need_id, NeedAction.RETURN, form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
+    )
 
 
 @router.post("/needs/{need_id}/claim")
 async def claim(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """认领 from the need's page (the wall has its own form)."""
     group = form.get("group") == "true"
-    return await _act(desk, need_id, "claim", form, lambda: body_of(ClaimRequest, group=group))
+    return await _act(desk, need_id, NeedAction.CLAIM, form, lambda: body_of(ClaimRequest, group=group))
 
 
 @router.post("/needs/{need_id}/contact")
 async def contact(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """已联系居民: the claim holds and the service starts."""
-    return await _act(desk, need_id, "contact", form, lambda: body_of(NoteRequest, note=text(form, "note")))
+    return await _act(desk, need_id, NeedAction.CONTACT, form, lambda: body_of(NoteRequest, note=text(form, "note")))
 
 
 @router.post("/needs/{need_id}/request-release")
 async def request_release(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """申请退出认领, with a reason the community approves."""
     return await _act(
-        desk, need_id, "request-release", form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
+        desk, need_id, NeedAction.REQUEST_RELEASE, form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
     )
 
 
 @router.post("/needs/{need_id}/deliver")
 async def deliver(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """已兑现: what was done; the household (or the community) confirms."""
-    return await _act(desk, need_id, "deliver", form, lambda: body_of(DeliverRequest, note=text(form, "note")))
+    return await _act(desk, need_id, NeedAction.DELIVER, form, lambda: body_of(DeliverRequest, note=text(form, "note")))
 
 
 # ------------------------------------------------------------------ the wish wall
@@ -393,7 +399,7 @@ async def wall(desk: NeedsDesk) -> Response:
 async def claim_from_wall(need_id: str, form: Form, desk: NeedsDesk) -> Response:
     """认领 (or join a group claim) from the wall; the need's page follows, with the household's details."""
     try:
-        await desk.cobuild.act(need_id, "claim", body_of(ClaimRequest, group=form.get("group") == "true"))
+        await desk.cobuild.act(need_id, NeedAction.CLAIM, body_of(ClaimRequest, group=form.get("group") == "true"))
     except Refused as exc:
         return await _wall_page(desk, Refusal.of("claim", exc, form), need_id)
     return RedirectResponse(f"/console/cobuild/needs/{need_id}?done=claim", status_code=303)

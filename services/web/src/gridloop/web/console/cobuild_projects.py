@@ -17,22 +17,23 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel
 from starlette.datastructures import FormData
 
+from gridloop.shared.api.cobuild import (
+    ApproveRequest,
+    CompleteRequest,
+    EvaluateRequest,
+    Offer,
+    OfferAction,
+    OfferRequest,
+    ProgressRequest,
+    ProjectAction,
+    ProjectRateRequest,
+    ProjectRequest,
+    ReasonRequest,
+)
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.cobuild_lifecycle import OfferStatus, ProjectStatus
 from gridloop.shared.events import Role
 from gridloop.web.clients.base import Refused, body_of
-from gridloop.web.clients.cobuild import (
-    CommentRequest,
-    CompleteRequest,
-    EvaluateRequest,
-    NewOffer,
-    NewProject,
-    Offer,
-    ProgressRequest,
-    ProjectAction,
-    RateRequest,
-    ReasonRequest,
-)
 from gridloop.web.console.cobuild import Desk, Refusal, category_names, text, unit_names
 from gridloop.web.deps import Cobuild, CobuildDesk, CommunityWorker, Directory, Form, Pages, ProjectDesk
 
@@ -103,19 +104,22 @@ async def offers(desk: OffersDesk) -> Response:
     return await _offers_page(desk)
 
 
-def _new_offer(form: FormData) -> NewOffer:
+def _new_offer(form: FormData) -> OfferRequest:
     capacity = text(form, "capacity")
-    return body_of(
-        NewOffer,
+    start, until = _day(text(form, "available_from")), _day(text(form, "available_until"), end=True)
+    body = body_of(
+        OfferRequest,
         kind=text(form, "kind") or None,
         title=text(form, "title"),
         description=text(form, "description"),
         category_codes=[str(v) for v in form.getlist("category_codes")],
         capacity=int(capacity) if capacity.isdigit() else None,
         community_codes=[str(v) for v in form.getlist("community_codes")],
-        available_from=_day(text(form, "available_from")),
-        available_until=_day(text(form, "available_until"), end=True),
+        available_from=start,
+        available_until=until,
     )
+    # cobuild's model turns the instants to UTC; the page sends them as the city's days, as before
+    return body.model_copy(update={"available_from": start, "available_until": until})
 
 
 @router.post("/offers")
@@ -146,7 +150,7 @@ async def withdraw_offer(offer_id: str, form: Form, desk: OffersDesk) -> Respons
 
     async def act() -> Offer:
         body = body_of(ReasonRequest, reason=text(form, "reason"))
-        return await desk.cobuild.act_on_offer(offer_id, "withdraw", body)
+        return await desk.cobuild.act_on_offer(offer_id, OfferAction.WITHDRAW, body)
 
     return await _offer_act(desk, offer_id, "withdraw", form, act)
 
@@ -154,7 +158,9 @@ async def withdraw_offer(offer_id: str, form: Form, desk: OffersDesk) -> Respons
 @router.post("/offers/{offer_id}/accept")
 async def accept_offer(offer_id: str, form: Form, desk: OffersDesk) -> Response:
     """接受资源 (the community): it may be matched to the community's needs."""
-    return await _offer_act(desk, offer_id, "accept", form, lambda: desk.cobuild.act_on_offer(offer_id, "accept"))
+    return await _offer_act(
+        desk, offer_id, "accept", form, lambda: desk.cobuild.act_on_offer(offer_id, OfferAction.ACCEPT)
+    )
 
 
 @router.post("/offers/{offer_id}/decline")
@@ -163,7 +169,7 @@ async def decline_offer(offer_id: str, form: Form, desk: OffersDesk) -> Response
 
     async def act() -> Offer:
         body = body_of(ReasonRequest, reason=text(form, "reason"))
-        return await desk.cobuild.act_on_offer(offer_id, "decline", body)
+        return await desk.cobuild.act_on_offer(offer_id, OfferAction.DECLINE, body)
 
     return await _offer_act(desk, offer_id, "decline", form, act)
 
@@ -246,8 +252,9 @@ async def new_project(desk: CommunityDesk) -> Response:
 async def propose_project(form: Form, desk: CommunityDesk) -> Response:
     """立项: a project from the community's needs and the units' offers."""
     try:
+        planned_end = _day(text(form, "planned_end"), end=True)
         body = body_of(
-            NewProject,
+            ProjectRequest,
             title=text(form, "title"),
             summary=text(form, "summary"),
             category_code=text(form, "category_code"),
@@ -255,8 +262,9 @@ async def propose_project(form: Form, desk: CommunityDesk) -> Response:
             need_ids=[v for v in [text(form, "need_id")] if v],
             offer_ids=[v for v in [text(form, "offer_id")] if v],
             unit_codes=[v for v in [text(form, "unit_code")] if v],
-            planned_end=_day(text(form, "planned_end"), end=True),
+            planned_end=planned_end,
         )
+        body = body.model_copy(update={"planned_end": planned_end})  # the city's day, not turned to UTC
         created = await desk.cobuild.propose_project(body)
     except Refused as exc:
         return await _new_project_page(desk, Refusal.of("project", exc, form))
@@ -305,20 +313,20 @@ def _number(form: FormData, name: str) -> int | None:
 async def approve_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     """批准 (the street)."""
     return await _project_act(
-        desk, project_id, "approve", form, lambda: body_of(CommentRequest, comment=text(form, "comment"))
+        desk, project_id, ProjectAction.APPROVE, form, lambda: body_of(ApproveRequest, comment=text(form, "comment"))
     )
 
 
 @router.post("/projects/{project_id}/start")
 async def start_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
-    return await _project_act(desk, project_id, "start", form, lambda: None)
+    return await _project_act(desk, project_id, ProjectAction.START, form, lambda: None)
 
 
 @router.post("/projects/{project_id}/progress")
 async def progress_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     """进度: the percentage done and the milestone reached."""
     return await _project_act(
-        desk, project_id, "progress", form,
+        desk, project_id, ProjectAction.PROGRESS, form,
         lambda: body_of(ProgressRequest, percent=_number(form, "percent"), milestone=text(form, "milestone")),
     )  # fmt: skip
 
@@ -326,20 +334,20 @@ async def progress_project(project_id: str, form: Form, desk: ProjectsDesk) -> R
 @router.post("/projects/{project_id}/suspend")
 async def suspend_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     return await _project_act(
-        desk, project_id, "suspend", form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
+        desk, project_id, ProjectAction.SUSPEND, form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
     )
 
 
 @router.post("/projects/{project_id}/resume")
 async def resume_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
-    return await _project_act(desk, project_id, "resume", form, lambda: None)
+    return await _project_act(desk, project_id, ProjectAction.RESUME, form, lambda: None)
 
 
 @router.post("/projects/{project_id}/complete")
 async def complete_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     """结项: the closing report and how many people it served (受益人次)."""
     return await _project_act(
-        desk, project_id, "complete", form,
+        desk, project_id, ProjectAction.COMPLETE, form,
         lambda: body_of(CompleteRequest, report=text(form, "report"), beneficiaries=_number(form, "beneficiaries")),
     )  # fmt: skip
 
@@ -348,8 +356,8 @@ async def complete_project(project_id: str, form: Form, desk: ProjectsDesk) -> R
 async def rate_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     """居民评价, recorded by the community."""
     return await _project_act(
-        desk, project_id, "rate", form,
-        lambda: body_of(RateRequest, rating=text(form, "rating") or None, comment=text(form, "comment")),
+        desk, project_id, ProjectAction.RATE, form,
+        lambda: body_of(ProjectRateRequest, rating=text(form, "rating") or None, comment=text(form, "comment")),
     )  # fmt: skip
 
 
@@ -357,7 +365,7 @@ async def rate_project(project_id: str, form: Form, desk: ProjectsDesk) -> Respo
 async def evaluate_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     """评估 (the street): a grade and a comment."""
     return await _project_act(
-        desk, project_id, "evaluate", form,
+        desk, project_id, ProjectAction.EVALUATE, form,
         lambda: body_of(EvaluateRequest, grade=text(form, "grade") or None, comment=text(form, "comment")),
     )  # fmt: skip
 
@@ -365,5 +373,5 @@ async def evaluate_project(project_id: str, form: Form, desk: ProjectsDesk) -> R
 @router.post("/projects/{project_id}/cancel")
 async def cancel_project(project_id: str, form: Form, desk: ProjectsDesk) -> Response:
     return await _project_act(
-        desk, project_id, "cancel", form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
+        desk, project_id, ProjectAction.CANCEL, form, lambda: body_of(ReasonRequest, reason=text(form, "reason"))
     )
