@@ -13,6 +13,8 @@ create() { "$client" "$kt" --bootstrap-server "$BOOTSTRAP" --create --if-not-exi
 create gridloop.tickets.v1 "$PARTITIONS" --config retention.ms=-1
 # The 共建 loop's needs, offers and projects, keyed by their ids, kept for ever likewise.
 create gridloop.needs.v1 "$PARTITIONS" --config retention.ms=-1
+# 双报到 and volunteering (reports, records, points, 评议, 准入), keyed by the member's id, kept for ever.
+create gridloop.volunteering.v1 "$PARTITIONS" --config retention.ms=-1
 create gridloop.directory.v1 1 --config cleanup.policy=compact
 # Ended sessions (sign-outs): every service refuses their tokens; kept longer than any token lives.
 create gridloop.sessions.v1 1 --config retention.ms=172800000

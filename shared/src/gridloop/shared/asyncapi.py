@@ -17,7 +17,15 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from gridloop.shared.directory import DirectoryRecord
-from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Actor, Payload, payload_types
+from gridloop.shared.events import (
+    DIRECTORY_TOPIC,
+    NEEDS_TOPIC,
+    TICKETS_TOPIC,
+    VOLUNTEERING_TOPIC,
+    Actor,
+    Payload,
+    payload_types,
+)
 from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC, SessionEnded
 
 SCHEMAS = "#/components/schemas/{model}"
@@ -151,6 +159,9 @@ def document() -> dict[str, Any]:
     on_topic = {message_id(t, v): p.TOPIC for (t, v), p in payloads.items()}
     ticket_refs = {key: {"$ref": f"#/components/messages/{key}"} for key, t in on_topic.items() if t == TICKETS_TOPIC}
     need_refs = {key: {"$ref": f"#/components/messages/{key}"} for key, t in on_topic.items() if t == NEEDS_TOPIC}
+    volunteering_refs = {
+        key: {"$ref": f"#/components/messages/{key}"} for key, t in on_topic.items() if t == VOLUNTEERING_TOPIC
+    }
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -183,6 +194,15 @@ def document() -> dict[str, Any]:
                 " project (惠民项目), keyed by its id (the envelope's ticket_id field). No event names, phones or"
                 " addresses a beneficiary. Kept for ever.",
                 "messages": need_refs,
+                "bindings": {"kafka": {"topicConfiguration": {"retention.ms": -1}, "bindingVersion": "0.5.0"}},
+            },
+            "volunteering": {
+                "address": VOLUNTEERING_TOPIC,
+                "description": "双报到 and volunteering: units' and members' reports, 公益岗位, activities and service"
+                " records (过程纪实), the points ledger (积分), 评议 grades and the 社区事务准入 gate, keyed by the"
+                " member's id (or the unit's, activity's or request's for theirs). Events carry ids, never a"
+                " person's name, phone or identity number. Kept for ever.",
+                "messages": volunteering_refs,
                 "bindings": {"kafka": {"topicConfiguration": {"retention.ms": -1}, "bindingVersion": "0.5.0"}},
             },
             "directory": {

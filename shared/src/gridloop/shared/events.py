@@ -14,6 +14,9 @@ TICKETS_TOPIC = "gridloop.tickets.v1"
 DIRECTORY_TOPIC = "gridloop.directory.v1"
 NEEDS_TOPIC = "gridloop.needs.v1"
 """The 共建 loop's events (needs, offers, projects), keyed by the need's, offer's or project's id."""
+VOLUNTEERING_TOPIC = "gridloop.volunteering.v1"
+"""双报到 and volunteering: reports, posts, activities, service records, points, 评议 and the 社区事务
+准入 gate, keyed by the member's id (or the unit's, activity's or admission request's for theirs)."""
 
 
 def dead_letter_topic(group_id: str) -> str:
@@ -31,6 +34,7 @@ class Role(StrEnum):
     COMMUNITY_WORKER = "community_worker"  # 社区工作者: org = community
     UNIT_ADMIN = "unit_admin"  # 驻区单位管理员: org = the unit (驻区单位)
     RESIDENT = "resident"  # 居民: org = the community they live in
+    MEMBER = "member"  # 报到党员 or volunteer (志愿者): org = the residence community they report to
 
 
 class Actor(BaseModel):
@@ -585,6 +589,379 @@ class HotspotSolved(CobuildPayload):
     community_code: str
     street_code: str
     district_code: str
+
+
+# ---------------------------------------------------------------------------------------------
+# 双报到 and volunteering (topic gridloop.volunteering.v1). Events carry ids, never a person's name,
+# phone or identity number: those stay in cobuild's `member_private`.
+
+
+class VolunteeringPayload(Payload):
+    TOPIC: ClassVar[str] = VOLUNTEERING_TOPIC
+
+
+class ReportChannel(StrEnum):
+    ONLINE = "online"  # 网上报到
+    DESK = "desk"  # 现场报到
+
+
+class LapseReason(StrEnum):
+    MISSED_RETURN = "missed_return"  # 未按期回社区报到 (half-yearly)
+    BELOW_MINIMUM = "below_minimum"  # 未达年度服务最低要求
+
+
+class RecordMethod(StrEnum):
+    CHECKIN = "checkin"  # 扫码签到签退
+    MANUAL = "manual"  # 手工补录, approved by the organiser
+
+
+class Grade(StrEnum):
+    EXCELLENT = "excellent"  # 优秀
+    PASS = "pass"  # 合格
+    BASIC = "basic"  # 基本合格
+    FAIL = "fail"  # 不合格
+
+
+class ReviewSubject(StrEnum):
+    MEMBER = "member"
+    UNIT = "unit"
+    COMMUNITY = "community"
+
+
+class PointsReason(StrEnum):
+    SERVICE_HOURS = "service_hours"  # approved minutes x rate
+    WISH_FULFILLED = "wish_fulfilled"  # 微心愿 done, claimed by the member or their unit
+    REPORT_VERIFIED = "report_verified"  # a report the member filed closed as a verified ticket
+    POST_DUTY = "post_duty"  # an approved record of an activity that serves a post
+    REDEEM = "redeem"  # 积分超市
+    EXPIRE = "expire"
+    REVERSAL = "reversal"  # a record later rated 不满意 gives its points back
+
+
+class AdmissionTaskType(StrEnum):
+    SIGN = "sign"  # 挂牌
+    FORM = "form"  # 台账报表
+    SURVEY = "survey"  # 调查统计
+    INSPECTION = "inspection"  # 专项检查
+    APPRAISAL = "appraisal"  # 考核评比
+    CERTIFICATE = "certificate"  # 证明事项
+    TASK = "task"  # 工作任务
+
+
+@_register
+class UnitReported(VolunteeringPayload):
+    """单位报到: a unit reports to a community; the community's receipt (回执) has a number."""
+
+    EVENT_TYPE = "unit.reported"
+    unit_code: str
+    community_code: str
+    street_code: str
+    district_code: str
+    receipt_number: str
+
+
+@_register
+class UnitHeadcountConfirmed(VolunteeringPayload):
+    """The unit admin confirms how many in-service Party members (在职党员) the unit has."""
+
+    EVENT_TYPE = "unit.headcount_confirmed"
+    unit_code: str
+    party_members: int = Field(ge=0)
+
+
+@_register
+class MemberRegistered(VolunteeringPayload):
+    """个人报到 submitted (pending). Skills and service types are codes, never free text."""
+
+    EVENT_TYPE = "member.registered"
+    member_id: str
+    community_code: str
+    street_code: str
+    district_code: str
+    unit_code: str | None = None  # the member's work unit, when a Party member of a reporting unit
+    party_member: bool
+    channel: ReportChannel
+    service_types: list[str] = []
+
+
+@_register
+class MemberConfirmed(VolunteeringPayload):
+    """The community confirms the report (pending -> reported)."""
+
+    EVENT_TYPE = "member.confirmed"
+    member_id: str
+    community_code: str
+
+
+@_register
+class MemberPlaced(VolunteeringPayload):
+    """Placed in a grid and a squad (reported -> active, or a move within the community)."""
+
+    EVENT_TYPE = "member.placed"
+    member_id: str
+    community_code: str
+    grid_code: str
+    squad: str
+
+
+@_register
+class MemberReturned(VolunteeringPayload):
+    """The half-yearly return (定期回社区报到); a lapsed member who returns is active again."""
+
+    EVENT_TYPE = "member.returned"
+    member_id: str
+    community_code: str
+
+
+@_register
+class MemberLapsed(VolunteeringPayload):
+    EVENT_TYPE = "member.lapsed"
+    member_id: str
+    community_code: str
+    reason: LapseReason
+
+
+@_register
+class MemberDeactivated(VolunteeringPayload):
+    """Moved away or left (inactive)."""
+
+    EVENT_TYPE = "member.deactivated"
+    member_id: str
+    community_code: str
+    reason: str
+
+
+@_register
+class MemberTransferred(VolunteeringPayload):
+    EVENT_TYPE = "member.transferred"
+    member_id: str
+    community_code: str
+    to_community_code: str
+
+
+@_register
+class MemberErased(VolunteeringPayload):
+    """A person's data was erased on request; the id stays so the ledger still sums."""
+
+    EVENT_TYPE = "member.erased"
+    member_id: str
+
+
+@_register
+class PostPublished(VolunteeringPayload):
+    """公益岗位 in a grid, with how many holders it needs."""
+
+    EVENT_TYPE = "post.published"
+    post_id: str
+    grid_code: str
+    community_code: str
+    street_code: str
+    district_code: str
+    category: str
+    headcount: int = Field(ge=1)
+
+
+@_register
+class PostClaimed(VolunteeringPayload):
+    EVENT_TYPE = "post.claimed"
+    post_id: str
+    member_id: str
+    community_code: str
+    grid_code: str
+
+
+@_register
+class PostReleased(VolunteeringPayload):
+    EVENT_TYPE = "post.released"
+    post_id: str
+    member_id: str
+    community_code: str
+    grid_code: str
+
+
+@_register
+class PostClosed(VolunteeringPayload):
+    EVENT_TYPE = "post.closed"
+    post_id: str
+    community_code: str
+
+
+@_register
+class ActivityPublished(VolunteeringPayload):
+    EVENT_TYPE = "activity.published"
+    activity_id: str
+    organizer_kind: Literal["community", "unit"]
+    organizer_code: str
+    community_code: str
+    grid_code: str
+    street_code: str
+    district_code: str
+    starts_at: datetime
+    ends_at: datetime
+    capacity: int = Field(ge=1)
+    post_id: str | None = None
+    need_id: str | None = None
+    project_id: str | None = None
+
+
+@_register
+class ActivityCancelled(VolunteeringPayload):
+    EVENT_TYPE = "activity.cancelled"
+    activity_id: str
+    reason: str
+
+
+@_register
+class ActivityClosed(VolunteeringPayload):
+    """Every record of the activity is decided; its organiser closes it."""
+
+    EVENT_TYPE = "activity.closed"
+    activity_id: str
+
+
+@_register
+class ActivitySignedUp(VolunteeringPayload):
+    EVENT_TYPE = "activity.signed_up"
+    activity_id: str
+    member_id: str
+
+
+@_register
+class RecordSubmitted(VolunteeringPayload):
+    """过程纪实: a service record, from check-in/out or logged by hand."""
+
+    EVENT_TYPE = "record.submitted"
+    record_id: str
+    activity_id: str
+    member_id: str
+    method: RecordMethod
+    minutes_claimed: int = Field(ge=0)
+
+
+@_register
+class RecordApproved(VolunteeringPayload):
+    """The organiser approves the counted minutes (rounded down to 15, capped per day)."""
+
+    EVENT_TYPE = "record.approved"
+    record_id: str
+    activity_id: str
+    member_id: str
+    unit_code: str | None = None
+    community_code: str
+    grid_code: str
+    street_code: str
+    district_code: str
+    service_date: datetime  # the activity's start, city time
+    minutes: int = Field(ge=0)
+    post_id: str | None = None
+
+
+@_register
+class RecordReturned(VolunteeringPayload):
+    EVENT_TYPE = "record.returned"
+    record_id: str
+    member_id: str
+    reason: str
+
+
+@_register
+class RecordRejected(VolunteeringPayload):
+    EVENT_TYPE = "record.rejected"
+    record_id: str
+    member_id: str
+    reason: str
+
+
+@_register
+class RecordRated(VolunteeringPayload):
+    """The served household's or community's rating of a record; 不满意 earns no points."""
+
+    EVENT_TYPE = "record.rated"
+    record_id: str
+    member_id: str
+    rating: Rating
+
+
+class LedgerEntry(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    account: str  # member:<id> | community_pool:<code> | shop:<code>
+    amount: int  # points; the entries of one movement sum to zero
+
+
+@_register
+class PointsMoved(VolunteeringPayload):
+    """One double-entry movement of the points ledger (积分): its entries sum to zero."""
+
+    EVENT_TYPE = "points.moved"
+    movement_id: str
+    member_id: str
+    unit_code: str | None = None
+    community_code: str
+    reason: PointsReason
+    source_ref: str
+    entries: list[LedgerEntry]
+
+
+@_register
+class ReviewGraded(VolunteeringPayload):
+    """年度评议 / 双向评议: one grade for one year, with the indicators it rests on kept in cobuild."""
+
+    EVENT_TYPE = "review.graded"
+    year: int
+    subject_kind: ReviewSubject
+    subject_code: str  # member id, unit code or community code
+    reviewer_kind: ReviewSubject
+    reviewer_code: str
+    community_code: str
+    grade: Grade
+
+
+@_register
+class AdmissionRequested(VolunteeringPayload):
+    """社区事务准入: a department asks to put a task on communities."""
+
+    EVENT_TYPE = "admission.requested"
+    request_id: str
+    department_code: str
+    district_code: str
+    task_type: AdmissionTaskType
+    community_codes: list[str]
+    starts_on: datetime
+    emergency: bool = False
+
+
+@_register
+class AdmissionDecided(VolunteeringPayload):
+    EVENT_TYPE = "admission.decided"
+    request_id: str
+    department_code: str
+    district_code: str
+    admitted: bool
+    decided_by: Literal["list", "negative_list", "district"]
+    list_item_code: str | None = None
+    reason: str = ""
+
+
+@_register
+class AdmissionRevoked(VolunteeringPayload):
+    EVENT_TYPE = "admission.revoked"
+    request_id: str
+    department_code: str
+    reason: str
+
+
+@_register
+class TaskFlagged(VolunteeringPayload):
+    """A community reports a task that reached it without admission (未准入事项); it counts against the
+    department in that month's evaluation sheet."""
+
+    EVENT_TYPE = "task.flagged"
+    flag_id: str
+    community_code: str
+    street_code: str
+    department_code: str
+    district_code: str
+    task_type: AdmissionTaskType
 
 
 class UnknownEventType(Exception):

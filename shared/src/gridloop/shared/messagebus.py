@@ -49,6 +49,19 @@ def routes(*entries: Route) -> Routes:
     return table
 
 
+def merge_routes(*tables: Routes) -> Routes:
+    """One routing table from several areas of a service: an event type routed by more than one area
+    runs each area's handlers, in the order the tables are given, in the one transaction."""
+    merged: dict[str, Route] = {}
+    for table in tables:
+        for event_type, entry in table.items():
+            if event_type in merged:
+                merged[event_type] = Route(entry.payload, merged[event_type].handlers + entry.handlers)
+            else:
+                merged[event_type] = entry
+    return merged
+
+
 async def handle_event(*, database: Database, routes: Routes, event: Envelope) -> bool:
     """Run the handlers `event` is routed to in one transaction with its processed mark; False if
     it was handled before (a redelivery), True otherwise (also when nothing is routed to it)."""

@@ -6,7 +6,7 @@ import contextlib
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, dead_letter_topic
+from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, VOLUNTEERING_TOPIC, dead_letter_topic
 from gridloop.shared.revocations import SESSIONS_RETENTION_MS, SESSIONS_TOPIC
 
 CONSUMER_GROUPS = [
@@ -32,6 +32,10 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(TICKETS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
         # the 共建 loop's needs, offers and projects, kept for ever likewise
         NewTopic(NEEDS_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}),
+        # 双报到 and volunteering: reports, records, the points ledger, 评议 and 准入, kept for ever likewise
+        NewTopic(
+            VOLUNTEERING_TOPIC, num_partitions=partitions, replication_factor=1, topic_configs={"retention.ms": "-1"}
+        ),
         NewTopic(DIRECTORY_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"}),
         # ended sessions, kept longer than any token lives (shared/revocations.py)
         NewTopic(

@@ -66,6 +66,10 @@ DEMO_USERS: tuple[DemoUser, ...] = (
     ),
     DemoUser(sub="res-lj01", name="居民王阿姨", role=Role.RESIDENT, org="LJ01", label="居民 · 江畔社区 LJ01"),
     DemoUser(sub="res-lj01b", name="居民李大爷", role=Role.RESIDENT, org="LJ01", label="居民 · 江畔社区 LJ01"),
+    # 双报到: in-service Party members (在职党员) and a volunteer who report to their residence community.
+    DemoUser(sub="pm-lj01", name="党员张明", role=Role.MEMBER, org="LJ01", label="报到党员 · 江畔社区 LJ01"),
+    DemoUser(sub="pm-lj01b", name="党员刘芳", role=Role.MEMBER, org="LJ01", label="报到党员 · 江畔社区 LJ01"),
+    DemoUser(sub="vol-lj01", name="志愿者赵强", role=Role.MEMBER, org="LJ01", label="志愿者 · 江畔社区 LJ01"),
 )
 
 DEVELOPMENT_SESSION = timedelta(hours=12)
