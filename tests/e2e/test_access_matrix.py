@@ -25,8 +25,8 @@ from gridloop.stack.testing import eventually
 pytestmark = pytest.mark.e2e
 ANY, SCOPED, HIDDEN, DENY = "any", "scoped", "hidden", "deny"
 GW, SD, AG, SUP, ADM = Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.SUPERVISOR, Role.ADMIN
-CW, UA, RES = Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.RESIDENT
-ROLES = (GW, SD, AG, SUP, ADM, CW, UA, RES)
+CW, UA, RES, MB = Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.RESIDENT, Role.MEMBER
+ROLES = (GW, SD, AG, SUP, ADM, CW, UA, RES, MB)
 INSIDE = {
     GW: ("gw-lj01-m", "LJ01"),
     SD: ("sd-lj-m", "LJ"),
@@ -36,6 +36,7 @@ INSIDE = {
     CW: ("cw-lj01-m", "LJ01"),
     UA: ("ua-hosp-m", "U-LJ-HOSP"),  # 区人民医院, paired with LJ01 and LJ02
     RES: ("res-lj01-m", "LJ01"),  # who submits the prepared needs
+    MB: ("pm-lj01-m", "LJ01"),  # a member reported to 江畔社区
 }
 OUTSIDE = {
     GW: ("gw-wh01-m", "WH01"),
@@ -46,6 +47,7 @@ OUTSIDE = {
     CW: ("cw-wh01-m", "WH01"),
     UA: ("ua-tax-m", "U-WH-TAX"),  # 区税务局, paired with WH01 and WH02
     RES: ("res-wh01-m", "WH01"),
+    MB: ("pm-wh01-m", "WH01"),
 }
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAAJJRU5ErkJggg=="
@@ -54,7 +56,7 @@ READ_ALL = dict.fromkeys(ROLES, ANY)
 # The ticket loop is the city's staff's: a community worker, a unit's liaison and a resident take
 # no part in it (a resident's problem reaches it through the grid worker, the hotline or an Open311
 # app; the community's own requests are needs, converted to tickets by cobuild).
-NOT_TICKETS = {CW: DENY, UA: DENY, RES: DENY}
+NOT_TICKETS = {CW: DENY, UA: DENY, RES: DENY, MB: DENY}
 AGENT_ONLY = {GW: DENY, SD: DENY, AG: SCOPED, SUP: DENY, ADM: DENY, **NOT_TICKETS}
 HOOKS = {
     GW: DENY,
@@ -97,7 +99,7 @@ MATRIX = [
         "intake",
         "POST",
         "/v1/reports",
-        {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS},
+        {GW: ANY, SD: ANY, AG: DENY, SUP: DENY, ADM: DENY, **NOT_TICKETS, MB: ANY},
         # 群租房 has no rule: these reports wait in the queue and dispatch nothing into another test's window.
         body={"category_code": "SJ-0701", "description": "权限矩阵", "grid_code": "LJ01-G2"},
     ),
@@ -105,22 +107,24 @@ MATRIX = [
         "intake",
         "GET",
         "/v1/reports/{ticket_id}",
-        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
+        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS, MB: HIDDEN},  # a member: own only
     ),
     Route(
         "intake",
         "GET",
         "/v1/reports",
-        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
+        {GW: SCOPED, SD: SCOPED, AG: DENY, SUP: SCOPED, ADM: DENY, **NOT_TICKETS, MB: ANY},  # own, none prepared
         list_key="ticket_id",
     ),
-    Route("intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY, **NOT_TICKETS}),
+    Route(
+        "intake", "POST", "/v1/attachments", {GW: ANY, SD: ANY, AG: ANY, SUP: DENY, ADM: DENY, **NOT_TICKETS, MB: ANY}
+    ),
     # T names the photo: its uploader and community, its street, its department and its district see it
     Route(
         "intake",
         "GET",
         "/v1/attachments/{attachment_id}",
-        {GW: SCOPED, SD: SCOPED, AG: SCOPED, SUP: SCOPED, ADM: DENY, **NOT_TICKETS},
+        {GW: SCOPED, SD: SCOPED, AG: SCOPED, SUP: SCOPED, ADM: DENY, **NOT_TICKETS, MB: HIDDEN},
     ),
     Route(
         "intake",

@@ -37,6 +37,8 @@ def _grants(user: Actor, fields: Fields) -> list[tuple[str, str]]:
             pairs = [(fields.departments, user.org)]
         case Role.SUPERVISOR:
             pairs = [(fields.district, user.org), (fields.street, user.org)]
+        case Role.MEMBER:
+            pairs = [(fields.reporter, user.sub)]  # a member sees what they filed, nothing else
         case _:
             pairs = []
     return [(field, value) for field, value in pairs if field]
@@ -62,9 +64,10 @@ def in_scope(user: Actor, doc: Mapping[str, Any], fields: Fields) -> bool:
 
 def files_in(user: Actor, *, community: str, street: str) -> bool:
     """Where a report may be filed: a grid worker in the grids of their own community, the street
-    desk (hotline and walk-in reports) anywhere in its street."""
+    desk (hotline and walk-in reports) anywhere in its street, a member reported to a community
+    (随手拍) in its grids: a member's report that closes as verified earns points."""
     match user.role:
-        case Role.GRID_WORKER:
+        case Role.GRID_WORKER | Role.MEMBER:
             return community == user.org
         case Role.STREET_DISPATCHER:
             return street == user.org

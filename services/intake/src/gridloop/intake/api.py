@@ -25,8 +25,8 @@ from gridloop.shared.lifecycle import TicketStatus
 router = APIRouter(prefix="/v1", tags=["intake"], responses=ERROR_RESPONSES)
 # Who reads reports: the grid workers and street desks who file them, and supervisors. Departments
 # see their tickets as work orders in handling.
-READERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.SUPERVISOR)
-PHOTO_USERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT)  # reports and evidence
+READERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.SUPERVISOR, Role.MEMBER)  # a member: only their own
+PHOTO_USERS = (Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.MEMBER)  # reports, evidence
 MAX_PHOTO_BYTES = 10 * 1024 * 1024
 # A photo goes out as the image its bytes are (looked at again, whatever was stored), under a fixed
 # name, never sniffed into something else, and inert even when opened on its own in a tab.
@@ -59,8 +59,9 @@ async def file_report(
     duplicates: DuplicateRule,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> ReportView:
-    # Grid workers report what they find; the street desk registers hotline (12345) and walk-in reports.
-    require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER)
+    # Grid workers report what they find; the street desk registers hotline (12345) and walk-in reports;
+    # a member reported to a community (双报到) reports in its grids (随手拍).
+    require_role(user, Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.MEMBER)
     await limit.check(user.sub)
     try:
         view, replay = await handlers.file_report(
