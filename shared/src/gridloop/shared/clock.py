@@ -1,6 +1,8 @@
 """Time as a dependency, so deadline rules are tested without sleeping."""
 
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Annotated, Protocol
 from zoneinfo import ZoneInfo
 
@@ -28,6 +30,35 @@ class ShiftedClock:
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self._offset
+
+
+class SteppedClock:
+    """Development and tests: the instant written in a file, running on at the normal pace from
+    when the file was written, so a test steps every process of a stack through a year (a quarter's
+    end, 31 December, the next January) by writing the file. No file: the system clock. Read again
+    only when the file changes."""
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._seen: tuple[int, float] | None = None  # (mtime_ns, offset seconds)
+
+    def now(self) -> datetime:
+        real = datetime.now(UTC)
+        try:
+            stat = os.stat(self._path)
+        except FileNotFoundError:
+            return real
+        if self._seen is None or self._seen[0] != stat.st_mtime_ns:
+            written = datetime.fromisoformat(self._path.read_text(encoding="utf-8").strip())
+            self._seen = (stat.st_mtime_ns, (written - datetime.fromtimestamp(stat.st_mtime, UTC)).total_seconds())
+        return real + timedelta(seconds=self._seen[1])
+
+
+def step_clock(path: Path, to: datetime) -> None:
+    """Set a SteppedClock's file to `to` (atomically: a reader never sees half an instant)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(to.isoformat(), encoding="utf-8")
+    partial.replace(path)
 
 
 def as_utc(value: datetime) -> datetime:

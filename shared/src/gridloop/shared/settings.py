@@ -7,7 +7,7 @@ from typing import Literal, Self
 from pydantic import AwareDatetime, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from gridloop.shared.clock import Clock, ShiftedClock, SystemClock
+from gridloop.shared.clock import Clock, ShiftedClock, SteppedClock, SystemClock
 
 DEV_JWT_SECRET = "gridloop-development-secret-not-for-production"
 DEV_JWT_ISSUER = "gridloop-dev"
@@ -90,6 +90,9 @@ class ServiceSettings(BaseSettings):
     # Development and tests only: the service's clock starts at this instant (then runs on), so a
     # given day (28 December, New Year's Eve) can be tried on any machine.
     clock_start: AwareDatetime | None = None
+    # Development and tests only: the clock reads the instant a test writes in this file
+    # (gridloop.shared.clock.SteppedClock), so a test walks a whole stack through a compressed year.
+    clock_file: Path | None = None
 
     shutdown_grace_seconds: float = Field(
         default=3.0, gt=0, description="on SIGTERM, how long consumers and the relay may take to finish"
@@ -114,6 +117,11 @@ class ServiceSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_development_secrets(self) -> Self:
+        if (self.clock_start is not None or self.clock_file is not None) and self.environment == "production":
+            raise ValueError(
+                "GRIDLOOP_CLOCK_START and GRIDLOOP_CLOCK_FILE are for development and tests; production runs on the"
+                " system clock"
+            )
         if self.jwt_algorithm != "HS256" and not (self.jwt_public_key or self.jwt_jwks_url):
             raise ValueError(f"{self.jwt_algorithm} needs GRIDLOOP_JWT_JWKS_URL or GRIDLOOP_JWT_PUBLIC_KEY")
         if self.environment == "production":
@@ -129,13 +137,13 @@ class ServiceSettings(BaseSettings):
                 f"the development secret signs tokens in development only, not in {self.environment}: set "
                 "GRIDLOOP_JWT_SECRET (or the identity provider's keys), or GRIDLOOP_ENVIRONMENT=development"
             )
-        if self.clock_start is not None and self.environment == "production":
-            raise ValueError("GRIDLOOP_CLOCK_START is for development and tests; production runs on the system clock")
         if not self.mongo_db:
             self.mongo_db = f"gridloop_{self.service_name}"
         return self
 
     def clock(self) -> Clock:
+        if self.clock_file is not None:
+            return SteppedClock(self.clock_file)
         start: datetime | None = self.clock_start
         return ShiftedClock(start) if start is not None else SystemClock()
 
