@@ -136,11 +136,15 @@ def member_step(before: Doc | None, event: Envelope) -> Doc | None:
     moved by the shared MEMBER_TRANSITIONS; an event the status does not allow, or one for a member
     never registered, changes nothing."""
     p = event.payload
+    if before is not None and event.event_id in before.get("events", []):
+        return None  # a redelivery: some steps (a second placement, a return) are allowed again
     current = MemberStatus(before["status"]) if before is not None else None
     if event.event_type not in MEMBER_TRANSITIONS or not can_move(MEMBER_TRANSITIONS, current, event.event_type):
         return None
     if isinstance(p, MemberErased):
-        return None if before is None or before.get("erased") else {**before, "erased": True}
+        if before is None or before.get("erased"):
+            return None
+        return {**before, "erased": True, "events": [*before.get("events", []), event.event_id]}
     if isinstance(p, MemberRegistered):
         entry = {
             "at": event.occurred_at,
@@ -165,7 +169,7 @@ def member_step(before: Doc | None, event: Envelope) -> Doc | None:
         "status": entry["status"],
         "erased": bool(before and before.get("erased")),
         "history": history,
-        "last_event_id": event.event_id,
+        "events": [*(before.get("events", []) if before else []), event.event_id],
     }
 
 
@@ -180,6 +184,15 @@ def post_step(before: Doc | None, event: Envelope) -> Doc | None:
     keyed apart on the topic), so either may open the record."""
     p = event.payload
     assert isinstance(p, POST_EVENTS)
+    if before is not None and event.event_id in before.get("events", []):
+        return None  # a redelivery: a claim released since would otherwise be made again
+    after = _post_changed(before, event, p)
+    return None if after is None else {**after, "events": [*after.get("events", []), event.event_id]}
+
+
+def _post_changed(
+    before: Doc | None, event: Envelope, p: PostPublished | PostClaimed | PostReleased | PostClosed
+) -> Doc | None:
     post = before or {
         "_id": p.post_id,
         "published_at": None,
@@ -188,6 +201,7 @@ def post_step(before: Doc | None, event: Envelope) -> Doc | None:
         "grid_code": None,
         **dict.fromkeys(PLACE),
         "claims": [],
+        "events": [],
     }
     at = event.occurred_at
     match p:
