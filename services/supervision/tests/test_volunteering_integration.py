@@ -3,6 +3,7 @@ volunteering events on the volunteering topic, every figure checked against the 
 (with the yearly minimum set through the service's settings), the year cut at midnight city time,
 each reader's scope, the boards, and a redelivery that changes nothing."""
 
+import asyncio
 import contextlib
 import re
 from collections.abc import Iterator
@@ -33,8 +34,11 @@ from gridloop.shared.events import (
     UnitReported,
 )
 from gridloop.shared.ids import new_id
+from gridloop.shared.mongo import connect
 from gridloop.stack.servers import Servers
 from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, make_event, ok
+from gridloop.supervision.app import SupervisionSettings
+from gridloop.supervision.rebuild import rebuild_volunteering
 
 pytestmark = pytest.mark.integration
 CITY = ZoneInfo("Asia/Shanghai")
@@ -114,6 +118,20 @@ def _items(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {item["code"]: item for item in body["items"]}
 
 
+def _rebuilt(servers: Servers) -> int:
+    """Replay the volunteering topic into supervision's records (the stats-rebuild's part); the events replayed."""
+    settings = SupervisionSettings(kafka_bootstrap=servers.kafka_bootstrap, mongo_uri=servers.mongo_uri)
+
+    async def go() -> int:
+        client = connect(settings.mongo_uri, timeout_ms=settings.mongo_timeout_ms)
+        try:
+            return (await rebuild_volunteering(settings, client[settings.mongo_db])).events
+        finally:
+            await client.close()
+
+    return asyncio.run(go())
+
+
 def _consumed(service: RunningService, outcome: str) -> int:
     text = httpx.get(f"{service.url}/metrics", timeout=5).text
     pattern = r"^gridloop_events_consumed_total\{([^}]*)\} (\S+)$"
@@ -122,7 +140,7 @@ def _consumed(service: RunningService, outcome: str) -> int:
 
 
 def test_a_year_of_volunteering_in_one_street_adds_up_and_a_redelivery_changes_nothing(
-    supervision: RunningService, bus: Bus
+    supervision: RunningService, bus: Bus, servers: Servers
 ) -> None:
     bus.publish_records(demo_records())  # the obligated units and the places come from the directory
     s = Story()
@@ -260,3 +278,8 @@ def test_a_year_of_volunteering_in_one_street_adds_up_and_a_redelivery_changes_n
         ok(desk.call("supervision", "GET", "/v1/supervision/volunteering/board", params=year))["persons"]
         == board["persons"]
     )
+
+    # stats-rebuild replays the volunteering topic into the same figures
+    assert _rebuilt(servers) >= len(s.events)
+    rebuilt = _items(ok(chief.call("supervision", "GET", "/v1/supervision/volunteering/streets", params=year)))
+    assert rebuilt["SL"] == seen["SL"]
