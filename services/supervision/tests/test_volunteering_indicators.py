@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from gridloop.shared.events import (
+    Actor,
     Envelope,
     LedgerEntry,
     MemberConfirmed,
@@ -31,6 +32,7 @@ from gridloop.shared.events import (
     RecordApproved,
     RecordRated,
     ReportChannel,
+    Role,
     UnitHeadcountConfirmed,
     UnitReported,
 )
@@ -362,3 +364,16 @@ def test_the_year_bounds_are_city_midnights() -> None:
     start, end = domain.year_bounds(2030)
     assert (start, end) == (datetime(2029, 12, 31, 16, tzinfo=UTC), datetime(2030, 12, 31, 16, tzinfo=UTC))
     assert (domain.city_year(LAST_MINUTE), domain.city_year(NEW_YEAR)) == (2030, 2031)
+
+
+def test_each_readers_scope_in_the_directory() -> None:
+    def scope(role: Role, org: str) -> tuple[list[str], list[str]]:
+        found = handlers.reader_scope(Actor(sub="x", role=role, org=org), DIRECTORY)
+        return sorted(found.communities), sorted(found.units)
+
+    assert scope(Role.SUPERVISOR, "QH") == (["LJ01", "LJ02", "WH01"], ["U-HOSP", "U-SCHOOL", "U-TAX"])
+    assert scope(Role.SUPERVISOR, "WH") == (["WH01"], ["U-TAX"])  # a street's supervisor
+    assert scope(Role.STREET_DISPATCHER, "LJ") == (["LJ01", "LJ02"], ["U-HOSP", "U-SCHOOL"])
+    assert scope(Role.COMMUNITY_WORKER, "LJ02") == (["LJ02"], ["U-HOSP"])  # its paired units
+    assert scope(Role.UNIT_ADMIN, "U-TAX") == ([], ["U-TAX"])
+    assert scope(Role.MEMBER, "LJ01") == scope(Role.RESIDENT, "LJ01") == ([], [])
