@@ -264,6 +264,10 @@ def test_a_year_of_volunteering_in_one_street_adds_up_and_a_redelivery_changes_n
         {"rank": 2, "member_id": v1, "community_code": "SL01", "points": 4},
     ]
     assert "name" not in board["persons"][0]
+    stricter = ok(
+        desk.call("supervision", "GET", "/v1/supervision/volunteering/board", params={**year, "min_volume": 3})
+    )
+    assert (stricter["ranked"], [(r["code"], r["note"]) for r in stricter["unranked"]]) == ([], [(UNIT, "样本不足")])
 
     # the broker delivers some events again: nothing changes
     before = _consumed(supervision, "duplicate")

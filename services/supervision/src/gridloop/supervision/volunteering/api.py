@@ -2,7 +2,10 @@
 district or reporting unit, and the year's boards. Each parses the request, calls a handler and
 maps its errors; the rules live in domain.py."""
 
-from fastapi import APIRouter
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from gridloop.shared.api.supervision import VolunteeringBoard, VolunteeringStats
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError
@@ -27,7 +30,12 @@ async def board(
     rules: VolunteeringRules,
     database: ServiceDatabase,
     refdata: ReferenceData,
+    min_volume: Annotated[
+        int | None, Query(ge=1, le=100000, description="members reported before a unit is ranked")
+    ] = None,
 ) -> VolunteeringBoard:
+    if min_volume is not None:
+        rules = replace(rules, min_volume=min_volume)
     found = await handlers.board(database=database, refdata=refdata, reader=reader, year=year, rules=rules)
     return VolunteeringBoard.model_validate(found)
 
