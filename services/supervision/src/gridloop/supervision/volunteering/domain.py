@@ -309,9 +309,6 @@ class Directory:
     units: dict[str, Doc] = field(default_factory=dict)  # unit -> {street, communities (结对社区)}
     names: dict[str, str] = field(default_factory=dict)  # any code -> its name
 
-    def district_of(self, community: str) -> str | None:
-        return self.streets.get(self.communities.get(community, ""))
-
 
 @dataclass(frozen=True)
 class Scope:
