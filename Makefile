@@ -96,7 +96,7 @@ directory-export: $(STAMP)  ## the running directory to DIR/directory.yaml + DIR
 directory-import: $(STAMP)  ## check DIR's files, then create or replace every record (announced to all services)
 	GRIDLOOP_TOKEN="$$($(BIN)/gridloop-token --role admin --sub directory-admin)" $(BIN)/gridloop-directory import $(or $(DIR),var/directory)
 
-stats-rebuild: $(STAMP) ## stop supervision first: rebuild its read models from the start of the tickets and needs topics
+stats-rebuild: $(STAMP) ## stop supervision first: rebuild its read models from the start of the tickets, needs and volunteering topics
 	$(BIN)/gridloop-supervision-rebuild $(ARGS)
 
 dlq: $(STAMP)           ## dead letters: make dlq ARGS=list | ARGS="show TOPIC OFFSET" | ARGS="replay TOPIC"

@@ -18,7 +18,7 @@ create gridloop.volunteering.v1 "$PARTITIONS" --config retention.ms=-1
 create gridloop.directory.v1 1 --config cleanup.policy=compact
 # Ended sessions (sign-outs): every service refuses their tokens; kept longer than any token lives.
 create gridloop.sessions.v1 1 --config retention.ms=172800000
-for group in intake dispatch handling feedback supervision supervision.cobuild cobuild \
+for group in intake dispatch handling feedback supervision supervision.cobuild supervision.volunteering cobuild \
              intake.directory dispatch.directory handling.directory feedback.directory supervision.directory \
              cobuild.directory; do
   create "gridloop.dlq.$group" 1

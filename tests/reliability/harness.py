@@ -17,7 +17,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from gridloop.cobuild.needs.store import TICKET_FACTS
-from gridloop.shared.events import DIRECTORY_TOPIC, NEEDS_TOPIC, TICKETS_TOPIC, Envelope, Role, TicketRated
+from gridloop.shared.events import (
+    DIRECTORY_TOPIC,
+    NEEDS_TOPIC,
+    TICKETS_TOPIC,
+    VOLUNTEERING_TOPIC,
+    Envelope,
+    Role,
+    TicketRated,
+)
 from gridloop.shared.mongo import Doc, connect
 from gridloop.stack.client import ApiUser
 from gridloop.stack.stack import SERVICES, Stack
@@ -357,10 +365,13 @@ def bootstrap(stack: Stack) -> str:
 
 def group_topic(group: str) -> str:
     """The topic whose lag counts for a consumer group: `<service>.directory` groups the directory,
-    `<service>.cobuild` groups the 共建 loop's needs (supervision's 共建 figures), the rest tickets
-    (intake's group also reads gridloop.needs.v1, which has no events in these runs)."""
+    `<service>.cobuild` groups the 共建 loop's needs (supervision's 共建 figures), `<service>.volunteering`
+    groups the volunteering topic (supervision's 双报到 figures), the rest tickets (intake's group
+    also reads gridloop.needs.v1, which has no events in these runs)."""
     if group.endswith(".directory"):
         return DIRECTORY_TOPIC
+    if group.endswith(".volunteering"):
+        return VOLUNTEERING_TOPIC
     return NEEDS_TOPIC if group.endswith(".cobuild") else TICKETS_TOPIC
 
 

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from gridloop.shared.api.dispatch import QueueReason
 from gridloop.shared.api.handling import OrderRole, OrderStatus, StepKind
-from gridloop.shared.api.supervision import UnitIndicators
+from gridloop.shared.api.supervision import UnitIndicators, VolunteeringFigures
 from gridloop.shared.events import Actor, CancelReason, Rating, Role
 from gridloop.shared.lifecycle import TicketStatus
 from gridloop.shared.limits import PHOTOS_MAX, TEXT_MIN
@@ -147,8 +147,37 @@ def command_centre(upstream: Upstream) -> None:
             ),
             ("GET", "/v1/supervision/map"): (200, {"grids": [], "points": [], "truncated": False}),
             ("GET", "/v1/directory/grids"): (200, {"items": []}),
+            ("GET", "/v1/supervision/volunteering/streets"): lambda r: (200, volunteering_streets(r)),
         }
     )  # fmt: skip
+
+
+def volunteering_streets(request: httpx.Request) -> dict[str, Any]:
+    """双报到 figures of the year asked for: one street, one of its two units reported."""
+    year = int(request.url.params["year"])
+    counts = {key: 0 for key, spec in VolunteeringFigures.model_fields.items() if spec.annotation is int}
+    street = {
+        **counts,
+        "code": "LJ",
+        "name": "临江街道",
+        "units_obligated": 2,
+        "units_reported": 1,
+        "unit_report_rate": 0.5,
+        "party_report_rate": None,
+        "participation_rate": None,
+        "completion_rate": None,
+        "post_claim_rate": None,
+        "hours": 0.0,
+        "hours_per_member": None,
+    }
+    window = {
+        "from": f"{year - 1}-12-31T16:00:00+00:00",
+        "to": f"{year}-12-31T16:00:00+00:00",
+        "timestamp": "occurred_at",
+        "time_zone": "Asia/Shanghai",
+    }
+    rules = {"min_services": 2, "min_minutes": 480}
+    return {"unit": "streets", "year": year, "window": window, **rules, "items": [street]}
 
 
 def test_the_command_centre_counts_this_month_on_the_clock_it_is_given(upstream: Upstream) -> None:
@@ -160,6 +189,8 @@ def test_the_command_centre_counts_this_month_on_the_clock_it_is_given(upstream:
     assert (asked["from"], asked["to"]) == ("2026-12-31T16:00:00+00:00", "2027-01-01T16:00:00+00:00")
     assert 'value="2027-01-01"' in page.text  # the window's fields
     assert 'name="month" value="2027-01"' in page.text  # the evaluation sheet's month
+    assert upstream.asked("/v1/supervision/volunteering/streets")[0].url.params["year"] == "2027"
+    assert "双报到（2027 年" in page.text and "50.0%（1/2）" in page.text  # each rate with its numerator/denominator
 
 
 def test_a_countdown_counts_from_the_clock_it_is_given(upstream: Upstream) -> None:

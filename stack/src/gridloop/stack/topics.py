@@ -15,6 +15,7 @@ CONSUMER_GROUPS = [
     "feedback",
     "supervision",
     "supervision.cobuild",  # supervision's reading of the needs topic (the 共建 indicators)
+    "supervision.volunteering",  # supervision's reading of the volunteering topic (the 双报到 indicators)
     "intake",
     "cobuild",
     "intake.directory",

@@ -13,6 +13,7 @@ from gridloop.shared.errors import ApiError
 from gridloop.shared.events import Actor, Role
 from gridloop.supervision import kpi
 from gridloop.supervision.readmodel import ReadModel
+from gridloop.supervision.volunteering import domain as volunteering
 
 __all__ = [
     "BoardMinVolume",
@@ -25,10 +26,14 @@ __all__ = [
     "Scoring",
     "ServiceClock",
     "ServiceDatabase",
+    "VolunteeringReader",
+    "VolunteeringRules",
+    "VolunteeringYear",
 ]
 
 READERS = (Role.SUPERVISOR, Role.STREET_DISPATCHER)  # each within their district or street
 COBUILD_READERS = (*READERS, Role.COMMUNITY_WORKER)  # and the 共建 figures of one's own community
+VOLUNTEERING_READERS = (*COBUILD_READERS, Role.UNIT_ADMIN)  # and a unit admin its unit's row
 
 
 def reader(user: CurrentUser) -> Actor:
@@ -42,6 +47,29 @@ def cobuild_reader(user: CurrentUser) -> Actor:
     their own community's."""
     require_role(user, *COBUILD_READERS)
     return user
+
+
+def volunteering_reader(user: CurrentUser) -> Actor:
+    """The 双报到 figures: as the 共建 figures, and a unit admin their own unit's."""
+    require_role(user, *VOLUNTEERING_READERS)
+    return user
+
+
+def volunteering_rules(request: Request) -> volunteering.Rules:
+    """The yearly minimum and the boards' sizes, from the service's settings."""
+    rules: volunteering.Rules = request.app.state.volunteering_rules
+    return rules
+
+
+def requested_year(
+    clock: ServiceClock,
+    year: Annotated[
+        int | None,
+        Query(ge=kpi.EARLIEST.year, le=kpi.LATEST.year, description="the year, in city time (default: this year)"),
+    ] = None,
+) -> int:
+    """The year asked for, by default the city's current year."""
+    return year if year is not None else volunteering.city_year(clock.now())
 
 
 def board_min_volume(request: Request) -> int:
@@ -88,3 +116,6 @@ BoardMinVolume = Annotated[int, Depends(board_min_volume)]
 IndicatorModel = Annotated[ReadModel, Depends(read_model)]
 Scoring = Annotated[kpi.Evaluation, Depends(scoring)]
 RequestedWindow = Annotated[kpi.Window, Depends(requested_window)]
+VolunteeringReader = Annotated[Actor, Depends(volunteering_reader)]
+VolunteeringRules = Annotated[volunteering.Rules, Depends(volunteering_rules)]
+VolunteeringYear = Annotated[int, Depends(requested_year)]

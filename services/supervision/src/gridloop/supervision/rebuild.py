@@ -1,8 +1,10 @@
 """`gridloop-supervision-rebuild`: rebuild supervision's read models — ticket records and the
 hour and day buckets, and with `--timeline` the timeline rows too — by replaying the tickets topic
 from its first event up to its end; and the 共建 records (needs, offers, projects, solved
-hotspots) by replaying the needs topic likewise. Events past the supervision consumer group's last commit get
-their processed marks, so the service skips them when it resumes instead of counting them twice.
+hotspots) by replaying the needs topic likewise, and the 双报到 records (units' reports and
+headcounts, members, posts, service records, points) by replaying the volunteering topic. Events
+past the supervision consumer group's last commit get their processed marks, so the service skips
+them when it resumes instead of counting them twice.
 
 Stop every supervision instance first: the command cannot tell a live consumer from a stopped
 one on every broker (the embedded one keeps a stopped member listed), so it relies on the operator.
@@ -25,13 +27,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
 
 from gridloop.shared.bus import kafka_security
-from gridloop.shared.events import NEEDS_TOPIC, TICKETS_TOPIC, Envelope, MalformedEvent, UnknownEventType
+from gridloop.shared.events import (
+    NEEDS_TOPIC,
+    TICKETS_TOPIC,
+    VOLUNTEERING_TOPIC,
+    Envelope,
+    MalformedEvent,
+    UnknownEventType,
+)
 from gridloop.shared.mongo import PROCESSED, Doc, connect, processed_key
 from gridloop.shared.refdata import RefData
 from gridloop.shared.worktime import WorkCalendar
 from gridloop.supervision import domain, handlers, kpi, store
-from gridloop.supervision.app import SupervisionSettings, needs_group
+from gridloop.supervision.app import SupervisionSettings, needs_group, volunteering_group
 from gridloop.supervision.cobuild import rebuild as cobuild
+from gridloop.supervision.volunteering import rebuild as volunteering
 
 log = structlog.get_logger()
 BATCH = 2000
@@ -197,6 +207,8 @@ class Report:
     seconds: float
     cobuild_events: int = 0  # of the needs topic
     cobuild_records: int = 0  # needs, offers and projects
+    volunteering_events: int = 0  # of the volunteering topic
+    volunteering_records: int = 0  # members, posts and service records
 
     @property
     def rate(self) -> float:
@@ -221,6 +233,7 @@ async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> R
         await write(db, replay)
         await mark_processed(db, settings.service_name, unconsumed)
         cobuild_replay = await rebuild_cobuild(settings, db)
+        volunteering_replay = await rebuild_volunteering(settings, db)
     finally:
         await client.close()
     report = Report(
@@ -230,12 +243,15 @@ async def rebuild(settings: SupervisionSettings, *, timeline: bool = False) -> R
         time.perf_counter() - started,
         cobuild_events=cobuild_replay.events,
         cobuild_records=cobuild_replay.count,
+        volunteering_events=volunteering_replay.events,
+        volunteering_records=volunteering_replay.count,
     )
     log.info(
         "supervision_rebuilt",
         events=report.events,
         tickets=report.tickets,
         cobuild_events=report.cobuild_events,
+        volunteering_events=report.volunteering_events,
         seconds=round(report.seconds, 1),
     )
     return report
@@ -259,6 +275,24 @@ async def rebuild_cobuild(settings: SupervisionSettings, db: AsyncDatabase[Doc])
     return replay
 
 
+async def rebuild_volunteering(settings: SupervisionSettings, db: AsyncDatabase[Doc]) -> volunteering.Replay:
+    """The 双报到 records from the volunteering topic; events past the volunteering consumer
+    group's last commit get their processed marks, as the other topics' do."""
+    ends = await topic_ends(settings, VOLUNTEERING_TOPIC)
+    replay = volunteering.Replay()
+    if not ends:  # a deployment that has never had the volunteering topic
+        return replay
+    resume = await committed_offsets(settings, list(ends), group=volunteering_group(settings))
+    unconsumed: list[str] = []
+    async for tp, offset, event in read_topic(settings, ends):
+        replay.add(event)
+        if offset >= resume[tp]:
+            unconsumed.append(event.event_id)
+    await volunteering.write(db, replay)
+    await mark_processed(db, settings.service_name, unconsumed)
+    return replay
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="gridloop-supervision-rebuild", description=__doc__.splitlines()[0])
     parser.add_argument("--timeline", action="store_true", help="also write every timeline row again")
@@ -266,7 +300,8 @@ def main() -> None:
     report = asyncio.run(rebuild(SupervisionSettings(), timeline=args.timeline))
     print(
         f"replayed {report.events} events of {report.tickets} tickets and {report.cobuild_events} events of "
-        f"{report.cobuild_records} needs, offers and projects in {report.seconds:.1f} s "
+        f"{report.cobuild_records} needs, offers and projects and {report.volunteering_events} events of "
+        f"{report.volunteering_records} members, posts and service records in {report.seconds:.1f} s "
         f"({report.rate:.0f} events/s); {report.skipped} skipped"
     )
 

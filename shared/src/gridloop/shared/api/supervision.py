@@ -257,3 +257,86 @@ class CobuildBoard(BaseModel):
     window: WindowEcho
     min_volume: int = Field(description="needs collected in the window before a community's rates are shown")
     items: list[CobuildBoardRow]
+
+
+# 双报到 and volunteering indicators (the volunteering topic) ------------------------------------
+# Definitions in docs/metrics.md, "双报到 and volunteering indicators". A year is cut in city time;
+# statuses are as they stood at the year's end, service records count by their service date and
+# points by when they moved. Every rate comes with its numerator and denominator beside it.
+
+
+class VolunteeringFigures(BaseModel):
+    """One area's (or reporting unit's) 双报到 and volunteering figures of a year."""
+
+    code: str
+    name: str = Field(description="the directory's name, or the code for one it does not know")
+    units_obligated: int = Field(
+        description="应报到单位: the directory's units of the area (a community: its paired units; a unit: 1)"
+    )
+    units_reported: int = Field(
+        description="已报到单位: of them, reported to a community of the area by the year's end"
+    )
+    unit_report_rate: float | None = Field(description="单位报到率 = units_reported / units_obligated")
+    party_headcount: int = Field(description="the obligated units' confirmed Party-member headcounts (在职党员数)")
+    party_members_reported: int = Field(
+        description="of those units' Party members, reported (confirmed by a community), on the roll at the year's end"
+    )
+    party_report_rate: float | None = Field(description="党员报到率 = party_members_reported / party_headcount")
+    members_reported: int = Field(
+        description="报到人数: members on the roll at the year's end living in the area (a unit: naming the unit)"
+    )
+    members_participating: int = Field(description="of them, with at least one approved service record in the year")
+    participation_rate: float | None = Field(description="参与率 = members_participating / members_reported")
+    members_meeting_minimum: int = Field(
+        description="of them, meeting the yearly minimum (min_services records and min_minutes approved minutes)"
+    )
+    completion_rate: float | None = Field(description="服务完成率 = members_meeting_minimum / members_reported")
+    posts_published: int = Field(description="公益岗位 open at the year's end in the area's grids")
+    posts_full: int = Field(description="of them, held by their full headcount")
+    post_claim_rate: float | None = Field(description="岗位认领率 = posts_full / posts_published")
+    minutes: int = Field(description="approved service minutes in the year of the members reported")
+    hours: float = Field(description="服务时长 = minutes / 60")
+    hours_per_member: float | None = Field(description="人均服务时长 = hours / members_reported")
+
+
+class VolunteeringYear(BaseModel):
+    year: int
+    window: WindowEcho
+    min_services: int = Field(description="the yearly minimum of approved service records")
+    min_minutes: int = Field(description="the yearly minimum of approved service minutes")
+
+
+class VolunteeringStats(VolunteeringYear):
+    unit: str = Field(description="communities | streets | districts | units")
+    items: list[VolunteeringFigures] = Field(description="every area (or unit) in the reader's scope, by code")
+
+
+class VolunteeringBoardUnit(VolunteeringFigures):
+    score: float | None = Field(
+        description="综合: the mean of 党员报到率 (at most 1), 参与率 and 服务完成率; null when not ranked"
+    )
+    rank: int | None
+    insufficient: bool = Field(description="样本不足: fewer members reported than min_volume, or a rate without a base")
+    note: str = Field(description="样本不足, or empty")
+
+
+class VolunteeringPerson(BaseModel):
+    """A person on the points 红榜: an id only (names are cobuild's, never supervision's)."""
+
+    rank: int
+    member_id: str
+    community_code: str = Field(description="the community the points were earned in")
+    points: int = Field(description="points earned in the year (redemption and expiry do not lessen them)")
+
+
+class VolunteeringBoard(VolunteeringYear):
+    """双报到红黑榜: units ranked by the composite (红榜 the best, 黑榜 the worst); persons only on the
+    红榜 of points."""
+
+    min_volume: int = Field(description="members reported before a unit is ranked")
+    board_size: int = Field(description="units on the 红榜 and on the 黑榜")
+    ranked: list[VolunteeringBoardUnit]
+    red_list: list[VolunteeringBoardUnit] = Field(description="红榜 of units, best first")
+    black_list: list[VolunteeringBoardUnit] = Field(description="黑榜 of units, worst first")
+    unranked: list[VolunteeringBoardUnit] = Field(description="units not ranked (样本不足), by code")
+    persons: list[VolunteeringPerson] = Field(description="积分红榜: top persons by points earned, points above zero")

@@ -5,10 +5,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
-from gridloop.shared.api.supervision import CommandMap, OverdueTickets, Ranking, Stats, TicketTimeline
+from gridloop.shared.api.supervision import (
+    CommandMap,
+    OverdueTickets,
+    Ranking,
+    Stats,
+    TicketTimeline,
+    VolunteeringStats,
+)
 from gridloop.web.clients.base import Download, ServiceClient
 
 Unit = Literal["departments", "streets", "communities", "grids", "districts"]
+VolunteeringUnit = Literal["communities", "streets", "districts", "units"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,10 @@ class SupervisionClient(ServiceClient):
 
     async def ranking(self, unit: Unit, window: Window) -> Ranking:
         return await self._get(Ranking, f"/v1/supervision/ranking/{unit}", **window.params())
+
+    async def volunteering(self, unit: VolunteeringUnit, year: int) -> VolunteeringStats:
+        """双报到 and volunteering figures of a year (city time) per area or reporting unit."""
+        return await self._get(VolunteeringStats, f"/v1/supervision/volunteering/{unit}", year=year)
 
     async def map(self, *, grid: str | None = None, limit: int = 1000) -> CommandMap:
         return await self._get(CommandMap, "/v1/supervision/map", grid=grid, limit=limit)

@@ -59,12 +59,13 @@ async def command(
     now = clock.now().astimezone(CITY_ZONE)
     span, shown = window(request, now.date())
     unit = UNITS.get(request.query_params.get("unit", ""), "departments")
-    totals, departments, board, places, grids = await asyncio.gather(
+    totals, departments, board, places, grids, volunteering = await asyncio.gather(
         supervision.stats("districts", span),
         supervision.stats("departments", span),
         supervision.ranking(unit, span),
         supervision.map(limit=1000),
         directory.grids(),
+        supervision.volunteering("streets", now.year),  # 双报到: this year's figures by street
     )
     chart = {
         "names": [d.name for d in departments.items],
@@ -93,6 +94,7 @@ async def command(
             "counts": json.dumps(counts),
             "points": json.dumps(points, ensure_ascii=False),
             "month": now.strftime("%Y-%m"),
+            "volunteering": volunteering,
         },
     )  # fmt: skip
 
