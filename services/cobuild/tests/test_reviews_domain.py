@@ -31,7 +31,14 @@ def member(mid: str, **kw: Any) -> dict[str, Any]:
 
 
 def record(mid: str, minutes: int, when: datetime, status: str = "approved", **kw: Any) -> dict[str, Any]:
-    return {"member_id": mid, "minutes": minutes, "status": status, "service_date": when, "community_code": "LJ01", **kw}
+    return {
+        "member_id": mid,
+        "minutes": minutes,
+        "status": status,
+        "service_date": when,
+        "community_code": "LJ01",
+        **kw,
+    }
 
 
 def move(mid: str, amount: int, when: datetime, reason: str = "service_hours") -> dict[str, Any]:
@@ -39,18 +46,21 @@ def move(mid: str, amount: int, when: datetime, reason: str = "service_hours") -
         "member_id": mid,
         "reason": reason,
         "at": when,
-        "entries": [{"account": f"member:{mid}", "amount": amount}, {"account": "community_pool:LJ01", "amount": -amount}],
+        "entries": [
+            {"account": f"member:{mid}", "amount": amount},
+            {"account": "community_pool:LJ01", "amount": -amount},
+        ],
     }
 
 
-def figures(m: dict[str, Any], records: list[dict[str, Any]], period: Period = Period(Y), **kw: Any) -> Any:
+def figures(m: dict[str, Any], records: list[dict[str, Any]], period: Period | None = None, **kw: Any) -> Any:
     return domain.member_indicators(
         m,
         records=records,
         movements=kw.get("movements", []),
         balance=kw.get("balance", 0),
         posts=kw.get("posts", []),
-        period=period,
+        period=period or Period(Y),
         minimum=Minimum(),
     )
 
@@ -91,7 +101,11 @@ def test_member_points_earned_in_the_year_posts_and_balance() -> None:
         move("M-1", -4, at(8), reason="redeem"),  # spending is not earning
         move("M-1", 9, at(12, year=2025)),
     ]
-    posts = [{"_id": "P-2", "holders": ["M-1"]}, {"_id": "P-1", "holders": ["M-1", "M-3"]}, {"_id": "P-9", "holders": []}]
+    posts = [
+        {"_id": "P-2", "holders": ["M-1"]},
+        {"_id": "P-1", "holders": ["M-1", "M-3"]},
+        {"_id": "P-9", "holders": []},
+    ]
     f = figures(m, [], movements=movements, posts=posts, balance=11)
     assert (f.points_earned, f.balance, f.posts) == (6, 11, ["P-1", "P-2"])
 
@@ -146,7 +160,13 @@ def test_unit_rates_hours_offers_projects_wishes_and_grades() -> None:
     needs = [
         {"kind": "wish", "status": "done", "community_code": "LJ01", "claimant_codes": ["U-LJ-HOSP"], "done_at": at(7)},
         {"kind": "wish", "status": "delivered", "community_code": "LJ01", "claimant_codes": ["U-LJ-HOSP"]},
-        {"kind": "service", "status": "done", "community_code": "LJ01", "claimant_codes": ["U-LJ-HOSP"], "done_at": at(7)},
+        {
+            "kind": "service",
+            "status": "done",
+            "community_code": "LJ01",
+            "claimant_codes": ["U-LJ-HOSP"],
+            "done_at": at(7),
+        },
     ]
     grades = [
         {"year": Y, "subject_kind": "unit", "subject_code": "U-LJ-HOSP", "reviewer_code": "LJ01", "grade": "excellent"},
@@ -175,7 +195,15 @@ def test_unit_rates_hours_offers_projects_wishes_and_grades() -> None:
 def test_unit_without_members_has_no_rate() -> None:
     report = {"unit_code": "U-X", "community_code": "LJ01", "reported_at": at(1)}
     u = domain.unit_indicators(
-        report, headcount=None, members=[], member_docs={}, offers=[], projects=[], needs=[], grades=[], period=Period(Y)
+        report,
+        headcount=None,
+        members=[],
+        member_docs={},
+        offers=[],
+        projects=[],
+        needs=[],
+        grades=[],
+        period=Period(Y),
     )
     assert (u.participation_rate, u.completion_rate, u.party_members, u.community_grade) == (None, None, None, None)
 

@@ -17,6 +17,7 @@ from gridloop.cobuild.reviews.sheets import SheetFormat, Table
 from gridloop.cobuild.reviews.views import NotYours, UnknownSubject
 from gridloop.shared.api.reviews import FeedbackCard, GradeRequest, Indicators, Review, ReviewList
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
+from gridloop.shared.events import Actor, Role
 
 router = APIRouter(prefix="/v1/cobuild", tags=["cobuild"], responses=ERROR_RESPONSES)
 
@@ -69,8 +70,15 @@ def _download(table: Table, sheet_format: SheetFormat) -> Response:
     )
 
 
-def _scope_line(year: int, community: str | None, street: str | None) -> str:
+def _scope_line(user: Actor, year: int, community: str | None, street: str | None) -> str:
+    """The sheet's scope as the reader got it (their own community, street or unit when they named none)."""
+    if user.role is Role.COMMUNITY_WORKER:
+        community = community or user.org
+    if user.role is Role.STREET_DISPATCHER:
+        street = street or user.org
     where = f"社区 {community}" if community else f"街道 {street}" if street else "全部"
+    if user.role is Role.UNIT_ADMIN:
+        where = f"单位 {user.org}" + (f"（社区 {community}）" if community else "")
     return f"评议年度：{year}年　范围：{where}"
 
 
@@ -160,7 +168,7 @@ async def unit_sheet(
         title=f"{year}年度 驻区单位评议表",
         headers=sheets.UNIT_COLUMNS,
         rows=[sheets.unit_row(u, community_name=community_names[u.community_code]) for u in rows],
-        lines=[_scope_line(year, community, street)],
+        lines=[_scope_line(user, year, community, street)],
         filename=f"units-{year}",
     )
     return _download(table, format)
@@ -182,7 +190,7 @@ async def member_sheet(
         title=f"{year}年度 在职党员评议表",
         headers=sheets.MEMBER_COLUMNS,
         rows=[sheets.member_row(m) for m in rows],
-        lines=[_scope_line(year, community, None)],
+        lines=[_scope_line(user, year, community, None)],
         filename=f"members-{year}",
     )
     return _download(table, format)
@@ -204,7 +212,7 @@ async def community_sheet(
         title=f"{year}年度 社区评议表",
         headers=sheets.COMMUNITY_COLUMNS,
         rows=[sheets.community_row(c) for c in rows],
-        lines=[_scope_line(year, community, street)],
+        lines=[_scope_line(user, year, community, street)],
         filename=f"communities-{year}",
     )
     return _download(table, format)
