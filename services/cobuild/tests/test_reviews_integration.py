@@ -98,6 +98,14 @@ def _seed(db: Any) -> None:
     )  # fmt: skip
     db["balances"].insert_one({"_id": "member:M-RV-A", "balance": 9})
     db["posts"].insert_one({"_id": "P-RV-1", "community_code": "LJ01", "holders": ["M-RV-A"], "status": "open"})
+    db["offers"].insert_one(
+        {"_id": "O-RV-1", "unit_code": HOSP, "community_codes": ["LJ01"], "created_at": at(3), "status": "accepted",
+         "used": 1, "uses": [{"project_id": "P-RV-1", "amount": 1, "at": at(4)}]}
+    )  # fmt: skip
+    db["projects"].insert_one({"_id": "P-RV-1", "unit_codes": [HOSP], "community_code": "LJ01", "created_at": at(4)})
+    db["admission_requests"].insert_one(
+        {"_id": "AR-RV-1", "status": "refused", "community_codes": ["LJ01", "WH01"], "decided_at": at(6)}
+    )
     db["needs"].insert_one(
         {"_id": "N-RV-1", "kind": "wish", "status": "done", "community_code": "LJ01", "street_code": "LJ",
          "district_code": "QH", "claimant_codes": [HOSP], "created_at": at(4), "done_at": at(5)}
@@ -182,7 +190,9 @@ def test_grades_snapshots_and_sheets(cobuild: RunningService, bus: Bus) -> None:
     # the unit sheet: CSV read back
     rows = _csv(_sheet(u["cw"], "units", "csv").content)
     hosp = next(r for r in rows if r["单位编码"] == HOSP)
-    assert (hosp["报到日期"], hosp["回执编号"], hosp["在职党员数"]) == (f"{Y}-01-15", "HZ-2024-001", "40")
+    assert (hosp["社区编码"], hosp["报到社区"], hosp["报到日期"]) == ("LJ01", "江畔社区", f"{Y}-01-15")
+    offers = (hosp["提供资源数"], hosp["资源被使用数"], hosp["参与项目数"])
+    assert (hosp["回执编号"], hosp["在职党员数"], offers) == ("HZ-2024-001", "40", ("1", "1", "1"))
     rates = (hosp["报到党员数"], hosp["参与服务人数"], hosp["参与率(%)"], hosp["达标人数"], hosp["服务完成率(%)"])
     assert rates == ("2", "2", "100.0", "1", "50.0")
     assert (hosp["服务时长(小时)"], hosp["兑现心愿数"], hosp["满意"], hosp["不满意"]) == ("10.0", "1", "2", "1")
@@ -224,7 +234,7 @@ def test_grades_snapshots_and_sheets(cobuild: RunningService, bus: Bus) -> None:
     lines = text.replace("\r", "").split("\n")
     assert lines[:2] == [f"{Y}年度 社区评议表", f"评议年度：{Y}年 范围：街道 LJ"]
     # needs collected, done, converted, projects, units and members reported, hours, refused, grades
-    assert "LJ01 江畔社区 1 1 0 0 2 2 10.0 0 0 1 0 0" in lines and "LJ02 码头社区 0 0 0 0 1 1 2.0 0 0 0 0 0" in lines
+    assert "LJ01 江畔社区 1 1 0 1 2 2 10.0 1 0 1 0 0" in lines and "LJ02 码头社区 0 0 0 0 1 1 2.0 0 0 0 0 0" in lines
     assert "WH01" not in text  # another street's
     members_pdf = pypdfium2.PdfDocument(_sheet(u["cw"], "members", "pdf").content)
     members_pdf[0].render(scale=1.5).to_pil().save(SHOTS / "reviews-members-sheet.png")

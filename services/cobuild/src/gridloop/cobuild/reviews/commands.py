@@ -50,7 +50,7 @@ async def grade(*, database: Database, refdata: RefData, actor: Actor, body: Gra
     if body.subject_kind not in ALLOWED.get(actor.role, ()):
         raise NotYours(body.subject_kind)
     now = database.clock.now()
-    domain.check_grade(kind=body.subject_kind, grade=body.grade, subject={"reported_at": now}, year=body.year, now=now)
+    domain.check_year(body.year, now=now)  # before the subject is looked for
     subject, basis, community = await _subject(database, refdata, actor, body, minimum)
     domain.check_grade(kind=body.subject_kind, grade=body.grade, subject=subject, year=body.year, now=now)
 

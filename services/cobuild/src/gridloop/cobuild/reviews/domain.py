@@ -407,11 +407,16 @@ def community_indicators(
 # ------------------------------------------------------------------ grading
 
 
+def check_year(year: int, *, now: datetime) -> None:
+    """Only a year that has begun in the city is graded."""
+    if not year_started(year, now=now):
+        raise ReviewRefused("future_year", f"{year}年尚未开始，不能评议 (the year has not begun)")
+
+
 def check_grade(*, kind: ReviewSubject, grade: Grade, subject: Mapping[str, Any], year: int, now: datetime) -> None:
     """The rules of a yearly grade: only a year that has begun; a member the community never
     confirmed (no reported_at) is graded at most 基本合格."""
-    if not year_started(year, now=now):
-        raise ReviewRefused("future_year", f"{year}年尚未开始，不能评议 (the year has not begun)")
+    check_year(year, now=now)
     if kind is ReviewSubject.MEMBER and subject.get("reported_at") is None and grade in GRADED_PASS_OR_ABOVE:
         raise ReviewRefused(
             "never_reported", "该党员从未到社区报到，评议不能为合格及以上 (never reported: basic or fail only)"

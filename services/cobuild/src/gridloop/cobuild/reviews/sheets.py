@@ -46,7 +46,7 @@ class File:
 
 
 UNIT_COLUMNS = (
-    "单位编码", "单位名称", "报到社区", "报到日期", "回执编号", "在职党员数", "报到党员数", "参与服务人数",
+    "单位编码", "单位名称", "社区编码", "报到社区", "报到日期", "回执编号", "在职党员数", "报到党员数", "参与服务人数",
     "参与率(%)", "达标人数", "服务完成率(%)", "服务时长(小时)", "提供资源数", "资源被使用数", "参与项目数",
     "兑现心愿数", "满意", "基本满意", "不满意", "社区评议", "单位评社区",
 )  # fmt: skip
@@ -80,7 +80,7 @@ def ratings(counts: Mapping[str, int]) -> list[int]:
 
 def unit_row(u: UnitFigures, *, community_name: str) -> list[Any]:
     return [
-        u.unit_code, u.unit_name, community_name, u.reported_at, u.receipt_number,
+        u.unit_code, u.unit_name, u.community_code, community_name, u.reported_at, u.receipt_number,
         "" if u.party_members is None else u.party_members, u.members_reported, u.members_serving,
         percent(u.participation_rate), u.members_meeting_minimum, percent(u.completion_rate), u.hours,
         u.offers_given, u.offers_used, u.projects_led, u.wishes_fulfilled, *ratings(u.ratings),
