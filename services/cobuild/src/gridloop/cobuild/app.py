@@ -7,6 +7,7 @@ from gridloop.cobuild import consumers, jobs, store
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
+from gridloop.cobuild.reviews.api import router as reviews_router
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
 
@@ -25,6 +26,9 @@ class CobuildSettings(PhotoSettings, CalendarSettings):
     hotspot_send_backs: int = Field(default=3, ge=1)
     hotspot_quiet_days: int = Field(default=90, ge=1)  # no recurrence this long after a project: solved
     converted_need_category: str = "NC-REPAIR"  # a ticket taken as a need lands in this need category
+    # --- reviews (评议): the yearly minimum of a member's service (also read by members' lapse job)
+    min_services_per_year: int = Field(default=2, ge=0)  # approved services a year
+    min_minutes_per_year: int = Field(default=480, ge=0)  # approved minutes a year
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -42,7 +46,7 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-            routers=[needs_router, offers_router, projects_router],
+            routers=[needs_router, offers_router, projects_router, reviews_router],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,

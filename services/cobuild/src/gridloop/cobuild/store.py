@@ -6,6 +6,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
 from gridloop.cobuild.projects import store as projects_store
+from gridloop.cobuild.reviews import store as reviews_store
 from gridloop.shared.mongo import Doc
 
 
@@ -13,3 +14,4 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await needs_store.ensure_indexes(db)
     await offers_store.ensure_indexes(db)
     await projects_store.ensure_indexes(db)
+    await reviews_store.ensure_indexes(db)

@@ -38,12 +38,14 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/reviews", "年度评议"),
     ],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),
         ("/console/cobuild/offers", "本单位资源"),
         ("/console/cobuild/projects", "参与项目"),
+        ("/console/volunteer/feedback", "反馈与评议"),
     ],
 }
 
