@@ -38,13 +38,16 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/activities/manage", "活动与纪实"),
     ],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),
         ("/console/cobuild/offers", "本单位资源"),
         ("/console/cobuild/projects", "参与项目"),
+        ("/console/volunteer/activities/manage", "活动与纪实"),
     ],
+    Role.MEMBER: [("/console/volunteer/activities", "服务活动")],
 }
 
 
