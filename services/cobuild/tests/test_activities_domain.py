@@ -2,6 +2,7 @@
 rounded and capped, the rotating code, the reach of a check-in, and who decides."""
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pypdfium2  # type: ignore[import-untyped]
 import pytest
@@ -13,6 +14,8 @@ from gridloop.shared.api.activities import ActivityRequest
 from gridloop.shared.events import Actor, GeoPoint, Role
 from gridloop.shared.pdf import render
 
+ROOT = Path(__file__).resolve().parents[3]
+SCREENSHOTS = ROOT / "var/screenshots"
 R = Rules()
 START = datetime(2026, 6, 6, 1, 0, tzinfo=UTC)  # 09:00 city time
 END = START + timedelta(hours=3)
@@ -298,5 +301,8 @@ def test_the_certificate_is_the_organisers_own_and_totals_in_hours() -> None:
     doc = certificate.document(
         member_id="M-1", name="张明", organiser_name="柳荫社区", year=2026, records=records, issued_at=END
     )
-    text = pypdfium2.PdfDocument(render(doc))[0].get_textpage().get_text_range()
+    pdf = pypdfium2.PdfDocument(render(doc))
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    pdf[0].render(scale=1.5).to_pil().save(SCREENSHOTS / "certificate.png")
+    text = pdf[0].get_textpage().get_text_range()
     assert "合计 3.5 小时" in text and "张明" in text and "敬老院探访" in text

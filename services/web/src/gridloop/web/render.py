@@ -22,6 +22,7 @@ HOME = {
     Role.COMMUNITY_WORKER: "/console/cobuild/needs",
     Role.UNIT_ADMIN: "/console/cobuild/wall",
     Role.RESIDENT: "/app/",
+    Role.MEMBER: "/console/volunteer/activities",
 }
 MENU = {
     Role.STREET_DISPATCHER: [
