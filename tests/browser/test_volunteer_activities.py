@@ -133,6 +133,9 @@ def test_an_activity_from_publishing_to_the_volunteers_hours(
     code = page.locator(".big-code").inner_text()
     assert re.fullmatch(r"\d{6}", code)
     worker.check("activities-02-code")
+    # the panel htmx polls every ten seconds answers with the code of the moment
+    panel = page.request.get(f"{gateway}{page.url.split(gateway, 1)[1].split('?')[0]}/code")
+    assert panel.ok and re.search(r'class="big-code"[^>]*>\d{6}<', panel.text())
 
     # The volunteer signs up on the phone and checks in with the code where the activity is.
     phone = open_device(browser, gateway, viewport=PHONE, mobile=True)
