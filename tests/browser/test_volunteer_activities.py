@@ -177,7 +177,10 @@ def test_an_activity_from_publishing_to_the_volunteers_hours(
 
         phone.go("/console/volunteer/activities/records")
         expect(phone.page.get_by_role("row").filter(has_text=ongoing)).to_contain_text("已通过")
-        expect(phone.page.get_by_role("link", name=re.compile("出具的证明"))).to_be_visible()
+        certificate = phone.page.get_by_role("link", name=re.compile("江畔社区 出具的证明"))
+        expect(certificate).to_be_visible()
+        pdf = phone.page.request.get(f"{gateway}{certificate.get_attribute('href')}")
+        assert pdf.ok and pdf.headers["content-type"] == "application/pdf" and pdf.body().startswith(b"%PDF")
         phone.check("activities-07-my-records")
     finally:
         phone.context.close()

@@ -215,11 +215,14 @@ async def my_records(page: MemberPage) -> Response:
 
 async def _organiser_names(directory: DirectoryClient, organisers: dict[str, str]) -> dict[str, str]:
     """Each organiser key (community:LJ01, unit:U-…) with the name the directory gives it."""
-    units = {u.code: u.name for u in await directory.units()} if any(k.startswith("unit:") for k in organisers) else {}
-    names: dict[str, str] = {}
-    for key, code in organisers.items():
-        names[key] = units.get(code, code) if key.startswith("unit:") else f"{code} 社区"
-    return names
+    if not organisers:
+        return {}
+    units, tree = await asyncio.gather(directory.units(), directory.tree())
+    names = {f"unit:{u.code}": u.name for u in units}
+    for district in tree.districts:
+        for street in district.streets:
+            names.update({f"community:{c.code}": c.name for c in street.communities})
+    return {key: names.get(key, code) for key, code in organisers.items()}
 
 
 def _pdf(found: Any) -> Response:
