@@ -24,6 +24,10 @@ VOLUNTEER = "vol-lj01"  # 志愿者赵强, LJ01
 PLACE = {"lon": GRID_ORIGIN[0], "lat": GRID_ORIGIN[1]}  # where the phones stand (conftest's point(0))
 
 
+def _client(uri: str) -> "pymongo.MongoClient[dict[str, Any]]":
+    return pymongo.MongoClient(uri, tz_aware=True)
+
+
 def _registered(db: Any, sub: str) -> str:
     """The volunteer's registration on LJ01's roll (the members area owns `members`; one per sub)."""
     now = datetime.now(UTC)
@@ -108,7 +112,7 @@ def test_an_activity_from_publishing_to_the_volunteers_hours(
     assert stack.servers is not None
     stamp = new_id()[-6:]
     title, ongoing = f"垃圾分类宣传{stamp}", f"楼道清理{stamp}"
-    with pymongo.MongoClient(stack.servers.mongo_uri, tz_aware=True) as client:
+    with _client(stack.servers.mongo_uri) as client:
         db = client["gridloop_cobuild"]
         member_id = _registered(db, VOLUNTEER)
         ongoing_id = _under_way(db, member_id, ongoing)

@@ -15,6 +15,7 @@ from typing import Any
 import pymongo
 
 from gridloop.shared.events import Role
+from gridloop.shared.ids import new_id
 from gridloop.stack.client import ApiUser
 
 GW, SD, AG, SUP, ADM = Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.SUPERVISOR, Role.ADMIN
@@ -168,6 +169,10 @@ CASES: list[dict[str, Any]] = [
 ]
 
 
+def _client(uri: str) -> "pymongo.MongoClient[dict[str, Any]]":
+    return pymongo.MongoClient(uri, tz_aware=True)
+
+
 def _registration(db: Any, sub: str, community: str, street: str) -> str:
     """The member's registration (the members area owns `members`; one per sub)."""
     now = datetime.now(UTC)
@@ -205,7 +210,7 @@ def _registration(db: Any, sub: str, community: str, street: str) -> str:
 def _ended(db: Any, *, kind: str, code: str, member_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     doc = {
-        "_id": f"ACT-M-{kind}-{now.timestamp()}",
+        "_id": f"ACT-M-{new_id()}",
         "title": "权限矩阵已结束活动",
         "organizer_kind": kind,
         "organizer_code": code,
@@ -272,7 +277,7 @@ def _record(db: Any, activity: dict[str, Any], member_id: str, status: str) -> s
 
 def prepare(mongo_uri: str, hospital: ApiUser) -> dict[str, str]:
     """ACT, REC and MEM (see the module's doc); `hospital` is the inside UNIT_ADMIN (U-LJ-HOSP)."""
-    with pymongo.MongoClient(mongo_uri, tz_aware=True) as client:
+    with _client(mongo_uri) as client:
         db = client["gridloop_cobuild"]
         member_id = _registration(db, MEMBER_INSIDE[0], "LJ01", "LJ")
         _registration(db, MEMBER_OUTSIDE[0], "WH01", "WH")
