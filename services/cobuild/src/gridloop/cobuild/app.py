@@ -4,6 +4,8 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from gridloop.cobuild import consumers, jobs, store
+from gridloop.cobuild.activities.api import router as activities_router  # 服务活动 (issue 37)
+from gridloop.cobuild.activities.settings import ActivitySettings  # 服务活动 (issue 37)
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
@@ -12,7 +14,7 @@ from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_servi
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
 
 
-class CobuildSettings(PhotoSettings, CalendarSettings):
+class CobuildSettings(PhotoSettings, CalendarSettings, ActivitySettings):
     """A delivery's evidence names photos sealed by intake (GRIDLOOP_PHOTO_KEY, as handling's)."""
 
     service_name: str = "cobuild"
@@ -46,7 +48,11 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
+<<<<<<< HEAD
             routers=[needs_router, offers_router, projects_router, reviews_router],
+=======
+            routers=[needs_router, offers_router, projects_router, activities_router],
+>>>>>>> i37-activities
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,

@@ -27,6 +27,7 @@ from gridloop.web.console import (
     common,
     desk,
     integrations,
+    volunteer_activities,
     volunteer_reviews,
     workbench,
 )
@@ -87,7 +88,18 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock | None = Non
     app.state.templates = templates
     app.include_router(pages.router(settings=settings, templates=templates, oauth=oauth))
     app.mount("/app/static", StaticFiles(directory=PACKAGE / "static"), name="static")
-    consoles = (common, desk, workbench, command, admin, integrations, cobuild, cobuild_projects, volunteer_reviews)
+    consoles = (
+        common,
+        desk,
+        workbench,
+        command,
+        admin,
+        integrations,
+        cobuild,
+        cobuild_projects,
+        volunteer_activities,
+        volunteer_reviews,
+    )
     for console in consoles:
         app.include_router(console.router)
     for name, folder in pages.VENDORED.items():

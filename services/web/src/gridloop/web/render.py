@@ -22,6 +22,7 @@ HOME = {
     Role.COMMUNITY_WORKER: "/console/cobuild/needs",
     Role.UNIT_ADMIN: "/console/cobuild/wall",
     Role.RESIDENT: "/app/",
+    Role.MEMBER: "/console/volunteer/activities",
 }
 MENU = {
     Role.STREET_DISPATCHER: [
@@ -38,6 +39,7 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/reviews", "年度评议"),
     ],
     Role.UNIT_ADMIN: [
@@ -45,8 +47,10 @@ MENU = {
         ("/console/cobuild/needs", "本单位认领"),
         ("/console/cobuild/offers", "本单位资源"),
         ("/console/cobuild/projects", "参与项目"),
+        ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/feedback", "反馈与评议"),
     ],
+    Role.MEMBER: [("/console/volunteer/activities", "服务活动")],
 }
 
 
