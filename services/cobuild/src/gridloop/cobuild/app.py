@@ -48,11 +48,7 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-<<<<<<< HEAD
-            routers=[needs_router, offers_router, projects_router, reviews_router],
-=======
-            routers=[needs_router, offers_router, projects_router, activities_router],
->>>>>>> i37-activities
+            routers=[needs_router, offers_router, projects_router, activities_router, reviews_router],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,

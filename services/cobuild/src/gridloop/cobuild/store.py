@@ -15,8 +15,5 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await needs_store.ensure_indexes(db)
     await offers_store.ensure_indexes(db)
     await projects_store.ensure_indexes(db)
-<<<<<<< HEAD
-    await reviews_store.ensure_indexes(db)
-=======
     await activities_store.ensure_indexes(db)
->>>>>>> i37-activities
+    await reviews_store.ensure_indexes(db)
