@@ -4,6 +4,7 @@ from fastapi import FastAPI
 from pydantic import Field
 
 from gridloop.cobuild import consumers, jobs, store
+from gridloop.cobuild.admission.api import router as admission_router
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
@@ -42,7 +43,13 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-            routers=[needs_router, offers_router, projects_router],
+            routers=[
+                needs_router,
+                offers_router,
+                projects_router,
+                # 社区事务准入 (admission)
+                admission_router,
+            ],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,

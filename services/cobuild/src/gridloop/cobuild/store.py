@@ -3,6 +3,7 @@ words live in `need_private` only: never in a list, an event or a log."""
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.cobuild.admission import store as admission_store
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
 from gridloop.cobuild.projects import store as projects_store
@@ -13,3 +14,4 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await needs_store.ensure_indexes(db)
     await offers_store.ensure_indexes(db)
     await projects_store.ensure_indexes(db)
+    await admission_store.ensure_indexes(db)
