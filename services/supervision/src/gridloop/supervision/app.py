@@ -8,12 +8,12 @@ from pydantic import Field
 
 from gridloop.shared.api.supervision import ScoreWeights
 from gridloop.shared.bus import EventConsumer
-from gridloop.shared.events import NEEDS_TOPIC, TICKETS_TOPIC, dead_letter_topic
-from gridloop.shared.messagebus import batch_event_handler, event_handler
+from gridloop.shared.events import NEEDS_TOPIC, TICKETS_TOPIC, VOLUNTEERING_TOPIC, dead_letter_topic
+from gridloop.shared.messagebus import batch_event_handler, event_handler, merge_routes
 from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
-from gridloop.supervision import batches, handlers, store
+from gridloop.supervision import admission_flags, batches, handlers, store
 from gridloop.supervision.api import router
 from gridloop.supervision.cobuild import handlers as cobuild
 from gridloop.supervision.cobuild import store as cobuild_store
@@ -95,15 +95,44 @@ def needs_consumer(runtime: Runtime, settings: SupervisionSettings) -> EventCons
     )
 
 
+# ---- the volunteering topic (共建 II) ------------------------------------------------------------------
+def volunteering_group(settings: SupervisionSettings) -> str:
+    """The volunteering topic's consumer group: supervision.volunteering."""
+    return f"{settings.service_name}.{admission_flags.VOLUNTEERING_GROUP_SUFFIX}"
+
+
+def volunteering_consumer(runtime: Runtime, settings: SupervisionSettings) -> EventConsumer:
+    """The volunteering topic's events into supervision's records: each area's routing table merged
+    (admission's flags; more areas add theirs to merge_routes)."""
+    group = volunteering_group(settings)
+    routes = merge_routes(admission_flags.flag_routes())
+    return EventConsumer(
+        settings=settings,
+        group_id=group,
+        topics=[VOLUNTEERING_TOPIC],
+        handle=event_handler(database=runtime.database, routes=routes, metrics=runtime.metrics, group=group),
+        handle_batch=batch_event_handler(
+            database=runtime.database, routes=routes, metrics=runtime.metrics, group=group
+        ),
+        batch_records=settings.consumer_batch_records,
+        producer=runtime.producer,
+        metrics=runtime.metrics,
+        dead_letter_topic=dead_letter_topic(group),
+    )
+
+
 def setup(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]:
     async def prepare(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.database.db)
         await cobuild_store.ensure_indexes(runtime.database.db)
+        await admission_flags.ensure_indexes(runtime.database.db)
         # The runtime starts, stops and watches (readiness) every consumer in this list.
         if not any(c.group_id == settings.service_name for c in runtime.consumers):
             runtime.consumers.append(tickets_consumer(runtime, settings))
         if not any(c.group_id == needs_group(settings) for c in runtime.consumers):
             runtime.consumers.append(needs_consumer(runtime, settings))
+        if not any(c.group_id == volunteering_group(settings) for c in runtime.consumers):
+            runtime.consumers.append(volunteering_consumer(runtime, settings))
 
     return prepare
 
