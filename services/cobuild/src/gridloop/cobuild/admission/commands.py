@@ -80,6 +80,9 @@ async def file(
 async def decide(*, database: Database, request_id: str, body: DecisionBody, actor: Actor) -> AdmissionRequestView:
     """The district admits or refuses a request the lists did not decide."""
 
+    if actor.role != Role.SUPERVISOR:
+        raise domain.NotAllowed("只有区级审核部门可以决定或撤销准入 (only the district decides)")
+
     async def work(uow: UnitOfWork) -> AdmissionRequestView:
         request = await store.get(uow.db, request_id, session=uow.session)
         if request is None or not domain.visible(request, actor):
@@ -97,6 +100,9 @@ async def decide(*, database: Database, request_id: str, body: DecisionBody, act
 
 async def revoke(*, database: Database, request_id: str, reason: str, actor: Actor) -> AdmissionRequestView:
     """The district withdraws an admission: the task leaves the communities' inboxes."""
+
+    if actor.role != Role.SUPERVISOR:
+        raise domain.NotAllowed("只有区级审核部门可以决定或撤销准入 (only the district decides)")
 
     async def work(uow: UnitOfWork) -> AdmissionRequestView:
         request = await store.get(uow.db, request_id, session=uow.session)

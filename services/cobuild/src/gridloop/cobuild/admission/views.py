@@ -81,6 +81,8 @@ def shown_flag(flag: Doc) -> FlagView:
 
 
 async def one(*, database: Database, reader: Actor, request_id: str) -> AdmissionRequestView:
+    if domain.list_filter(reader) is None:
+        raise NotAllowed("无权查看准入申请 (your role does not read admission requests)")
     request = await store.get(database.db, request_id)
     if request is None or not domain.visible(request, reader):
         raise UnknownRequest(request_id)
