@@ -69,6 +69,7 @@ def test_a_task_is_admitted_by_the_district_and_reaches_the_community(desks: Cal
     certificates.get_by_label("居民要开的证明").fill("亲属关系证明")
     certificates.get_by_role("button", name="核对").click()
     expect(community.page.get_by_role("status").filter(has_text="户籍所在地公安派出所")).to_be_visible()
+    community.check("admission-04-community-certificate-refused")
     flag = community.page.get_by_role("region", name="报告未准入事项")
     flag.get_by_label("下派部门").select_option(label="区城市管理局")
     flag.get_by_label("事项类型").select_option(label="调查统计")
@@ -78,4 +79,4 @@ def test_a_task_is_admitted_by_the_district_and_reaches_the_community(desks: Cal
     flag.get_by_role("button", name="报告").click()
     done(community, "已报告未准入事项")
     expect(community.page.get_by_text(flagged)).to_be_visible()
-    community.check("admission-04-community")
+    community.check("admission-05-community-flagged")
