@@ -17,7 +17,8 @@ def test_the_demo_directory_is_a_whole_fictional_district() -> None:
     assert kinds.count(Kind.STREET) == 3
     assert kinds.count(Kind.COMMUNITY) == 9
     assert kinds.count(Kind.GRID) == 30
-    assert kinds.count(Kind.DEPARTMENT) == 10
+    assert kinds.count(Kind.DEPARTMENT) == 12  # with 公安 and 民政, who issue what a community may not
+    assert kinds.count(Kind.ADMISSION_ITEM) == 22
     assert kinds.count(Kind.CATEGORY) >= 20
     names = {data["name"] for kind, _, data in records if kind == Kind.CATEGORY}
     assert {"暴露垃圾", "违章停车", "上水井盖"} <= names
@@ -164,3 +165,36 @@ def test_a_street_lists_its_own_units() -> None:
     assert [u["code"] for u in of_street(Kind.UNIT, units, "WH")] == ["U-WH-TAX"]
     with pytest.raises(NotByStreet):
         of_street(Kind.NEED_CATEGORY, [], "LJ")
+
+
+def test_an_admission_item_names_a_known_department_and_a_negative_one_says_why() -> None:
+    item = {
+        "code": "QH-2027-1-N01",
+        "list": "negative",
+        "name": "亲属关系证明",
+        "district": "QH",
+        "version": "2027-1",
+        "valid_from": "2027-01-01",
+        "task_type": "certificate",
+        "department": "GA",
+        "issuer": "户籍所在地公安派出所",
+        "refusal": "请向户籍所在地公安派出所申请。",
+    }
+    assert parse_record(Kind.ADMISSION_ITEM, "QH-2027-1-N01", item)["valid_from"] == "2027-01-01"
+    with pytest.raises(ValidationError):
+        parse_record(Kind.ADMISSION_ITEM, "QH-2027-1-N01", {**item, "refusal": ""})
+    with pytest.raises(ValidationError):
+        parse_record(Kind.ADMISSION_ITEM, "QH-2027-1-N01", {**item, "version": "next"})
+    tree = {"district": {"code": "QH", "name": "青禾区"}, "streets": [], "communities": [], "grids": []}
+    empty = {"departments": [], "categories": [], "rules": [], "slas": []}
+    with pytest.raises(InvalidReference):
+        seed_records(tree, {**empty, "admission_items": [item]})
+    kept = seed_records(
+        tree,
+        {
+            **empty,
+            "departments": [{"code": "GA", "name": "区公安分局", "short_name": "公安"}],
+            "admission_items": [item],
+        },
+    )
+    assert [kind for kind, _, _ in kept][-1] == Kind.ADMISSION_ITEM

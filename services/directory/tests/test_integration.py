@@ -235,3 +235,35 @@ def test_an_admin_pairs_a_new_unit_and_it_is_announced_while_a_unit_naming_no_co
     assert admin.call("directory", "GET", "/v1/directory/units/U-WH-LIB2").status_code == 404
     worker = directory.user(sub="ua", role=Role.UNIT_ADMIN, org="U-LJ-HOSP")
     assert worker.call("directory", "PUT", "/v1/directory/units/U-LJ-HOSP", json=unit).status_code == 403
+
+
+def test_the_admission_lists_are_served_and_an_admin_publishes_a_new_versions_item(
+    directory: RunningService, bus: Bus
+) -> None:
+    worker = directory.user(sub="cw", role=Role.COMMUNITY_WORKER, org="LJ01")
+    items = ok(worker.call("directory", "GET", "/v1/directory/admission_items"))["items"]
+    certificates = [i["name"] for i in items if i["list"] == "certificate" and i["version"] == "2026-1"]
+    assert len(certificates) == 6 and "居住证明" in certificates
+    kin = next(i for i in items if i["name"] == "亲属关系证明")
+    assert (kin["list"], kin["department"], kin["issuer"]) == ("negative", "GA", "户籍所在地公安派出所")
+    admin = directory.user(sub="admin", role=Role.ADMIN, org="QH")
+    item = {
+        "code": "QH-2027-1-C01",
+        "list": "certificate",
+        "name": "居住证明",
+        "district": "QH",
+        "version": "2027-1",
+        "valid_from": "2027-01-01",
+        "task_type": "certificate",
+        "keywords": ["居住"],
+    }
+    changed = admin.call("directory", "PUT", "/v1/directory/admission_items/QH-2027-1-C01", json=item)
+    assert ok(changed)["outcome"] == "created"
+    eventually(
+        lambda: [r for r in _records(bus) if r.key == "admission_item:QH-2027-1-C01"],
+        what="the new version's item on the directory topic",
+    )
+    for broken in ({"list": "negative"}, {"district": "XX"}, {"version": "next"}):  # no refusal text; no such district
+        body = {**item, "code": "QH-2027-1-X", **broken}
+        refused = admin.call("directory", "PUT", "/v1/directory/admission_items/QH-2027-1-X", json=body)
+        assert refused.status_code == 422, broken

@@ -24,6 +24,7 @@ class Kind(StrEnum):
     CALENDAR = "calendar"
     UNIT = "unit"  # 驻区单位, the units stationed in the area (共建)
     NEED_CATEGORY = "need_category"  # 居民需求类别, with the need's time limits
+    ADMISSION_ITEM = "admission_item"  # 社区事务准入清单: one item of a district's lists, by version
 
 
 class Reference(BaseModel):
@@ -192,6 +193,34 @@ class NeedCategory(District):
     contact_days: int = Field(default=7, ge=1, description="联系: days from a claim to contact the household")
 
 
+ADMISSION_LISTS = ("duty", "assist", "certificate", "negative")
+"""依法履职事项, 协助政府事项, 可出具证明事项, 负面清单 (不得要求社区出具的证明 / 负面事项)."""
+
+
+class AdmissionItem(District):
+    """One item of a district's 社区事务准入 lists. A list is published as a whole version: the
+    district's items of the latest version whose `valid_from` has come are the lists in force, and a
+    new version supersedes the old one from its `valid_from`."""
+
+    keywords: list[str] = Field(default=[], description="words of a task's title that match this item")
+    list: Literal["duty", "assist", "certificate", "negative"]
+    district: str
+    version: str = Field(pattern=r"^20[0-9]{2}-[0-9]+$", description="e.g. 2026-1")
+    valid_from: date
+    task_type: Literal["sign", "form", "survey", "inspection", "appraisal", "certificate", "task"] | None = Field(
+        default=None, description="the kind of task it covers (AdmissionTaskType)"
+    )
+    department: str | None = Field(default=None, description="negative list: the department that should handle it")
+    issuer: str = Field(default="", max_length=100, description="负面清单: 应由哪个机关出具, e.g. 户籍所在地公安派出所")
+    refusal: str = Field(default="", max_length=300, description="负面清单: the standard refusal text")
+
+    @model_validator(mode="after")
+    def _negative_says_where(self) -> "AdmissionItem":
+        if self.list == "negative" and not self.refusal:
+            raise ValueError("a negative-list item needs the standard refusal text (refusal)")
+        return self
+
+
 MODELS: dict[Kind, type[Reference]] = {
     Kind.DISTRICT: District,
     Kind.STREET: Street,
@@ -204,6 +233,7 @@ MODELS: dict[Kind, type[Reference]] = {
     Kind.CALENDAR: HolidaySchedule,
     Kind.UNIT: Unit,
     Kind.NEED_CATEGORY: NeedCategory,
+    Kind.ADMISSION_ITEM: AdmissionItem,
 }
 
 
@@ -224,6 +254,7 @@ class DirectoryRecord(BaseModel):
         "calendar",
         "unit",
         "need_category",
+        "admission_item",
         "snapshot",
     ]
     code: str

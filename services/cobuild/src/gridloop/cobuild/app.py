@@ -6,6 +6,7 @@ from pydantic import Field
 from gridloop.cobuild import consumers, jobs, store
 from gridloop.cobuild.activities.api import router as activities_router  # 服务活动 (issue 37)
 from gridloop.cobuild.activities.settings import ActivitySettings  # 服务活动 (issue 37)
+from gridloop.cobuild.admission.api import router as admission_router
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
@@ -48,7 +49,14 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-            routers=[needs_router, offers_router, projects_router, activities_router, reviews_router],
+            routers=[
+                needs_router,
+                offers_router,
+                projects_router,
+                activities_router,
+                reviews_router,
+                admission_router,  # 社区事务准入
+            ],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,

@@ -4,6 +4,7 @@ words live in `need_private` only: never in a list, an event or a log."""
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.cobuild.activities import store as activities_store
+from gridloop.cobuild.admission import store as admission_store
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
 from gridloop.cobuild.projects import store as projects_store
@@ -17,3 +18,4 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await projects_store.ensure_indexes(db)
     await activities_store.ensure_indexes(db)
     await reviews_store.ensure_indexes(db)
+    await admission_store.ensure_indexes(db)

@@ -31,6 +31,7 @@ class Collection(StrEnum):
     CALENDARS = "calendars"
     UNITS = "units"
     NEED_CATEGORIES = "need_categories"
+    ADMISSION_ITEMS = "admission_items"
 
     @property
     def kind(self) -> Kind:

@@ -68,6 +68,9 @@ def references(kind: Kind, data: dict[str, Any]) -> list[tuple[Kind, str]]:
             return [(Kind.GRID, data["grid"]), (Kind.STREET, data["street"])] + [
                 (Kind.COMMUNITY, c) for c in data["communities"]
             ]
+        case Kind.ADMISSION_ITEM:
+            refs = [(Kind.DISTRICT, data["district"])]
+            return refs + ([(Kind.DEPARTMENT, data["department"])] if data.get("department") else [])
         case _:
             return []
 
@@ -89,6 +92,7 @@ def seed_records(
     raw += [(Kind.CALENDAR, c) for c in calendars or []]
     raw += [(Kind.NEED_CATEGORY, n) for n in catalogue_doc.get("need_categories") or []]
     raw += [(Kind.UNIT, u) for u in catalogue_doc.get("units") or []]
+    raw += [(Kind.ADMISSION_ITEM, a) for a in catalogue_doc.get("admission_items") or []]
     records = []
     known: set[tuple[Kind, str]] = set()
     for kind, data in raw:

@@ -20,6 +20,7 @@ YAML_SECTIONS = {
     Kind.CALENDAR: "calendars",
     Kind.NEED_CATEGORY: "need_categories",
     Kind.UNIT: "units",
+    Kind.ADMISSION_ITEM: "admission_items",
 }
 GRID_PROPERTIES = ("code", "name", "community", "street")
 
@@ -76,7 +77,7 @@ def from_documents(document: Any, grids: Any) -> Records:
     }
     catalogue = {
         section: _section(document, section)
-        for section in ("departments", "categories", "rules", "slas", "need_categories", "units")
+        for section in ("departments", "categories", "rules", "slas", "need_categories", "units", "admission_items")
     }
     try:
         return seed_records(tree, catalogue, _section(document, "calendars"))

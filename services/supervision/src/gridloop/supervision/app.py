@@ -13,7 +13,7 @@ from gridloop.shared.messagebus import Routes, batch_event_handler, event_handle
 from gridloop.shared.refdata import Calendars
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, ServiceSettings
-from gridloop.supervision import batches, handlers, store
+from gridloop.supervision import admission_flags, batches, handlers, store
 from gridloop.supervision.api import router
 from gridloop.supervision.cobuild import handlers as cobuild
 from gridloop.supervision.cobuild import store as cobuild_store
@@ -118,7 +118,7 @@ def volunteering_routes() -> Routes:
     any other area's table (e.g. the monthly department sheet's `task.flagged`) is added."""
     return merge_routes(
         volunteering.routing(),
-        # other areas' routing tables of the volunteering topic go here
+        admission_flags.flag_routes(),  # 未准入事项 in the monthly department sheet
     )
 
 
@@ -157,6 +157,7 @@ def setup(settings: SupervisionSettings) -> Callable[[Runtime], Awaitable[None]]
         await store.ensure_indexes(runtime.database.db)
         await cobuild_store.ensure_indexes(runtime.database.db)
         await volunteering_store.ensure_indexes(runtime.database.db)
+        await admission_flags.ensure_indexes(runtime.database.db)
         # The runtime starts, stops and watches (readiness) every consumer in this list.
         if not any(c.group_id == settings.service_name for c in runtime.consumers):
             runtime.consumers.append(tickets_consumer(runtime, settings))

@@ -53,6 +53,7 @@ COLUMNS: Sequence[tuple[str, str, str]] = (
     ("unsatisfied", "不满意数", "int"),
     ("satisfaction_rate", "满意率(%)", "rate"),
     ("score", "综合得分", "number"),
+    ("unadmitted_tasks", "未准入事项", "int"),  # tasks communities flagged as sent without admission (准入)
 )
 
 

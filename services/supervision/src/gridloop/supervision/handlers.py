@@ -19,7 +19,7 @@ from gridloop.shared.mongo import PROCESSED, Database, Doc, UnitOfWork, processe
 from gridloop.shared.paging import Cursor, page
 from gridloop.shared.refdata import Calendars, RefData
 from gridloop.shared.worktime import WorkCalendar
-from gridloop.supervision import domain, kpi, store
+from gridloop.supervision import admission_flags, domain, kpi, store
 from gridloop.supervision import evaluation as sheets
 from gridloop.supervision.readmodel import ReadModel
 
@@ -293,6 +293,8 @@ async def evaluation_sheet(
         weights=evaluation.weights,
         names=names,
     )
+    flags = await admission_flags.counts(database.db, month=month, reader=reader)
+    items = admission_flags.with_flags(items, flags, names=names, weights=evaluation.weights)
     rows = kpi.standings(items, min_volume=evaluation.min_volume)
     return sheets.render(month, rows, names=names, sheet_format=sheet_format)
 

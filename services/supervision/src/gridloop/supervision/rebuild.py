@@ -33,12 +33,13 @@ from gridloop.shared.events import (
     VOLUNTEERING_TOPIC,
     Envelope,
     MalformedEvent,
+    TaskFlagged,
     UnknownEventType,
 )
 from gridloop.shared.mongo import PROCESSED, Doc, connect, processed_key
 from gridloop.shared.refdata import RefData
 from gridloop.shared.worktime import WorkCalendar
-from gridloop.supervision import domain, handlers, kpi, store
+from gridloop.supervision import admission_flags, domain, handlers, kpi, store
 from gridloop.supervision.app import SupervisionSettings, needs_group, volunteering_group
 from gridloop.supervision.cobuild import rebuild as cobuild
 from gridloop.supervision.volunteering import rebuild as volunteering
@@ -284,11 +285,15 @@ async def rebuild_volunteering(settings: SupervisionSettings, db: AsyncDatabase[
         return replay
     resume = await committed_offsets(settings, list(ends), group=volunteering_group(settings))
     unconsumed: list[str] = []
+    flags: list[Envelope] = []  # 未准入事项, for the monthly department sheet
     async for tp, offset, event in read_topic(settings, ends):
         replay.add(event)
+        if isinstance(event.payload, TaskFlagged):
+            flags.append(event)
         if offset >= resume[tp]:
             unconsumed.append(event.event_id)
     await volunteering.write(db, replay)
+    await admission_flags.replay(db, flags)
     await mark_processed(db, settings.service_name, unconsumed)
     return replay
 

@@ -21,6 +21,7 @@ from gridloop.web import pages
 from gridloop.web.clients.base import ServiceError
 from gridloop.web.console import (
     admin,
+    admission,
     cobuild,
     cobuild_projects,
     command,
@@ -99,6 +100,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock | None = Non
         cobuild_projects,
         volunteer_activities,
         volunteer_reviews,
+        admission,
     )
     for console in consoles:
         app.include_router(console.router)

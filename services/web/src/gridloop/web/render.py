@@ -30,8 +30,16 @@ MENU = {
         ("/console/desk/hotline", "热线/来访登记"),
         ("/console/cobuild/projects", "共建项目"),
     ],
-    Role.DEPARTMENT_AGENT: [("/console/inbox", "部门工单"), ("/console/integrations", "系统对接")],
-    Role.SUPERVISOR: [("/console/command", "指挥中心"), ("/console/command/overdue", "超期与督办")],
+    Role.DEPARTMENT_AGENT: [
+        ("/console/inbox", "部门工单"),
+        ("/console/integrations", "系统对接"),
+        ("/console/admission/requests", "准入申请"),
+    ],
+    Role.SUPERVISOR: [
+        ("/console/command", "指挥中心"),
+        ("/console/command/overdue", "超期与督办"),
+        ("/console/admission/review", "准入审核"),
+    ],
     Role.ADMIN: [("/console/admin", "目录管理"), ("/console/integrations", "系统对接")],
     Role.COMMUNITY_WORKER: [
         ("/console/cobuild/needs", "需求受理"),
@@ -41,6 +49,7 @@ MENU = {
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/reviews", "年度评议"),
+        ("/console/admission/community", "社区事务"),
     ],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
