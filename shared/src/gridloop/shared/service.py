@@ -80,6 +80,9 @@ class ServiceSpec:
     setup: Callable[[Runtime], Awaitable[None]] | None = None
     periodic: Sequence[Periodic] = ()
     ready: Callable[[Runtime], Awaitable[bool]] | None = None
+    # Event types the service emits and also handles from the topic (one area following another's
+    # events, e.g. cobuild's points following its records): not marked handled when emitted.
+    follows_own_events: frozenset[str] = frozenset()
 
 
 async def _every(job: Periodic, runtime: Runtime) -> None:
@@ -168,7 +171,7 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                 )
             )
         ticket_routes = spec.ticket_routes(runtime) if spec.ticket_routes else {}
-        database.consumes = frozenset(ticket_routes)
+        database.consumes = frozenset(ticket_routes) - spec.follows_own_events
         if ticket_routes:
             runtime.consumers.append(
                 EventConsumer(

@@ -6,6 +6,8 @@ from pydantic import Field
 from gridloop.cobuild import consumers, jobs, store
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
+from gridloop.cobuild.points import consumers as points_consumers
+from gridloop.cobuild.points.api import router as points_router
 from gridloop.cobuild.projects.api import router as projects_router
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
@@ -25,6 +27,13 @@ class CobuildSettings(PhotoSettings, CalendarSettings):
     hotspot_send_backs: int = Field(default=3, ge=1)
     hotspot_quiet_days: int = Field(default=90, ge=1)  # no recurrence this long after a project: solved
     converted_need_category: str = "NC-REPAIR"  # a ticket taken as a need lands in this need category
+    # ---- points (积分) ----
+    points_per_hour: int = Field(default=1, ge=0)  # approved minutes pay floor(minutes x this / 60)
+    points_post_duty: int = Field(default=1, ge=0)  # an approved record of an activity serving a post (岗位)
+    points_wish: int = Field(default=2, ge=0)  # a 微心愿 a member claimed is done
+    points_report_verified: int = Field(default=1, ge=0)  # a member's report closed as a verified ticket
+    points_valid_months: int = Field(default=24, ge=1)  # unspent points older than this expire (FIFO)
+    points_expiry_interval_seconds: float = 300.0  # how often the expiry job looks
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -42,14 +51,16 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-            routers=[needs_router, offers_router, projects_router],
+            routers=[needs_router, offers_router, projects_router, points_router],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
+            follows_own_events=points_consumers.OWN_EVENTS,
             setup=_setup,
             ready=_ready,
             periodic=[
                 Periodic("need-watchdog", settings.watchdog_interval_seconds, jobs.watch_needs),
                 Periodic("hotspots", settings.hotspot_interval_seconds, jobs.watch_hotspots),
+                Periodic("points-expiry", settings.points_expiry_interval_seconds, jobs.expire_points),
             ],
         ),
     )

@@ -5,6 +5,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
+from gridloop.cobuild.points import store as points_store
 from gridloop.cobuild.projects import store as projects_store
 from gridloop.shared.mongo import Doc
 
@@ -13,3 +14,4 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await needs_store.ensure_indexes(db)
     await offers_store.ensure_indexes(db)
     await projects_store.ensure_indexes(db)
+    await points_store.ensure_indexes(db)

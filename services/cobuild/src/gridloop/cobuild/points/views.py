@@ -1,0 +1,157 @@
+"""What the ledger shows, and to whom: a member their own account; a community worker its
+community's accounts, members and shop; a unit's admin its members' points; the district's
+supervisor and the administrator everything, and the ledger's check."""
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from gridloop.cobuild.points import domain, store
+from gridloop.shared.api import points as api
+from gridloop.shared.events import Actor, Role
+from gridloop.shared.mongo import Doc
+
+OVERSIGHT = (Role.ADMIN, Role.SUPERVISOR)
+
+
+class NotRegistered(Exception):
+    """The caller has no member registration (报到)."""
+
+
+class UnknownAccount(Exception):
+    pass
+
+
+class NotAllowed(Exception):
+    pass
+
+
+def movement(doc: Mapping[str, Any], account: str) -> api.Movement:
+    return api.Movement(
+        id=doc["_id"],
+        at=doc["at"],
+        reason=doc["reason"],
+        reason_name=domain.REASON_NAMES.get(doc["reason"], doc["reason"]),
+        source_ref=doc["source_ref"],
+        member_id=doc.get("member_id"),
+        community_code=doc["community_code"],
+        amount=sum(int(e["amount"]) for e in doc["entries"] if e["account"] == account),
+        entries=[api.Entry(account=e["account"], amount=int(e["amount"])) for e in doc["entries"]],
+        items=doc.get("items", []),
+    )
+
+
+async def account_view(db: AsyncDatabase[Doc], account: str) -> api.Account:
+    docs = await store.movements_of(db, account)
+    return api.Account(
+        account=account, balance=await store.balance(db, account), movements=[movement(d, account) for d in docs]
+    )
+
+
+async def mine(db: AsyncDatabase[Doc], user: Actor) -> api.MyPoints:
+    member = await store.member_by_sub(db, user.sub)
+    if member is None:
+        raise NotRegistered(user.sub)
+    seen = await account_view(db, domain.member_account(member["_id"]))
+    return api.MyPoints(**seen.model_dump(), member_id=member["_id"], community_code=member["community_code"])
+
+
+async def account(db: AsyncDatabase[Doc], user: Actor, name: str) -> api.Account:
+    parsed = domain.parse_account(name)
+    if parsed is None:
+        raise UnknownAccount(name)
+    kind, code = parsed
+    if kind == "member":
+        member = await store.member(db, code)
+        if member is None:
+            raise UnknownAccount(name)
+        allowed = (
+            user.role in OVERSIGHT
+            or (user.role == Role.MEMBER and member.get("sub") == user.sub)
+            or (user.role == Role.COMMUNITY_WORKER and member.get("community_code") == user.org)
+        )
+    else:
+        allowed = user.role in OVERSIGHT or (user.role == Role.COMMUNITY_WORKER and user.org == code)
+    if not allowed:
+        raise NotAllowed(name)
+    return await account_view(db, name)
+
+
+def may_see_community(user: Actor, community: str) -> bool:
+    return user.role in OVERSIGHT or (user.role in (Role.COMMUNITY_WORKER, Role.MEMBER) and user.org == community)
+
+
+async def ranking(db: AsyncDatabase[Doc], user: Actor, *, community: str, year: int) -> api.Ranking:
+    if not may_see_community(user, community):
+        raise NotAllowed(community)
+    start, end = domain.city_year(year)
+    ranked = domain.ranking(await store.earned_in(db, community, start, end))
+    names = await store.names(db, [m for m, _ in ranked])
+    return api.Ranking(
+        community_code=community,
+        year=year,
+        items=[
+            api.RankingLine(rank=i + 1, member_id=m, name=domain.mask_name(names.get(m, "")), points=p)
+            for i, (m, p) in enumerate(ranked)
+        ],
+    )
+
+
+async def unit_points(db: AsyncDatabase[Doc], user: Actor, unit: str) -> api.UnitPoints:
+    if (user.role == Role.UNIT_ADMIN and user.org == unit) or user.role in OVERSIGHT:
+        community = None
+    elif user.role == Role.COMMUNITY_WORKER:
+        community = user.org  # its own community's members of the unit
+    else:
+        raise NotAllowed(unit)
+    members = await store.unit_members(db, unit, community)
+    balances = await store.balances_of(db, [domain.member_account(m["_id"]) for m in members])
+    lines = [
+        api.UnitMemberPoints(
+            member_id=m["_id"],
+            community_code=m["community_code"],
+            balance=balances.get(domain.member_account(m["_id"]), 0),
+        )
+        for m in members
+    ]
+    return api.UnitPoints(unit_code=unit, total=sum(line.balance for line in lines), members=lines)
+
+
+async def check(db: AsyncDatabase[Doc], user: Actor) -> api.LedgerCheck:
+    if user.role not in OVERSIGHT:
+        raise NotAllowed("check")
+    result = domain.check(await store.all_balances(db), await store.movement_sums(db))
+    return api.LedgerCheck(
+        ok=result.ok,
+        total=result.total,
+        accounts=result.accounts,
+        mismatched=[api.Mismatch(account=a, balance=b, movements_sum=s) for a, b, s in result.mismatched],
+    )
+
+
+def shop_model(doc: Mapping[str, Any]) -> domain.Shop:
+    return domain.shop(doc["_id"], items=doc["items"], windows=doc["windows"])
+
+
+async def shop(db: AsyncDatabase[Doc], user: Actor, community: str, now: datetime) -> api.Shop | None:
+    if not may_see_community(user, community):
+        raise NotAllowed(community)
+    doc = await store.get_shop(db, community)
+    if doc is None:
+        return None
+    return shop_answer(doc, now)
+
+
+def shop_answer(doc: Mapping[str, Any], now: datetime) -> api.Shop:
+    model = shop_model(doc)
+    return api.Shop.model_validate(
+        {
+            "community_code": doc["_id"],
+            "items": doc["items"],
+            "windows": doc["windows"],
+            "open_today": domain.is_open(model, now),
+            "next_open": domain.next_open(model, now),
+        }
+    )
