@@ -195,10 +195,14 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
     assert ok(cw.call("cobuild", "PUT", "/v1/cobuild/shops/LJ01", json=shop))["open_today"] is True
     bad = {**shop, "windows": [{"kind": "monthly", "day": 40}]}
     assert cw.call("cobuild", "PUT", "/v1/cobuild/shops/LJ01", json=bad).status_code == 422
-    assert cw.call("cobuild", "PUT", "/v1/cobuild/shops/WH01", json=shop).status_code == 403
+    assert cw.call("cobuild", "PUT", "/v1/cobuild/shops/WH01", json=shop).status_code == 404
+    assert me_a.call("cobuild", "PUT", "/v1/cobuild/shops/LJ01", json=shop).status_code == 403
     too_much = {"member_id": a, "items": [{"code": "RICE", "qty": 2}]}
     refused = cw.call("cobuild", "POST", "/v1/cobuild/shops/LJ01/redemptions", json=too_much)
     assert (refused.status_code, refused.json()["error"]["code"]) == (409, "insufficient_points")
+    stranger = {"member_id": "M-nobody", "items": [{"code": "SOAP", "qty": 1}]}
+    refused = cw.call("cobuild", "POST", "/v1/cobuild/shops/LJ01/redemptions", json=stranger)
+    assert (refused.status_code, refused.json()["error"]["code"]) == (422, "unknown_member")
     unknown = {"member_id": a, "items": [{"code": "TV", "qty": 1}]}
     assert cw.call("cobuild", "POST", "/v1/cobuild/shops/LJ01/redemptions", json=unknown).status_code == 422
     body = {"member_id": a, "items": [{"code": "RICE", "qty": 1}]}
@@ -217,7 +221,7 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
     # reads: the account, the ranking (positive only), the unit's points, the ledger's check
     account = ok(cw.call("cobuild", "GET", f"/v1/cobuild/points/accounts/member:{a}"))
     assert account["balance"] == 1 and account["movements"][0]["reason"] == "redeem"
-    assert me_b.call("cobuild", "GET", f"/v1/cobuild/points/accounts/member:{a}").status_code == 403
+    assert me_b.call("cobuild", "GET", f"/v1/cobuild/points/accounts/member:{a}").status_code == 404
     assert ok(cw.call("cobuild", "GET", "/v1/cobuild/points/accounts/shop:LJ01"))["balance"] >= 5
     ranking = ok(me_b.call("cobuild", "GET", f"/v1/cobuild/points/ranking?community=LJ01&year={today.year}"))
     lines = {line["member_id"]: line for line in ranking["items"]}
@@ -231,11 +235,13 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
         cobuild.user(sub="ua-school", role=Role.UNIT_ADMIN, org="U-LJ-SCHOOL")
         .call("cobuild", "GET", "/v1/cobuild/units/U-LJ-HOSP/points")
         .status_code
-        == 403
+        == 404
     )
     checked = ok(sup.call("cobuild", "GET", "/v1/cobuild/points/check"))
     assert checked == {**checked, "ok": True, "total": 0, "mismatched": []}
     assert cw.call("cobuild", "GET", "/v1/cobuild/points/check").status_code == 403
+    newcomer = cobuild.user(sub=f"pm-new{tag}", role=Role.MEMBER, org="LJ01")
+    assert ok(newcomer.call("cobuild", "GET", "/v1/cobuild/points/me"))["balance"] == 0
 
 
 async def test_expiry_moves_old_unspent_points_once(servers: Servers) -> None:

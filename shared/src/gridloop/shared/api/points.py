@@ -37,7 +37,7 @@ class Account(BaseModel):
 
 
 class MyPoints(Account):
-    member_id: str
+    member_id: str | None = Field(description="报到登记号; null: not registered yet (no points)")
     community_code: str
 
 

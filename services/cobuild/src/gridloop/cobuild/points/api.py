@@ -23,12 +23,10 @@ CodePath = Annotated[str, Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-
 def points_errors(what: str) -> Iterator[None]:
     try:
         yield
-    except views.NotRegistered as exc:
-        raise ApiError(404, "not_registered", "您尚未报到登记，暂无积分账户 (no member registration)") from exc
-    except views.UnknownAccount as exc:
-        raise NotFound("account", what) from exc
+    except (views.UnknownAccount, views.OutOfSight) as exc:
+        raise NotFound("account" if ":" in what else "community or unit", what) from exc
     except commands.UnknownMember as exc:
-        raise ApiError(404, "unknown_member", "本社区没有此报到党员或志愿者 (no such member here)") from exc
+        raise ApiError(422, "unknown_member", "本社区没有此报到党员或志愿者 (no such member here)") from exc
     except views.NotAllowed as exc:
         raise ApiError(403, "forbidden", "无权查看或办理 (not yours to see or do)") from exc
     except domain.PointsRefused as exc:
@@ -82,10 +80,7 @@ async def check(database: ServiceDatabase, user: CurrentUser) -> api.LedgerCheck
 @router.get("/shops/{community}", summary="积分超市: items and windows", response_model=api.Shop)
 async def get_shop(database: ServiceDatabase, user: CurrentUser, community: CodePath) -> api.Shop:
     with points_errors(community):
-        found = await views.shop(database.db, user, community, database.clock.now())
-    if found is None:
-        raise NotFound("shop", community)
-    return found
+        return await views.shop(database.db, user, community, database.clock.now())
 
 
 @router.put("/shops/{community}", summary="设置积分超市", response_model=api.Shop)

@@ -15,8 +15,10 @@ class UnknownMember(Exception):
 
 
 def _own_community(user: Actor, community: str) -> None:
-    if user.role != Role.COMMUNITY_WORKER or user.org != community:
+    if user.role != Role.COMMUNITY_WORKER:
         raise views.NotAllowed(community)
+    if user.org != community:
+        raise views.OutOfSight(community)
 
 
 async def set_shop(database: Database, user: Actor, community: str, body: api.ShopRequest) -> api.Shop:

@@ -16,16 +16,19 @@ from gridloop.shared.mongo import Doc
 OVERSIGHT = (Role.ADMIN, Role.SUPERVISOR)
 
 
-class NotRegistered(Exception):
-    """The caller has no member registration (报到)."""
-
-
 class UnknownAccount(Exception):
     pass
 
 
 class NotAllowed(Exception):
-    pass
+    """The caller's role never may (403)."""
+
+
+class OutOfSight(Exception):
+    """The caller's role may, but not for this community, unit or account (404)."""
+
+
+READERS = (Role.MEMBER, Role.COMMUNITY_WORKER, *OVERSIGHT)
 
 
 def movement(doc: Mapping[str, Any], account: str) -> api.Movement:
@@ -52,13 +55,15 @@ async def account_view(db: AsyncDatabase[Doc], account: str) -> api.Account:
 
 async def mine(db: AsyncDatabase[Doc], user: Actor) -> api.MyPoints:
     member = await store.member_by_sub(db, user.sub)
-    if member is None:
-        raise NotRegistered(user.sub)
+    if member is None:  # not registered (报到) yet: no points so far
+        return api.MyPoints(account="", balance=0, movements=[], member_id=None, community_code=user.org)
     seen = await account_view(db, domain.member_account(member["_id"]))
     return api.MyPoints(**seen.model_dump(), member_id=member["_id"], community_code=member["community_code"])
 
 
 async def account(db: AsyncDatabase[Doc], user: Actor, name: str) -> api.Account:
+    if user.role not in READERS:
+        raise NotAllowed(name)
     parsed = domain.parse_account(name)
     if parsed is None:
         raise UnknownAccount(name)
@@ -75,17 +80,20 @@ async def account(db: AsyncDatabase[Doc], user: Actor, name: str) -> api.Account
     else:
         allowed = user.role in OVERSIGHT or (user.role == Role.COMMUNITY_WORKER and user.org == code)
     if not allowed:
-        raise NotAllowed(name)
+        raise OutOfSight(name)
     return await account_view(db, name)
 
 
-def may_see_community(user: Actor, community: str) -> bool:
-    return user.role in OVERSIGHT or (user.role in (Role.COMMUNITY_WORKER, Role.MEMBER) and user.org == community)
+def see_community(user: Actor, community: str) -> None:
+    """Members and workers see their own community's ranking and shop; oversight every one."""
+    if user.role not in READERS:
+        raise NotAllowed(community)
+    if user.role not in OVERSIGHT and user.org != community:
+        raise OutOfSight(community)
 
 
 async def ranking(db: AsyncDatabase[Doc], user: Actor, *, community: str, year: int) -> api.Ranking:
-    if not may_see_community(user, community):
-        raise NotAllowed(community)
+    see_community(user, community)
     start, end = domain.city_year(year)
     ranked = domain.ranking(await store.earned_in(db, community, start, end))
     names = await store.names(db, [m for m, _ in ranked])
@@ -104,6 +112,8 @@ async def unit_points(db: AsyncDatabase[Doc], user: Actor, unit: str) -> api.Uni
         community = None
     elif user.role == Role.COMMUNITY_WORKER:
         community = user.org  # its own community's members of the unit
+    elif user.role == Role.UNIT_ADMIN:
+        raise OutOfSight(unit)
     else:
         raise NotAllowed(unit)
     members = await store.unit_members(db, unit, community)
@@ -135,13 +145,10 @@ def shop_model(doc: Mapping[str, Any]) -> domain.Shop:
     return domain.shop(doc["_id"], items=doc["items"], windows=doc["windows"])
 
 
-async def shop(db: AsyncDatabase[Doc], user: Actor, community: str, now: datetime) -> api.Shop | None:
-    if not may_see_community(user, community):
-        raise NotAllowed(community)
+async def shop(db: AsyncDatabase[Doc], user: Actor, community: str, now: datetime) -> api.Shop:
+    see_community(user, community)
     doc = await store.get_shop(db, community)
-    if doc is None:
-        return None
-    return shop_answer(doc, now)
+    return shop_answer(doc or {"_id": community, "items": [], "windows": []}, now)
 
 
 def shop_answer(doc: Mapping[str, Any], now: datetime) -> api.Shop:
