@@ -22,6 +22,7 @@ HOME = {
     Role.COMMUNITY_WORKER: "/console/cobuild/needs",
     Role.UNIT_ADMIN: "/console/cobuild/wall",
     Role.RESIDENT: "/app/",
+    Role.MEMBER: "/console/volunteer/points",
 }
 MENU = {
     Role.STREET_DISPATCHER: [
@@ -38,7 +39,9 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/shop", "积分超市"),
     ],
+    Role.MEMBER: [("/console/volunteer/points", "我的积分")],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),
