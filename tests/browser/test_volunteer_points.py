@@ -5,11 +5,14 @@ with its reason in Chinese. Each page is checked at 360 and 1366 px (axe, consol
 Content-Security-Policy) and photographed."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any
 
 import pymongo
 import pytest
 from playwright.sync_api import expect
+from pymongo.collection import Collection
 
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import RecordApproved
@@ -25,8 +28,9 @@ MEMBER_SUB = "pm-lj01"
 def _member_id(stack: Stack) -> str:
     """pm-lj01's registration (报到), made here when no earlier test made it."""
     assert stack.servers is not None
+    client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(stack.servers.mongo_uri) as client:
-        members = client["gridloop_cobuild"]["members"]
+        members: Collection[dict[str, Any]] = client["gridloop_cobuild"]["members"]
         found = members.find_one({"sub": MEMBER_SUB})
         if found:
             return str(found["_id"])
@@ -65,7 +69,9 @@ def test_a_member_earns_and_redeems_points_through_pages(
         minutes=180,
         post_id="P-browser",
     )
-    Bus(stack.servers.kafka_bootstrap).publish_events([make_event(approved, ticket_id=member_id)])
+    bus = Bus(stack.servers.kafka_bootstrap)
+    with ThreadPoolExecutor(1) as aside:  # Playwright's loop runs in this thread; the producer's runs beside it
+        aside.submit(bus.publish_events, [make_event(approved, ticket_id=member_id)]).result()
 
     # The member's own page shows the points once the approval is in: 3 hours and a post duty.
     phone.go("/signin")
