@@ -25,6 +25,14 @@ SHOP = {
 CASES = [
     Route("cobuild", "GET", "/v1/cobuild/points/me", {**NONE, MEMBER: ANY}),
     Route("cobuild", "GET", "/v1/cobuild/points/accounts/community_pool:LJ01", ACCOUNT_READERS),
+    # `me`: a member's own movements (none yet: an empty page); another role must name a member (422)
+    Route(
+        "cobuild",
+        "GET",
+        "/v1/cobuild/points/ledger",
+        {**NONE, MEMBER: ANY, CW: ANY, SUP: ANY, ADM: ANY},
+        params={"member": "me"},
+    ),
     Route("cobuild", "GET", "/v1/cobuild/points/ranking", COMMUNITY_READERS, params={"community": "LJ01"}),
     Route("cobuild", "GET", "/v1/cobuild/units/U-LJ-HOSP/points", {**NONE, UA: SCOPED, CW: ANY, SUP: ANY, ADM: ANY}),
     Route("cobuild", "GET", "/v1/cobuild/points/check", {**NONE, SUP: ANY, ADM: ANY}),

@@ -222,6 +222,12 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
     account = ok(cw.call("cobuild", "GET", f"/v1/cobuild/points/accounts/member:{a}"))
     assert account["balance"] == 1 and account["movements"][0]["reason"] == "redeem"
     assert me_b.call("cobuild", "GET", f"/v1/cobuild/points/accounts/member:{a}").status_code == 404
+    period = {"member": a, "from": (datetime.now(UTC) - timedelta(hours=1)).isoformat()}
+    history = ok(cw.call("cobuild", "GET", "/v1/cobuild/points/ledger", params=period))["items"]
+    assert [m["amount"] for m in history] == [2, 1, 2, 1, -5]
+    assert ok(me_a.call("cobuild", "GET", "/v1/cobuild/points/ledger"))["items"] == history
+    assert me_b.call("cobuild", "GET", "/v1/cobuild/points/ledger", params={"member": a}).status_code == 404
+    assert cw.call("cobuild", "GET", "/v1/cobuild/points/ledger").status_code == 422  # whose?
     assert ok(cw.call("cobuild", "GET", "/v1/cobuild/points/accounts/shop:LJ01"))["balance"] >= 5
     ranking = ok(me_b.call("cobuild", "GET", f"/v1/cobuild/points/ranking?community=LJ01&year={today.year}"))
     lines = {line["member_id"]: line for line in ranking["items"]}

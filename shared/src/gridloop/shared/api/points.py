@@ -36,6 +36,11 @@ class Account(BaseModel):
     movements: list[Movement] = Field(description="最近的变动，新的在前 (newest first, at most 100)")
 
 
+class LedgerPage(BaseModel):
+    member_id: str | None = Field(description="null: the caller is not registered yet (no movements)")
+    items: list[Movement] = Field(description="该期间的变动，按时间先后 (oldest first, at most 1000)")
+
+
 class MyPoints(Account):
     member_id: str | None = Field(description="报到登记号; null: not registered yet (no points)")
     community_code: str

@@ -12,6 +12,7 @@ from gridloop.cobuild.deps import CurrentUser, ServiceDatabase
 from gridloop.cobuild.points import commands, domain, views
 from gridloop.shared.api import points as api
 from gridloop.shared.auth import require_role
+from gridloop.shared.clock import AwareIsoDatetime
 from gridloop.shared.errors import ERROR_RESPONSES, ApiError, NotFound
 from gridloop.shared.events import Role
 
@@ -46,6 +47,18 @@ async def account(
 ) -> api.Account:
     with points_errors(account):
         return await views.account(database.db, user, account)
+
+
+@router.get("/points/ledger", summary="一名成员的积分明细 (a period)", response_model=api.LedgerPage)
+async def ledger(
+    database: ServiceDatabase,
+    user: CurrentUser,
+    member: Annotated[str, Query(min_length=1, max_length=64, description="成员登记号，或 me")] = "me",
+    since: Annotated[AwareIsoDatetime | None, Query(alias="from")] = None,
+    until: AwareIsoDatetime | None = None,
+) -> api.LedgerPage:
+    with points_errors(f"member:{member}"):
+        return await views.ledger(database.db, user, member=member, since=since, until=until)
 
 
 @router.get("/points/ranking", summary="积分榜: the top 20 with points above zero", response_model=api.Ranking)

@@ -66,6 +66,11 @@ class InvalidShop(PointsRefused):
     code = "invalid_shop"
 
 
+class MemberRequired(PointsRefused):
+    status = 422
+    code = "member_required"
+
+
 class UnbalancedMovement(ValueError):
     """A movement whose entries do not sum to zero, or with fewer than two: a programming error."""
 

@@ -176,3 +176,13 @@ async def get_shop(db: AsyncDatabase[Doc], community: str, session: AsyncClientS
 
 async def save_shop(uow: UnitOfWork, community: str, doc: Doc) -> None:
     await uow.db[SHOPS].replace_one({"_id": community}, {"_id": community, **doc}, upsert=True, session=uow.session)
+
+
+async def member_ledger(
+    db: AsyncDatabase[Doc], member_id: str, *, since: datetime | None, until: datetime | None, limit: int = 1000
+) -> list[Doc]:
+    query: dict[str, Any] = {"member_id": member_id}
+    period = {op: at for op, at in (("$gte", since), ("$lt", until)) if at is not None}
+    if period:
+        query["at"] = period
+    return [d async for d in db[LEDGER].find(query).sort("at", ASCENDING).limit(limit)]

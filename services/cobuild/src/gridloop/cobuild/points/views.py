@@ -162,3 +162,24 @@ def shop_answer(doc: Mapping[str, Any], now: datetime) -> api.Shop:
             "next_open": domain.next_open(model, now),
         }
     )
+
+
+async def ledger(
+    db: AsyncDatabase[Doc], user: Actor, *, member: str, since: datetime | None, until: datetime | None
+) -> api.LedgerPage:
+    """One member's movements in a period (oldest first): the member themself (`me`), their
+    community's worker, oversight."""
+    if user.role not in READERS:
+        raise NotAllowed(member)
+    if member == "me" and user.role != Role.MEMBER:
+        raise domain.MemberRequired("请指定要查看的成员登记号 (name the member)")
+    found = await (store.member_by_sub(db, user.sub) if member == "me" else store.member(db, member))
+    if found is None and member == "me":
+        return api.LedgerPage(member_id=None, items=[])  # not registered yet: no movements
+    if found is None:
+        raise OutOfSight(member)
+    if member != "me":
+        await account(db, user, domain.member_account(found["_id"]))  # raises unless the caller sees it
+    name = domain.member_account(found["_id"])
+    docs = await store.member_ledger(db, found["_id"], since=since, until=until)
+    return api.LedgerPage(member_id=found["_id"], items=[movement(d, name) for d in docs])
