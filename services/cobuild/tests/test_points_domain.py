@@ -9,6 +9,7 @@ import pytest
 from gridloop.cobuild.points import domain
 from gridloop.shared.events import LedgerEntry, PointsReason, RecordApproved
 
+pytestmark = pytest.mark.unit
 CITY_NOON = 4  # 12:00 in the city is 04:00 UTC
 
 
