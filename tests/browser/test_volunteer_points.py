@@ -31,10 +31,12 @@ def _member_id(stack: Stack) -> str:
     client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(stack.servers.mongo_uri) as client:
         members: Collection[dict[str, Any]] = client["gridloop_cobuild"]["members"]
+        private: Collection[dict[str, Any]] = client["gridloop_cobuild"]["member_private"]
         found = members.find_one({"sub": MEMBER_SUB})
         if found:
             return str(found["_id"])
         member_id = f"M-{new_id().replace('-', '')}"
+        now = datetime.now(UTC)
         members.insert_one(
             {
                 "_id": member_id,
@@ -45,9 +47,22 @@ def _member_id(stack: Stack) -> str:
                 "community_code": "LJ01",
                 "street_code": "LJ",
                 "district_code": "QH",
+                "grid_code": "LJ01-G1",
+                "squad": None,
+                "skills": [],
+                "service_types": [],
+                "availability": "",
+                "channel": "online",
+                "registered_at": now,
+                "reported_at": now,
+                "placed_at": now,
+                "last_return_at": now,
+                "lapsed_reason": None,
                 "erased": False,
+                "version": 1,
             }
         )
+        private.insert_one({"_id": member_id, "name": "张明", "phone": "", "id_hash": "", "id_tail": ""})
         return member_id
 
 

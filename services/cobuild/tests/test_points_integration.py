@@ -59,6 +59,8 @@ def _db(servers: Servers) -> "pymongo.MongoClient[dict[str, Any]]":
 
 
 def _member(member_id: str, sub: str, name: str, unit: str | None = "U-LJ-HOSP") -> dict[str, Any]:
+    """A registration as the members area keeps it (CONTRACTS.md), with the name that goes to member_private."""
+    now = datetime.now(UTC)
     return {
         "_id": member_id,
         "sub": sub,
@@ -68,7 +70,19 @@ def _member(member_id: str, sub: str, name: str, unit: str | None = "U-LJ-HOSP")
         "community_code": "LJ01",
         "street_code": "LJ",
         "district_code": "QH",
+        "grid_code": "LJ01-G1",
+        "squad": None,
+        "skills": [],
+        "service_types": [],
+        "availability": "",
+        "channel": "online",
+        "registered_at": now,
+        "reported_at": now,
+        "placed_at": now,
+        "last_return_at": now,
+        "lapsed_reason": None,
         "erased": False,
+        "version": 1,
         "name": name,
     }
 
@@ -135,21 +149,13 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
     ]
     # a's 微心愿 (a member claimant) done, and a unit's: points are members' only
     wish, unit_wish = f"N-{tag}", f"N-U{tag}"
+    claimants = {wish: {"kind": "member", "code": sub_a}, unit_wish: {"kind": "unit", "code": "U-LJ-HOSP"}}
     with _db(servers) as client:
+        # done needs in a community no other test lists: they stand for what the needs area keeps
         client[DB]["needs"].insert_many(
             [
-                {
-                    "_id": wish,
-                    "kind": "wish",
-                    "community_code": "LJ01",
-                    "claimants": [{"kind": "member", "code": sub_a}],
-                },
-                {
-                    "_id": unit_wish,
-                    "kind": "wish",
-                    "community_code": "LJ01",
-                    "claimants": [{"kind": "unit", "code": "U-LJ-HOSP"}],
-                },
+                {"_id": n, "kind": "wish", "status": "done", "community_code": "PT99", "claimants": [c]}
+                for n, c in claimants.items()
             ]
         )
     done = make_event(NeedDone(), ticket_id=wish)

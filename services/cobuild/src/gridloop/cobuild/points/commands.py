@@ -52,6 +52,7 @@ async def redeem(database: Database, user: Actor, community: str, body: api.Rede
             member_id=body.member_id,
             redemption_id=new_id(),
             now=uow.now,
+            unit=member.get("unit_code"),
         )
         posted = await store.post(uow, movement, actor=user)
         assert posted is not None  # a fresh redemption id is never paid before

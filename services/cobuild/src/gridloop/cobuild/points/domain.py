@@ -302,7 +302,14 @@ class Line:
 
 
 def redeem(
-    shop: Shop, *, lines: Sequence[Line], balance: int, member_id: str, redemption_id: str, now: datetime
+    shop: Shop,
+    *,
+    lines: Sequence[Line],
+    balance: int,
+    member_id: str,
+    redemption_id: str,
+    now: datetime,
+    unit: str | None = None,
 ) -> Movement:
     """兑换: inside a window, known items, up to the member's balance; the member pays the shop."""
     if not is_open(shop, now):
@@ -326,6 +333,7 @@ def redeem(
         source_ref=redemption_id,
         member_id=member_id,
         community_code=shop.community,
+        unit_code=unit,
         entries=(
             LedgerEntry(account=member_account(member_id), amount=-total),
             LedgerEntry(account=shop_account(shop.community), amount=total),

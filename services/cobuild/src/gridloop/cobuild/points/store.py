@@ -33,7 +33,7 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[LEDGER].create_index([("community_code", ASCENDING), ("at", ASCENDING)])
     await db[LEDGER].create_index([("source_ref", ASCENDING)])
     await db[BALANCES].create_index([("balance", ASCENDING)])
-    await db[MEMBERS].create_index([("sub", ASCENDING)])
+    # `members` is the members area's: its index on sub serves the look-ups here
 
 
 async def post(
