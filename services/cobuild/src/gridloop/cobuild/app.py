@@ -6,9 +6,9 @@ from pydantic import Field
 from gridloop.cobuild import consumers, jobs, store
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
-from gridloop.cobuild.points import consumers as points_consumers
 from gridloop.cobuild.points.api import router as points_router
 from gridloop.cobuild.projects.api import router as projects_router
+from gridloop.shared.events import NEEDS_TOPIC, VOLUNTEERING_TOPIC
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
 
@@ -54,7 +54,8 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
             routers=[needs_router, offers_router, projects_router, points_router],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
-            follows_own_events=points_consumers.OWN_EVENTS,
+            # its areas follow each other's events (points follow records and needs done)
+            follows_own_topics=frozenset({NEEDS_TOPIC, VOLUNTEERING_TOPIC}),
             setup=_setup,
             ready=_ready,
             periodic=[

@@ -103,12 +103,10 @@ async def on_ticket_closed(closed: TicketClosed, event: Envelope, uow: UnitOfWor
         await store.post(uow, movement)
 
 
-OWN_EVENTS = frozenset({RecordApproved.EVENT_TYPE, RecordRated.EVENT_TYPE, NeedDone.EVENT_TYPE})
-"""Events cobuild emits itself and points follows from the topic: they must not be marked handled
-when emitted, or the ledger would never see them."""
-
-
 def routing(*, rates: domain.Rates) -> Routes:
+    """cobuild emits record.* and need.done itself: the app's `follows_own_topics` keeps them from
+    being marked handled when emitted, or the ledger would never see them."""
+
     async def approved(payload: RecordApproved, event: Envelope, uow: UnitOfWork) -> None:
         await on_record_approved(payload, event, uow, rates=rates)
 
