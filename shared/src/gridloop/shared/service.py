@@ -80,6 +80,9 @@ class ServiceSpec:
     setup: Callable[[Runtime], Awaitable[None]] | None = None
     periodic: Sequence[Periodic] = ()
     ready: Callable[[Runtime], Awaitable[bool]] | None = None
+    # Topics whose events the service emits and also handles from the topic (one area following
+    # another's, e.g. cobuild's points following its records): not marked handled when emitted.
+    follows_own_topics: frozenset[str] = frozenset()
 
 
 async def _every(job: Periodic, runtime: Runtime) -> None:
@@ -168,7 +171,9 @@ def create_service_app(settings: ServiceSettings, spec: ServiceSpec, *, clock: C
                 )
             )
         ticket_routes = spec.ticket_routes(runtime) if spec.ticket_routes else {}
-        database.consumes = frozenset(ticket_routes)
+        database.consumes = frozenset(
+            t for t, route in ticket_routes.items() if route.payload.TOPIC not in spec.follows_own_topics
+        )
         if ticket_routes:
             runtime.consumers.append(
                 EventConsumer(

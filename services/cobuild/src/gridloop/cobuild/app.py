@@ -9,8 +9,10 @@ from gridloop.cobuild.activities.settings import ActivitySettings  # 服务活�
 from gridloop.cobuild.admission.api import router as admission_router
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
+from gridloop.cobuild.points.api import router as points_router
 from gridloop.cobuild.projects.api import router as projects_router
 from gridloop.cobuild.reviews.api import router as reviews_router
+from gridloop.shared.events import NEEDS_TOPIC, VOLUNTEERING_TOPIC
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
 
@@ -32,6 +34,13 @@ class CobuildSettings(PhotoSettings, CalendarSettings, ActivitySettings):
     # --- reviews (评议): the yearly minimum of a member's service (also read by members' lapse job)
     min_services_per_year: int = Field(default=2, ge=0)  # approved services a year
     min_minutes_per_year: int = Field(default=480, ge=0)  # approved minutes a year
+    # ---- points (积分) ----
+    points_per_hour: int = Field(default=1, ge=0)  # approved minutes pay floor(minutes x this / 60)
+    points_post_duty: int = Field(default=1, ge=0)  # an approved record of an activity serving a post (岗位)
+    points_wish: int = Field(default=2, ge=0)  # a 微心愿 a member claimed is done
+    points_report_verified: int = Field(default=1, ge=0)  # a member's report closed as a verified ticket
+    points_valid_months: int = Field(default=24, ge=1)  # unspent points older than this expire (FIFO)
+    points_expiry_interval_seconds: float = 300.0  # how often the expiry job looks
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -56,14 +65,18 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
                 activities_router,
                 reviews_router,
                 admission_router,  # 社区事务准入
+                points_router,  # 积分
             ],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
+            # its areas follow each other's events (points follow records and needs done)
+            follows_own_topics=frozenset({NEEDS_TOPIC, VOLUNTEERING_TOPIC}),
             setup=_setup,
             ready=_ready,
             periodic=[
                 Periodic("need-watchdog", settings.watchdog_interval_seconds, jobs.watch_needs),
                 Periodic("hotspots", settings.hotspot_interval_seconds, jobs.watch_hotspots),
+                Periodic("points-expiry", settings.points_expiry_interval_seconds, jobs.expire_points),
             ],
         ),
     )

@@ -7,6 +7,7 @@ from gridloop.cobuild.activities import store as activities_store
 from gridloop.cobuild.admission import store as admission_store
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
+from gridloop.cobuild.points import store as points_store
 from gridloop.cobuild.projects import store as projects_store
 from gridloop.cobuild.reviews import store as reviews_store
 from gridloop.shared.mongo import Doc
@@ -19,3 +20,4 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await activities_store.ensure_indexes(db)
     await reviews_store.ensure_indexes(db)
     await admission_store.ensure_indexes(db)
+    await points_store.ensure_indexes(db)

@@ -32,6 +32,7 @@ from gridloop.web.console import (
     volunteer_reviews,
     workbench,
 )
+from gridloop.web.console import volunteer_points as points_console
 from gridloop.web.deps import BadForm, SignInNeeded, WrongDesk, sessions, staff
 from gridloop.web.headers import SecurityHeaders, content_security_policy
 from gridloop.web.render import HOME, ConsolePages, install_filters
@@ -101,6 +102,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock | None = Non
         volunteer_activities,
         volunteer_reviews,
         admission,
+        points_console,
     )
     for console in consoles:
         app.include_router(console.router)

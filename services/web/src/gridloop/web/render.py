@@ -50,7 +50,9 @@ MENU = {
         ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/reviews", "年度评议"),
         ("/console/admission/community", "社区事务"),
+        ("/console/volunteer/shop", "积分超市"),
     ],
+    Role.MEMBER: [("/console/volunteer/points", "我的积分")],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),

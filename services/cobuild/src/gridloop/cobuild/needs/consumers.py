@@ -42,6 +42,7 @@ async def on_reported(reported: TicketReported, event: Envelope, uow: UnitOfWork
         "send_backs": 0,
         "rating": None,
         "origin_need_id": reported.origin_need_id,
+        "reporter_sub": event.actor.sub,  # a member's verified report earns points
     }
     await store.record_ticket(uow.db, fact, uow.session)
     if reported.origin_need_id is None:

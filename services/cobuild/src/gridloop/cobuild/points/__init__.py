@@ -1,0 +1,1 @@
+"""积分: the points ledger, its earning, the shop, expiry and the reads."""
