@@ -1,14 +1,19 @@
 """Composition root of the cobuild service (共建): the 三单制 loop's needs, offers and projects."""
 
+from typing import Self
+
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from gridloop.cobuild import consumers, jobs, store
+from gridloop.cobuild.members.api import router as members_router
 from gridloop.cobuild.needs.api import router as needs_router
 from gridloop.cobuild.offers.api import router as offers_router
 from gridloop.cobuild.projects.api import router as projects_router
 from gridloop.shared.service import Periodic, Runtime, ServiceSpec, create_service_app
 from gridloop.shared.settings import CalendarSettings, PhotoSettings
+
+DEV_ID_SALT = "gridloop-development-id-salt-not-for-production"
 
 
 class CobuildSettings(PhotoSettings, CalendarSettings):
@@ -25,6 +30,21 @@ class CobuildSettings(PhotoSettings, CalendarSettings):
     hotspot_send_backs: int = Field(default=3, ge=1)
     hotspot_quiet_days: int = Field(default=90, ge=1)  # no recurrence this long after a project: solved
     converted_need_category: str = "NC-REPAIR"  # a ticket taken as a need lands in this need category
+    # ---- 双报到 (members area) ----
+    id_salt: str = Field(
+        default=DEV_ID_SALT, min_length=16
+    )  # GRIDLOOP_ID_SALT: HMAC key of identity numbers; set per deployment
+    return_interval_days: int = Field(default=183, ge=1)  # a member returns to the community within this window
+    min_services_per_year: int = Field(default=2, ge=0)  # yearly minimum: approved services
+    min_minutes_per_year: int = Field(default=480, ge=0)  # yearly minimum: approved minutes (8 hours)
+    require_post: bool = True  # every active member holds a post (门头沟): the last one cannot be released
+    member_lapse_interval_seconds: float = 60.0  # how often the lapse job looks
+
+    @model_validator(mode="after")
+    def _refuse_development_id_salt(self) -> Self:
+        if self.id_salt == DEV_ID_SALT and self.environment != "development":
+            raise ValueError("set GRIDLOOP_ID_SALT to a secret of your own outside development")
+        return self
 
 
 async def _setup(runtime: Runtime) -> None:
@@ -42,7 +62,7 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
         settings,
         ServiceSpec(
             title="GridLoop cobuild 共建",
-            routers=[needs_router, offers_router, projects_router],
+            routers=[needs_router, offers_router, projects_router, members_router],
             ticket_routes=lambda rt: consumers.routing(rt),
             uses_directory=True,
             setup=_setup,
@@ -50,6 +70,7 @@ def create_app(settings: CobuildSettings | None = None) -> FastAPI:
             periodic=[
                 Periodic("need-watchdog", settings.watchdog_interval_seconds, jobs.watch_needs),
                 Periodic("hotspots", settings.hotspot_interval_seconds, jobs.watch_hotspots),
+                Periodic("member-lapse", settings.member_lapse_interval_seconds, jobs.watch_members),
             ],
         ),
     )

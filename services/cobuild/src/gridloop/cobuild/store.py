@@ -3,8 +3,10 @@ words live in `need_private` only: never in a list, an event or a log."""
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from gridloop.cobuild.members import store as members_store
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.offers import store as offers_store
+from gridloop.cobuild.posts import store as posts_store
 from gridloop.cobuild.projects import store as projects_store
 from gridloop.shared.mongo import Doc
 
@@ -13,3 +15,5 @@ async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await needs_store.ensure_indexes(db)
     await offers_store.ensure_indexes(db)
     await projects_store.ensure_indexes(db)
+    await members_store.ensure_indexes(db)
+    await posts_store.ensure_indexes(db)
