@@ -107,7 +107,7 @@ async def report_unit(
 async def unit_reports(database: ServiceDatabase, refdata: ReferenceData, user: CurrentUser, unit: str) -> UnitReports:
     require_role(user, Role.UNIT_ADMIN)
     if user.org != unit:
-        raise ApiError(403, "forbidden", "只能查看本单位 (your own unit only)")
+        raise NotFound("unit", unit)
     reports = [
         UnitReport(id=d["_id"], **{k: v for k, v in d.items() if k != "_id"})
         for d in await store.reports_of(database.db, unit)
@@ -146,7 +146,7 @@ async def unit_members(
 ) -> MemberList:
     require_role(user, Role.UNIT_ADMIN)
     if user.org != unit:
-        raise ApiError(403, "forbidden", "只能查看本单位 (your own unit only)")
+        raise NotFound("unit", unit)
     query: dict[str, object] = {"unit_code": unit}
     if status:
         query["status"] = status.value

@@ -52,7 +52,7 @@ async def grid_community(refdata: RefData, grid_code: str) -> str | None:
 
 def _unit_admin_of(actor: Actor, unit_code: str) -> None:
     if actor.role != Role.UNIT_ADMIN or actor.org != unit_code:
-        raise MemberRefused(403, "forbidden", "只有本单位管理员可以操作 (the unit's own admin only)")
+        raise MemberRefused(404, "not_found", f"单位不存在 (no unit {unit_code} of yours)")
 
 
 async def report_unit(
