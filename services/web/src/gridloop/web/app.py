@@ -19,7 +19,17 @@ from gridloop.shared.logging import configure_logging
 from gridloop.shared.tracing import TELEMETRY, configure_tracing
 from gridloop.web import pages
 from gridloop.web.clients.base import ServiceError
-from gridloop.web.console import admin, cobuild, cobuild_projects, command, common, desk, integrations, workbench
+from gridloop.web.console import (
+    admin,
+    cobuild,
+    cobuild_projects,
+    command,
+    common,
+    desk,
+    integrations,
+    volunteer_members,
+    workbench,
+)
 from gridloop.web.deps import BadForm, SignInNeeded, WrongDesk, sessions, staff
 from gridloop.web.headers import SecurityHeaders, content_security_policy
 from gridloop.web.render import HOME, ConsolePages, install_filters
@@ -77,7 +87,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock | None = Non
     app.state.templates = templates
     app.include_router(pages.router(settings=settings, templates=templates, oauth=oauth))
     app.mount("/app/static", StaticFiles(directory=PACKAGE / "static"), name="static")
-    consoles = (common, desk, workbench, command, admin, integrations, cobuild, cobuild_projects)
+    consoles = (common, desk, workbench, command, admin, integrations, cobuild, cobuild_projects, volunteer_members)
     for console in consoles:
         app.include_router(console.router)
     for name, folder in pages.VENDORED.items():

@@ -22,6 +22,7 @@ HOME = {
     Role.COMMUNITY_WORKER: "/console/cobuild/needs",
     Role.UNIT_ADMIN: "/console/cobuild/wall",
     Role.RESIDENT: "/app/",
+    Role.MEMBER: "/console/volunteer",
 }
 MENU = {
     Role.STREET_DISPATCHER: [
@@ -38,13 +39,17 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/desk", "报到管理"),
     ],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),
         ("/console/cobuild/offers", "本单位资源"),
         ("/console/cobuild/projects", "参与项目"),
+        ("/console/volunteer/unit", "单位报到"),
+        ("/console/volunteer/unit/members", "本单位党员"),
     ],
+    Role.MEMBER: [("/console/volunteer", "我的报到")],
 }
 
 
