@@ -105,12 +105,16 @@ async def _mine(page: Page, refusal: Refusal | None = None) -> Response:
         if exc.status != 404:
             raise
         me = None
+    ended = me is not None and me.status.value in ("inactive", "transferred")
+    if ended:
+        me = None  # the earlier registration ended: the person reports again
     categories, units = await asyncio.gather(page.directory.need_categories(), page.directory.units())
     posts = (await page.members.posts(status="open")).items if me else []
     return page.render(
         "console/volunteer/members_mine.html",
         {
             "me": me,
+            "ended": ended,
             "posts": posts,
             "held": set(me.posts) if me else set(),
             "categories": categories,
