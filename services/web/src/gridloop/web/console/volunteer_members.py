@@ -51,6 +51,7 @@ class Refusal:
     fields: dict[str, str]
     values: dict[str, str]
     status: int
+    chosen: list[str]  # the service types ticked
 
     @classmethod
     def of(cls, action: str, exc: ServiceError, form: FormData | None) -> "Refusal":
@@ -59,7 +60,8 @@ class Refusal:
             fields["id_number"] = "身份证号码无效，请核对后重新填写"
         values = {k: str(v) for k, v in (form or {}).items() if k not in ("csrf", "id_number")}
         message = "请检查以下各项后重试。" if fields else exc.chinese
-        return cls(action=action, message=message, fields=fields, values=values, status=exc.status)
+        chosen = [str(v) for v in form.getlist("service_types")] if form else []
+        return cls(action=action, message=message, fields=fields, values=values, status=exc.status, chosen=chosen)
 
 
 @dataclass
