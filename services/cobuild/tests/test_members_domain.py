@@ -190,6 +190,9 @@ def test_erase_blanks_free_text_in_any_state() -> None:
     for status in MemberStatus:
         event, changes = domain.erase(member(status))
         assert event.member_id == "M-1" and changes == {"skills": [], "availability": "", "erased": True}
+    with pytest.raises(MemberRefused) as again:
+        domain.erase(member(MemberStatus.ACTIVE, erased=True))
+    assert (again.value.status, again.value.code) == (409, "already_erased")
 
 
 # ---- lapse --------------------------------------------------------------------------------------

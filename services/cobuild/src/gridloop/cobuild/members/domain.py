@@ -270,8 +270,10 @@ def transfer(member: Mapping[str, Any], *, to_community_code: str, known: bool) 
 
 
 def erase(member: Mapping[str, Any]) -> Decision:
-    """个人信息删除: the private part goes (elsewhere), free text is blanked, the id stays."""
+    """个人信息删除: the private part goes (elsewhere), free text is blanked, the id stays. Once."""
     move(MEMBER_TRANSITIONS, _status(member), "member.erased")
+    if member.get("erased"):
+        raise MemberRefused(409, "already_erased", "该人员信息已删除 (already erased)")
     return MemberErased(member_id=member["_id"]), {"skills": [], "availability": "", "erased": True}
 
 
