@@ -324,3 +324,8 @@ def test_a_closed_post_takes_no_claims() -> None:
         with pytest.raises(MemberRefused) as refused:
             step()
         assert refused.value.code == "post_closed"
+
+
+def test_a_member_who_left_frees_their_place() -> None:
+    event, changes = posts.vacate(post(holders=["M-1", "M-2"]), "M-1")
+    assert (event.EVENT_TYPE, event.member_id, changes["holders"]) == ("post.released", "M-1", ["M-2"])

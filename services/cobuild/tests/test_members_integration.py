@@ -164,6 +164,10 @@ def test_units_and_members_report_are_placed_and_hold_posts(
 
     # return, deactivate; a person who left registers again
     assert _post(u["zhang"], f"/members/{zhang['id']}/return").status_code == 200
+    assert ok(_post(u["zhang"], f"/posts/{patrol['id']}/claim"))["holders"] == [liu["id"], zhang["id"]]
+    ok(_post(u["cw"], f"/members/{zhang['id']}/transfer", {"to_community_code": "LJ02"}))
+    posts_now = ok(u["cw"].call("cobuild", "GET", "/v1/cobuild/posts?status=open&limit=200"))["items"]
+    assert next(p for p in posts_now if p["id"] == patrol["id"])["holders"] == [liu["id"]]  # the place freed
     ok(_post(u["cw"], f"/members/{zhao['id']}/deactivate", {"reason": "搬离本社区"}))
     again_zhao = ok(_post(u["zhao"], "/members", _body("赵强测", "13800003333", ID_ZHAO)), 201)
     assert again_zhao["id"] != zhao["id"] and again_zhao["status"] == "pending"

@@ -13,6 +13,8 @@ from gridloop.cobuild.members.domain import Decision, MemberRefused, Residence, 
 from gridloop.cobuild.members.views import UnknownMember
 from gridloop.cobuild.needs import store as needs_store
 from gridloop.cobuild.needs.reference import NEED_CATEGORY, UNIT
+from gridloop.cobuild.posts import domain as posts_domain
+from gridloop.cobuild.posts import store as posts_store
 from gridloop.shared.api.members import (
     Headcount,
     HeadcountRequest,
@@ -20,7 +22,7 @@ from gridloop.shared.api.members import (
     RegisterRequest,
     UnitReport,
 )
-from gridloop.shared.events import Actor, Role, UnitHeadcountConfirmed
+from gridloop.shared.events import Actor, MemberDeactivated, MemberTransferred, Role, UnitHeadcountConfirmed
 from gridloop.shared.ids import new_id
 from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import RefData
@@ -221,10 +223,20 @@ async def act(
         payload, changes = decide(doc, uow)
         await update_versioned(uow, store.MEMBERS, doc, changes)
         await uow.emit(payload, ticket_id=member_id, actor=actor)
+        if isinstance(payload, MemberDeactivated | MemberTransferred):
+            await vacate(uow, member_id, actor)
         return {**doc, **changes, "version": doc["version"] + 1}
 
     after = await database.transaction(work)
     return await views.present(database=database, reader=actor, doc=after, rules=rules)
+
+
+async def vacate(uow: UnitOfWork, member_id: str, actor: Actor) -> None:
+    """A member who left or moved away holds no post any more: each place is free again."""
+    for post in await posts_store.held_by(uow.db, member_id, session=uow.session):
+        event, changes = posts_domain.vacate(post, member_id)
+        await update_versioned(uow, posts_store.POSTS, post, changes)
+        await uow.emit(event, ticket_id=member_id, actor=actor)
 
 
 async def confirm(*, database: Database, actor: Actor, member_id: str, rules: Rules) -> Member:

@@ -25,7 +25,13 @@ YEARLY_MARK = "yearly_minimum"
 async def ensure_indexes(db: AsyncDatabase[Doc]) -> None:
     await db[UNITS_REPORTED].create_index([("unit_code", ASCENDING)])
     await db[UNITS_REPORTED].create_index([("community_code", ASCENDING)])
-    await db[MEMBERS].create_index([("current_sub", ASCENDING)], unique=True, sparse=True)
+    # one current registration per person; an ended one has current_sub None and is left out
+    await db[MEMBERS].create_index(
+        [("current_sub", ASCENDING)],
+        name="one_current_registration",
+        unique=True,
+        partialFilterExpression={"current_sub": {"$type": "string"}},
+    )
     await db[MEMBERS].create_index([("sub", ASCENDING), ("_id", DESCENDING)])
     await db[MEMBERS].create_index([("community_code", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)])
     await db[MEMBERS].create_index([("unit_code", ASCENDING), ("_id", DESCENDING)])

@@ -96,6 +96,14 @@ def release(
     return event, {"holders": [h for h in holders if h != member["_id"]]}
 
 
+def vacate(post: Mapping[str, Any], member_id: str) -> tuple[PostReleased, Doc]:
+    """The member left the community (inactive, transferred): their place on the post is free."""
+    event = PostReleased(
+        post_id=post["_id"], member_id=member_id, community_code=post["community_code"], grid_code=post["grid_code"]
+    )
+    return event, {"holders": [h for h in post["holders"] if h != member_id]}
+
+
 def close(post: Mapping[str, Any]) -> tuple[PostClosed, Doc]:
     _open(post)
     return PostClosed(post_id=post["_id"], community_code=post["community_code"]), {"status": PostStatus.CLOSED.value}
