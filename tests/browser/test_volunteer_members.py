@@ -107,6 +107,8 @@ def test_a_member_reports_is_placed_and_holds_a_post(phone: Phone, desks: Callab
     page.get_by_role("button", name=named("释放岗位", post)).click()
     expect(page.get_by_role("alert")).to_contain_text("不能释放最后一个岗位")
     phone.check("volunteer-05-member-post")
+    community.page.reload()
+    expect(community.page.get_by_role("listitem").filter(has_text=post)).to_contain_text(f"认领人：{name}")
 
     # her unit sees her, by name, with her status
     unit.page.get_by_role("navigation", name="工作台").get_by_role("link", name="本单位党员").click()

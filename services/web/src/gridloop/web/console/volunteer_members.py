@@ -240,6 +240,7 @@ async def _desk(page: Page, refusal: Refusal | None = None) -> Response:
             "reported": by_status.get("reported", []),
             "on_roll": by_status.get("active", []) + by_status.get("lapsed", []),
             "posts": posts.items,
+            "names": {m.id: m.name or "（已删除）" for m in found.items},
             "grids": [g for g in grids if g.community == org],
             "categories": POST_CATEGORIES,
             "refusal": refusal,
