@@ -220,3 +220,13 @@ def test_the_command_centre_dashboard_is_provisioned_and_reads_what_exists(compo
             else:
                 path = target["url"].removeprefix("http://supervision:8005")
                 assert any(re.fullmatch(route, path) for route in routes), path
+
+
+def test_identity_numbers_are_hashed_with_the_citys_own_salt_outside_development(compose: dict) -> None:  # type: ignore[type-arg]
+    from gridloop.cobuild.app import CobuildSettings
+
+    production = {"jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}
+    with pytest.raises(ValidationError, match="GRIDLOOP_ID_SALT"):
+        CobuildSettings(environment="production", photo_key="k" * 48, **production)
+    assert CobuildSettings(environment="production", photo_key="k" * 48, id_salt="s" * 48, **production).id_salt
+    assert compose["services"]["cobuild"]["environment"]["GRIDLOOP_ID_SALT"].startswith("${ID_SALT:?")

@@ -1,5 +1,6 @@
-"""What cobuild does when events arrive: it follows tickets (for conversion both ways and for
-hotspots). The routing table is at the end."""
+"""What cobuild does when events arrive: it follows tickets (for conversion both ways, hotspots and
+verified reports' points) and its own needs and volunteering events (the points ledger pays approved
+service, post duty and fulfilled wishes). Each area's table is merged here."""
 
 from gridloop.cobuild.needs import consumers as needs_consumers
 from gridloop.cobuild.needs.reference import calendars_of

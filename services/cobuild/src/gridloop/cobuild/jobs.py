@@ -1,5 +1,7 @@
-"""cobuild's periodic passes: the needs' deadlines, and hotspots turned into project ideas."""
+"""cobuild's periodic passes: the needs' deadlines, hotspots turned into project ideas, points that
+expire, and members who missed their half-yearly return or the yearly minimum."""
 
+from gridloop.cobuild.members import jobs as members_jobs
 from gridloop.cobuild.needs import jobs as needs_jobs
 from gridloop.cobuild.points import jobs as points_jobs
 from gridloop.cobuild.projects import jobs as projects_jobs
@@ -16,3 +18,7 @@ async def watch_hotspots(runtime: Runtime) -> None:
 
 async def expire_points(runtime: Runtime) -> None:
     await points_jobs.watch(runtime)
+
+
+async def watch_members(runtime: Runtime) -> None:
+    await members_jobs.watch(runtime)

@@ -29,6 +29,7 @@ from gridloop.web.console import (
     desk,
     integrations,
     volunteer_activities,
+    volunteer_members,
     volunteer_reviews,
     workbench,
 )
@@ -99,6 +100,7 @@ def create_app(settings: WebSettings | None = None, *, clock: Clock | None = Non
         integrations,
         cobuild,
         cobuild_projects,
+        volunteer_members,
         volunteer_activities,
         volunteer_reviews,
         admission,

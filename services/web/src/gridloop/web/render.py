@@ -22,7 +22,7 @@ HOME = {
     Role.COMMUNITY_WORKER: "/console/cobuild/needs",
     Role.UNIT_ADMIN: "/console/cobuild/wall",
     Role.RESIDENT: "/app/",
-    Role.MEMBER: "/console/volunteer/activities",
+    Role.MEMBER: "/console/volunteer",
 }
 MENU = {
     Role.STREET_DISPATCHER: [
@@ -47,21 +47,27 @@ MENU = {
         ("/console/cobuild/projects", "惠民项目"),
         ("/console/cobuild/offers", "资源清单"),
         ("/console/cobuild/wall", "心愿墙"),
+        ("/console/volunteer/desk", "报到管理"),
         ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/reviews", "年度评议"),
         ("/console/admission/community", "社区事务"),
         ("/console/volunteer/shop", "积分超市"),
     ],
-    Role.MEMBER: [("/console/volunteer/points", "我的积分")],
     Role.UNIT_ADMIN: [
         ("/console/cobuild/wall", "心愿墙"),
         ("/console/cobuild/needs", "本单位认领"),
         ("/console/cobuild/offers", "本单位资源"),
         ("/console/cobuild/projects", "参与项目"),
+        ("/console/volunteer/unit", "单位报到"),
+        ("/console/volunteer/unit/members", "本单位党员"),
         ("/console/volunteer/activities/manage", "活动与纪实"),
         ("/console/volunteer/feedback", "反馈与评议"),
     ],
-    Role.MEMBER: [("/console/volunteer/activities", "服务活动")],
+    Role.MEMBER: [
+        ("/console/volunteer", "我的报到"),
+        ("/console/volunteer/activities", "服务活动"),
+        ("/console/volunteer/points", "我的积分"),
+    ],
 }
 
 
