@@ -240,7 +240,15 @@ async def test_the_lapse_job_across_a_year_boundary(servers: Servers) -> None:
     )
 
     def record(member_id: str, minutes: int, day: Any) -> dict[str, Any]:
-        return {"_id": new_id(), "member_id": member_id, "status": "approved", "minutes": minutes, "service_date": day}
+        # one record per activity and member, as the activities area keeps them
+        return {
+            "_id": new_id(),
+            "activity_id": new_id(),
+            "member_id": member_id,
+            "status": "approved",
+            "minutes": minutes,
+            "service_date": day,
+        }
 
     await database.db[store.RECORDS].insert_many(
         [
