@@ -10,13 +10,14 @@ and redemptions are registered by the community's worker only. A redemption for 
 422 (`unknown_member`): past authorization, nothing changed."""
 
 from gridloop.shared.events import Role
-from tests.e2e.test_access_matrix import ANY, DENY, NOBODY, SCOPED, Route
+from tests.e2e.test_access_matrix import ANY, DENY, HIDDEN, NOBODY, SCOPED, Route
 
 MEMBER, CW, UA, SUP, ADM = Role.MEMBER, Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.SUPERVISOR, Role.ADMIN
 NONE = {**NOBODY, MEMBER: DENY}
 COMMUNITY_READERS = {**NONE, MEMBER: SCOPED, CW: SCOPED, SUP: ANY, ADM: ANY}
 SHOP_KEEPER = {**NONE, CW: SCOPED}
-ACCOUNT_READERS = {**NONE, CW: SCOPED, SUP: ANY, ADM: ANY}
+# a member may read an account (their own, `member:<id>`), so the pool is someone else's: 404
+ACCOUNT_READERS = {**NONE, MEMBER: HIDDEN, CW: SCOPED, SUP: ANY, ADM: ANY}
 SHOP = {
     "items": [{"code": "RICE", "name": "大米5斤", "price": 5}],
     "windows": [{"kind": "monthly", "day": 15}],
