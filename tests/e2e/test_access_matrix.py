@@ -19,8 +19,9 @@ import pytest
 
 from gridloop.shared.events import Role
 from gridloop.stack.client import ApiUser
-from gridloop.stack.stack import API_SERVICES
+from gridloop.stack.stack import API_SERVICES, Stack
 from gridloop.stack.testing import eventually
+from tests.e2e import access_activities, access_admission, access_indicators, access_reviews
 
 pytestmark = pytest.mark.e2e
 ANY, SCOPED, HIDDEN, DENY = "any", "scoped", "hidden", "deny"
@@ -522,8 +523,14 @@ OPS = {"/healthz", "/readyz", "/metrics"}
 OPEN311 = "/open311/"  # authorized by a client application's api_key, not a person's role: tests/e2e/test_open311.py
 
 
+def _template(path: str) -> str:
+    """The OpenAPI path a case exercises: the points' cases and the unit routes (双报到, 评议) name
+    their prepared codes in the path itself (U-LJ-HOSP: 区人民医院)."""
+    return TEMPLATES.get(path, path.replace("/v1/cobuild/units/U-LJ-HOSP/", "/v1/cobuild/units/{unit}/"))
+
+
 def test_every_route_is_in_the_matrix(urls: dict[str, str]) -> None:
-    listed = {(r.service, r.method, r.path) for r in MATRIX}
+    listed = {(r.service, r.method, _template(r.path)) for r in MATRIX}
     served = {
         (service, method.upper(), path)
         for service in API_SERVICES
@@ -567,7 +574,7 @@ def _upload(user: ApiUser) -> str:
     return str(stored["attachment_id"])
 
 
-def _prepare(urls: dict[str, str]) -> dict[str, str]:
+def _prepare(urls: dict[str, str], mongo_uri: str) -> dict[str, str]:
     """T: 违法建设, 住建 leads and 城管 assists, with the reporter's photo (the matrix's attachment);
     Q: waits in 临江's queue; C: to be cancelled; V: resolved, waiting for its reporter's check;
     E: with an extension request waiting; M: filed with a GPS point, on the command centre's map
@@ -636,7 +643,7 @@ def _prepare(urls: dict[str, str]) -> dict[str, str]:
         ),
         what="M on the map",
     )
-    return {**ids, **_prepare_cobuild(urls)}
+    return {**ids, **_prepare_cobuild(urls), **_prepare_cobuild_ii(urls, mongo_uri)}
 
 
 def _need(resident: ApiUser, community: ApiUser, step: str, body: dict[str, Any]) -> str:
@@ -664,6 +671,21 @@ def _prepare_cobuild(urls: dict[str, str]) -> dict[str, str]:
     }
 
 
+def _prepare_cobuild_ii(urls: dict[str, str], mongo_uri: str) -> dict[str, str]:
+    """共建 II: 区人民医院 reported to LJ01 (a community worker of LJ01 reads its feedback card); MB and
+    PO (双报到, 公益岗位: access_members); ACT, REC and MEM (服务活动: access_activities); AR, AA and
+    AF (社区事务准入: access_admission). MB is registered through the API first, with its unit:
+    access_activities only adds a registration when there is none, so MEM is the same member."""
+    hospital = _user(urls, UA, INSIDE[UA])
+    reported = hospital.call("cobuild", "POST", "/v1/cobuild/units/U-LJ-HOSP/reports", json={"community_code": "LJ01"})
+    assert reported.status_code in (200, 201, 409), reported.text
+    return {
+        **prepare_members(lambda role, who: _user(urls, role, who), INSIDE[CW]),
+        **access_activities.prepare(mongo_uri, hospital),
+        **access_admission.prepare(urls, _user, INSIDE),
+    }
+
+
 def _body(route: Route) -> dict[str, Any] | None:
     """The route's body; an extension asks for a deadline later than any a prepared ticket has; NOW
     and LATER are filled with the time now and thirty days on."""
@@ -679,19 +701,32 @@ def _body(route: Route) -> dict[str, Any] | None:
     return {k: times.get(v, v) if isinstance(v, str) else v for k, v in route.body.items()}
 
 
+def _unit(path: str) -> str:
+    if path.startswith("/v1/supervision/cobuild/"):
+        return "communities"
+    if path.startswith("/v1/supervision/volunteering/"):
+        return access_indicators.PATH_UNIT
+    return "departments"
+
+
 def _call(user: ApiUser, role: Role, route: Route, ids: dict[str, str]) -> httpx.Response:
-    record = ids[route.ticket]  # a ticket, or a need, an offer or a project of cobuild
+    record = ids[route.ticket]  # the prepared record the case names: a ticket, or one of cobuild's
     path = route.path.format(
         ticket_id=record,
         need_id=record,
         offer_id=record,
         project_id=record,
+        member_id=record,  # MB (双报到) or MEM (服务活动): each case's own
+        post_id=record,
+        activity_id=record,
+        record_id=record,
+        request_id=record,
         attachment_id=ids["attachment_id"],
         notification_id=ids["notification_id"],
         client_id=ids["client_id"],
         endpoint_id=ids["W"],
         department="ZJ",
-        unit="communities" if route.path.startswith("/v1/supervision/cobuild/") else "departments",
+        unit=_unit(route.path),
         month=datetime.now().strftime("%Y-%m"),
         collection="categories",
         code="SJ-0101",
@@ -712,9 +747,10 @@ def _allowed(response: httpx.Response) -> bool:
 
 
 def test_every_role_against_every_route_inside_and_outside_its_scope(
-    urls: dict[str, str], capsys: pytest.CaptureFixture[str]
+    stack: Stack, urls: dict[str, str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    ids = _prepare(urls)
+    assert stack.servers is not None
+    ids = _prepare(urls, stack.servers.mongo_uri)
     tried, wrong = 0, []
     # Reads first, so the actions below cannot move a prepared ticket out of a list before it is checked.
     for route in sorted(MATRIX, key=lambda r: r.method != "GET"):
@@ -855,3 +891,22 @@ def test_photos_named_in_handling_and_verification_are_the_actors_own_uploads(ur
         what="城管 reads the verification photo",
     )
     assert jj.call("intake", "GET", f"/v1/attachments/{on_site}").status_code == 404
+
+
+# 共建 II, by the people who built each area. access_members and access_points import this module
+# (its kinds and Route), so they come last, once what they import is defined. The activities' cases
+# run before the members' (actions in the order listed): the members' end with MB (= MEM)
+# deactivated and erased.
+from tests.e2e import access_members, access_points  # noqa: E402
+
+prepare_members = access_members.prepare_members
+TEMPLATES = access_points.TEMPLATES
+
+MATRIX += [
+    *(Route(**case) for case in access_activities.CASES),
+    *(Route(**case) for case in access_reviews.CASES),
+    *(Route(**case) for case in access_indicators.CASES),
+    *(Route(**vars(case)) for case in access_admission.CASES),
+    *access_points.CASES,
+    *access_members.CASES,
+]
