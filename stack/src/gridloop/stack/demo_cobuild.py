@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gridloop.shared.events import Role
+from gridloop.stack import demo_volunteering
 from gridloop.stack.client import ApiUser
 
 HOT_GRID, HOT_CATEGORY = "LJ01-G4", "BJ-0201"  # 江畔社区第4网格, 路灯
@@ -534,5 +535,7 @@ class Round:
 
 
 def run(urls: dict[str, str], agents: dict[str, ApiUser]) -> None:
-    """One round of the 共建 loop against the services at `urls`; `agents` are the departments' workers."""
+    """One round of the 共建 loop against the services at `urls`, then the 双报到 round (demo_volunteering);
+    `agents` are the departments' workers."""
     Round(urls, agents).run()
+    demo_volunteering.run(urls, agents)
