@@ -226,7 +226,8 @@ def test_identity_numbers_are_hashed_with_the_citys_own_salt_outside_development
     from gridloop.cobuild.app import CobuildSettings
 
     production = {"jwt_algorithm": "RS256", "jwt_jwks_url": "https://idp/certs", "jwt_issuer": "https://idp"}
+    keys = {"photo_key": "k" * 48, "checkin_key": "c" * 48}
     with pytest.raises(ValidationError, match="GRIDLOOP_ID_SALT"):
-        CobuildSettings(environment="production", photo_key="k" * 48, **production)
-    assert CobuildSettings(environment="production", photo_key="k" * 48, id_salt="s" * 48, **production).id_salt
+        CobuildSettings(environment="production", **keys, **production)
+    assert CobuildSettings(environment="production", **keys, id_salt="s" * 48, **production).id_salt
     assert compose["services"]["cobuild"]["environment"]["GRIDLOOP_ID_SALT"].startswith("${ID_SALT:?")

@@ -260,8 +260,23 @@ def document() -> dict[str, Any]:
             "receiveNeedEvents": {
                 "action": "receive",
                 "channel": {"$ref": "#/channels/needs"},
-                "summary": "intake files converted needs; supervision counts the 共建 indicators.",
+                "summary": "intake files converted needs; supervision counts the 共建 indicators; cobuild's points"
+                " ledger pays a 微心愿 done by a member.",
                 "messages": [{"$ref": f"#/channels/needs/messages/{key}"} for key in need_refs],
+            },
+            "publishVolunteeringEvents": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/volunteering"},
+                "summary": "cobuild publishes through its outbox, after the change commits.",
+                "messages": [{"$ref": f"#/channels/volunteering/messages/{key}"} for key in volunteering_refs],
+            },
+            "receiveVolunteeringEvents": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/volunteering"},
+                "summary": "supervision counts the 双报到 indicators and the 未准入事项 of the monthly department"
+                " sheet; cobuild's points ledger pays approved service and post duty, and takes back a record"
+                " rated 不满意.",
+                "messages": [{"$ref": f"#/channels/volunteering/messages/{key}"} for key in volunteering_refs],
             },
             "publishDirectory": {
                 "action": "send",
