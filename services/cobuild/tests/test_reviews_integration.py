@@ -42,7 +42,7 @@ def _member(mid: str, community: str, unit: str | None, reported: datetime | Non
 
 def _record(rid: str, mid: str, unit: str, community: str, minutes: int, day: datetime, rating: str | None) -> Any:
     return {
-        "_id": rid, "activity_id": "A-RV", "member_id": mid, "unit_code": unit, "community_code": community,
+        "_id": rid, "activity_id": f"A-{rid}", "member_id": mid, "unit_code": unit, "community_code": community,
         "grid_code": f"{community}-G1", "method": "checkin", "checkin_at": day, "checkout_at": day,
         "minutes_claimed": minutes, "minutes": minutes, "status": "approved", "rating": rating, "service_date": day,
         "organizer_kind": "community", "organizer_code": community, "approved_by": "cw", "approved_at": day,

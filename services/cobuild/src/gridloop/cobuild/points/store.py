@@ -118,7 +118,9 @@ async def movements_of(
 
 
 async def member_movements(uow: UnitOfWork, member_id: str) -> list[Doc]:
-    cursor = uow.db[LEDGER].find({"member_id": member_id}, session=uow.session).sort("at", ASCENDING)
+    cursor = (
+        uow.db[LEDGER].find({"member_id": member_id}, session=uow.session).sort([("at", ASCENDING), ("_id", ASCENDING)])
+    )
     return [d async for d in cursor]
 
 
@@ -185,4 +187,4 @@ async def member_ledger(
     period = {op: at for op, at in (("$gte", since), ("$lt", until)) if at is not None}
     if period:
         query["at"] = period
-    return [d async for d in db[LEDGER].find(query).sort("at", ASCENDING).limit(limit)]
+    return [d async for d in db[LEDGER].find(query).sort([("at", ASCENDING), ("_id", ASCENDING)]).limit(limit)]
