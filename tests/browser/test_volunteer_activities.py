@@ -17,6 +17,7 @@ from playwright.sync_api import Browser, expect
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.ids import new_id
 from gridloop.stack.stack import Stack
+from gridloop.stack.testing import register_member
 from tests.browser.conftest import GRID_ORIGIN, PHONE, Phone, choose_user, open_device
 
 pytestmark = pytest.mark.browser
@@ -26,40 +27,6 @@ PLACE = {"lon": GRID_ORIGIN[0], "lat": GRID_ORIGIN[1]}  # where the phones stand
 
 def _client(uri: str) -> "pymongo.MongoClient[dict[str, Any]]":
     return pymongo.MongoClient(uri, tz_aware=True)
-
-
-def _registered(db: Any, sub: str) -> str:
-    """The volunteer's registration on LJ01's roll (the members area owns `members`; one per sub)."""
-    now = datetime.now(UTC)
-    db["members"].update_one(
-        {"sub": sub},
-        {
-            "$setOnInsert": {
-                "_id": f"M-{sub}",
-                "status": "active",
-                "party_member": False,
-                "unit_code": None,
-                "community_code": "LJ01",
-                "street_code": "LJ",
-                "district_code": "QH",
-                "grid_code": "LJ01-G1",
-                "squad": None,
-                "skills": [],
-                "service_types": [],
-                "availability": "",
-                "channel": "online",
-                "registered_at": now,
-                "reported_at": now,
-                "placed_at": now,
-                "last_return_at": None,
-                "lapsed_reason": None,
-                "erased": False,
-                "version": 1,
-            }
-        },
-        upsert=True,
-    )
-    return str(db["members"].find_one({"sub": sub})["_id"])
 
 
 def _under_way(db: Any, member_id: str, title: str) -> str:
@@ -114,7 +81,7 @@ def test_an_activity_from_publishing_to_the_volunteers_hours(
     title, ongoing = f"垃圾分类宣传{stamp}", f"楼道清理{stamp}"
     with _client(stack.servers.mongo_uri) as client:
         db = client["gridloop_cobuild"]
-        member_id = _registered(db, VOLUNTEER)
+        member_id = register_member(db, VOLUNTEER, party_member=False)
         ongoing_id = _under_way(db, member_id, ongoing)
 
     # The community worker publishes an activity starting in ten minutes; its code is on show.

@@ -12,13 +12,12 @@ from typing import Any
 import pymongo
 import pytest
 from playwright.sync_api import expect
-from pymongo.collection import Collection
 
 from gridloop.shared.clock import CITY_ZONE
 from gridloop.shared.events import RecordApproved
 from gridloop.shared.ids import new_id
 from gridloop.stack.stack import Stack
-from gridloop.stack.testing import Bus, make_event
+from gridloop.stack.testing import Bus, make_event, register_member
 from tests.browser.conftest import Phone, choose_user
 
 pytestmark = pytest.mark.browser
@@ -30,40 +29,10 @@ def _member_id(stack: Stack) -> str:
     assert stack.servers is not None
     client: pymongo.MongoClient[dict[str, Any]]
     with pymongo.MongoClient(stack.servers.mongo_uri) as client:
-        members: Collection[dict[str, Any]] = client["gridloop_cobuild"]["members"]
-        private: Collection[dict[str, Any]] = client["gridloop_cobuild"]["member_private"]
-        found = members.find_one({"sub": MEMBER_SUB})
-        if found:
-            return str(found["_id"])
         member_id = f"M-{new_id().replace('-', '')}"
-        now = datetime.now(UTC)
-        members.insert_one(
-            {
-                "_id": member_id,
-                "sub": MEMBER_SUB,
-                "status": "active",
-                "party_member": True,
-                "unit_code": "U-LJ-HOSP",
-                "community_code": "LJ01",
-                "street_code": "LJ",
-                "district_code": "QH",
-                "grid_code": "LJ01-G1",
-                "squad": None,
-                "skills": [],
-                "service_types": [],
-                "availability": "",
-                "channel": "online",
-                "registered_at": now,
-                "reported_at": now,
-                "placed_at": now,
-                "last_return_at": now,
-                "lapsed_reason": None,
-                "erased": False,
-                "version": 1,
-            }
+        return register_member(
+            client["gridloop_cobuild"], MEMBER_SUB, member_id=member_id, unit_code="U-LJ-HOSP", name="张明"
         )
-        private.insert_one({"_id": member_id, "name": "张明", "phone": "", "id_hash": "", "id_tail": ""})
-        return member_id
 
 
 def test_a_member_earns_and_redeems_points_through_pages(

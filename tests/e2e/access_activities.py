@@ -17,6 +17,7 @@ import pymongo
 from gridloop.shared.events import Role
 from gridloop.shared.ids import new_id
 from gridloop.stack.client import ApiUser
+from gridloop.stack.testing import register_member
 
 GW, SD, AG, SUP, ADM = Role.GRID_WORKER, Role.STREET_DISPATCHER, Role.DEPARTMENT_AGENT, Role.SUPERVISOR, Role.ADMIN
 CW, UA, RES, MEM = Role.COMMUNITY_WORKER, Role.UNIT_ADMIN, Role.RESIDENT, Role.MEMBER
@@ -173,40 +174,6 @@ def _client(uri: str) -> "pymongo.MongoClient[dict[str, Any]]":
     return pymongo.MongoClient(uri, tz_aware=True)
 
 
-def _registration(db: Any, sub: str, community: str, street: str) -> str:
-    """The member's registration (the members area owns `members`; one per sub)."""
-    now = datetime.now(UTC)
-    db["members"].update_one(
-        {"sub": sub},
-        {
-            "$setOnInsert": {
-                "_id": f"M-{sub}",
-                "status": "active",
-                "party_member": True,
-                "unit_code": None,
-                "community_code": community,
-                "street_code": street,
-                "district_code": "QH",
-                "grid_code": None,
-                "squad": None,
-                "skills": [],
-                "service_types": [],
-                "availability": "",
-                "channel": "online",
-                "registered_at": now,
-                "reported_at": now,
-                "placed_at": now,
-                "last_return_at": None,
-                "lapsed_reason": None,
-                "erased": False,
-                "version": 1,
-            }
-        },
-        upsert=True,
-    )
-    return str(db["members"].find_one({"sub": sub})["_id"])
-
-
 def _ended(db: Any, *, kind: str, code: str, member_id: str) -> dict[str, Any]:
     now = datetime.now(UTC)
     doc = {
@@ -279,8 +246,8 @@ def prepare(mongo_uri: str, hospital: ApiUser) -> dict[str, str]:
     """ACT, REC and MEM (see the module's doc); `hospital` is the inside UNIT_ADMIN (U-LJ-HOSP)."""
     with _client(mongo_uri) as client:
         db = client["gridloop_cobuild"]
-        member_id = _registration(db, MEMBER_INSIDE[0], "LJ01", "LJ")
-        _registration(db, MEMBER_OUTSIDE[0], "WH01", "WH")
+        member_id = register_member(db, MEMBER_INSIDE[0], grid=None)
+        register_member(db, MEMBER_OUTSIDE[0], community="WH01", street="WH", grid=None)
         by_hospital = _ended(db, kind="unit", code="U-LJ-HOSP", member_id=member_id)
         by_community = _ended(db, kind="community", code="LJ01", member_id=member_id)
         _record(db, by_hospital, member_id, "approved")

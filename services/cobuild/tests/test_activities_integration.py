@@ -16,7 +16,7 @@ import pytest
 from gridloop.shared.events import VOLUNTEERING_TOPIC, Envelope, Role
 from gridloop.shared.ids import new_id
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, ok
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, ok, register_member
 
 pytestmark = pytest.mark.integration
 DB = "gridloop_cobuild"
@@ -30,48 +30,15 @@ def _client(servers: Servers) -> "pymongo.MongoClient[dict[str, Any]]":
     return pymongo.MongoClient(servers.mongo_uri, tz_aware=True)
 
 
-def _member(member_id: str, sub: str, **more: Any) -> dict[str, Any]:
-    now = datetime.now(UTC)
-    return {
-        "_id": member_id,
-        "sub": sub,
-        "status": "active",
-        "party_member": True,
-        "unit_code": "U-LJ-SCHOOL",
-        "community_code": "LJ01",
-        "street_code": "LJ",
-        "district_code": "QH",
-        "grid_code": "LJ01-G1",
-        "squad": None,
-        "skills": [],
-        "service_types": [],
-        "availability": "",
-        "channel": "online",
-        "registered_at": now,
-        "reported_at": now,
-        "placed_at": now,
-        "last_return_at": None,
-        "lapsed_reason": None,
-        "erased": False,
-        "version": 1,
-        **more,
-    }
-
-
 @pytest.fixture(scope="module")
 def cobuild(servers: Servers, service_logs: Path, bus: Bus) -> Iterator[RunningService]:
     bus.publish_records(demo_records())
     service = launch("cobuild", servers, service_logs)
     with _client(servers) as client:
         db = client[DB]
-        db["members"].insert_many(
-            [
-                _member(f"M-A{TAG}", f"pm-a-{TAG}"),
-                _member(f"M-B{TAG}", f"pm-b-{TAG}"),
-                _member(f"M-P{TAG}", f"pm-p-{TAG}", status="pending"),
-            ]
-        )
-        db["member_private"].insert_one({"_id": f"M-A{TAG}", "name": "张明"})
+        register_member(db, f"pm-a-{TAG}", member_id=f"M-A{TAG}", unit_code="U-LJ-SCHOOL", name="张明")
+        register_member(db, f"pm-b-{TAG}", member_id=f"M-B{TAG}", unit_code="U-LJ-SCHOOL")
+        register_member(db, f"pm-p-{TAG}", member_id=f"M-P{TAG}", unit_code="U-LJ-SCHOOL", status="pending")
     yield service
     service.process.stop()
     with _client(servers) as client:

@@ -37,7 +37,9 @@ from gridloop.stack.testing import (
     eventually,
     launch,
     make_event,
+    member_registration,
     ok,
+    register_member,
     reported,
     service_database,
 )
@@ -56,43 +58,6 @@ def cobuild(servers: Servers, service_logs: Path, bus: Bus) -> Iterator[RunningS
 
 def _db(servers: Servers) -> "pymongo.MongoClient[dict[str, Any]]":
     return pymongo.MongoClient(servers.mongo_uri, tz_aware=True)
-
-
-def _member(member_id: str, sub: str, name: str, unit: str | None = "U-LJ-HOSP") -> dict[str, Any]:
-    """A registration as the members area keeps it (CONTRACTS.md), with the name that goes to member_private."""
-    now = datetime.now(UTC)
-    return {
-        "_id": member_id,
-        "sub": sub,
-        "status": "active",
-        "party_member": True,
-        "unit_code": unit,
-        "community_code": "LJ01",
-        "street_code": "LJ",
-        "district_code": "QH",
-        "grid_code": "LJ01-G1",
-        "squad": None,
-        "skills": [],
-        "service_types": [],
-        "availability": "",
-        "channel": "online",
-        "registered_at": now,
-        "reported_at": now,
-        "placed_at": now,
-        "last_return_at": now,
-        "lapsed_reason": None,
-        "erased": False,
-        "version": 1,
-        "name": name,
-    }
-
-
-def _register(servers: Servers, *members: dict[str, Any]) -> None:
-    with _db(servers) as client:
-        for m in members:
-            name = m.pop("name")
-            client[DB]["members"].replace_one({"_id": m["_id"]}, m, upsert=True)
-            client[DB]["member_private"].replace_one({"_id": m["_id"]}, {"name": name}, upsert=True)
 
 
 def _approved(record_id: str, member_id: str, minutes: int, post_id: str | None = None) -> Envelope:
@@ -125,7 +90,9 @@ def test_earning_reversal_redelivery_and_the_shop(cobuild: RunningService, bus: 
     tag = new_id()[-6:]
     a, b = f"M-A{tag}", f"M-B{tag}"
     sub_a, sub_b = f"pm-a{tag}", f"pm-b{tag}"
-    _register(servers, _member(a, sub_a, "张明"), _member(b, sub_b, "刘芳"))
+    with _db(servers) as client:
+        register_member(client[DB], sub_a, member_id=a, unit_code="U-LJ-HOSP", name="张明")
+        register_member(client[DB], sub_b, member_id=b, unit_code="U-LJ-HOSP", name="刘芳")
     me_a = cobuild.user(sub=sub_a, role=Role.MEMBER, org="LJ01")
     me_b = cobuild.user(sub=sub_b, role=Role.MEMBER, org="LJ01")
     cw = cobuild.user(sub="cw-lj01", role=Role.COMMUNITY_WORKER, org="LJ01")
@@ -263,9 +230,7 @@ async def test_expiry_moves_old_unspent_points_once(servers: Servers) -> None:
     clock = SetClock(datetime(2025, 12, 20, 4, tzinfo=UTC))
     database = await service_database(servers, producer="cobuild", clock=clock)
     await cobuild_store.ensure_indexes(database.db)
-    member = _member("M-X", "pm-x", "王强")
-    member.pop("name")
-    await database.db["members"].insert_one(member)
+    await database.db["members"].insert_one(member_registration("M-X", "pm-x", unit_code="U-LJ-HOSP"))
 
     async def pay(ref: str, amount: int) -> None:
         movement = domain.issue(

@@ -17,7 +17,7 @@ import pytest
 
 from gridloop.shared.events import VOLUNTEERING_TOPIC, Envelope, Role
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, ok
+from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, member_registration, ok
 
 pytestmark = pytest.mark.integration
 DB = "gridloop_cobuild"
@@ -31,13 +31,11 @@ def at(month: int, day: int = 10) -> datetime:
 
 
 def _member(mid: str, community: str, unit: str | None, reported: datetime | None, status: str) -> dict[str, Any]:
-    return {
-        "_id": mid, "sub": f"sub-{mid}", "status": status, "party_member": True, "unit_code": unit,
-        "community_code": community, "street_code": "LJ", "district_code": "QH", "grid_code": None, "squad": None,
-        "skills": [], "service_types": [], "availability": "", "channel": "online", "registered_at": at(1, 2),
-        "reported_at": reported, "placed_at": None, "last_return_at": None, "lapsed_reason": None, "erased": False,
-        "version": 1,
-    }  # fmt: skip
+    """Registered on 2 January, never placed; confirmed (reported) when `reported` says."""
+    return member_registration(
+        mid, f"sub-{mid}", status=status, unit_code=unit, community=community, grid=None, at=at(1, 2),
+        reported_at=reported, placed_at=None, last_return_at=None,
+    )  # fmt: skip
 
 
 def _record(rid: str, mid: str, unit: str, community: str, minutes: int, day: datetime, rating: str | None) -> Any:

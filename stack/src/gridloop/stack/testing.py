@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pymongo.database import Database as MongoDatabase
 
 from gridloop.shared.directory import DirectoryRecord
 from gridloop.shared.events import (
@@ -202,6 +203,74 @@ def demo_records() -> list[DirectoryRecord]:
 
     records = [DirectoryRecord(kind=k.value, code=c, revision=1, data=d) for k, c, d in demo_seed()]
     return [*records, DirectoryRecord(kind="snapshot", code="directory", revision=1, data={"records": len(records)})]
+
+
+def member_registration(
+    member_id: str,
+    sub: str,
+    *,
+    status: str = "active",
+    party_member: bool = True,
+    unit_code: str | None = None,
+    community: str = "LJ01",
+    street: str = "LJ",
+    grid: str | None = "LJ01-G1",
+    at: datetime | None = None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A registration (个人报到) as cobuild's members area keeps it in `members`: confirmed and placed
+    in `grid` at `at` (now) unless `status` and `more` (any field) say otherwise. For tests that put
+    members in directly; the name and the like are member_private's (`register_member`)."""
+    when = at or datetime.now(UTC)
+    return {
+        "_id": member_id,
+        "sub": sub,
+        # unique while the registration is current; an ended one has none
+        "current_sub": None if status in ("inactive", "transferred") else sub,
+        "status": status,
+        "party_member": party_member,
+        "unit_code": unit_code,
+        "community_code": community,
+        "street_code": street,
+        "district_code": "QH",
+        "grid_code": grid,
+        "squad": None,
+        "skills": [],
+        "service_types": [],
+        "availability": "",
+        "channel": "online",
+        "registered_at": when,
+        "reported_at": when,
+        "placed_at": when,
+        "last_return_at": when,  # placing counts as the first return
+        "lapsed_reason": None,
+        "erased": False,
+        "version": 1,
+        **more,
+    }
+
+
+def register_member(
+    db: "MongoDatabase[dict[str, Any]]",
+    sub: str,
+    *,
+    member_id: str | None = None,
+    name: str | None = None,
+    **fields: Any,
+) -> str:
+    """`sub`'s registration in cobuild's database `db`, put in as `member_registration` makes it (id
+    `member_id`, else M-<sub>; `fields` go to it) when the person has none, and `name` in
+    member_private (when given, and that has none); the id of the registration that stands."""
+    registration = member_registration(member_id or f"M-{sub}", sub, **fields)
+    db["members"].update_one(
+        {"sub": sub}, {"$setOnInsert": {k: v for k, v in registration.items() if k != "sub"}}, upsert=True
+    )
+    found = db["members"].find_one({"sub": sub})
+    assert found is not None
+    if name is not None:
+        private = {"name": name, "phone": "", "id_hash": "", "id_tail": ""}
+        db["member_private"].update_one({"_id": found["_id"]}, {"$setOnInsert": private}, upsert=True)
+    return str(found["_id"])
 
 
 class RunningService:
