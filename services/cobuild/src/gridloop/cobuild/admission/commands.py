@@ -15,7 +15,7 @@ from gridloop.shared.api.admission import (
 )
 from gridloop.shared.events import Actor, Role
 from gridloop.shared.ids import new_id
-from gridloop.shared.mongo import Database, UnitOfWork, update_versioned
+from gridloop.shared.mongo import Database, Doc, UnitOfWork, update_versioned
 from gridloop.shared.refdata import Calendars, RefData
 
 REQUEST_PREFIX = "ZR"
@@ -77,16 +77,25 @@ async def file(
     return await database.transaction(work)
 
 
-async def decide(*, database: Database, request_id: str, body: DecisionBody, actor: Actor) -> AdmissionRequestView:
-    """The district admits or refuses a request the lists did not decide."""
-
+def _district_only(actor: Actor) -> None:
     if actor.role != Role.SUPERVISOR:
         raise domain.NotAllowed("只有区级审核部门可以决定或撤销准入 (only the district decides)")
 
+
+async def _request(uow: UnitOfWork, request_id: str, actor: Actor) -> Doc:
+    """The request as it is now, read inside the transaction (404 when the actor does not see it)."""
+    request = await store.get(uow.db, request_id, session=uow.session)
+    if request is None or not domain.visible(request, actor):
+        raise UnknownRequest(request_id)
+    return request
+
+
+async def decide(*, database: Database, request_id: str, body: DecisionBody, actor: Actor) -> AdmissionRequestView:
+    """The district admits or refuses a request the lists did not decide."""
+    _district_only(actor)
+
     async def work(uow: UnitOfWork) -> AdmissionRequestView:
-        request = await store.get(uow.db, request_id, session=uow.session)
-        if request is None or not domain.visible(request, actor):
-            raise UnknownRequest(request_id)
+        request = await _request(uow, request_id, actor)
         changes, payload = domain.decide(request, body=body, actor=actor, now=uow.now)
         await update_versioned(uow, store.REQUESTS, request, changes)
         after = {**request, **changes}
@@ -100,14 +109,10 @@ async def decide(*, database: Database, request_id: str, body: DecisionBody, act
 
 async def revoke(*, database: Database, request_id: str, reason: str, actor: Actor) -> AdmissionRequestView:
     """The district withdraws an admission: the task leaves the communities' inboxes."""
-
-    if actor.role != Role.SUPERVISOR:
-        raise domain.NotAllowed("只有区级审核部门可以决定或撤销准入 (only the district decides)")
+    _district_only(actor)
 
     async def work(uow: UnitOfWork) -> AdmissionRequestView:
-        request = await store.get(uow.db, request_id, session=uow.session)
-        if request is None or not domain.visible(request, actor):
-            raise UnknownRequest(request_id)
+        request = await _request(uow, request_id, actor)
         changes, payload = domain.revoke(request, reason=reason, actor=actor, now=uow.now)
         await update_versioned(uow, store.REQUESTS, request, changes)
         await store.set_task_status(uow.db, request_id, str(changes["status"]), uow.session)

@@ -3,7 +3,7 @@ quarterly feedback card of a unit and the yearly sheets (CSV, XLSX, PDF). Out of
 part: 403; a unit's card the caller does not see: 404; a grade the rules refuse, or a subject not
 in the grader's reach: 422."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated, Any
@@ -80,6 +80,29 @@ def _scope_line(user: Actor, year: int, community: str | None, street: str | Non
     if user.role is Role.UNIT_ADMIN:
         where = f"单位 {user.org}" + (f"（社区 {community}）" if community else "")
     return f"评议年度：{year}年　范围：{where}"
+
+
+def _yearly_sheet(
+    user: Actor,
+    year: int,
+    community: str | None,
+    street: str | None,
+    *,
+    subject: str,
+    stem: str,
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    sheet_format: SheetFormat,
+) -> Response:
+    """A year's 评议表 of `subject` as an attachment: the scope the reader got, the file named `stem`-year."""
+    table = Table(
+        title=f"{year}年度 {subject}评议表",
+        headers=headers,
+        rows=rows,
+        lines=[_scope_line(user, year, community, street)],
+        filename=f"{stem}-{year}",
+    )
+    return _download(table, sheet_format)
 
 
 @router.get("/reviews/indicators", summary="年度评议指标: what a community worker or a unit admin grades on")
@@ -164,14 +187,12 @@ async def unit_sheet(
     with review_errors():
         rows = await views.units(database, refdata, user, year=year, community=community, street=street, minimum=yearly)
     community_names = {u.community_code: await views.name_of(refdata, "community", u.community_code) for u in rows}
-    table = Table(
-        title=f"{year}年度 驻区单位评议表",
-        headers=sheets.UNIT_COLUMNS,
+    return _yearly_sheet(
+        user, year, community, street,
+        subject="驻区单位", stem="units", headers=sheets.UNIT_COLUMNS,
         rows=[sheets.unit_row(u, community_name=community_names[u.community_code]) for u in rows],
-        lines=[_scope_line(user, year, community, street)],
-        filename=f"units-{year}",
-    )
-    return _download(table, format)
+        sheet_format=format,
+    )  # fmt: skip
 
 
 @router.get("/sheets/members", summary="年度评议表（在职党员）", response_class=Response, responses=FILES)
@@ -186,14 +207,12 @@ async def member_sheet(
 ) -> Response:
     with review_errors():
         rows = await views.members(database, refdata, user, year=year, community=community, minimum=yearly)
-    table = Table(
-        title=f"{year}年度 在职党员评议表",
-        headers=sheets.MEMBER_COLUMNS,
+    return _yearly_sheet(
+        user, year, community, None,
+        subject="在职党员", stem="members", headers=sheets.MEMBER_COLUMNS,
         rows=[sheets.member_row(m) for m in rows],
-        lines=[_scope_line(user, year, community, None)],
-        filename=f"members-{year}",
-    )
-    return _download(table, format)
+        sheet_format=format,
+    )  # fmt: skip
 
 
 @router.get("/sheets/communities", summary="年度评议表（社区）", response_class=Response, responses=FILES)
@@ -208,11 +227,9 @@ async def community_sheet(
 ) -> Response:
     with review_errors():
         rows = await views.communities(database, refdata, user, year=year, community=community, street=street)
-    table = Table(
-        title=f"{year}年度 社区评议表",
-        headers=sheets.COMMUNITY_COLUMNS,
+    return _yearly_sheet(
+        user, year, community, street,
+        subject="社区", stem="communities", headers=sheets.COMMUNITY_COLUMNS,
         rows=[sheets.community_row(c) for c in rows],
-        lines=[_scope_line(user, year, community, street)],
-        filename=f"communities-{year}",
-    )
-    return _download(table, format)
+        sheet_format=format,
+    )  # fmt: skip
