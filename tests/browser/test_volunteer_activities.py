@@ -113,7 +113,8 @@ def test_an_activity_from_publishing_to_the_volunteers_hours(
     try:
         phone.go("/signin")
         choose_user(phone.page, VOLUNTEER)
-        phone.page.wait_for_url("**/console/volunteer/activities")
+        phone.page.wait_for_url("**/console/volunteer")  # a member lands on 我的报到
+        phone.go("/console/volunteer/activities")
         card = phone.page.get_by_role("article").filter(has_text=title)
         card.get_by_role("button", name=re.compile("^报名")).click()
         _status(phone, "报名成功")

@@ -60,7 +60,8 @@ def test_a_member_earns_and_redeems_points_through_pages(
     # The member's own page shows the points once the approval is in: 3 hours and a post duty.
     phone.go("/signin")
     choose_user(phone.page, MEMBER_SUB)
-    phone.page.wait_for_url("**/console/volunteer/points")
+    phone.page.wait_for_url("**/console/volunteer")  # a member lands on 我的报到
+    phone.go("/console/volunteer/points")
     expect(phone.page.get_by_role("heading", level=1, name="我的积分")).to_be_visible()
     for _ in range(60):
         if phone.page.get_by_role("cell", name="岗位值守").count():

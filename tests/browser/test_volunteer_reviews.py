@@ -10,13 +10,13 @@ import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pymongo
 import pytest
 from playwright.sync_api import expect
 
 from gridloop.stack.stack import Stack
+from gridloop.stack.testing import register_member
 from tests.browser.conftest import Phone
 
 pytestmark = pytest.mark.browser
@@ -37,20 +37,27 @@ def _seed(stack: Stack) -> tuple[str, str]:
                               "district_code": "QH", "receipt_number": "HZ-BR-1", "reported_at": year_start}},
             upsert=True,
         )  # fmt: skip
-        for mid, reported, status in ((served, year_start, "active"), (unconfirmed, None, "pending")):
-            doc: dict[str, Any] = {
-                "_id": mid, "sub": f"sub-{mid}", "status": status, "party_member": True, "unit_code": "U-LJ-HOSP",
-                "community_code": "LJ01", "street_code": "LJ", "district_code": "QH", "registered_at": year_start,
-                "reported_at": reported, "erased": False, "version": 1,
-            }  # fmt: skip
-            db["members"].insert_one(doc)
-        db["member_private"].insert_many(
-            [{"_id": served, "name": f"王建国{run}"}, {"_id": unconfirmed, "name": f"陈志远{run}"}]
+        register_member(
+            db, f"sub-{served}", member_id=served, name=f"王建国{run}", unit_code="U-LJ-HOSP", at=year_start
+        )
+        register_member(
+            db,
+            f"sub-{unconfirmed}",
+            member_id=unconfirmed,
+            name=f"陈志远{run}",
+            unit_code="U-LJ-HOSP",
+            status="pending",
+            grid=None,
+            at=year_start,
+            reported_at=None,
+            placed_at=None,
+            last_return_at=None,
         )
         db["records"].insert_many(
             [
-                {"_id": f"R-BR-{run}-{n}", "member_id": served, "unit_code": "U-LJ-HOSP", "community_code": "LJ01",
-                 "status": "approved", "minutes": 250, "rating": "satisfied", "service_date": now}
+                {"_id": f"R-BR-{run}-{n}", "activity_id": f"A-BR-{run}-{n}", "member_id": served,
+                 "unit_code": "U-LJ-HOSP", "community_code": "LJ01", "status": "approved", "minutes": 250,
+                 "rating": "satisfied", "service_date": now}
                 for n in (1, 2)
             ]
         )  # fmt: skip
