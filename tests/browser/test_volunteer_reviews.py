@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from gridloop.stack.stack import Stack
-from gridloop.stack.testing import register_member
+from gridloop.stack.testing import register_member, service_record
 from tests.browser.conftest import Phone
 
 pytestmark = pytest.mark.browser
@@ -55,12 +55,12 @@ def _seed(stack: Stack) -> tuple[str, str]:
         )
         db["records"].insert_many(
             [
-                {"_id": f"R-BR-{run}-{n}", "activity_id": f"A-BR-{run}-{n}", "member_id": served,
-                 "unit_code": "U-LJ-HOSP", "community_code": "LJ01", "status": "approved", "minutes": 250,
-                 "rating": "satisfied", "service_date": now}
+                service_record(
+                    f"R-BR-{run}-{n}", served, minutes=250, day=now, unit_code="U-LJ-HOSP", rating="satisfied"
+                )
                 for n in (1, 2)
             ]
-        )  # fmt: skip
+        )
     return f"王建国{run}", f"陈志远{run}"
 
 

@@ -17,7 +17,16 @@ import pytest
 
 from gridloop.shared.events import VOLUNTEERING_TOPIC, Envelope, Role
 from gridloop.stack.servers import Servers
-from gridloop.stack.testing import Bus, RunningService, demo_records, eventually, launch, member_registration, ok
+from gridloop.stack.testing import (
+    Bus,
+    RunningService,
+    demo_records,
+    eventually,
+    launch,
+    member_registration,
+    ok,
+    service_record,
+)
 
 pytestmark = pytest.mark.integration
 DB = "gridloop_cobuild"
@@ -39,13 +48,10 @@ def _member(mid: str, community: str, unit: str | None, reported: datetime | Non
 
 
 def _record(rid: str, mid: str, unit: str, community: str, minutes: int, day: datetime, rating: str | None) -> Any:
-    return {
-        "_id": rid, "activity_id": f"A-{rid}", "member_id": mid, "unit_code": unit, "community_code": community,
-        "grid_code": f"{community}-G1", "method": "checkin", "checkin_at": day, "checkout_at": day,
-        "minutes_claimed": minutes, "minutes": minutes, "status": "approved", "rating": rating, "service_date": day,
-        "organizer_kind": "community", "organizer_code": community, "approved_by": "cw", "approved_at": day,
-        "post_id": None,
-    }  # fmt: skip
+    return service_record(
+        rid, mid, minutes=minutes, day=day, community=community, organizer=("community", community),
+        unit_code=unit, rating=rating,
+    )  # fmt: skip
 
 
 def _seed(db: Any) -> None:

@@ -250,6 +250,47 @@ def member_registration(
     }
 
 
+def service_record(
+    record_id: str,
+    member_id: str,
+    *,
+    minutes: int,
+    day: datetime,
+    community: str = "LJ01",
+    organizer: tuple[str, str] = ("community", "LJ01"),
+    status: str = "approved",
+    **more: Any,
+) -> dict[str, Any]:
+    """An approved check-in record (过程纪实) of `minutes` on `day`, as cobuild's activities area keeps
+    it in `records`, in an activity of its own (one record per activity and member); `more` sets or
+    adds any field (unit_code, rating, post_id…). For tests that put service in directly."""
+    return {
+        "_id": record_id,
+        "activity_id": f"A-{record_id}",
+        "activity_title": "服务活动",
+        "member_id": member_id,
+        "unit_code": None,
+        "community_code": community,
+        "grid_code": f"{community}-G1",
+        "method": "checkin",
+        "checkin_at": day,
+        "checkout_at": day,
+        "starts_at": day,
+        "ends_at": day,
+        "minutes_claimed": minutes,
+        "minutes": minutes if status == "approved" else None,
+        "status": status,
+        "rating": None,
+        "service_date": day,
+        "organizer_kind": organizer[0],
+        "organizer_code": organizer[1],
+        "approved_by": "cw",
+        "approved_at": day if status == "approved" else None,
+        "post_id": None,
+        **more,
+    }
+
+
 def register_member(
     db: "MongoDatabase[dict[str, Any]]",
     sub: str,
