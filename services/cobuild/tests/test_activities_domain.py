@@ -162,6 +162,33 @@ def test_publishing_checks_the_window_and_who() -> None:
     assert unpaired.value.code == "community_not_paired"
 
 
+def test_an_activity_serves_only_an_open_post_of_its_community() -> None:
+    """Its records earn post duty: a made-up post, another community's or a closed one is refused."""
+
+    def publish(post: dict[str, object] | None) -> dict[str, object]:
+        doc, _ = domain.publish(
+            activity_id="A1",
+            request=_request(post_id="P-1"),
+            actor=WORKER,
+            place=GRID,
+            paired_communities=[],
+            now=START - timedelta(days=1),
+            rules=R,
+            post=post,
+        )
+        return doc
+
+    assert publish({"_id": "P-1", "community_code": "LJ01", "status": "open"})["post_id"] == "P-1"
+    for post in (
+        None,
+        {"_id": "P-1", "community_code": "WH01", "status": "open"},
+        {"_id": "P-1", "community_code": "LJ01", "status": "closed"},
+    ):
+        with pytest.raises(Invalid) as refused:
+            publish(post)
+        assert refused.value.code == "unknown_post"
+
+
 def _member(member_id: str = "M-1", status: str = "active", community: str = "LJ01") -> dict[str, object]:
     return {"_id": member_id, "sub": member_id.lower(), "status": status, "community_code": community, "unit_code": "U"}
 

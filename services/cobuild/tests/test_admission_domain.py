@@ -108,9 +108,20 @@ def test_a_task_on_the_assist_list_is_admitted_by_the_list_with_its_item() -> No
     assert decided.admitted and decided.list_item_code == "QH-2026-1-A01"
 
 
-def test_a_named_duty_item_admits_whatever_the_title() -> None:
+def test_a_named_item_admits_only_the_task_it_covers_and_never_past_the_negative_list() -> None:
+    doc, _ = _file(_body(task_type=AdmissionTaskType.TASK, title="社区矛盾调解", list_item_code="QH-2026-1-D02"))
+    assert (doc["status"], doc["decided_by"], doc["list_item"]["code"]) == ("admitted", "list", "QH-2026-1-D02")
+    # naming an item does not put an unlisted task on the list: the district decides
     doc, _ = _file(_body(task_type=AdmissionTaskType.TASK, title="矛盾纠纷排查", list_item_code="QH-2026-1-D02"))
-    assert (doc["status"], doc["decided_by"]) == ("admitted", "list")
+    assert (doc["status"], doc["decided_by"]) == ("submitted", None)
+    # an appraisal the negative list names stays refused, whatever duty item is named
+    doc, _ = _file(
+        _body(task_type=AdmissionTaskType.APPRAISAL, title="调解工作达标评比", list_item_code="QH-2026-1-D02")
+    )
+    assert (doc["status"], doc["decided_by"]) == ("refused", "negative_list")
+    with pytest.raises(Refused) as mismatch:  # an item of another type
+        _file(_body(task_type=AdmissionTaskType.FORM, title="调解台账", list_item_code="QH-2026-1-D02"))
+    assert mismatch.value.code == "list_item_mismatch"
     with pytest.raises(Refused) as unknown:
         _file(_body(list_item_code="QH-2025-1-D02"))
     assert unknown.value.code == "unknown_list_item"

@@ -11,6 +11,7 @@ from gridloop.cobuild.activities.rules import Rules
 from gridloop.cobuild.activities.views import shown, shown_record
 from gridloop.cobuild.offers import reference
 from gridloop.cobuild.offers.domain import NotAllowed
+from gridloop.cobuild.posts import store as posts_store
 from gridloop.shared.api.activities import Activity, ActivityRequest, CheckedIn, ManualLogRequest, Record
 from gridloop.shared.events import Actor, GeoPoint, Rating, Role, VolunteeringPayload
 from gridloop.shared.ids import new_id
@@ -29,6 +30,11 @@ async def publish(
 
     async def work(uow: UnitOfWork) -> Activity:
         activity_id = new_id()
+        post = (
+            await uow.db[posts_store.POSTS].find_one({"_id": request.post_id}, session=uow.session)
+            if request.post_id is not None
+            else None
+        )
         doc, payload = domain.publish(
             activity_id=activity_id,
             request=request,
@@ -37,6 +43,7 @@ async def publish(
             paired_communities=paired,
             now=uow.now,
             rules=rules,
+            post=post,
         )
         await uow.db[store.ACTIVITIES].insert_one(doc, session=uow.session)
         await uow.emit(payload, ticket_id=activity_id, actor=actor)

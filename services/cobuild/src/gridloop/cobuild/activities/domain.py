@@ -133,9 +133,12 @@ def publish(
     paired_communities: list[str],
     now: datetime,
     rules: Rules,
+    post: Mapping[str, Any] | None = None,
 ) -> tuple[Doc, ActivityPublished]:
     """A community worker publishes for their community; a unit admin for a community the unit is
-    paired with (结对社区). The window is in the future, ends after it starts, lasts a day at most."""
+    paired with (结对社区). The window is in the future, ends after it starts, lasts a day at most.
+    An activity that serves a post (its records earn post duty) names an open post of that
+    community: `post` is the one `request.post_id` names, as read now (None: there is none)."""
     if actor.role not in (Role.COMMUNITY_WORKER, Role.UNIT_ADMIN):
         raise NotAllowed("只有社区工作者或驻区单位可以发布服务活动")
     if place is None:
@@ -146,6 +149,13 @@ def publish(
         raise Invalid(
             "community_not_paired",
             f"{place.community_code} 不是本单位的结对社区 (not a community the unit is paired with)",
+        )
+    if request.post_id is not None and (
+        post is None or post.get("community_code") != place.community_code or post.get("status") != "open"
+    ):
+        raise Invalid(
+            "unknown_post",
+            f"本社区没有开放中的岗位 {request.post_id} (no open post of the community by that id)",
         )
     starts, ends = as_utc(request.starts_at), as_utc(request.ends_at)
     if ends <= starts:

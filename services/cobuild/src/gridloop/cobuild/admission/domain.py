@@ -141,7 +141,14 @@ def by_the_lists(
     items: Sequence[Mapping[str, Any]], *, task_type: AdmissionTaskType, title: str, list_item_code: str | None
 ) -> ListVerdict | None:
     """What the lists in force decide about a task: admitted with the item it is on, refused by the
-    negative list, or None (the district decides). A named item must be on the lists in force."""
+    negative list, or None (the district decides). The negative list is looked at first, always. A
+    named item must be on the lists in force and be of the task's type; naming it only says which item
+    the department means, it does not put an unlisted task on the list: unless the item's keywords (or
+    name) are in the title too, the district decides."""
+    negative = next((i for i in items if i["list"] == "negative" and matches(i, task_type=task_type, text=title)), None)
+    if negative is not None:
+        return _verdict(negative)
+    positive_lists = (*ACTIVE_LISTS, "certificate") if task_type == AdmissionTaskType.CERTIFICATE else ACTIVE_LISTS
     if list_item_code:
         named = next((i for i in items if i["code"] == list_item_code), None)
         if named is None:
@@ -150,11 +157,15 @@ def by_the_lists(
                 f"准入清单中没有编码为 {list_item_code} 的现行事项 (no such item on the lists in force)",
                 {"list_item_code": list_item_code},
             )
-        return _verdict(named)
-    negative = next((i for i in items if i["list"] == "negative" and matches(i, task_type=task_type, text=title)), None)
-    if negative is not None:
-        return _verdict(negative)
-    positive_lists = (*ACTIVE_LISTS, "certificate") if task_type == AdmissionTaskType.CERTIFICATE else ACTIVE_LISTS
+        if named["list"] == "negative":
+            return _verdict(named)
+        if named["list"] not in positive_lists or named.get("task_type") not in (None, task_type.value):
+            raise Refused(
+                "list_item_mismatch",
+                f"所列清单事项 {list_item_code} 与申请的事项类型不符 (the named item is not of this task's type)",
+                {"list_item_code": list_item_code, "task_type": task_type.value},
+            )
+        return _verdict(named) if matches(named, task_type=task_type, text=title) else None
     positive = next(
         (i for i in items if i["list"] in positive_lists and matches(i, task_type=task_type, text=title)), None
     )
