@@ -1,7 +1,7 @@
 """Supervision's read models: every event of every ticket, and one record per ticket."""
 
-from collections.abc import AsyncIterator
-from datetime import datetime
+from collections.abc import AsyncIterator, Mapping
+from datetime import UTC, datetime
 
 from pymongo import ASCENDING, InsertOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -261,3 +261,14 @@ async def overdue(
         async for doc in db[TICKETS].find(query).sort([(field, ASCENDING), ("_id", ASCENDING)]).limit(limit):
             found.setdefault(doc["_id"], doc)
     return sorted(found.values(), key=lambda d: (owed_deadline(d) or now, d["_id"]))[:limit]
+
+
+async def replace_all(db: AsyncDatabase[Doc], records: Mapping[str, Mapping[str, Doc]], *, batch: int = 2000) -> None:
+    """stats-rebuild: each collection's documents replaced by the replayed ones (`records`: collection
+    -> id -> document), written in large unordered batches."""
+    now = datetime.now(UTC)
+    for collection, held in records.items():
+        await db[collection].delete_many({})
+        docs = [{**doc, "updated_at": now} for doc in held.values()]
+        for i in range(0, len(docs), batch):
+            await db[collection].insert_many(docs[i : i + batch], ordered=False)

@@ -3,15 +3,13 @@ folded in memory from the needs topic's events, by the rules the live projection
 event at a time (handlers.step), then written in large batches in place of the old ones."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.events import Envelope, HotspotSolved
 from gridloop.shared.mongo import Doc
 from gridloop.supervision.cobuild import handlers, store
-
-BATCH = 2000
+from gridloop.supervision.store import replace_all
 
 
 @dataclass
@@ -50,10 +48,5 @@ class Replay:
 
 async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
     """Replace every 共建 record with the replayed ones."""
-    now = datetime.now(UTC)
-    for collection in store.COLLECTIONS:
-        await db[collection].delete_many({})
-        docs = [{**doc, "updated_at": now} for doc in replay.records[collection].values()]
-        for i in range(0, len(docs), BATCH):
-            await db[collection].insert_many(docs[i : i + BATCH], ordered=False)
+    await replace_all(db, replay.records)
     await store.ensure_indexes(db)

@@ -3,15 +3,13 @@ from the volunteering topic's events, by the rules the live projection applies o
 (handlers.apply), then written in large batches in place of the old ones."""
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from pymongo.asynchronous.database import AsyncDatabase
 
 from gridloop.shared.events import Envelope
 from gridloop.shared.mongo import Doc
+from gridloop.supervision.store import replace_all
 from gridloop.supervision.volunteering import handlers, store
-
-BATCH = 2000
 
 
 @dataclass
@@ -44,10 +42,5 @@ class Replay:
 
 async def write(db: AsyncDatabase[Doc], replay: Replay) -> None:
     """Replace every volunteering record with the replayed ones."""
-    now = datetime.now(UTC)
-    for collection in store.COLLECTIONS:
-        await db[collection].delete_many({})
-        docs = [{**doc, "updated_at": now} for doc in replay.records[collection].values()]
-        for i in range(0, len(docs), BATCH):
-            await db[collection].insert_many(docs[i : i + BATCH], ordered=False)
+    await replace_all(db, replay.records)
     await store.ensure_indexes(db)
